@@ -1,0 +1,150 @@
+/**
+ * Vector index benchmark: `npm run bench:index -- [--sizes 1e4,1e5,1e6] [--json out.json]`.
+ *
+ * For each size N: N seeded random L2-normalised vectors (dim 512 by default), random unit
+ * queries and "real-looking" queries (a stored vector plus noise, cosine ≈ 0.7 to it).
+ *   1. exact flat index: queries/s single and batched, plain-JS loop vs wasm SIMD kernel;
+ *   2. exact top-1 of every recall query (the wasm flat index) as ground truth;
+ *   3. HNSW (usearch): build time, memory, queries/s and recall@1 vs exact over expansion_search.
+ * Prints markdown tables; --json writes every number. The machine is shared and noisy: compare
+ * ratios within one run (CPU-time ratios ignore other processes' load).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HNSW_PARAMS, type HnswParams, type HnswQuantization } from '../src/index/hnsw.js';
+import { measureExact } from './lib/index-exact.js';
+import { measureHnsw } from './lib/index-hnsw.js';
+import { collectGarbage } from './lib/index-measure.js';
+import { type BuildRow, type ExactRow, type HnswRow, buildTable, exactTable, fmtSize, hnswTable } from './lib/index-report.js';
+import { nearbyQueries, randomUnitVectors } from './lib/index-vectors.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1e4,1e5,1e6' },
+    dim: { type: 'string', default: '512' },
+    json: { type: 'string' },
+    batches: { type: 'string', default: '64,256' },
+    'recall-queries': { type: 'string', default: '200' },
+    ef: { type: 'string', default: '' },
+    connectivity: { type: 'string' },
+    'expansion-add': { type: 'string' },
+    quantization: { type: 'string' },
+    'budget-s': { type: 'string', default: '3' },
+    'no-hnsw': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '20240601' },
+  },
+});
+
+const list = (s: string): number[] => s.split(',').filter(Boolean).map(Number);
+const sizes = list(values.sizes);
+const dim = Number(values.dim);
+const batches = list(values.batches);
+const recallQueries = Number(values['recall-queries']);
+const budgetS = Number(values['budget-s']);
+const seed = Number(values.seed);
+const params: HnswParams = {
+  ...DEFAULT_HNSW_PARAMS,
+  ...(values.connectivity ? { connectivity: Number(values.connectivity) } : {}),
+  ...(values['expansion-add'] ? { expansionAdd: Number(values['expansion-add']) } : {}),
+  ...(values.quantization ? { quantization: values.quantization as HnswQuantization } : {}),
+};
+const expansions = values.ef
+  ? list(values.ef)
+  : [...new Set([params.expansionSearch / 2, params.expansionSearch, params.expansionSearch * 2, params.expansionSearch * 4])];
+if (!expansions.includes(params.expansionSearch)) expansions.push(params.expansionSearch);
+expansions.sort((a, b) => a - b);
+
+const log = (msg: string): void => console.error(`[bench:index ${(performance.now() / 1000).toFixed(0)}s] ${msg}`);
+const loadNow = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+const exactRows: ExactRow[] = [];
+const hnswRows: HnswRow[] = [];
+const buildRows: BuildRow[] = [];
+const started = new Date();
+const loadAtStart = loadNow();
+
+for (const size of sizes) {
+  log(`N=${fmtSize(size)}: generating ${size}×${dim} vectors`);
+  const base = randomUnitVectors(size, dim, seed + size);
+  const labels = Array.from({ length: size }, (_, i) => `id${i}`);
+  const maxBatch = Math.max(1, ...batches);
+  const randomQueries = randomUnitVectors(Math.max(maxBatch, recallQueries), dim, seed + 1);
+  const real = nearbyQueries(base, dim, recallQueries, 0.7, seed + 2);
+
+  log('exact: plain JS vs wasm SIMD');
+  const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10 });
+  exactRows.push(...exact.rows);
+  log('exact: ground truth for the recall queries');
+  const exactReal = exact.flat.search(real.queries, 1);
+  const exactRandom = exact.flat.search(randomQueries.subarray(0, recallQueries * dim), 1);
+  const exactTop1IsSource = exactReal.filter((h, q) => h.labels[0] === `id${real.sources[q]}`).length / recallQueries;
+  exact.flat.dispose();
+  collectGarbage();
+
+  const buildRow: BuildRow = {
+    size,
+    flatAddS: exact.addS,
+    flatBytesPerVector: exact.bytesPerVector,
+    hnswBuildS: null,
+    hnswBuildCpuS: null,
+    hnswBytesPerVector: null,
+    exactTop1IsSource,
+  };
+  if (!values['no-hnsw']) {
+    log(`hnsw: building (M=${params.connectivity}, expansion_add=${params.expansionAdd}, ${params.quantization})`);
+    const hnsw = measureHnsw({
+      size,
+      dim,
+      labels,
+      base,
+      params,
+      realQueries: real.queries,
+      randomQueries: randomQueries.subarray(0, recallQueries * dim),
+      exactReal,
+      exactRandom,
+      expansions,
+      budgetS,
+    });
+    hnswRows.push(...hnsw.rows);
+    buildRow.hnswBuildS = hnsw.buildS;
+    buildRow.hnswBuildCpuS = hnsw.buildCpuS;
+    buildRow.hnswBytesPerVector = hnsw.bytesPerVector;
+  }
+  buildRows.push(buildRow);
+  collectGarbage();
+}
+
+const cpu = cpus();
+const header = [
+  `## Vector index benchmark (${started.toISOString()})`,
+  '',
+  `Node ${process.version}, ${cpu.length}× ${cpu[0]?.model ?? 'unknown CPU'}; load average at start ${loadAtStart}, at end ${loadNow()}.`,
+  `dim ${dim}, k = 10 for exact timings, ${recallQueries} recall queries (real-looking: cosine 0.7 to a stored vector), seed ${seed}.`,
+  `HNSW: usearch, M=${params.connectivity}, expansion_add=${params.expansionAdd}, ${params.quantization} storage, ` +
+    `production expansion_search=${params.expansionSearch}; total run ${(performance.now() / 1000).toFixed(0)} s.`,
+].join('\n');
+const report = [
+  header,
+  '',
+  '### Exact search (flat): plain JS loop vs wasm SIMD kernel, same run',
+  '',
+  exactTable(exactRows),
+  '',
+  '### Build and memory (RSS delta after GC, per vector)',
+  '',
+  buildTable(buildRows),
+  '',
+  '### HNSW vs exact (recall@1 = same top-1 label as the exact index)',
+  '',
+  hnswRows.length ? hnswTable(hnswRows) : '(skipped: --no-hnsw)',
+  '',
+].join('\n');
+console.log(report);
+if (values.json) {
+  writeFileSync(
+    values.json,
+    JSON.stringify({ started, dim, seed, params, loadAtStart, loadAtEnd: loadNow(), exactRows, buildRows, hnswRows }, null, 2),
+  );
+  log(`wrote ${values.json}`);
+}

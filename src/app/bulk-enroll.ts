@@ -1,0 +1,109 @@
+/**
+ * Bulk import of a folder-per-identity dataset (`facectl enroll --dataset <dir>`): folder name = id,
+ * the face nearest each photo's centre (dataset photos are centred on their subject), unusable photos
+ * rejected with their reason. Commits every `batch` faces, and photos already enrolled for their id
+ * (same image sha256) are skipped, so an interrupted import resumes where it stopped.
+ * The folder names are the ground truth here, so look-alikes across folders are reported, not refused.
+ */
+import path from 'node:path';
+import { scanIdentityFolders } from '../eval/datasets.js';
+import { sha256OfFile } from '../eval/embedding-cache.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import { ENROLL_QUALITY } from '../pipeline/quality.js';
+import { GalleryStore, isValidId, type NewFace } from '../store/index.js';
+import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
+import { requireSameModel, storeModelInfo } from './store-model.js';
+
+export interface BulkProgress {
+  photosDone: number;
+  photosTotal: number;
+  added: number;
+  rejected: number;
+  skipped: number;
+}
+
+export interface BulkResult {
+  identities: number;
+  identitiesEnrolled: number;
+  photos: number;
+  added: number;
+  /** Already in the store from an earlier (interrupted) run. */
+  alreadyEnrolled: number;
+  rejected: PhotoProblem[];
+  rejectedByReason: Record<string, number>;
+  /** Folder names that are not valid ids, and the ids used instead. */
+  renamedFolders: { folder: string; id: string }[];
+  commits: number;
+  seconds: number;
+}
+
+/** A folder name as an id: invalid characters become '_', length capped. */
+export function folderToId(folder: string): string {
+  const cleaned = folder.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.-]+/, '').slice(0, 64);
+  return cleaned || 'unnamed';
+}
+
+/** Group reasons like "face too small (eyes 12 px apart, need 20)" under "face too small". */
+const reasonKey = (reason: string) => reason.replace(/\s*\(.*$/, '').replace(/^\d+ faces found.*/, 'several faces');
+
+export async function bulkEnroll(
+  pipeline: FacePipeline,
+  storeDir: string,
+  datasetDir: string,
+  options: { batch?: number; onProgress?: (p: BulkProgress) => void } = {},
+): Promise<BulkResult> {
+  const t0 = performance.now();
+  const dataset = scanIdentityFolders(path.resolve(datasetDir));
+  const model = storeModelInfo(pipeline.embedderInfo!);
+  const snapshot = await GalleryStore.open(storeDir, { create: true });
+  requireSameModel(snapshot, pipeline.embedderInfo!);
+  const enrolled = new Set(snapshot.faceCount ? snapshot.rows.map((r) => `${r.id}\u0000${r.imageSha256}`) : []);
+
+  const batchSize = options.batch ?? 100;
+  const result: BulkResult = {
+    identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
+    rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+  };
+  const withFaces = new Set<string>();
+  let pending: NewFace[] = [];
+  const flush = async () => {
+    if (!pending.length) return;
+    const faces = pending;
+    pending = [];
+    await GalleryStore.mutate(storeDir, (draft) => void draft.addFaces(model, faces));
+    result.commits++;
+  };
+
+  let done = 0;
+  for (const identity of dataset.identities) {
+    const id = isValidId(identity.name) ? identity.name : folderToId(identity.name);
+    if (id !== identity.name) result.renamedFolders.push({ folder: identity.name, id });
+    for (const rel of identity.images) {
+      const file = path.join(dataset.root, rel);
+      done++;
+      const sha = await sha256OfFile(file).catch(() => null);
+      if (sha && enrolled.has(`${id}\u0000${sha}`)) {
+        result.alreadyEnrolled++;
+        withFaces.add(id);
+      } else {
+        const r = await embedEnrollPhoto(pipeline, file, 'center', ENROLL_QUALITY);
+        if (isProblem(r)) {
+          result.rejected.push(r);
+          const key = reasonKey(r.reason);
+          result.rejectedByReason[key] = (result.rejectedByReason[key] ?? 0) + 1;
+        } else {
+          pending.push({ id, name: identity.name, sourcePath: file, imageSha256: r.imageSha256, box: r.face.box, quality: r.face.quality, embedding: r.face.embedding });
+          enrolled.add(`${id}\u0000${r.imageSha256}`);
+          withFaces.add(id);
+          result.added++;
+          if (pending.length >= batchSize) await flush();
+        }
+      }
+      options.onProgress?.({ photosDone: done, photosTotal: dataset.imageCount, added: result.added, rejected: result.rejected.length, skipped: result.alreadyEnrolled });
+    }
+  }
+  await flush();
+  result.identitiesEnrolled = withFaces.size;
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}

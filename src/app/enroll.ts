@@ -1,0 +1,179 @@
+/**
+ * Enrollment: each photo must show exactly one usable face (or the largest, with --largest); the batch is
+ * all-or-nothing unless --skip-bad. A face that already belongs to another identity is refused (the same
+ * person under two ids) unless --force, and photos of one id that disagree with each other are flagged
+ * as a probable mislabel.
+ */
+import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
+import { selectFace, type FacePolicy } from '../pipeline/select.js';
+import type { EmbeddedFace } from '../pipeline/types.js';
+import { GalleryStore, validateDisplayName, validateId, type FaceRow, type NewFace, type StoreDraft } from '../store/index.js';
+import { storeModelInfo, requireSameModel } from './store-model.js';
+
+export interface EnrollOptions {
+  name?: string;
+  largest: boolean;
+  skipBad: boolean;
+  force: boolean;
+  /** Cosine threshold for the duplicate and consistency checks (the login threshold). */
+  threshold: number;
+  quality?: QualityThresholds;
+}
+
+export interface PhotoProblem {
+  file: string;
+  code: ExitCodeValue;
+  reason: string;
+}
+
+export interface EmbeddedPhoto {
+  file: string;
+  imageSha256: string;
+  face: EmbeddedFace;
+}
+
+export interface EnrollResult {
+  id: string;
+  name: string;
+  added: FaceRow[];
+  skipped: PhotoProblem[];
+  warnings: string[];
+}
+
+/** The one usable face of a photo, or why there is none. */
+export async function embedEnrollPhoto(
+  pipeline: FacePipeline,
+  file: string,
+  policy: 'single' | FacePolicy,
+  quality = ENROLL_QUALITY,
+): Promise<EmbeddedPhoto | PhotoProblem> {
+  try {
+    const image = await pipeline.decode(file);
+    const faces = await pipeline.detect(image, { mode: 'fast' });
+    if (!faces.length) return { file, code: ExitCode.NO_FACE, reason: 'no face found' };
+    // Judge size and confidence before embedding; sharpness needs the aligned crop, so it is judged after.
+    const usable = faces.filter((f) => !qualityProblem(f.quality, { ...quality, minSharpness: 0 }));
+    if (!usable.length) return { file, code: ExitCode.LOW_QUALITY, reason: qualityProblem(faces[0]!.quality, quality)! };
+    if (usable.length > 1 && policy === 'single')
+      return { file, code: ExitCode.MULTIPLE_FACES, reason: `${usable.length} faces found where one was expected (use --largest to take the biggest)` };
+    const chosen = selectFace(usable, image, policy === 'center' ? 'center' : 'largest')!;
+    const [face] = await pipeline.embed(image, [chosen]);
+    const problem = qualityProblem(face!.quality, quality);
+    if (problem) return { file, code: ExitCode.LOW_QUALITY, reason: problem };
+    return { file, imageSha256: image.sha256, face: face! };
+  } catch (err) {
+    if (err instanceof FacectlError) return { file, code: err.code, reason: err.message };
+    throw err;
+  }
+}
+
+export const isProblem = (r: EmbeddedPhoto | PhotoProblem): r is PhotoProblem => 'code' in r;
+
+const dot = (a: Float32Array, b: Float32Array): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+/** Normalised mean embedding of every identity in a draft (what login searches), optionally skipping one id. */
+export function draftIdentityVectors(draft: StoreDraft, skipId?: string): Map<string, Float32Array> {
+  const sums = new Map<string, Float32Array>();
+  draft.rows.forEach((row, i) => {
+    if (row.id === skipId) return;
+    const v = draft.embeddingOf(i);
+    let s = sums.get(row.id);
+    if (!s) sums.set(row.id, (s = new Float32Array(v.length)));
+    for (let d = 0; d < v.length; d++) s[d] += v[d]!;
+  });
+  for (const s of sums.values()) {
+    const n = Math.hypot(...s);
+    if (n > 0) for (let d = 0; d < s.length; d++) s[d] = s[d]! / n;
+  }
+  return sums;
+}
+
+/** Photos of one id whose face is unlike the id's other faces: a likely mislabel worth a warning. */
+export function consistencyWarnings(id: string, photos: EmbeddedPhoto[], existing: Float32Array[], threshold: number): string[] {
+  const all = [...existing, ...photos.map((p) => p.face.embedding)];
+  if (all.length < 2) return [];
+  return photos.flatMap((p) => {
+    const others = all.filter((v) => v !== p.face.embedding);
+    const mean = others.reduce((s, v) => s + dot(p.face.embedding, v), 0) / others.length;
+    return mean < threshold
+      ? [`${p.file}: does not look like the other photos of ${id} (mean similarity ${mean.toFixed(3)} < ${threshold.toFixed(3)}): probable mislabel`]
+      : [];
+  });
+}
+
+export async function enroll(pipeline: FacePipeline, storeDir: string, id: string, files: string[], options: EnrollOptions): Promise<EnrollResult> {
+  validateId(id);
+  if (options.name !== undefined) validateDisplayName(options.name);
+  const model = storeModelInfo(pipeline.embedderInfo!);
+  // Refuse a wrong-model store before spending time on the photos.
+  const before = await GalleryStore.open(storeDir, { create: true });
+  requireSameModel(before, pipeline.embedderInfo!);
+
+  const embedded: EmbeddedPhoto[] = [];
+  const problems: PhotoProblem[] = [];
+  for (const file of files) {
+    const r = await embedEnrollPhoto(pipeline, file, options.largest ? 'largest' : 'single', options.quality);
+    if (isProblem(r)) problems.push(r);
+    else embedded.push(r);
+  }
+  if ((problems.length && !options.skipBad) || !embedded.length) throw new EnrollRefused(problems, files.length, options.skipBad);
+
+  const { result } = await GalleryStore.mutate(storeDir, (draft) => {
+    const existing = draft.rows.flatMap((row, i) => (row.id === id ? [draft.embeddingOf(i)] : []));
+    const name = options.name ?? draft.rows.find((r) => r.id === id)?.name ?? id;
+    if (!options.force) refuseDuplicates(draft, id, embedded, options.threshold);
+    const warnings = consistencyWarnings(id, embedded, existing, options.threshold);
+    const faces: NewFace[] = embedded.map((p) => ({
+      id,
+      name,
+      sourcePath: p.file,
+      imageSha256: p.imageSha256,
+      box: p.face.box,
+      quality: p.face.quality,
+      embedding: p.face.embedding,
+    }));
+    return { id, name, added: draft.addFaces(model, faces), skipped: problems, warnings };
+  });
+  return result;
+}
+
+/** DUPLICATE_IDENTITY when a new face matches another enrolled identity at or above the threshold. */
+function refuseDuplicates(draft: StoreDraft, id: string, photos: EmbeddedPhoto[], threshold: number): void {
+  const others = draftIdentityVectors(draft, id);
+  for (const p of photos) {
+    let best: { id: string; score: number } | null = null;
+    for (const [other, v] of others) {
+      const score = dot(p.face.embedding, v);
+      if (!best || score > best.score) best = { id: other, score };
+    }
+    if (best && best.score >= threshold)
+      throw new FacectlError(
+        ExitCode.DUPLICATE_IDENTITY,
+        `this face already matches enrolled identity "${best.id}" (similarity ${best.score.toFixed(3)} ≥ ${threshold.toFixed(3)}); use --force to enroll it as "${id}" anyway`,
+        p.file,
+      );
+  }
+}
+
+/** Some photos were unusable and the batch is all-or-nothing: nothing was written. */
+export class EnrollRefused extends FacectlError {
+  constructor(
+    readonly problems: PhotoProblem[],
+    total: number,
+    skipBad: boolean,
+  ) {
+    const hint = skipBad || problems.length === total ? '' : total - problems.length === 1 ? '; use --skip-bad to enroll the other photo' : '; use --skip-bad to enroll the others';
+    super(
+      problems[0]?.code ?? ExitCode.NO_FACE,
+      problems.length === 1
+        ? `${problems[0]!.file}: ${problems[0]!.reason} (nothing enrolled${hint})`
+        : `${problems.length} of ${total} photos unusable, nothing enrolled${hint}: ${problems.map((p) => `${p.file}: ${p.reason}`).join('; ')}`,
+    );
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Login: embed the face in a photo, search the enrolled identities by inner product, and decide.
+ * A face below the threshold is UNKNOWN, however close its nearest enrolled person is: a stranger is
+ * never logged in as the nearest neighbour.
+ */
+import { ExitCode, FacectlError } from '../errors.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import type { EmbeddedFace } from '../pipeline/types.js';
+import { GalleryStore, type StoreSnapshot } from '../store/index.js';
+import { openGalleryIndex, type IndexChoice } from './gallery-index.js';
+import { requireSameModel } from './store-model.js';
+
+export interface LoginOptions {
+  top: number;
+  /** Overrides the store's threshold. */
+  threshold?: number;
+  allFaces: boolean;
+  index: IndexChoice;
+}
+
+export interface Candidate {
+  id: string;
+  name: string;
+  score: number;
+}
+
+export interface FaceDecision {
+  face: EmbeddedFace;
+  decision: 'ACCEPT' | 'UNKNOWN';
+  /** The accepted identity (ACCEPT only). */
+  id?: string;
+  name?: string;
+  score: number;
+  candidates: Candidate[];
+}
+
+export interface LoginResult {
+  image: string;
+  threshold: { value: number; source: string };
+  decisions: FaceDecision[];
+  snapshot: StoreSnapshot;
+  searchMs: number;
+  index: { kind: string; origin: string };
+}
+
+/** The threshold a login applies: --threshold, else the store's (calibrated or set), else the model's default. */
+export function effectiveThreshold(snapshot: StoreSnapshot, pipeline: FacePipeline, override?: number): { value: number; source: string } {
+  if (override !== undefined) return { value: override, source: '--threshold' };
+  const t = snapshot.threshold;
+  if (t) return { value: t.value, source: t.source === 'calibrated' ? `calibrated on ${t.dataset ?? '?'} at FPR ${t.targetFpr ?? '?'} (${t.date.slice(0, 10)})` : t.source };
+  const d = pipeline.embedder.spec.defaultThreshold;
+  return { value: d.value, source: `model default (${d.provenance})` };
+}
+
+export async function login(pipeline: FacePipeline, storeDir: string, image: string, options: LoginOptions): Promise<LoginResult> {
+  const snapshot = await GalleryStore.open(storeDir);
+  if (snapshot.faceCount === 0) throw new FacectlError(ExitCode.STORE_ERROR, 'the store is empty: enroll someone first (facectl enroll <id> <photos...>)', storeDir);
+  requireSameModel(snapshot, pipeline.embedderInfo!);
+  const { faces } = await pipeline.processFile(image, options.allFaces ? 'all' : 'largest');
+  const threshold = effectiveThreshold(snapshot, pipeline, options.threshold);
+
+  const t0 = performance.now();
+  const gallery = openGalleryIndex(snapshot, options.index);
+  const dim = snapshot.dimension;
+  const queries = new Float32Array(faces.length * dim);
+  faces.forEach((f, i) => queries.set(f.embedding, i * dim));
+  const hits = gallery.index.search(queries, Math.max(1, options.top));
+  const searchMs = performance.now() - t0;
+  pipeline.timer.add('search', searchMs);
+
+  const decisions = faces.map((face, i): FaceDecision => {
+    const hit = hits[i]!;
+    const candidates = hit.labels.map((id, k) => ({ id, name: snapshot.identity(id)?.name ?? '', score: hit.scores[k]! }));
+    const best = candidates[0];
+    if (best && best.score >= threshold.value) return { face, decision: 'ACCEPT', id: best.id, name: best.name, score: best.score, candidates };
+    return { face, decision: 'UNKNOWN', score: best?.score ?? -1, candidates };
+  });
+  return { image, threshold, decisions, snapshot, searchMs, index: { kind: gallery.kind, origin: gallery.origin } };
+}

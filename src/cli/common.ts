@@ -1,0 +1,95 @@
+/**
+ * What every command shares: global options, loading the pipeline with them, printing results as a
+ * table or JSON, and turning errors into one line on stderr plus a documented exit code.
+ */
+import Table from 'cli-table3';
+import { Command, Option } from 'commander';
+import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { FacePipeline, type PipelineOptions } from '../pipeline/pipeline.js';
+import { configureRuntime, type Device } from '../pipeline/runtime.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  threads?: string;
+  device?: Device;
+  model?: string;
+  quiet?: boolean;
+}
+
+/** Options every command accepts (added per command so they may appear after the subcommand). */
+export function withGlobalOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = all cores)')
+    .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']).default('cpu'))
+    .option('-q, --quiet', 'no progress output on stderr');
+}
+
+export function applyRuntimeOptions(opts: GlobalOptions): void {
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
+  configureRuntime({ threads, device: opts.device });
+}
+
+export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
+  applyRuntimeOptions(opts);
+  return FacePipeline.load({ embedder: opts.model, ...extra });
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, jsonReplacer, 2) + '\n');
+}
+
+/** Float32Array → plain array with rounded values; everything else unchanged. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Float32Array) return Array.from(value, (v) => Math.round(v * 1e6) / 1e6);
+  return value;
+}
+
+export function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  for (const r of rows) t.push(r.map(String));
+  return t.toString();
+}
+
+export const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+
+/** Progress and warnings go to stderr so stdout stays clean for --json and pipes. */
+export function note(opts: GlobalOptions, message: string): void {
+  if (!opts.quiet) process.stderr.write(message + '\n');
+}
+
+/** Parse a number option with bounds, or fail with a usage error naming the option. */
+export function numberOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new FacectlError(ExitCode.USAGE, `${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  return v;
+}
+
+/** Run a command body: FacectlError → one line on stderr + its exit code; anything else is a bug (exit 1). */
+export function action<A extends unknown[]>(body: (...args: A) => Promise<ExitCodeValue | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await body(...args);
+      process.exitCode = code ?? ExitCode.OK;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+export function reportError(err: unknown): ExitCodeValue {
+  if (err instanceof FacectlError) {
+    process.stderr.write(`facectl: ${err.oneLine()}\n`);
+    return err.code;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    process.stderr.write(`facectl: disk full (${e.message.split('\n')[0]})\n`);
+    return ExitCode.STORE_ERROR;
+  }
+  process.stderr.write(`facectl: internal error: ${e?.message?.split('\n')[0] ?? String(err)}\n`);
+  if (process.env.FACECTL_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  return ExitCode.INTERNAL;
+}

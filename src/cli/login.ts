@@ -1,0 +1,110 @@
+/**
+ * `facectl login <photo>`: who is this? ACCEPT <id> (exit 0) or UNKNOWN (exit 3); the matched identity's
+ * enrolled photos are listed for a visual check, and --sheet draws them beside the query face.
+ */
+import type { Command } from 'commander';
+import { login, type FaceDecision } from '../app/login.js';
+import { ExitCode } from '../errors.js';
+import { resolveStoreDir } from '../store/index.js';
+import { action, fmt, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { storeOption } from './enroll.js';
+import { loadPipelineForStore } from './store-pipeline.js';
+import { loadTileImage, writeContactSheet } from './sheet.js';
+
+interface LoginOpts extends GlobalOptions {
+  top: string;
+  threshold?: string;
+  allFaces?: boolean;
+  sheet?: string;
+  store?: string;
+  index: 'auto' | 'flat' | 'hnsw';
+}
+
+export function registerLogin(program: Command): void {
+  withGlobalOptions(
+    storeOption(
+      program
+        .command('login')
+        .description('identify the face in a photo against the store: ACCEPT <id> (exit 0) or UNKNOWN (exit 3)')
+        .argument('<image>')
+        .option('--top <k>', 'candidates to show', '3')
+        .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
+        .option('--all-faces', 'decide for every face in the photo (exit 0 if any is accepted)')
+        .option('--sheet <out.png>', 'write a contact sheet: query face beside the matched identity’s enrolled faces')
+        .option('--index <kind>', 'auto | flat | hnsw', 'auto')
+        .option('--model <id>', "embedder (default: the store's)"),
+    ),
+  ).action(action(async (image: string, opts: LoginOpts) => {
+    const storeDir = resolveStoreDir(opts.store);
+    const top = numberOption('--top', opts.top, 1, 1000)!;
+    const pipeline = await loadPipelineForStore(opts, storeDir);
+    const r = await login(pipeline, storeDir, image, {
+      top,
+      threshold: numberOption('--threshold', opts.threshold, -1, 1),
+      allFaces: !!opts.allFaces,
+      index: opts.index,
+    });
+    const enrolledPhotos = (id: string | undefined) => {
+      const identity = id ? r.snapshot.identity(id) : undefined;
+      return identity ? identity.rowIndexes.map((i) => r.snapshot.rows[i]!) : [];
+    };
+    const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
+    if (opts.sheet) {
+      const d = r.decisions[0]!;
+      const rows = enrolledPhotos(d.id);
+      const query = { image: await loadTileImage(image), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image };
+      const tiles = await Promise.all(
+        rows.map(async (row) => ({
+          image: await loadTileImage(row.sourcePath),
+          box: row.box,
+          title: row.id,
+          subtitle: `cos ${fmt(dot(d.face.embedding, r.snapshot.embeddingOf(row)), 3)}`,
+        })),
+      );
+      const verdict = d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`;
+      await writeContactSheet(opts.sheet, query, tiles, { text: verdict, accepted: d.decision === 'ACCEPT' });
+    }
+    if (opts.json) {
+      printJson({
+        image,
+        threshold: r.threshold,
+        index: r.index,
+        timingsMs: pipeline.timer.toJSON(),
+        faces: r.decisions.map((d) => ({
+          decision: d.decision,
+          id: d.id ?? null,
+          name: d.name ?? null,
+          score: d.score,
+          candidates: d.candidates,
+          box: d.face.box,
+          quality: d.face.quality,
+          enrolledPhotos: enrolledPhotos(d.id).map((row) => row.sourcePath),
+        })),
+        sheet: opts.sheet ?? null,
+      });
+    } else printDecisions(r.decisions, r.threshold, enrolledPhotos, opts);
+    return accepted ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
+  }));
+}
+
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+
+function printDecisions(
+  decisions: FaceDecision[],
+  threshold: { value: number; source: string },
+  enrolledPhotos: (id: string | undefined) => { sourcePath: string }[],
+  opts: LoginOpts,
+): void {
+  for (const [i, d] of decisions.entries()) {
+    const where = decisions.length > 1 ? ` face ${i + 1} at ${Math.round(d.face.box.x)},${Math.round(d.face.box.y)}` : '';
+    process.stdout.write(
+      d.decision === 'ACCEPT'
+        ? `ACCEPT ${d.id}${d.name && d.name !== d.id ? ` (${d.name})` : ''}${where}  similarity ${fmt(d.score, 4)} ≥ threshold ${fmt(threshold.value, 4)}\n`
+        : `UNKNOWN${where}  best similarity ${fmt(d.score, 4)} < threshold ${fmt(threshold.value, 4)}${d.candidates[0] ? ` (nearest: ${d.candidates[0].id})` : ''}\n`,
+    );
+    process.stdout.write(table(['rank', 'id', 'name', 'similarity'], d.candidates.map((c, k) => [k + 1, c.id, c.name, fmt(c.score, 4)])) + '\n');
+    const photos = enrolledPhotos(d.id);
+    if (photos.length) process.stdout.write(`enrolled photos of ${d.id} (check by eye):\n${photos.map((p) => `  ${p.sourcePath}`).join('\n')}\n`);
+  }
+  note(opts, `threshold: ${threshold.source}${opts.sheet ? ` · sheet: ${opts.sheet}` : ''}`);
+}

@@ -1,0 +1,85 @@
+/** `facectl models list|prepare|add|remove`: the models facectl can use and where they come from. */
+import type { Command } from 'commander';
+import { ExitCode, FacectlError } from '../errors.js';
+import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
+import { checkCachedModel, prepareModel, resolveModelsDir } from '../models/cache.js';
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
+import { allEmbedders } from '../models/resolve.js';
+import { addUserModel, removeUserModel, userModelsDir } from '../models/user-models.js';
+import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+
+export function registerModels(program: Command): void {
+  const models = program.command('models').description('list, prepare and register models');
+
+  withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state')).action(
+    action(async (opts: GlobalOptions) => {
+      const builtins = await Promise.all(
+        BUILTIN_MODEL_IDS.map(async (id) => {
+          const m = getBuiltinModel(id);
+          return { id, kind: m.kind, origin: 'builtin', state: (await checkCachedModel(id)).state, description: m.description };
+        }),
+      );
+      const embedders = await allEmbedders();
+      const user = embedders
+        .filter((e) => e.origin === 'user')
+        .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
+      const rows = [...builtins, ...user];
+      if (opts.json) return printJson({ modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
+      process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
+    }),
+  );
+
+  withGlobalOptions(
+    models
+      .command('prepare')
+      .description('convert the built-in models now (otherwise done on first use); no network needed')
+      .argument('[ids...]', 'model ids (default: all built-in models)')
+      .option('--force', 'convert again even if the cache is valid'),
+  ).action(
+    action(async (ids: string[], opts: GlobalOptions & { force?: boolean }) => {
+      const wanted = ids.length ? ids : [...BUILTIN_MODEL_IDS];
+      const results = [];
+      for (const id of wanted) {
+        const t0 = performance.now();
+        const r = await prepareModel(id, { force: opts.force });
+        results.push({ ...r, ms: Math.round(performance.now() - t0) });
+        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : 'cached'} ${r.path}`);
+      }
+      if (opts.json) printJson(results);
+    }),
+  );
+
+  withGlobalOptions(
+    models
+      .command('add')
+      .description('register your own ONNX embedder (112×112 ArcFace-style, NCHW or NHWC, one output vector)')
+      .argument('<file>', 'the .onnx file')
+      .option('--id <id>', 'name to use with --model (default: the file name)')
+      .option('--mean <m>', 'input = (pixel − mean) / std; default 127.5')
+      .option('--std <s>', 'default 127.5')
+      .option('--bgr', 'the model expects BGR channel order (default RGB)')
+      .option('--no-flip', 'do not add the mirrored face embedding'),
+  ).action(
+    action(async (file: string, opts: GlobalOptions & { id?: string; mean?: string; std?: string; bgr?: boolean; flip: boolean }) => {
+      const std = numberOption('--std', opts.std, 1e-6, 1e6);
+      const spec = await addUserModel(file, {
+        id: opts.id,
+        mean: numberOption('--mean', opts.mean, -1e6, 1e6),
+        std,
+        channels: opts.bgr ? 'BGR' : 'RGB',
+        flip: opts.flip,
+      });
+      if (opts.json) return printJson(spec);
+      process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --model ${spec.id}; calibrate a threshold with \`facectl eval --model ${spec.id} --calibrate\`\n`);
+    }),
+  );
+
+  withGlobalOptions(models.command('remove').description('unregister a user model and delete its copy').argument('<id>')).action(
+    action(async (id: string, opts: GlobalOptions) => {
+      if ((BUILTIN_MODEL_IDS as readonly string[]).includes(id)) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
+      await removeUserModel(id);
+      if (opts.json) printJson({ removed: id });
+      else process.stdout.write(`removed ${id}\n`);
+    }),
+  );
+}

@@ -1,0 +1,48 @@
+/** `facectl verify <a> <b>`: are two photos the same person? Cosine similarity of the largest faces. */
+import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { action, fmt, loadPipeline, numberOption, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+
+interface VerifyOpts extends GlobalOptions {
+  threshold?: string;
+}
+
+export const cosine = (a: Float32Array, b: Float32Array): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+
+export function registerVerify(program: Command): void {
+  withGlobalOptions(
+    program
+      .command('verify')
+      .description('compare the largest face of two photos: cosine similarity and SAME / DIFFERENT (exit 0 / 3)')
+      .argument('<image1>')
+      .argument('<image2>')
+      .option('--model <id>', 'embedder (default dlib-resnet)')
+      .option('--threshold <t>', "cosine threshold (default: the model's)"),
+  ).action(
+    action(async (a: string, b: string, opts: VerifyOpts) => {
+      const pipeline = await loadPipeline(opts);
+      const spec = pipeline.embedder.spec;
+      const threshold = numberOption('--threshold', opts.threshold, -1, 1) ?? spec.defaultThreshold.value;
+      const [fa, fb] = [await pipeline.processFile(a, 'largest'), await pipeline.processFile(b, 'largest')];
+      const similarity = cosine(fa.faces[0]!.embedding, fb.faces[0]!.embedding);
+      const same = similarity >= threshold;
+      const result = {
+        image1: a,
+        image2: b,
+        similarity,
+        threshold,
+        thresholdSource: opts.threshold !== undefined ? 'option' : spec.defaultThreshold.provenance,
+        decision: same ? 'SAME' : 'DIFFERENT',
+        model: spec.id,
+        faces: [fa.faces[0]!, fb.faces[0]!].map((f) => ({ box: f.box, score: f.score, quality: f.quality })),
+      };
+      if (opts.json) printJson(result);
+      else process.stdout.write(`${result.decision}  similarity ${fmt(similarity, 4)} (threshold ${fmt(threshold, 4)}, model ${spec.id})\n`);
+      return same ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Every failure a user can cause maps to one FacectlError with a stable exit code,
+ * so scripts can tell "no face" from "unknown person" from "corrupt store".
+ * The table is documented in the README; never renumber an existing code.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** Unexpected internal error (a bug): the message says what failed. */
+  INTERNAL: 1,
+  /** Bad command-line usage: unknown option, missing argument, bad value. */
+  USAGE: 2,
+  /** No match: login found a face that matches nobody above the threshold; verify judged two faces DIFFERENT. */
+  UNKNOWN_FACE: 3,
+  /** No face found in an image where one was needed. */
+  NO_FACE: 4,
+  /** Several faces where exactly one was needed (use --largest). */
+  MULTIPLE_FACES: 5,
+  /** The file is not a decodable image: corrupt, truncated, empty, unsupported or too large. */
+  BAD_IMAGE: 6,
+  /** A face was found but is unusable: too small, too blurred, too low a detector score. */
+  LOW_QUALITY: 7,
+  /** An id that is not enrolled (remove, show) or an invalid id. */
+  UNKNOWN_ID: 8,
+  INVALID_ID: 9,
+  /** The store was built with another model: run `facectl index rebuild --reembed`. */
+  MODEL_MISMATCH: 10,
+  /** The store is locked, damaged, or cannot be written (disk full, permissions). */
+  STORE_ERROR: 11,
+  /** enroll: the face already belongs to another identity (use --force). */
+  DUPLICATE_IDENTITY: 12,
+  /** A model file is missing, corrupt or not recognised. */
+  MODEL_ERROR: 13,
+  /** A file or directory argument does not exist or cannot be read. */
+  NOT_FOUND: 14,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class FacectlError extends Error {
+  constructor(
+    readonly code: ExitCodeValue,
+    message: string,
+    /** The file the error is about, when there is one (shown before the message). */
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'FacectlError';
+  }
+
+  /** One line for the terminal: "<file>: <message>" or just the message. */
+  oneLine(): string {
+    const text = this.message.replace(/\s*\n\s*/g, ' ');
+    return this.file ? `${this.file}: ${text}` : text;
+  }
+}
+
+export const isFacectlError = (e: unknown): e is FacectlError => e instanceof FacectlError;

@@ -1,0 +1,205 @@
+/**
+ * Verification protocols: which image pairs to compare, whether each is the same person,
+ * and which of the cross-validation folds it belongs to.
+ *
+ * LFW `pairs.txt` format (whitespace-separated, tabs in the official files):
+ *   header      `10  300`  (View 2: 10 folds, each 300 same then 300 different pairs)
+ *               `1100`     (official View 1 files: one fold of 1100 same + 1100 different)
+ *               or none    (copies without the count line: parsed as one fold)
+ *   same        `Name  i  j`          -> Name/Name_000i.jpg vs Name/Name_000j.jpg
+ *   different   `Name1  i  Name2  j`  -> Name1/Name1_000i.jpg vs Name2/Name2_000j.jpg
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+
+export interface ImagePair {
+  /** Image paths relative to the dataset root, '/'-separated. */
+  a: string;
+  b: string;
+  /** True for a genuine (same identity) pair. */
+  same: boolean;
+  /** 0-based cross-validation fold. */
+  fold: number;
+}
+
+export interface PairGenerationInfo {
+  seed: number;
+  genuinePerIdentity: number;
+  /** True when every fold's pairs use only that fold's identities. */
+  identityDisjointFolds: boolean;
+  /** Folds whose impostors had to be drawn from all identities (fewer than 2 identities in the fold). */
+  foldsWithGlobalImpostors: number[];
+  identitiesUsed: number;
+}
+
+export interface PairProtocol {
+  source: 'pairs-file' | 'generated';
+  /** One line for reports, e.g. "LFW pairs.txt: 10 folds, 3000 genuine + 3000 impostor pairs". */
+  description: string;
+  foldCount: number;
+  pairs: ImagePair[];
+  /** The pairs file, when source is 'pairs-file'. */
+  file?: string;
+  generation?: PairGenerationInfo;
+}
+
+/** LFW file naming: `Name/Name_0001.jpg` (index zero-padded to 4 digits). */
+export function lfwImagePath(name: string, index: number): string {
+  return `${name}/${name}_${String(index).padStart(4, '0')}.jpg`;
+}
+
+const INTEGER = /^\d+$/;
+
+function parseIndex(token: string, lineNo: number, label: string, line: string): number {
+  const n = Number(token);
+  if (!INTEGER.test(token) || !Number.isSafeInteger(n) || n < 1) {
+    throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: image number "${token}" is not a positive integer in "${line}"`, label);
+  }
+  return n;
+}
+
+interface Header {
+  folds: number;
+  pairsPerClassPerFold: number;
+}
+
+function parseHeader(tokens: string[]): Header | null {
+  if (tokens.length === 0 || tokens.length > 2 || !tokens.every((t) => INTEGER.test(t))) return null;
+  const nums = tokens.map(Number);
+  return tokens.length === 2
+    ? { folds: nums[0]!, pairsPerClassPerFold: nums[1]! }
+    : { folds: 1, pairsPerClassPerFold: nums[0]! };
+}
+
+/**
+ * Parse an LFW-style pairs file. `label` (usually the file path) prefixes every error message,
+ * which also names the 1-based line number of the bad line.
+ */
+export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
+  const lines = text.split(/\r?\n/);
+  let header: Header | null = null;
+  let headerLine = 0;
+  const parsed: { a: string; b: string; same: boolean }[] = [];
+
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const tokens = line.split(/\s+/);
+    const lineNo = i + 1;
+    if (parsed.length === 0 && headerLine === 0) {
+      const h = parseHeader(tokens);
+      if (h) {
+        if (h.folds < 1 || h.pairsPerClassPerFold < 1) {
+          throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: header "${line}" must give positive counts`, label);
+        }
+        header = h;
+        headerLine = lineNo;
+        continue;
+      }
+    }
+    if (tokens.length === 3) {
+      const [name, i1, i2] = tokens as [string, string, string];
+      parsed.push({
+        a: lfwImagePath(name, parseIndex(i1, lineNo, label, line)),
+        b: lfwImagePath(name, parseIndex(i2, lineNo, label, line)),
+        same: true,
+      });
+    } else if (tokens.length === 4) {
+      const [n1, i1, n2, i2] = tokens as [string, string, string, string];
+      if (n1 === n2) {
+        throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: a different-person line names "${n1}" twice`, label);
+      }
+      parsed.push({
+        a: lfwImagePath(n1, parseIndex(i1, lineNo, label, line)),
+        b: lfwImagePath(n2, parseIndex(i2, lineNo, label, line)),
+        same: false,
+      });
+    } else {
+      throw new FacectlError(
+        ExitCode.USAGE,
+        `line ${lineNo}: expected "Name i j" (same person) or "Name1 i Name2 j" (different people), got "${line}"`,
+        label,
+      );
+    }
+  }
+
+  if (parsed.length === 0) throw new FacectlError(ExitCode.USAGE, 'no pairs found', label);
+
+  let perFold = parsed.length;
+  let foldCount = 1;
+  if (header) {
+    const expected = header.folds * 2 * header.pairsPerClassPerFold;
+    if (parsed.length !== expected) {
+      throw new FacectlError(
+        ExitCode.USAGE,
+        `header (line ${headerLine}) promises ${header.folds} fold(s) x ${header.pairsPerClassPerFold} same + ` +
+          `${header.pairsPerClassPerFold} different pairs = ${expected} pairs, but the file has ${parsed.length}`,
+        label,
+      );
+    }
+    foldCount = header.folds;
+    perFold = 2 * header.pairsPerClassPerFold;
+  }
+
+  const pairs = parsed.map((p, i) => ({ ...p, fold: Math.floor(i / perFold) }));
+  const genuine = pairs.filter((p) => p.same).length;
+  return {
+    source: 'pairs-file',
+    description:
+      `${path.basename(label)}: ${foldCount} fold(s), ${genuine} genuine + ${pairs.length - genuine} impostor pairs` +
+      (header ? '' : ' (no count line: one fold)'),
+    foldCount,
+    pairs,
+    file: label,
+  };
+}
+
+/** Read and parse a pairs file; NOT_FOUND when it is missing or unreadable. */
+export function readPairsFile(file: string): PairProtocol {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FacectlError(ExitCode.NOT_FOUND, code === 'ENOENT' ? 'pairs file not found' : `cannot read pairs file (${code})`, file);
+  }
+  return parseLfwPairs(text, file);
+}
+
+/**
+ * The pairs file to use: the explicit `--pairs` file (which must exist), else `<root>/pairs.txt`
+ * when present, else null (pairs are then generated).
+ */
+export function findPairsFile(datasetRoot: string, explicit?: string): string | null {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) throw new FacectlError(ExitCode.NOT_FOUND, 'pairs file not found', explicit);
+    return explicit;
+  }
+  const candidate = path.join(datasetRoot, 'pairs.txt');
+  return existsSync(candidate) && statSync(candidate).isFile() ? candidate : null;
+}
+
+/** Images named by the protocol that do not exist under the dataset root (unique, in first-seen order). */
+export function findMissingPairImages(protocol: PairProtocol, datasetRoot: string): string[] {
+  const seen = new Set<string>();
+  const missing: string[] = [];
+  for (const p of protocol.pairs) {
+    for (const img of [p.a, p.b]) {
+      if (seen.has(img)) continue;
+      seen.add(img);
+      if (!existsSync(path.join(datasetRoot, img))) missing.push(img);
+    }
+  }
+  return missing;
+}
+
+/** Every distinct image a protocol needs, in first-use order (the set of images to embed). */
+export function imagesOfPairs(pairs: readonly ImagePair[]): string[] {
+  const seen = new Set<string>();
+  for (const p of pairs) {
+    seen.add(p.a);
+    seen.add(p.b);
+  }
+  return [...seen];
+}

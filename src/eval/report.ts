@@ -1,0 +1,114 @@
+/**
+ * Writes one evaluation's report folder: reports/<dataset>-<model>-<timestamp>/ with
+ * metrics.json, report.md, failures.csv and the chart PNGs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Papa from 'papaparse';
+import { ExitCode, FacectlError } from '../errors.js';
+import { renderReportMarkdown, type ChartImage, type ReportContext } from './report-markdown.js';
+
+export { formatSummaryTable } from './summary-table.js';
+export type { ChartImage } from './report-markdown.js';
+
+export interface ReportInput extends Omit<ReportContext, 'charts' | 'createdAt'> {
+  charts: readonly ChartImage[];
+  /** Defaults to now; fixed in tests. */
+  createdAt?: Date;
+}
+
+export interface WrittenReport {
+  dir: string;
+  metricsJson: string;
+  markdown: string;
+  failuresCsv: string;
+  charts: string[];
+}
+
+/** File-name-safe slug: letters, digits, dot, dash, underscore. */
+export function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+|_+$/g, '').slice(0, 60) || 'unnamed';
+}
+
+/** 2024-05-01T12:34:56.789Z -> 20240501-123456 (UTC). */
+export function timestampOf(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/**
+ * Pretty JSON with two readability fixes: non-finite numbers are spelled out ("Infinity"),
+ * since JSON would turn them into null, and arrays of numbers (ROC, CMC) sit on one line
+ * each instead of one line per value.
+ */
+export function toJson(value: unknown): string {
+  const inline: string[] = [];
+  const text = JSON.stringify(
+    value,
+    (_key, v) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+      const arr = ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v;
+      if (Array.isArray(arr) && arr.length > 0 && arr.every((x) => typeof x === 'number')) {
+        inline.push(JSON.stringify(arr.map((x: number) => (Number.isFinite(x) ? x : String(x)))));
+        return `\u0000inline${inline.length - 1}\u0000`;
+      }
+      return arr;
+    },
+    2,
+  );
+  return text.replace(/"\\u0000inline(\d+)\\u0000"/g, (_m, i: string) => inline[Number(i)]!);
+}
+
+/** Creates a new folder, adding -2, -3... when a report of the same second exists. */
+function createReportDir(root: string, base: string): string {
+  mkdirSync(root, { recursive: true });
+  for (let n = 1; n < 1000; n++) {
+    const dir = path.join(root, n === 1 ? base : `${base}-${n}`);
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new FacectlError(ExitCode.STORE_ERROR, 'too many reports with the same name', path.join(root, base));
+}
+
+export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
+  const createdAt = input.createdAt ?? new Date();
+  const base = `${slug(input.dataset.name)}-${slug(input.model.id)}-${timestampOf(createdAt)}`;
+  let dir: string;
+  try {
+    dir = createReportDir(reportsRoot, base);
+    const charts = input.charts.map((c) => {
+      const file = path.join(dir, path.basename(c.file));
+      writeFileSync(file, c.png);
+      return file;
+    });
+    const metricsJson = path.join(dir, 'metrics.json');
+    writeFileSync(
+      metricsJson,
+      toJson({
+        createdAt: createdAt.toISOString(),
+        command: input.command,
+        versions: input.versions,
+        dataset: input.dataset,
+        model: input.model,
+        timingsMs: input.timings,
+        metrics: input.metrics,
+        charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })),
+      }) + '\n',
+    );
+    const failuresCsv = path.join(dir, 'failures.csv');
+    writeFileSync(failuresCsv, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
+    const markdown = path.join(dir, 'report.md');
+    writeFileSync(
+      markdown,
+      renderReportMarkdown({ ...input, createdAt, charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })) }),
+    );
+    return { dir, metricsJson, markdown, failuresCsv, charts };
+  } catch (e) {
+    if (e instanceof FacectlError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the report (${code})`, reportsRoot);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Choosing, creating and loading an index. Small galleries get the exact flat index; from
+ * AUTO_HNSW_MIN_FLOATS stored floats (≈ 2e5 vectors at 512-d) 'auto' switches to HNSW, where
+ * the exact scan of one login query starts to cost tens of milliseconds and ~0.4 GB of RAM.
+ */
+import { FlatIndex, type FlatIndexOptions } from './flat.js';
+import { HnswIndex, type HnswLoadOptions, type HnswOptions, type HnswParams } from './hnsw.js';
+import { StaleIndexError, readIndexHeader } from './index-file.js';
+import type { IndexExpectation, IndexKind, VectorIndex } from './types.js';
+
+/** size × dim at and above which 'auto' picks HNSW (see the bench numbers in src/index/README.md). */
+export const AUTO_HNSW_MIN_FLOATS = 1e8;
+
+export interface CreateIndexOptions {
+  dim: number;
+  /** Vectors the caller is about to add (e.g. the store's count); drives 'auto'. */
+  expectedSize: number;
+  kind?: 'auto' | IndexKind;
+  flat?: FlatIndexOptions;
+  hnsw?: Partial<HnswParams> & HnswOptions;
+}
+
+/** The kind 'auto' resolves to for a gallery of this size. */
+export function chooseKind(dim: number, expectedSize: number, kind: 'auto' | IndexKind = 'auto'): IndexKind {
+  if (kind !== 'auto') return kind;
+  return expectedSize * dim >= AUTO_HNSW_MIN_FLOATS ? 'hnsw' : 'flat';
+}
+
+export function createIndex(options: CreateIndexOptions): VectorIndex {
+  const kind = chooseKind(options.dim, options.expectedSize, options.kind);
+  if (kind === 'flat') return new FlatIndex(options.dim, options.flat);
+  const { threads, ...params } = options.hnsw ?? {};
+  return new HnswIndex(options.dim, params, { threads });
+}
+
+export interface LoadIndexOptions {
+  flat?: FlatIndexOptions;
+  hnsw?: HnswLoadOptions;
+}
+
+/**
+ * Loads the index saved at `file` by either kind's save(). Throws StaleIndexError (a
+ * FacectlError, code STORE_ERROR) when the file is missing, corrupt, or disagrees with
+ * `expect` (dim, count, fingerprint, kind): the caller then rebuilds from its store.
+ */
+export function loadIndex(file: string, expect: IndexExpectation = {}, options: LoadIndexOptions = {}): VectorIndex {
+  const { kind } = readIndexHeader(file);
+  if (kind === 'flat') return FlatIndex.load(file, expect, options.flat);
+  if (kind === 'hnsw') return HnswIndex.load(file, expect, options.hnsw);
+  throw new StaleIndexError(`unknown index kind ${String(kind)}`, file);
+}

@@ -1,0 +1,125 @@
+;; Inner-product kernels for the exact flat index (f32x4 SIMD).
+;;
+;; Layout contract (the TypeScript driver in wasm-kernel.ts guarantees it):
+;;   * every vector is a row of `row_bytes` bytes, a multiple of 16 (the dimension is
+;;     zero-padded to a multiple of 4 floats), rows are contiguous and 16-byte aligned;
+;;   * `block_scores` takes a multiple of 4 queries and an even number of rows,
+;;     `row_scores` a multiple of 4 rows (the driver pads and ignores the extra scores).
+;;
+;; Both functions give every (query, row) pair its own f32x4 accumulator, summed over the
+;; row in the same order and reduced by $hsum, so a query scores bit-identically whether it
+;; is searched alone or in a batch.
+(module
+  (memory (export "memory") 1 65536)
+
+  ;; Horizontal sum of the four lanes: (l0 + l2) + (l1 + l3).
+  (func $hsum (param $v v128) (result f32)
+    (local.set $v
+      (f32x4.add (local.get $v)
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v))))
+
+  ;; Batched search: out[q * out_stride + r] = <query q, row r> for q < nq, r < n_rows.
+  ;; Blocks of 4 queries x 2 rows: each loaded row chunk is used by 4 queries and each
+  ;; query chunk by 2 rows, so 6 loads feed 8 multiply-adds (8 accumulators + 6 operands
+  ;; fit the 16 SIMD registers).
+  (func (export "block_scores")
+    (param $q_ptr i32) (param $nq i32) (param $db_ptr i32) (param $n_rows i32)
+    (param $row_bytes i32) (param $out_ptr i32) (param $out_stride i32)
+    (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32)
+    (local $r0 i32) (local $r1 i32) (local $j i32) (local $r i32) (local $qi i32)
+    (local $out i32) (local $d0 v128) (local $d1 v128) (local $a v128)
+    (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128)
+    (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
+    (local.set $qi (i32.const 0))
+    (block $queries_done
+      (loop $queries
+        (br_if $queries_done (i32.ge_u (local.get $qi) (local.get $nq)))
+        (local.set $q0 (i32.add (local.get $q_ptr) (i32.mul (local.get $qi) (local.get $row_bytes))))
+        (local.set $q1 (i32.add (local.get $q0) (local.get $row_bytes)))
+        (local.set $q2 (i32.add (local.get $q1) (local.get $row_bytes)))
+        (local.set $q3 (i32.add (local.get $q2) (local.get $row_bytes)))
+        (local.set $r (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $r) (local.get $n_rows)))
+            (local.set $r0 (i32.add (local.get $db_ptr) (i32.mul (local.get $r) (local.get $row_bytes))))
+            (local.set $r1 (i32.add (local.get $r0) (local.get $row_bytes)))
+            (local.set $s00 (v128.const i32x4 0 0 0 0)) (local.set $s01 (v128.const i32x4 0 0 0 0))
+            (local.set $s10 (v128.const i32x4 0 0 0 0)) (local.set $s11 (v128.const i32x4 0 0 0 0))
+            (local.set $s20 (v128.const i32x4 0 0 0 0)) (local.set $s21 (v128.const i32x4 0 0 0 0))
+            (local.set $s30 (v128.const i32x4 0 0 0 0)) (local.set $s31 (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.const 0))
+            (loop $dims
+              (local.set $d0 (v128.load (i32.add (local.get $r0) (local.get $j))))
+              (local.set $d1 (v128.load (i32.add (local.get $r1) (local.get $j))))
+              (local.set $a (v128.load (i32.add (local.get $q0) (local.get $j))))
+              (local.set $s00 (f32x4.add (local.get $s00) (f32x4.mul (local.get $a) (local.get $d0))))
+              (local.set $s01 (f32x4.add (local.get $s01) (f32x4.mul (local.get $a) (local.get $d1))))
+              (local.set $a (v128.load (i32.add (local.get $q1) (local.get $j))))
+              (local.set $s10 (f32x4.add (local.get $s10) (f32x4.mul (local.get $a) (local.get $d0))))
+              (local.set $s11 (f32x4.add (local.get $s11) (f32x4.mul (local.get $a) (local.get $d1))))
+              (local.set $a (v128.load (i32.add (local.get $q2) (local.get $j))))
+              (local.set $s20 (f32x4.add (local.get $s20) (f32x4.mul (local.get $a) (local.get $d0))))
+              (local.set $s21 (f32x4.add (local.get $s21) (f32x4.mul (local.get $a) (local.get $d1))))
+              (local.set $a (v128.load (i32.add (local.get $q3) (local.get $j))))
+              (local.set $s30 (f32x4.add (local.get $s30) (f32x4.mul (local.get $a) (local.get $d0))))
+              (local.set $s31 (f32x4.add (local.get $s31) (f32x4.mul (local.get $a) (local.get $d1))))
+              (local.set $j (i32.add (local.get $j) (i32.const 16)))
+              (br_if $dims (i32.lt_u (local.get $j) (local.get $row_bytes))))
+            ;; out row of query qi+k starts at out_ptr + (qi+k)*out_stride*4; column r.
+            (local.set $out (i32.add (local.get $out_ptr)
+              (i32.shl (i32.add (i32.mul (local.get $qi) (local.get $out_stride)) (local.get $r)) (i32.const 2))))
+            (f32.store offset=0 (local.get $out) (call $hsum (local.get $s00)))
+            (f32.store offset=4 (local.get $out) (call $hsum (local.get $s01)))
+            (local.set $out (i32.add (local.get $out) (i32.shl (local.get $out_stride) (i32.const 2))))
+            (f32.store offset=0 (local.get $out) (call $hsum (local.get $s10)))
+            (f32.store offset=4 (local.get $out) (call $hsum (local.get $s11)))
+            (local.set $out (i32.add (local.get $out) (i32.shl (local.get $out_stride) (i32.const 2))))
+            (f32.store offset=0 (local.get $out) (call $hsum (local.get $s20)))
+            (f32.store offset=4 (local.get $out) (call $hsum (local.get $s21)))
+            (local.set $out (i32.add (local.get $out) (i32.shl (local.get $out_stride) (i32.const 2))))
+            (f32.store offset=0 (local.get $out) (call $hsum (local.get $s30)))
+            (f32.store offset=4 (local.get $out) (call $hsum (local.get $s31)))
+            (local.set $r (i32.add (local.get $r) (i32.const 2)))
+            (br $rows)))
+        (local.set $qi (i32.add (local.get $qi) (i32.const 4)))
+        (br $queries))))
+
+  ;; Single query: out[r] = <query, row r> for r < n_rows, streaming the rows once.
+  ;; Four rows at a time so four independent accumulator chains hide the add latency.
+  (func (export "row_scores")
+    (param $q_ptr i32) (param $db_ptr i32) (param $n_rows i32) (param $row_bytes i32) (param $out_ptr i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $j i32) (local $r i32)
+    (local $a v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $r (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $n_rows)))
+        (local.set $r0 (i32.add (local.get $db_ptr) (i32.mul (local.get $r) (local.get $row_bytes))))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $row_bytes)))
+        (local.set $r2 (i32.add (local.get $r1) (local.get $row_bytes)))
+        (local.set $r3 (i32.add (local.get $r2) (local.get $row_bytes)))
+        (local.set $s0 (v128.const i32x4 0 0 0 0)) (local.set $s1 (v128.const i32x4 0 0 0 0))
+        (local.set $s2 (v128.const i32x4 0 0 0 0)) (local.set $s3 (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (loop $dims
+          (local.set $a (v128.load (i32.add (local.get $q_ptr) (local.get $j))))
+          (local.set $s0 (f32x4.add (local.get $s0)
+            (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $r0) (local.get $j))))))
+          (local.set $s1 (f32x4.add (local.get $s1)
+            (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $r1) (local.get $j))))))
+          (local.set $s2 (f32x4.add (local.get $s2)
+            (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $r2) (local.get $j))))))
+          (local.set $s3 (f32x4.add (local.get $s3)
+            (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $r3) (local.get $j))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $dims (i32.lt_u (local.get $j) (local.get $row_bytes))))
+        (local.set $r0 (i32.add (local.get $out_ptr) (i32.shl (local.get $r) (i32.const 2))))
+        (f32.store offset=0 (local.get $r0) (call $hsum (local.get $s0)))
+        (f32.store offset=4 (local.get $r0) (call $hsum (local.get $s1)))
+        (f32.store offset=8 (local.get $r0) (call $hsum (local.get $s2)))
+        (f32.store offset=12 (local.get $r0) (call $hsum (local.get $s3)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rows))))
+)

@@ -1,0 +1,149 @@
+/**
+ * User-supplied ONNX models (`facectl models add <file.onnx>`). An embedder is recognised by its shape:
+ * one image input of 112×112 (NCHW or NHWC) and one output vector — what an insightface ArcFace or a
+ * GhostFaceNet export looks like. It is aligned with the ArcFace 112 template and normalised with
+ * (x − 127.5) / 127.5 unless the user says otherwise. The file is copied into the user models directory
+ * (private, 0600) and recorded with its sha256 in user-models.json.
+ */
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { ExitCode, FacectlError } from '../errors.js';
+import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
+import { arcfaceTemplate } from './templates.js';
+
+export function userModelsDir(): string {
+  if (process.env.FACECTL_USER_MODELS_DIR) return path.resolve(process.env.FACECTL_USER_MODELS_DIR);
+  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'facectl', 'models');
+}
+
+const registryFile = () => path.join(userModelsDir(), 'user-models.json');
+
+export async function listUserModels(): Promise<EmbedderSpec[]> {
+  try {
+    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as { embedders?: EmbedderSpec[] };
+    return parsed.embedders ?? [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read ${registryFile()}: ${(err as Error).message}`);
+  }
+}
+
+async function saveUserModels(embedders: EmbedderSpec[]): Promise<void> {
+  const file = registryFile();
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ version: 1, embedders }, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+const sha256File = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+/** The registered file, checked against the sha256 recorded when it was added. */
+export async function verifyUserModelFile(spec: EmbedderSpec): Promise<{ path: string; sha256: string }> {
+  if (!('file' in spec.source)) throw new Error('not a user model');
+  let sha: string;
+  try {
+    sha = await sha256File(spec.source.file);
+  } catch {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (run \`facectl models add\` again)`);
+  }
+  if (sha !== spec.source.sha256)
+    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" changed since it was added (sha256 mismatch): ${spec.source.file}`);
+  return { path: spec.source.file, sha256: sha };
+}
+
+export interface InspectedModel {
+  kind: 'embedder';
+  layout: Layout;
+  inputSize: number;
+  dim: number;
+}
+
+/** Recognise what an ONNX file is from its inputs and outputs. */
+export async function inspectOnnx(file: string): Promise<InspectedModel> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(file);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `not a loadable ONNX model: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+  try {
+    const inputs = session.inputMetadata.filter((m) => m.isTensor);
+    const outputs = session.outputMetadata.filter((m) => m.isTensor);
+    const shape = (m: ort.InferenceSession.ValueMetadata) => (m.isTensor ? m.shape : []);
+    if (inputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected one image input, found ${inputs.length}`, file);
+    const dims = shape(inputs[0]!);
+    if (dims.length !== 4) throw new FacectlError(ExitCode.MODEL_ERROR, `input is not an image batch (shape ${JSON.stringify(dims)})`, file);
+    let layout: Layout;
+    if (dims[1] === 3 && dims[2] === dims[3]) layout = 'NCHW';
+    else if (dims[3] === 3 && dims[1] === dims[2]) layout = 'NHWC';
+    else throw new FacectlError(ExitCode.MODEL_ERROR, `cannot tell the image layout of input shape ${JSON.stringify(dims)}`, file);
+    const inputSize = Number(layout === 'NCHW' ? dims[2] : dims[1]);
+    if (outputs.length !== 1) {
+      const hint = outputs.length === 9 || outputs.length === 6 ? ' (this looks like an SCRFD/RetinaFace detector; facectl detects with its built-in BlazeFace)' : '';
+      throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs${hint}`, file);
+    }
+    const out = shape(outputs[0]!);
+    const dim = Number(out[out.length - 1]);
+    if (out.length !== 2 || !(dim > 0)) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
+    if (inputSize !== 112)
+      throw new FacectlError(ExitCode.MODEL_ERROR, `a ${inputSize}×${inputSize} input is not an ArcFace-style 112×112 embedder`, file);
+    return { kind: 'embedder', layout, inputSize, dim };
+  } finally {
+    await session.release();
+  }
+}
+
+export interface AddModelOptions {
+  id?: string;
+  mean?: number;
+  std?: number;
+  channels?: 'RGB' | 'BGR';
+  flip?: boolean;
+}
+
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Register an ONNX embedder: inspect it, copy it in privately, record its spec. */
+export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec> {
+  const inspected = await inspectOnnx(file);
+  const id = opts.id ?? path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
+  if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
+  const existing = await listUserModels();
+  if (BUILTIN_EMBEDDERS.some((s) => s.id === id) || existing.some((s) => s.id === id))
+    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
+  const dir = userModelsDir();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const dest = path.join(dir, `${id}.onnx`);
+  await copyFile(file, `${dest}.tmp`);
+  await chmod(`${dest}.tmp`, 0o600);
+  await rename(`${dest}.tmp`, dest);
+  const spec: EmbedderSpec = {
+    id,
+    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${inspected.inputSize}×${inspected.inputSize}, ${inspected.dim}-d)`,
+    origin: 'user',
+    source: { file: dest, sha256: await sha256File(dest) },
+    inputSize: inspected.inputSize,
+    layout: inspected.layout,
+    channels: opts.channels ?? 'RGB',
+    mean: opts.mean ?? 127.5,
+    std: opts.std ?? 127.5,
+    template: arcfaceTemplate(inspected.inputSize),
+    dim: inspected.dim,
+    flip: opts.flip ?? true,
+    defaultThreshold: { value: 0.4, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate` for this model' },
+  };
+  await saveUserModels([...existing, spec]);
+  return spec;
+}
+
+export async function removeUserModel(id: string): Promise<void> {
+  const existing = await listUserModels();
+  const spec = existing.find((s) => s.id === id);
+  if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
+  await saveUserModels(existing.filter((s) => s.id !== id));
+  if ('file' in spec.source) await rm(spec.source.file, { force: true });
+}

@@ -1,0 +1,197 @@
+/**
+ * Face detection: BlazeFace proposes faces, FaceMesh confirms and refines them into five landmarks.
+ * BlazeFace sees a fixed 256×256 view, so faces of any size in photos of any size are handled with
+ * several views of the same image: the whole photo (letterboxed), overlapping tiles for small faces in
+ * large photos, and a zoomed-out view with a border for tight crops where the face fills the frame.
+ */
+import type ort from 'onnxruntime-node';
+import { applySimilarity, invertSimilarity, warpAffine, type Similarity } from './align.js';
+import { blazefaceAnchors, decodeDetections, iou, joinBlazefaceOutputs, weightedNms, type RawDetection } from './blazeface.js';
+import { MESH_INPUT, MESH_POINTS, fivePointsFromMesh, headPose, meshBox, meshCrop, meshToImage } from './landmarks.js';
+import { StageTimer } from './timing.js';
+import type { Box, DetectedFace, RgbImage } from './types.js';
+
+export interface DetectOptions {
+  /** BlazeFace score threshold 0..1. */
+  minScore: number;
+  /** FaceMesh face-presence threshold 0..1 (rejects detector false positives). */
+  minMeshScore: number;
+  /**
+   * 'fast': one whole-photo view, more views only when it finds nothing (enroll/login want the main face).
+   * 'thorough': tiles too, to find every small face in a large photo (detect, --all-faces).
+   */
+  mode: 'fast' | 'thorough';
+  /** At most this many faces are refined (largest first). */
+  maxFaces: number;
+  /** Keep the 468-point mesh on each face (detect --mesh, experiments); off by default to save memory. */
+  includeMesh?: boolean;
+}
+
+export const DEFAULT_DETECT_OPTIONS: DetectOptions = { minScore: 0.35, minMeshScore: 0.5, mode: 'fast', maxFaces: 64 };
+
+const IOU_MERGE = 0.3;
+
+/** A 256×256 view of the image: `toView` maps image pixels into it. */
+interface View {
+  toView: Similarity;
+}
+
+export class FaceDetector {
+  readonly inputSize: number;
+  private readonly anchors: Float32Array;
+
+  constructor(
+    private readonly detectorSession: ort.InferenceSession,
+    private readonly meshSession: ort.InferenceSession,
+    private readonly ortTensor: typeof ort.Tensor,
+    inputSize = 256,
+  ) {
+    this.inputSize = inputSize;
+    this.anchors = blazefaceAnchors(inputSize);
+  }
+
+  async detect(image: RgbImage, options: Partial<DetectOptions> = {}, timer = new StageTimer()): Promise<DetectedFace[]> {
+    const opt = { ...DEFAULT_DETECT_OPTIONS, ...options };
+    const size = this.inputSize;
+    const propose = (views: View[]) => timer.time('detect', () => this.propose(image, views, opt.minScore));
+    const whole = [letterboxView(image, size)];
+    let proposals: RawDetection[];
+    if (opt.mode === 'thorough') {
+      proposals = await propose([...whole, ...tileViews(image, size)]);
+      if (!proposals.length) proposals = await propose([zoomOutView(image, size)]);
+    } else {
+      proposals = await propose(whole);
+      if (!proposals.length) proposals = await propose([zoomOutView(image, size), ...tileViews(image, size)]);
+    }
+    proposals.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    const faces = await timer.time('landmarks', () => this.refine(image, proposals.slice(0, opt.maxFaces), opt.minMeshScore, opt.includeMesh ?? false));
+    return dedupe(faces).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  }
+
+  /** Run BlazeFace on every view in one batch; return merged detections in image pixels. */
+  private async propose(image: RgbImage, views: View[], minScore: number): Promise<RawDetection[]> {
+    const size = this.inputSize;
+    const batch = new Float32Array(views.length * size * size * 3);
+    views.forEach((v, i) => {
+      const px = warpAffine(image, v.toView, size, size);
+      const off = i * size * size * 3;
+      for (let j = 0; j < px.length; j++) batch[off + j] = px[j]! / 127.5 - 1;
+    });
+    const input = new this.ortTensor('float32', batch, [views.length, size, size, 3]);
+    const out = await this.detectorSession.run({ [this.detectorSession.inputNames[0]!]: input });
+    const found: RawDetection[] = [];
+    views.forEach((v, i) => {
+      const perView = Object.values(out).map((t) => {
+        const per = (t.data as Float32Array).length / views.length;
+        return { data: (t.data as Float32Array).subarray(i * per, (i + 1) * per), dims: t.dims };
+      });
+      const table = joinBlazefaceOutputs(perView);
+      const back = invertSimilarity(v.toView);
+      for (const d of weightedNms(decodeDetections(table, this.anchors, minScore), IOU_MERGE)) {
+        const tl = applySimilarity(back, { x: d.box.x, y: d.box.y });
+        const scale = 1 / v.toView.a;
+        found.push({
+          score: d.score,
+          box: { x: tl.x, y: tl.y, width: d.box.width * scale, height: d.box.height * scale },
+          keypoints: d.keypoints.map((p) => applySimilarity(back, p)),
+        });
+      }
+    });
+    return weightedNms(found, IOU_MERGE);
+  }
+
+  /** FaceMesh on every proposal in one batch: keep confirmed faces with their five points. */
+  private async refine(image: RgbImage, proposals: RawDetection[], minMeshScore: number, includeMesh: boolean): Promise<DetectedFace[]> {
+    if (!proposals.length) return [];
+    const crops = proposals.map((p) => meshCrop(image, p.box, p.keypoints[0]!, p.keypoints[1]!));
+    const n = crops.length, per = MESH_INPUT * MESH_INPUT * 3;
+    const batch = new Float32Array(n * per);
+    crops.forEach((c, i) => batch.set(c.input, i * per));
+    const input = new this.ortTensor('float32', batch, [n, MESH_INPUT, MESH_INPUT, 3]);
+    const out = await this.meshSession.run({ [this.meshSession.inputNames[0]!]: input });
+    const tensors = Object.values(out);
+    const meshT = tensors.find((t) => t.dims[t.dims.length - 1] === MESH_POINTS * 3);
+    const flagT = tensors.find((t) => t.dims[t.dims.length - 1] === 1);
+    if (!meshT || !flagT) throw new Error('FaceMesh: unexpected outputs');
+    const faces: DetectedFace[] = [];
+    for (let i = 0; i < n; i++) {
+      const meshScore = (flagT.data as Float32Array)[i]!;
+      if (meshScore < minMeshScore) continue;
+      const raw = (meshT.data as Float32Array).subarray(i * MESH_POINTS * 3, (i + 1) * MESH_POINTS * 3);
+      const mesh = meshToImage(raw, crops[i]!.toCrop);
+      const landmarks = fivePointsFromMesh(mesh);
+      const box = meshBox(mesh);
+      const pose = headPose(landmarks);
+      const score = Math.sqrt(proposals[i]!.score * meshScore); // both models must agree
+      faces.push({
+        box,
+        score,
+        landmarks,
+        quality: { score, eyeDistancePx: pose.eyeDistancePx, sizePx: Math.max(box.width, box.height), rollDeg: pose.rollDeg, yawDeg: pose.yawDeg },
+        ...(includeMesh ? { mesh } : {}),
+      });
+    }
+    return faces;
+  }
+}
+
+/** The whole photo, scaled to fit and centred. */
+function letterboxView(image: RgbImage, size: number): View {
+  const s = size / Math.max(image.width, image.height);
+  return { toView: { a: s, b: 0, tx: (size - s * image.width) / 2, ty: (size - s * image.height) / 2 } };
+}
+
+/** The whole photo with a border of half its size all round: a face filling the frame becomes detectable. */
+function zoomOutView(image: RgbImage, size: number): View {
+  const s = size / (2 * Math.max(image.width, image.height));
+  return { toView: { a: s, b: 0, tx: (size - s * image.width) / 2, ty: (size - s * image.height) / 2 } };
+}
+
+/**
+ * Overlapping square tiles (half the photo's longer side, 25 % overlap) for photos much larger than the
+ * detector input, where a small face would shrink below BlazeFace's reach in the whole-photo view.
+ */
+function tileViews(image: RgbImage, size: number): View[] {
+  const long = Math.max(image.width, image.height);
+  if (long < 2 * size) return [];
+  const views: View[] = [];
+  for (let tile = long / 2; tile >= size * 1.5; tile /= 2) {
+    const step = tile * 0.75;
+    const xs = positions(image.width, tile, step), ys = positions(image.height, tile, step);
+    for (const oy of ys)
+      for (const ox of xs) {
+        const s = size / tile;
+        views.push({ toView: { a: s, b: 0, tx: -s * ox, ty: -s * oy } });
+      }
+    if (views.length >= 24) break; // two levels at most: 2×2..3×3 then up to 5×5 tiles
+  }
+  return views;
+}
+
+function positions(extent: number, tile: number, step: number): number[] {
+  if (extent <= tile) return [(extent - tile) / 2];
+  const out: number[] = [];
+  for (let p = 0; p + tile < extent; p += step) out.push(p);
+  out.push(extent - tile);
+  return out;
+}
+
+/**
+ * Views overlap, so one face can be refined twice; and a crop of part of a face (the eyes seen through a
+ * small tile) can yield a second, nested "face". Keep the better-scored of any two faces that overlap or
+ * where one lies mostly inside the other.
+ */
+function dedupe(faces: DetectedFace[]): DetectedFace[] {
+  const sorted = [...faces].sort((a, b) => b.score - a.score);
+  const kept: DetectedFace[] = [];
+  for (const f of sorted) if (!kept.some((k) => iou(k.box, f.box) > 0.4 || overlapOfSmaller(k.box, f.box) > 0.5)) kept.push(f);
+  return kept;
+}
+
+/** Intersection area over the smaller box's area. */
+function overlapOfSmaller(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  return (w * h) / Math.min(a.width * a.height, b.width * b.height);
+}

@@ -1,0 +1,99 @@
+/**
+ * The one pipeline every command shares: decode → detect → 5-point align → embed → L2-normalise.
+ * Models are prepared (converted on first use) and their sessions created once per process.
+ */
+import ort from 'onnxruntime-node';
+import { ExitCode, FacectlError } from '../errors.js';
+import { DETECTOR, LANDMARKER } from '../models/registry.js';
+import { resolveEmbedder, resolveBuiltin, type ResolvedEmbedder } from '../models/resolve.js';
+import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.js';
+import { FaceDetector, type DetectOptions } from './detector.js';
+import { FaceEmbedder } from './embedder.js';
+import { sharpness } from './quality.js';
+import { selectFace } from './select.js';
+import { getSession } from './runtime.js';
+import { StageTimer } from './timing.js';
+import type { DetectedFace, EmbeddedFace, RgbImage } from './types.js';
+
+export interface PipelineOptions {
+  /** Embedder id (built-in or registered); default dlib-resnet. */
+  embedder?: string;
+  /** Load only the detector (the `detect` command needs no embedder). */
+  detectOnly?: boolean;
+}
+
+export class FacePipeline {
+  readonly timer = new StageTimer();
+
+  private constructor(
+    readonly detector: FaceDetector,
+    private readonly embedderStage: FaceEmbedder | null,
+    readonly embedderInfo: ResolvedEmbedder | null,
+  ) {}
+
+  static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
+    const [det, mesh] = await Promise.all([resolveBuiltin(DETECTOR.builtin), resolveBuiltin(LANDMARKER.builtin)]);
+    const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path)]);
+    const detector = new FaceDetector(detSession, meshSession, ort.Tensor, DETECTOR.inputSize);
+    if (options.detectOnly) return new FacePipeline(detector, null, null);
+    const resolved = await resolveEmbedder(options.embedder);
+    const session = await getSession(resolved.path);
+    return new FacePipeline(detector, new FaceEmbedder(resolved.spec, session, ort.Tensor), resolved);
+  }
+
+  get embedder(): FaceEmbedder {
+    if (!this.embedderStage) throw new Error('pipeline was loaded without an embedder');
+    return this.embedderStage;
+  }
+
+  decode(file: string): Promise<DecodedImage> {
+    return this.timer.time('decode', () => decodeImageFile(file));
+  }
+
+  decodeBytes(bytes: Uint8Array, label?: string): Promise<DecodedImage> {
+    return this.timer.time('decode', () => decodeImageBytes(bytes, label));
+  }
+
+  detect(image: RgbImage, options: Partial<DetectOptions> = {}): Promise<DetectedFace[]> {
+    return this.detector.detect(image, options, this.timer);
+  }
+
+  /** Align and embed the given faces of one image (batched). Adds the crop's sharpness to each face's quality. */
+  async embed(image: RgbImage, faces: DetectedFace[]): Promise<EmbeddedFace[]> {
+    const embedder = this.embedder;
+    const crops = await this.timer.time('align', () => faces.map((f) => embedder.crop(image, f.landmarks)));
+    const vectors = await this.timer.time('embed', () => embedder.embedCrops(crops));
+    const size = embedder.spec.inputSize;
+    return faces.map((f, i) => ({
+      ...f,
+      quality: { ...f.quality, sharpness: sharpness(crops[i]!, size, size) },
+      embedding: vectors[i]!,
+    }));
+  }
+
+  /**
+   * Decode a photo and embed its faces. `select`: 'largest' keeps the biggest face (login), 'center' the
+   * face nearest the centre (dataset photos), 'single' demands exactly one (enroll without --largest),
+   * 'all' keeps every face.
+   */
+  async processFile(
+    file: string,
+    select: FaceSelection,
+    detectOptions: Partial<DetectOptions> = {},
+  ): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
+    const image = await this.decode(file);
+    return { image, faces: await this.processImage(image, select, detectOptions, file) };
+  }
+
+  async processImage(image: RgbImage, select: FaceSelection, detectOptions: Partial<DetectOptions> = {}, label?: string): Promise<EmbeddedFace[]> {
+    const mode = select === 'all' ? 'thorough' : (detectOptions.mode ?? 'fast');
+    const found = await this.detect(image, { ...detectOptions, mode });
+    if (!found.length) throw new FacectlError(ExitCode.NO_FACE, 'no face found', label);
+    if (select === 'single' && found.length > 1)
+      throw new FacectlError(ExitCode.MULTIPLE_FACES, `${found.length} faces found where one was expected (use --largest to take the biggest)`, label);
+    const chosen = select === 'all' ? found : [selectFace(found, image, select === 'center' ? 'center' : 'largest')!];
+    return this.embed(image, chosen);
+  }
+}
+
+export type FaceSelection = 'largest' | 'center' | 'single' | 'all';

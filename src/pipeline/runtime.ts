@@ -1,0 +1,87 @@
+/**
+ * onnxruntime-node sessions, created once per process per model file and reused by every stage.
+ * CPU by default; `--device cuda` asks for onnxruntime's CUDA execution provider, which exists only
+ * when onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=cuda12 (see README).
+ */
+import ort from 'onnxruntime-node';
+import { ExitCode, FacectlError } from '../errors.js';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface RuntimeOptions {
+  /** Intra-op threads; 0 lets onnxruntime choose (all cores). */
+  threads: number;
+  device: Device;
+}
+
+const runtime: RuntimeOptions = { threads: 0, device: 'cpu' };
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+/** Set process-wide runtime options; call before the first session is created. */
+export function configureRuntime(options: Partial<RuntimeOptions>): void {
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 0 || options.threads > 256)
+      throw new FacectlError(ExitCode.USAGE, `--threads must be an integer 0..256, got ${options.threads}`);
+    runtime.threads = options.threads;
+  }
+  if (options.device !== undefined) {
+    if (options.device !== 'cpu' && options.device !== 'cuda')
+      throw new FacectlError(ExitCode.USAGE, `--device must be cpu or cuda, got ${String(options.device)}`);
+    runtime.device = options.device;
+  }
+}
+
+export const runtimeOptions = (): Readonly<RuntimeOptions> => ({ ...runtime });
+
+/** The session for a model file, created on first use. */
+export function getSession(modelPath: string): Promise<ort.InferenceSession> {
+  const key = `${modelPath}|${runtime.device}|${runtime.threads}`;
+  let session = sessions.get(key);
+  if (!session) {
+    session = createSession(modelPath);
+    sessions.set(key, session);
+    session.catch(() => sessions.delete(key));
+  }
+  return session;
+}
+
+async function createSession(modelPath: string): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionProviders: runtime.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    // One inference at a time per session: inter-op parallelism only adds thread churn here.
+    executionMode: 'sequential',
+  };
+  if (runtime.threads > 0) {
+    options.intraOpNumThreads = runtime.threads;
+    options.interOpNumThreads = 1;
+  }
+  try {
+    return await ort.InferenceSession.create(modelPath, options);
+  } catch (err) {
+    const msg = String((err as Error)?.message ?? err).split('\n')[0];
+    if (runtime.device === 'cuda')
+      throw new FacectlError(
+        ExitCode.MODEL_ERROR,
+        `cannot start the CUDA execution provider (${msg}); reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci, or use --device cpu`,
+      );
+    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot load model ${modelPath}: ${msg}`);
+  }
+}
+
+/** Run a session on one float32 input; returns every output by name. */
+export async function runModel(
+  session: ort.InferenceSession,
+  input: Float32Array,
+  dims: readonly number[],
+): Promise<Record<string, ort.Tensor>> {
+  const tensor = new ort.Tensor('float32', input, dims);
+  return session.run({ [session.inputNames[0]!]: tensor });
+}
+
+/** Drop every session (tests, or a model file replaced on disk). */
+export async function releaseSessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.all(all.map(async (s) => (await s.catch(() => null))?.release()));
+}

@@ -1,0 +1,138 @@
+/**
+ * The commit protocol. A generation's files are first written under staged names and fsynced; then
+ * `commit.journal` (the rename list) is written atomically: that rename is the commit point. The staged
+ * files are then renamed over data.csv, embeddings.f32 and, last, manifest.json, and the journal is
+ * deleted. A crash before the journal leaves the old generation (staged files are leftovers); a crash
+ * after it is rolled forward by the next process that takes the lock. Readers that meet a journal, or
+ * files whose checksums disagree with the manifest, wait for the roll-forward and read again.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { errnoCode, fsyncDir, step, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
+import type { LockHandle } from './lock.js';
+import { pidAlive } from './lock.js';
+import { isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, stagedName } from './names.js';
+
+interface JournalEntry {
+  /** Final name, e.g. data.csv. */
+  file: string;
+  staged: string;
+  bytes: number;
+}
+
+interface Journal {
+  generation: number;
+  entries: JournalEntry[];
+}
+
+export interface GenerationFile {
+  name: string;
+  content: Uint8Array;
+}
+
+function parseJournal(dir: string, text: string): Journal {
+  try {
+    const journal = JSON.parse(text) as Journal;
+    if (Number.isInteger(journal.generation) && Array.isArray(journal.entries)) return journal;
+  } catch {
+    /* fall through */
+  }
+  throw storeError(`${JOURNAL_FILE} is unreadable: run \`facectl index rebuild\``, dir);
+}
+
+/** Renames each staged file still present over its final name, then removes the journal. Idempotent. */
+function applyJournal(dir: string, journal: Journal): void {
+  for (const entry of journal.entries) {
+    const staged = path.join(dir, entry.staged);
+    let size: number;
+    try {
+      size = fs.statSync(staged).size;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue; // renamed before the crash
+      throw err;
+    }
+    if (size !== entry.bytes) {
+      throw storeError(`${entry.staged} is ${size} bytes but the journal says ${entry.bytes}: run \`facectl index rebuild\``, dir);
+    }
+    fs.renameSync(staged, path.join(dir, entry.file));
+    step(`renamed:${entry.file}`);
+  }
+  fsyncDir(dir);
+  fs.unlinkSync(path.join(dir, JOURNAL_FILE));
+  fsyncDir(dir);
+  step('journal-removed');
+}
+
+/** Completes an interrupted commit, if any (caller holds the lock). Returns its generation. */
+export function rollForward(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, JOURNAL_FILE), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw storeIoError(err, 'read the commit journal', path.join(dir, JOURNAL_FILE));
+  }
+  const journal = parseJournal(dir, text);
+  try {
+    applyJournal(dir, journal);
+  } catch (err) {
+    throw storeIoError(err, `complete the interrupted commit of generation ${journal.generation}`, dir);
+  }
+  return journal.generation;
+}
+
+export const journalPending = (dir: string): boolean => fs.existsSync(path.join(dir, JOURNAL_FILE));
+
+/** A leftover that belongs to a live process (a lock attempt in flight) must not be deleted. */
+function ownedByLiveProcess(name: string): boolean {
+  const match = /^store\.lock\.(?:new|stale)-(\d+)-/.exec(name);
+  return match !== null && Number(match[1]) !== process.pid && pidAlive(Number(match[1]));
+}
+
+/** Deletes staged files and temp files of interrupted writers (caller holds the lock, no journal pending). */
+export function removeLeftovers(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (name === LOCK_FILE || !isTempLeftover(name) || ownedByLiveProcess(name)) continue;
+    if (unlinkIfExists(path.join(dir, name))) removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Durably replaces the store's files with `files` (manifest.json must be last) as generation `generation`.
+ * Failures before the commit point leave the old generation and throw STORE_ERROR; a failure after it
+ * leaves a journal that the next open completes.
+ */
+export function commitGeneration(dir: string, generation: number, files: GenerationFile[], lock: LockHandle): void {
+  const entries: JournalEntry[] = files.map((f) => ({ file: f.name, staged: stagedName(f.name, generation), bytes: f.content.length }));
+  let current = dir;
+  try {
+    files.forEach((f, i) => {
+      current = path.join(dir, entries[i]!.staged);
+      writeFileDurable(dir, entries[i]!.staged, f.content);
+      step(`staged:${f.name}`);
+    });
+    current = path.join(dir, JOURNAL_FILE);
+    fsyncDir(dir);
+    writeFileDurable(dir, JOURNAL_TEMP, `${JSON.stringify({ generation, entries } satisfies Journal)}\n`);
+    lock.assertHeld();
+    fs.renameSync(path.join(dir, JOURNAL_TEMP), path.join(dir, JOURNAL_FILE));
+    fsyncDir(dir);
+  } catch (err) {
+    for (const name of [...entries.map((e) => e.staged), JOURNAL_TEMP]) {
+      try {
+        unlinkIfExists(path.join(dir, name));
+      } catch {
+        /* best effort: removeLeftovers() catches it next time */
+      }
+    }
+    throw storeIoError(err, `write the store (nothing was changed)`, current);
+  }
+  step('committed');
+  try {
+    applyJournal(dir, { generation, entries });
+  } catch (err) {
+    throw storeIoError(err, `finish commit ${generation} (it is recorded and completes on the next open)`, dir);
+  }
+}

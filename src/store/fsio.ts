@@ -1,0 +1,162 @@
+/**
+ * Durable file primitives: every store file is written 0600 (whatever the umask), fsynced before it is
+ * renamed into place, and its directory fsynced after, so a crash never exposes a half-written file.
+ * I/O failures become one-line STORE_ERRORs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/**
+ * Test seams. `beforeWrite` runs before each durable file write and may throw (e.g. an ENOSPC error)
+ * to simulate a full disk; `onStep` runs at each named point of a commit (crash tests SIGKILL there).
+ */
+export interface StoreTestHooks {
+  beforeWrite?: (file: string) => void;
+  onStep?: (step: string) => void;
+}
+export const storeTestHooks: StoreTestHooks = {};
+
+export const step = (name: string): void => storeTestHooks.onStep?.(name);
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EMFILE: 'too many open files',
+};
+
+export const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+/** "no space left on device (ENOSPC)" or the error's own message. */
+export function describeIoError(err: unknown): string {
+  const code = errnoCode(err);
+  if (code && ERRNO_TEXT[code]) return `${ERRNO_TEXT[code]} (${code})`;
+  return (err as Error)?.message?.split('\n')[0] ?? String(err);
+}
+
+/** Wraps an I/O failure as STORE_ERROR "cannot <action> <file>: <reason>"; FacectlErrors pass through. */
+export function storeIoError(err: unknown, action: string, file: string): FacectlError {
+  if (isFacectlError(err)) return err;
+  return new FacectlError(ExitCode.STORE_ERROR, `cannot ${action}: ${describeIoError(err)}`, file);
+}
+
+export const storeError = (message: string, file?: string): FacectlError => new FacectlError(ExitCode.STORE_ERROR, message, file);
+
+/** Creates (or truncates) `dir/name` with mode 0600, writes all of `data`, fsyncs it. Never follows a symlink. */
+export function writeFileDurable(dir: string, name: string, data: Uint8Array | string): void {
+  const file = path.join(dir, name);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  storeTestHooks.beforeWrite?.(name);
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (fs.constants.O_NOFOLLOW ?? 0);
+  const fd = fs.openSync(file, flags, FILE_MODE);
+  try {
+    fs.fchmodSync(fd, FILE_MODE);
+    let offset = 0;
+    while (offset < bytes.length) {
+      offset += fs.writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 26));
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Makes renames and unlinks in `dir` durable. Platforms that cannot fsync a directory are skipped. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (!['EINVAL', 'EISDIR', 'EPERM', 'EBADF', 'ENOTSUP'].includes(errnoCode(err) ?? '')) throw err;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Reads a whole file into its own buffer (offset 0, so a Float32Array view over it is aligned). */
+export function readWhole(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.allocUnsafeSlow(size);
+    let offset = 0;
+    while (offset < size) {
+      const n = fs.readSync(fd, buf, offset, Math.min(size - offset, 1 << 26), offset);
+      if (n === 0) break;
+      offset += n;
+    }
+    return offset === size ? buf : buf.subarray(0, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Async whole-file read (undefined if missing) into its own buffer. The copy runs on libuv's thread
+ * pool, so the store reads the 200 MB dump while the main thread parses data.csv.
+ */
+export async function readIfExistsAsync(file: string): Promise<Buffer | undefined> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const buf = Buffer.allocUnsafeSlow(size);
+    // Chunks in parallel: several thread-pool threads copy from the page cache at once.
+    const chunk = Math.max(1 << 22, Math.ceil(size / 4));
+    const reads: Promise<number>[] = [];
+    for (let start = 0; start < size; start += chunk) reads.push(readFully(handle, buf, start, Math.min(chunk, size - start)));
+    const got = (await Promise.all(reads)).reduce((a, b) => a + b, 0);
+    if (got !== size) throw Object.assign(new Error(`${file} changed size while being read`), { code: 'EIO' });
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFully(handle: fs.promises.FileHandle, buf: Buffer, start: number, length: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, start + done, length - done, start + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** Contents, or undefined when the file does not exist. */
+export function readIfExists(file: string): Buffer | undefined {
+  try {
+    return readWhole(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function unlinkIfExists(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

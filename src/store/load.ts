@@ -1,0 +1,190 @@
+/**
+ * Reading a committed generation without the lock. The reader reads manifest.json, then data.csv and
+ * embeddings.f32, and checks they belong together (data.csv sha256, dump size, header model and
+ * generation stamp). If they do not and the manifest changed meanwhile or a commit journal is pending,
+ * a writer was mid-commit: the reader completes or waits for it and reads again. Only a mismatch with
+ * a stable manifest and no journal is reported as damage.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+import { journalPending, rollForward } from './commit.js';
+import { CsvFormatError, decodeDataCsv } from './csv.js';
+import { type RowIndex, scanDataCsvIndex } from './csv-index.js';
+import { decodeDumpHeader, DumpFormatError, type DumpHeader, dumpBytes, dumpVectors } from './dump.js';
+import { errnoCode, readIfExists, readIfExistsAsync, sleep, storeError, storeIoError } from './fsio.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, withLock } from './lock.js';
+import { type Manifest, ManifestFormatError, parseManifest } from './manifest.js';
+import { DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
+import { type RowsSource, StoreSnapshot } from './snapshot.js';
+import type { FaceRow } from './types.js';
+
+export interface OpenOptions {
+  /** How long to wait for a writer (lock or in-flight commit), in ms (default 10 000). */
+  lockTimeoutMs?: number;
+  /** Also hash all of embeddings.f32 against the manifest (≈0.9 s per 200 MB; verify() always does). */
+  verifyEmbeddings?: boolean;
+}
+
+/** The files do not form a valid generation (mid-commit, or damaged). */
+export class InconsistentStore extends Error {}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+const bad = (what: string): never => {
+  throw new InconsistentStore(what);
+};
+
+function parseManifestOrBad(text: string): Manifest {
+  try {
+    return parseManifest(text);
+  } catch (err) {
+    if (err instanceof ManifestFormatError) bad(err.message);
+    throw err;
+  }
+}
+
+/** Full decode of rows whose index was already checked: any disagreement is damage. */
+function decodeIndexedRows(dir: string, text: string, index: RowIndex): FaceRow[] {
+  const { rows, problems } = decodeDataCsv(text);
+  if (problems.length > 0) throw damaged(dir, problems.length === 1 ? problems[0]! : `${problems[0]} (and ${problems.length - 1} more)`);
+  const agrees = rows.length === index.ids.length && rows.every((r, i) => r.id === index.ids[i] && r.embeddingIndex === index.embeddingRows[i]);
+  if (!agrees) throw damaged(dir, `${DATA_FILE} rows do not match their index`);
+  return rows;
+}
+
+/** data.csv against the manifest: size and sha256, then the index columns (full rows decode lazily). */
+function checkData(dir: string, manifest: Manifest, data: Buffer | undefined): RowsSource & { index: RowIndex } {
+  const want = manifest.files[DATA_FILE];
+  if (!data) return bad(`${DATA_FILE} is missing`);
+  if (data.length !== want.bytes || sha256Hex(data) !== want.sha256) {
+    bad(`${DATA_FILE} does not match its checksum in ${MANIFEST_FILE} (edited outside facectl?)`);
+  }
+  let index: RowIndex | undefined;
+  try {
+    index = scanDataCsvIndex(data);
+  } catch (err) {
+    if (err instanceof CsvFormatError) bad(err.message);
+    throw err;
+  }
+  return { index: index!, decode: () => decodeIndexedRows(dir, data.toString('utf8'), index!) };
+}
+
+/** embeddings.f32 against the manifest and the rows: size, header model and generation stamp, row mapping. */
+function checkDump(manifest: Manifest, dump: Buffer | undefined, index: RowIndex, verifyEmbeddings: boolean): Float32Array {
+  const want = manifest.files[DUMP_FILE];
+  if (!dump) return bad(`${DUMP_FILE} is missing`);
+  if (dump.length !== want.bytes) bad(`${DUMP_FILE} is ${dump.length} bytes; ${MANIFEST_FILE} says ${want.bytes}`);
+  let header: DumpHeader | undefined;
+  try {
+    header = decodeDumpHeader(dump);
+  } catch (err) {
+    if (err instanceof DumpFormatError) bad(err.message);
+    throw err;
+  }
+  const h = header!;
+  if (h.generation !== manifest.embeddingsGeneration) {
+    bad(`${DUMP_FILE} was written by commit ${h.generation}; ${MANIFEST_FILE} expects ${manifest.embeddingsGeneration}`);
+  }
+  if (dumpBytes(h) !== dump.length) bad(`${DUMP_FILE} size does not match its header (truncated?)`);
+  const model = manifest.model;
+  const headerModel = `${h.modelId}|${h.modelHash}|${h.dimension}`;
+  if (headerModel !== (model ? `${model.id}|${model.hash}|${model.dimension}` : '||0')) {
+    bad(`${DUMP_FILE} header names model "${h.modelId}" (dim ${h.dimension}); ${MANIFEST_FILE} names "${model?.id ?? ''}"`);
+  }
+  if (verifyEmbeddings && sha256Hex(dump) !== want.sha256) bad(`${DUMP_FILE} does not match its checksum in ${MANIFEST_FILE}`);
+  const faces = index.ids.length;
+  if (faces !== h.rows) bad(`${DATA_FILE} has ${faces} rows but ${DUMP_FILE} has ${h.rows} embeddings`);
+  if (faces !== manifest.counts.faces) bad(`${MANIFEST_FILE} counts ${manifest.counts.faces} faces; ${DATA_FILE} has ${faces}`);
+  const used = new Uint8Array(h.rows);
+  for (let i = 0; i < faces; i++) {
+    const at = index.embeddingRows[i]!;
+    if (at >= h.rows) bad(`${DATA_FILE} row ${i + 1} points to embedding ${at}, past the end of ${DUMP_FILE}`);
+    if (used[at]) bad(`${DATA_FILE} row ${i + 1} reuses embedding ${at}`);
+    used[at] = 1;
+    if (index.modelIds[i] !== model?.id) bad(`${DATA_FILE} row ${i + 1} was embedded with model "${index.modelIds[i]}", the store uses "${model?.id}"`);
+  }
+  const identities = new Set(index.ids).size;
+  if (identities !== manifest.counts.identities) bad(`${MANIFEST_FILE} counts ${manifest.counts.identities} identities; ${DATA_FILE} has ${identities}`);
+  return dumpVectors(dump, h);
+}
+
+/**
+ * Checks that the three files form one valid generation and builds its snapshot. `dump` may still be
+ * loading: data.csv is checked and parsed meanwhile.
+ */
+export async function checkGeneration(
+  dir: string,
+  manifestText: string,
+  data: Buffer | undefined,
+  dump: Buffer | undefined | Promise<Buffer | undefined>,
+  verifyEmbeddings: boolean,
+): Promise<StoreSnapshot> {
+  const manifest = parseManifestOrBad(manifestText);
+  const rows = checkData(dir, manifest, data);
+  const vectors = checkDump(manifest, await dump, rows.index, verifyEmbeddings);
+  return new StoreSnapshot(dir, manifest, rows, vectors);
+}
+
+const damaged = (dir: string, why: string): FacectlError =>
+  storeError(`store is damaged: ${why}: run \`facectl index rebuild\``, dir);
+
+function readStoreFile(dir: string, name: string): Buffer | undefined {
+  try {
+    return readIfExists(path.join(dir, name));
+  } catch (err) {
+    throw storeIoError(err, `read ${name}`, path.join(dir, name));
+  }
+}
+
+/** Throws NOT_FOUND / STORE_ERROR when `dir` holds no store. */
+function noStore(dir: string): never {
+  let isDir = false;
+  try {
+    isDir = fs.statSync(dir).isDirectory();
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw storeIoError(err, 'open the store', dir);
+  }
+  if (!isDir) throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
+  if (fs.existsSync(path.join(dir, DATA_FILE))) throw damaged(dir, `${MANIFEST_FILE} is missing`);
+  throw storeError(`not a facectl store (no ${MANIFEST_FILE})`, dir);
+}
+
+/**
+ * Reads a consistent snapshot. `lockHeld`: the caller holds the lock (and has rolled forward), so any
+ * inconsistency is damage, not a commit in flight.
+ */
+export async function readSnapshot(dir: string, options: OpenOptions = {}, lockHeld = false): Promise<StoreSnapshot> {
+  const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    if (!lockHeld && journalPending(dir)) {
+      // A commit is being applied, or its writer died: finish it under the lock (waits for a live writer).
+      await withLock(dir, { timeoutMs: Math.max(0, deadline - Date.now()) }, () => rollForward(dir));
+    }
+    const manifestBytes = readStoreFile(dir, MANIFEST_FILE);
+    if (!manifestBytes) {
+      if (!lockHeld && journalPending(dir)) continue;
+      noStore(dir);
+    }
+    // Start the big read first; it completes on the thread pool while data.csv is checked and parsed.
+    const dumpFile = path.join(dir, DUMP_FILE);
+    const dump = readIfExistsAsync(dumpFile).catch((err: unknown) => {
+      throw storeIoError(err, `read ${DUMP_FILE}`, dumpFile);
+    });
+    dump.catch(() => undefined); // handled below; avoids an unhandled rejection if data.csv fails first
+    try {
+      const data = readStoreFile(dir, DATA_FILE);
+      return await checkGeneration(dir, manifestBytes!.toString('utf8'), data, dump, options.verifyEmbeddings ?? false);
+    } catch (err) {
+      if (!(err instanceof InconsistentStore)) throw err;
+      if (lockHeld) throw damaged(dir, err.message);
+      const again = readStoreFile(dir, MANIFEST_FILE);
+      const writerActive = !again || !again.equals(manifestBytes!) || journalPending(dir);
+      if (!writerActive) throw damaged(dir, err.message);
+      if (Date.now() > deadline) throw storeError(`store kept changing while being read (${err.message})`, dir);
+      await sleep(Math.min(2 ** attempt, 50));
+    }
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Exclusive store lock: `store.lock` holds {pid, hostname, time, process start}. It is created whole
+ * (written to a temp file, then hard-linked into place, which fails if the lock exists), so a reader
+ * never sees an empty lock. A lock whose pid is dead on this host (or reused by another process) is
+ * stale and is broken by renaming it aside, so two breakers cannot both remove a fresh lock.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+import { errnoCode, FILE_MODE, sleep, storeError, storeIoError, unlinkIfExists } from './fsio.js';
+import { LOCK_FILE } from './names.js';
+
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  /** ISO 8601 time the lock was taken. */
+  since: string;
+  /** Kernel start time of the holder (Linux /proc), to tell a dead holder from a reused pid. */
+  processStart?: string;
+}
+
+export interface LockHandle {
+  readonly dir: string;
+  /** Throws STORE_ERROR if the lock file is no longer ours (someone broke it): checked before committing. */
+  assertHeld(): void;
+  release(): void;
+}
+
+export interface LockOptions {
+  /** How long to wait for another holder, in ms (default 10 000). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** Directories this process holds the lock of: a nested mutate would otherwise wait on itself. */
+const heldHere = new Set<string>();
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined off Linux. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+export function readLockInfo(dir: string): { info: LockInfo | undefined; ino: number } | undefined {
+  const file = path.join(dir, LOCK_FILE);
+  try {
+    const ino = fs.statSync(file).ino;
+    const text = fs.readFileSync(file, 'utf8');
+    try {
+      const info = JSON.parse(text) as LockInfo;
+      return { info: Number.isInteger(info.pid) && typeof info.hostname === 'string' ? info : undefined, ino };
+    } catch {
+      return { info: undefined, ino };
+    }
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Why a lock is stale, or undefined if its holder may still be running. Locks from other hosts are never stale. */
+export function staleReason(info: LockInfo | undefined, dir: string): string | undefined {
+  if (!info) return 'unreadable lock file';
+  if (info.hostname !== os.hostname()) return undefined;
+  if (info.pid === process.pid) return heldHere.has(dir) ? undefined : 'left by an earlier process with our pid';
+  if (!pidAlive(info.pid)) return `pid ${info.pid} is not running`;
+  const start = processStartTime(info.pid);
+  if (info.processStart && start && start !== info.processStart) return `pid ${info.pid} now belongs to another process`;
+  return undefined;
+}
+
+/** Renames the stale lock aside and deletes it, unless what was renamed turns out to be a fresh lock. */
+function breakStaleLock(dir: string, staleIno: number): void {
+  const lockFile = path.join(dir, LOCK_FILE);
+  const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    fs.renameSync(lockFile, aside);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  if (fs.statSync(aside).ino !== staleIno) {
+    // Another process replaced the stale lock between our read and our rename: put its lock back.
+    try {
+      fs.linkSync(aside, lockFile);
+    } catch {
+      /* a third process took the lock meanwhile; the displaced holder's assertHeld() will refuse to commit */
+    }
+  }
+  unlinkIfExists(aside);
+}
+
+/** One attempt: the inode of our new lock file, or undefined if the lock exists. */
+function tryCreateLock(dir: string): number | undefined {
+  const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
+  const start = processStartTime(process.pid);
+  if (start) info.processStart = start;
+  const temp = path.join(dir, `${LOCK_FILE}.new-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    fs.writeFileSync(temp, `${JSON.stringify(info)}\n`, { mode: FILE_MODE, flag: 'wx' });
+    fs.chmodSync(temp, FILE_MODE);
+    const ino = fs.statSync(temp).ino;
+    fs.linkSync(temp, path.join(dir, LOCK_FILE));
+    return ino;
+  } catch (err) {
+    // EEXIST: someone holds the lock. ENOENT: a repair removed our temp file as a leftover: try again.
+    if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  } finally {
+    unlinkIfExists(temp);
+  }
+}
+
+function lockedMessage(info: LockInfo | undefined, waitedMs: number): string {
+  const who = info ? `pid ${info.pid}${info.hostname === os.hostname() ? '' : ` on ${info.hostname}`} since ${info.since}` : 'another process';
+  return `store is locked by ${who} (waited ${(waitedMs / 1000).toFixed(1)} s); if no facectl is running, delete ${LOCK_FILE}`;
+}
+
+/** Waits (polling with jitter) until the lock is ours, breaking stale locks; STORE_ERROR on timeout. */
+export async function acquireLock(dir: string, options: LockOptions = {}): Promise<LockHandle> {
+  const resolved = path.resolve(dir);
+  if (heldHere.has(resolved)) {
+    throw new FacectlError(ExitCode.INTERNAL, `store ${resolved} is already locked by this process (nested mutate?)`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const started = Date.now();
+  let pause = 2;
+  for (;;) {
+    let ino: number | undefined;
+    try {
+      ino = tryCreateLock(resolved);
+    } catch (err) {
+      throw storeIoError(err, 'create the store lock', path.join(resolved, LOCK_FILE));
+    }
+    if (ino !== undefined) return makeHandle(resolved, ino);
+    const current = readLockInfo(resolved);
+    if (current && staleReason(current.info, resolved)) {
+      breakStaleLock(resolved, current.ino);
+      continue;
+    }
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) throw storeError(lockedMessage(current?.info, waited), resolved);
+    await sleep(pause * (0.5 + Math.random()));
+    pause = Math.min(pause * 2, 50);
+  }
+}
+
+function makeHandle(dir: string, ino: number): LockHandle {
+  heldHere.add(dir);
+  const lockFile = path.join(dir, LOCK_FILE);
+  const ours = (): boolean => {
+    try {
+      return fs.statSync(lockFile).ino === ino;
+    } catch {
+      return false;
+    }
+  };
+  let released = false;
+  return {
+    dir,
+    assertHeld() {
+      if (released || !ours()) throw storeError('lost the store lock (another process removed store.lock): nothing was committed', dir);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      heldHere.delete(dir);
+      if (ours()) unlinkIfExists(lockFile);
+    },
+  };
+}
+
+/** Runs `fn` holding the lock, releasing it whatever happens. */
+export async function withLock<T>(dir: string, options: LockOptions, fn: (lock: LockHandle) => Promise<T> | T): Promise<T> {
+  const lock = await acquireLock(dir, options);
+  try {
+    return await fn(lock);
+  } finally {
+    lock.release();
+  }
+}

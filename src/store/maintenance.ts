@@ -1,0 +1,239 @@
+/**
+ * verify() and repair() for `facectl index rebuild`: verify reads everything (full checksums, norms,
+ * file modes) and lists problems; repair fixes what can be fixed without inventing data and says what
+ * it did. It refuses (STORE_ERROR) only when ids or embeddings themselves are unreadable.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isFacectlError } from '../errors.js';
+import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
+import { CsvFormatError, decodeDataCsv } from './csv.js';
+import { StoreDraft } from './draft.js';
+import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
+import { DIR_MODE, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
+import { buildGeneration } from './generation.js';
+import { readSnapshot, sha256Hex, type OpenOptions } from './load.js';
+import { readLockInfo, staleReason, withLock } from './lock.js';
+import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
+import { DATA_FILE, DUMP_FILE, isTempLeftover, MANIFEST_FILE } from './names.js';
+import { StoreSnapshot } from './snapshot.js';
+import type { FaceRow, ModelInfo } from './types.js';
+
+export interface VerifyReport {
+  ok: boolean;
+  generation?: number;
+  faces?: number;
+  identities?: number;
+  /** Things that are wrong (repair() fixes most of them). */
+  problems: string[];
+  /** Harmless observations (pending journal, leftovers, a lock). */
+  notes: string[];
+}
+
+export interface RepairReport {
+  /** What was changed, one line each; empty when the store was already sound. */
+  actions: string[];
+  snapshot: StoreSnapshot;
+}
+
+const NORM_TOLERANCE = 1e-3;
+
+const modeText = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
+
+/** Files and directory whose permission bits are not 0600 / 0700. */
+function modeProblems(dir: string): { file: string; mode: number; want: number }[] {
+  const out: { file: string; mode: number; want: number }[] = [];
+  const dirMode = fs.statSync(dir).mode & 0o777;
+  if (dirMode !== DIR_MODE) out.push({ file: dir, mode: dirMode, want: DIR_MODE });
+  for (const name of fs.readdirSync(dir)) {
+    const stat = fs.lstatSync(path.join(dir, name));
+    if (stat.isFile() && (stat.mode & 0o777) !== FILE_MODE) out.push({ file: path.join(dir, name), mode: stat.mode & 0o777, want: FILE_MODE });
+  }
+  return out;
+}
+
+/** Rows whose embedding is not unit length, and identities whose rows disagree on the name. */
+function contentProblems(snapshot: StoreSnapshot): string[] {
+  const problems: string[] = [];
+  snapshot.rows.forEach((row, i) => {
+    const v = snapshot.embeddingOf(row);
+    let sum = 0;
+    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
+    const norm = Math.sqrt(sum);
+    if (!(Math.abs(norm - 1) <= NORM_TOLERANCE)) problems.push(`${DATA_FILE} row ${i + 1} (${row.id}): embedding norm is ${norm}, not 1`);
+  });
+  const names = new Map<string, string>();
+  for (const row of snapshot.rows) {
+    const seen = names.get(row.id);
+    if (seen !== undefined && seen !== row.name) problems.push(`identity ${row.id} has rows with different names`);
+    names.set(row.id, row.name);
+  }
+  return [...new Set(problems)];
+}
+
+/** Reads everything and reports; changes nothing except completing an interrupted commit, as any open does. */
+export async function verifyStore(dir: string, options: OpenOptions = {}): Promise<VerifyReport> {
+  const root = path.resolve(dir);
+  const report: VerifyReport = { ok: false, problems: [], notes: [] };
+  if (!fs.existsSync(root)) {
+    report.problems.push(`no store at ${root}`);
+    return report;
+  }
+  if (journalPending(root)) report.notes.push('an interrupted commit was pending; opening the store completes it');
+  const lock = readLockInfo(root);
+  if (lock) {
+    const stale = staleReason(lock.info, root);
+    report.notes.push(stale ? `stale lock (${stale}): the next writer removes it` : `locked by pid ${lock.info?.pid} on ${lock.info?.hostname}`);
+  }
+  const leftovers = fs.readdirSync(root).filter(isTempLeftover);
+  if (leftovers.length > 0) report.notes.push(`leftover temp files (the next writer removes them): ${leftovers.join(', ')}`);
+  for (const m of modeProblems(root)) report.problems.push(`${m.file} has mode ${modeText(m.mode)}, expected ${modeText(m.want)}`);
+  try {
+    const snapshot = await readSnapshot(root, { ...options, verifyEmbeddings: true });
+    report.generation = snapshot.generation;
+    report.faces = snapshot.rows.length;
+    report.identities = snapshot.manifest.counts.identities;
+    report.problems.push(...contentProblems(snapshot));
+  } catch (err) {
+    if (!isFacectlError(err)) throw err;
+    report.problems.push(err.oneLine());
+  }
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+interface Salvage {
+  snapshot: StoreSnapshot;
+  baseGeneration: number;
+}
+
+function salvageModel(header: DumpHeader, manifest: Manifest | undefined): ModelInfo | null {
+  if (header.modelId) return { id: header.modelId, hash: header.modelHash, dimension: header.dimension };
+  return manifest?.model ?? null;
+}
+
+/** Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. */
+function salvage(root: string, actions: string[]): Salvage {
+  const read = (name: string) => readIfExists(path.join(root, name));
+  const manifestBytes = read(MANIFEST_FILE);
+  let manifest: Manifest | undefined;
+  try {
+    if (manifestBytes) manifest = parseManifest(manifestBytes.toString('utf8'));
+  } catch {
+    /* reported below */
+  }
+  if (!manifest) actions.push(`${MANIFEST_FILE} was ${manifestBytes ? 'unreadable' : 'missing'}: rebuilt from ${DATA_FILE} and ${DUMP_FILE} (threshold reset)`);
+
+  const dump = read(DUMP_FILE);
+  const data = read(DATA_FILE);
+  if (!dump || !data) {
+    throw storeError(`cannot repair: ${!dump ? DUMP_FILE : DATA_FILE} is missing; restore it from a backup or re-enroll into a new store`, root);
+  }
+  let header: DumpHeader;
+  let decoded;
+  try {
+    header = decodeDumpHeader(dump);
+    decoded = decodeDataCsv(data.toString('utf8'));
+  } catch (err) {
+    throw storeError(`cannot repair: ${(err as Error).message}; restore it from a backup or re-enroll into a new store`, root);
+  }
+  if (manifest && sha256Hex(data) !== manifest.files[DATA_FILE].sha256) actions.push(`${DATA_FILE} was changed outside facectl: its current content was accepted`);
+  for (const problem of decoded.problems) actions.push(`dropped unreadable ${problem}`);
+
+  const model = salvageModel(header, manifest);
+  const dimension = model?.dimension ?? 0;
+  const complete = dimension === 0 ? 0 : Math.floor((dump.length - DUMP_HEADER_BYTES) / (dimension * 4));
+  const usable = Math.min(header.rows, Math.max(0, complete));
+  if (usable < header.rows) actions.push(`${DUMP_FILE} was truncated: kept ${usable} of ${header.rows} embeddings`);
+  const source = dumpVectors(dump.subarray(0, DUMP_HEADER_BYTES + usable * dimension * 4), { ...header, rows: usable });
+
+  const rows: FaceRow[] = [];
+  const vectors: Float32Array[] = [];
+  const used = new Uint8Array(usable);
+  let renormalised = 0;
+  decoded.rows.forEach((row, i) => {
+    const where = `${DATA_FILE} row ${i + 1} (${row.id})`;
+    if (row.embeddingIndex >= usable) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
+    if (used[row.embeddingIndex]) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is used by an earlier row`);
+    const v = Float32Array.from(source.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
+    let sum = 0;
+    for (let d = 0; d < dimension; d++) sum += v[d]! * v[d]!;
+    const norm = Math.sqrt(sum);
+    if (!Number.isFinite(norm) || norm === 0) return void actions.push(`dropped ${where}: its embedding is zero or not finite`);
+    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
+      for (let d = 0; d < dimension; d++) v[d] = v[d]! / norm;
+      renormalised++;
+    }
+    used[row.embeddingIndex] = 1;
+    if (row.modelId !== model?.id) actions.push(`${where}: model id "${row.modelId}" corrected to "${model?.id}"`);
+    rows.push({ ...row, modelId: model?.id ?? '', embeddingIndex: rows.length });
+    vectors.push(v);
+  });
+  if (renormalised > 0) actions.push(`re-normalised ${renormalised} embeddings`);
+  const orphans = usable - used.reduce((n, u) => n + u, 0);
+  if (orphans > 0) actions.push(`dropped ${orphans} embeddings that no row of ${DATA_FILE} refers to`);
+
+  const lastName = new Map(rows.map((r) => [r.id, r.name]));
+  for (const row of rows) {
+    if (row.name !== lastName.get(row.id)) {
+      actions.push(`identity ${row.id}: rows had different names; kept the latest, "${lastName.get(row.id)}"`);
+      for (const r of rows) if (r.id === row.id) r.name = lastName.get(row.id)!;
+    }
+  }
+  let threshold = manifest?.threshold ?? null;
+  if (threshold && threshold.model !== model?.id) {
+    actions.push(`threshold was set for model ${threshold.model}, not ${model?.id}: cleared`);
+    threshold = null;
+  }
+  const flat = new Float32Array(rows.length * dimension);
+  vectors.forEach((v, i) => flat.set(v, i * dimension));
+  const generation = Math.max(manifest?.generation ?? 0, header.generation);
+  const synthetic: Manifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    generation,
+    embeddingsGeneration: generation,
+    model,
+    threshold,
+    counts: { identities: lastName.size, faces: rows.length },
+    files: manifest?.files ?? { [DATA_FILE]: { sha256: '', bytes: 0 }, [DUMP_FILE]: { sha256: '', bytes: 0 } },
+    updatedAt: new Date().toISOString(),
+  };
+  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation };
+}
+
+/**
+ * Completes interrupted commits, removes leftovers, fixes file modes, and, if the files do not form a
+ * valid generation, salvages what is readable into a new one. Reports every change.
+ */
+export async function repairStore(dir: string, options: OpenOptions = {}): Promise<RepairReport> {
+  const root = path.resolve(dir);
+  if (!fs.existsSync(root)) throw storeError('no store to repair', root);
+  return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
+    const actions: string[] = [];
+    try {
+      const completed = rollForward(root);
+      if (completed !== undefined) actions.push(`completed the interrupted commit of generation ${completed}`);
+      for (const name of removeLeftovers(root)) actions.push(`removed leftover ${name}`);
+      for (const m of modeProblems(root)) {
+        fs.chmodSync(m.file, m.want);
+        actions.push(`${m.file}: mode ${modeText(m.mode)} → ${modeText(m.want)}`);
+      }
+    } catch (err) {
+      throw storeIoError(err, 'repair the store', root);
+    }
+    try {
+      const sound = await readSnapshot(root, { ...options, verifyEmbeddings: true }, true);
+      if (contentProblems(sound).length === 0) return { actions, snapshot: sound };
+    } catch (err) {
+      if (!isFacectlError(err)) throw err;
+    }
+    const { snapshot: salvaged, baseGeneration } = salvage(root, actions);
+    const draft = new StoreDraft(salvaged);
+    draft.markEmbeddingsDirty();
+    const built = buildGeneration(draft, new Date(), baseGeneration);
+    commitGeneration(root, built.generation, built.files, lock);
+    actions.push(`wrote generation ${built.generation}: ${built.snapshot.rows.length} faces, ${built.snapshot.manifest.counts.identities} identities`);
+    return { actions, snapshot: built.snapshot };
+  });
+}

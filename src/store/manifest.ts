@@ -1,0 +1,85 @@
+/**
+ * manifest.json: the description of one committed generation. It names the checksums of data.csv and
+ * embeddings.f32, so a reader can tell the files belong together.
+ */
+import type { ModelInfo, ThresholdInfo } from './types.js';
+
+export const MANIFEST_FORMAT = 'facectl-store';
+export const MANIFEST_VERSION = 1;
+
+export interface FileDigest {
+  /** Hex sha256 of the whole file. */
+  sha256: string;
+  bytes: number;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  formatVersion: number;
+  /** Increases by one on every commit: a cheap "has anything changed" key. */
+  generation: number;
+  /** Generation of the commit that last rewrote embeddings.f32 (its header repeats it). */
+  embeddingsGeneration: number;
+  /** The embedder the store is bound to; null until the first face is enrolled. */
+  model: ModelInfo | null;
+  threshold: ThresholdInfo | null;
+  counts: { identities: number; faces: number };
+  files: { 'data.csv': FileDigest; 'embeddings.f32': FileDigest };
+  /** ISO 8601 time of the commit. */
+  updatedAt: string;
+}
+
+export class ManifestFormatError extends Error {}
+
+export const encodeManifest = (m: Manifest): string => `${JSON.stringify(m, null, 2)}\n`;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function checkDigest(v: unknown, name: string): FileDigest {
+  if (!isObject(v) || typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256) || !isCount(v.bytes)) {
+    throw new ManifestFormatError(`manifest.json: files["${name}"] needs a sha256 and a byte count`);
+  }
+  return { sha256: v.sha256, bytes: v.bytes };
+}
+
+/** Parses and shape-checks manifest.json; throws ManifestFormatError with what is wrong. */
+export function parseManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ManifestFormatError(`manifest.json is not JSON: ${(err as Error).message}`);
+  }
+  const fail = (what: string): never => {
+    throw new ManifestFormatError(`manifest.json: ${what}`);
+  };
+  if (!isObject(raw) || raw.format !== MANIFEST_FORMAT) return fail(`not a ${MANIFEST_FORMAT} manifest`);
+  if (raw.formatVersion !== MANIFEST_VERSION) fail(`format version ${String(raw.formatVersion)}; this facectl reads ${MANIFEST_VERSION}`);
+  if (!isCount(raw.generation) || raw.generation < 1) fail('generation must be a positive integer');
+  if (!isCount(raw.embeddingsGeneration) || raw.embeddingsGeneration > (raw.generation as number)) fail('bad embeddingsGeneration');
+  const model = raw.model;
+  if (model !== null && !(isObject(model) && typeof model.id === 'string' && typeof model.hash === 'string' && isCount(model.dimension))) {
+    fail('model must be null or {id, hash, dimension}');
+  }
+  const threshold = raw.threshold;
+  if (threshold !== null && !(isObject(threshold) && typeof threshold.value === 'number' && typeof threshold.source === 'string')) {
+    fail('threshold must be null or {value, source, …}');
+  }
+  const counts = raw.counts;
+  if (!isObject(counts) || !isCount(counts.identities) || !isCount(counts.faces)) fail('counts must hold identities and faces');
+  if (!isObject(raw.files)) fail('files is missing');
+  const files = raw.files as Record<string, unknown>;
+  if (typeof raw.updatedAt !== 'string') fail('updatedAt is missing');
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    generation: raw.generation as number,
+    embeddingsGeneration: raw.embeddingsGeneration as number,
+    model: model === null ? null : { id: (model as ModelInfo).id, hash: (model as ModelInfo).hash, dimension: (model as ModelInfo).dimension },
+    threshold: threshold as ThresholdInfo | null,
+    counts: { identities: (counts as Manifest['counts']).identities, faces: (counts as Manifest['counts']).faces },
+    files: { 'data.csv': checkDigest(files['data.csv'], 'data.csv'), 'embeddings.f32': checkDigest(files['embeddings.f32'], 'embeddings.f32') },
+    updatedAt: raw.updatedAt as string,
+  };
+}

@@ -1,0 +1,41 @@
+/** File names inside a store directory, and where the default store lives. */
+import os from 'node:os';
+import path from 'node:path';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const DATA_FILE = 'data.csv';
+export const DUMP_FILE = 'embeddings.f32';
+export const LOCK_FILE = 'store.lock';
+/** Present only while a commit is being applied (or after a crash in that window): rolled forward on the next open. */
+export const JOURNAL_FILE = 'commit.journal';
+
+/** The files a committed generation consists of. */
+export const STORE_FILES = [MANIFEST_FILE, DATA_FILE, DUMP_FILE] as const;
+/** Names a side file may not take. */
+export const RESERVED_NAMES = new Set<string>([...STORE_FILES, LOCK_FILE, JOURNAL_FILE]);
+
+/** A staged file of generation `gen`: written and fsynced before the journal names it. */
+export const stagedName = (file: string, generation: number): string => `${file}.g${generation}.next`;
+export const JOURNAL_TEMP = `${JOURNAL_FILE}.tmp`;
+/** Temp name for an atomically written side file. */
+export const sideTempName = (name: string): string => `.${name}.tmp-${process.pid}-${Date.now().toString(36)}`;
+
+/** Leftovers of an interrupted writer, safe to delete under the lock once no journal is pending. */
+export const isTempLeftover = (name: string): boolean =>
+  /\.g\d+\.next$/.test(name) || name === JOURNAL_TEMP || /^\..+\.tmp-\d+-[0-9a-z]+$/.test(name) || name.startsWith(`${LOCK_FILE}.`);
+
+/**
+ * `$XDG_DATA_HOME/facectl/store`, or `~/.local/share/facectl/store` when XDG_DATA_HOME is unset
+ * (a relative XDG_DATA_HOME is ignored, as the XDG spec requires).
+ */
+export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'facectl', 'store');
+}
+
+/** The store the CLI should use: `--store` wins, then FACECTL_STORE, then the default. */
+export function resolveStoreDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = option ?? (env.FACECTL_STORE || undefined) ?? defaultStoreDir(env);
+  return path.resolve(chosen);
+}

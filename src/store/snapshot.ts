@@ -1,0 +1,142 @@
+/** A read-only, consistent view of one committed generation of a store. */
+import { indexOfRows, type RowIndex } from './csv-index.js';
+import type { Manifest } from './manifest.js';
+import type { FaceRow, Identity, ModelInfo, ThresholdInfo } from './types.js';
+
+/** Normalised mean of each identity's (normalised) rows, accumulated in float64. */
+export function deriveIdentities(index: RowIndex, vectors: Float32Array, dimension: number): { list: Identity[]; matrix: Float32Array } {
+  const order: string[] = [];
+  const byId = new Map<string, number[]>();
+  index.ids.forEach((id, i) => {
+    let list = byId.get(id);
+    if (!list) {
+      list = [];
+      byId.set(id, list);
+      order.push(id);
+    }
+    list.push(i);
+  });
+  const matrix = new Float32Array(order.length * dimension);
+  const sum = new Float64Array(dimension);
+  const list = order.map((id, k): Identity => {
+    const rowIndexes = byId.get(id)!;
+    sum.fill(0);
+    for (const i of rowIndexes) {
+      const start = index.embeddingRows[i]! * dimension;
+      for (let d = 0; d < dimension; d++) sum[d]! += vectors[start + d]!;
+    }
+    let norm = 0;
+    for (let d = 0; d < dimension; d++) norm += sum[d]! * sum[d]!;
+    norm = Math.sqrt(norm);
+    const vector = matrix.subarray(k * dimension, (k + 1) * dimension);
+    // Opposite embeddings can cancel exactly; the zero vector then matches nothing, which is the honest result.
+    if (norm > 0) for (let d = 0; d < dimension; d++) vector[d] = sum[d]! / norm;
+    const name = index.names[rowIndexes[rowIndexes.length - 1]!]!;
+    return { id, name, faceCount: rowIndexes.length, vector, rowIndexes };
+  });
+  return { list, matrix };
+}
+
+/** Rows decoded up front, or an index plus a decoder that runs on first access of `rows`. */
+export type RowsSource = readonly Readonly<FaceRow>[] | { index: RowIndex; decode: () => readonly Readonly<FaceRow>[] };
+
+export class StoreSnapshot {
+  private identityCache?: { list: Identity[]; matrix: Float32Array; byId: Map<string, Identity> };
+  private decodedRows?: readonly Readonly<FaceRow>[];
+  private decodeRows?: () => readonly Readonly<FaceRow>[];
+  private idSet?: Set<string>;
+  /** id, name, embedding row and model id of every row, in data.csv order. */
+  readonly index: RowIndex;
+
+  constructor(
+    /** Absolute store directory. */
+    readonly dir: string,
+    readonly manifest: Readonly<Manifest>,
+    rows: RowsSource,
+    /** embeddings.f32 rows (dump order, row-major): use embeddingOf() rather than indexing it. */
+    readonly dumpVectors: Float32Array,
+  ) {
+    if (Array.isArray(rows)) {
+      this.decodedRows = rows;
+      this.index = indexOfRows(rows);
+    } else {
+      const lazy = rows as Exclude<RowsSource, readonly unknown[]>;
+      this.index = lazy.index;
+      this.decodeRows = lazy.decode;
+    }
+  }
+
+  /** Increases with every commit: a key for caches that depend on anything in the store. */
+  get generation(): number {
+    return this.manifest.generation;
+  }
+
+  /** sha256 of embeddings.f32: changes only when embeddings change, so an ANN index can key its cache on it. */
+  get embeddingsSha256(): string {
+    return this.manifest.files['embeddings.f32'].sha256;
+  }
+
+  get model(): ModelInfo | null {
+    return this.manifest.model;
+  }
+
+  get threshold(): ThresholdInfo | null {
+    return this.manifest.threshold;
+  }
+
+  get dimension(): number {
+    return this.manifest.model?.dimension ?? 0;
+  }
+
+  /** Number of enrolled faces (rows), without decoding them. */
+  get faceCount(): number {
+    return this.index.ids.length;
+  }
+
+  /**
+   * One row per enrolled face, in data.csv order. Decoded on first access (≈0.5 s for 1e5 rows), so
+   * a login that only needs identities() never pays for it.
+   */
+  get rows(): readonly Readonly<FaceRow>[] {
+    if (!this.decodedRows) {
+      this.decodedRows = this.decodeRows!();
+      this.decodeRows = undefined;
+    }
+    return this.decodedRows;
+  }
+
+  /** The L2-normalised embedding of a row, given as a row or as its position in `rows` (a view: do not modify). */
+  embeddingOf(row: Readonly<FaceRow> | number): Float32Array {
+    const dumpRow = typeof row === 'number' ? this.index.embeddingRows[row] : row.embeddingIndex;
+    if (dumpRow === undefined || (typeof row === 'number' && !Number.isInteger(row))) throw new RangeError(`no row ${String(row)} in the store`);
+    const d = this.dimension;
+    return this.dumpVectors.subarray(dumpRow * d, (dumpRow + 1) * d);
+  }
+
+  private cache() {
+    if (!this.identityCache) {
+      const { list, matrix } = deriveIdentities(this.index, this.dumpVectors, this.dimension);
+      this.identityCache = { list, matrix, byId: new Map(list.map((it) => [it.id, it])) };
+    }
+    return this.identityCache;
+  }
+
+  /** Every identity, in order of first enrollment, with its mean vector (computed on first call, then cached). */
+  identities(): readonly Identity[] {
+    return this.cache().list;
+  }
+
+  /** identities()' vectors as one row-major matrix (identity k at k × dimension), for search and indexing. */
+  identityMatrix(): Float32Array {
+    return this.cache().matrix;
+  }
+
+  identity(id: string): Identity | undefined {
+    return this.cache().byId.get(id);
+  }
+
+  hasIdentity(id: string): boolean {
+    this.idSet ??= new Set(this.index.ids);
+    return this.idSet.has(id);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * GalleryStore: the public entry points. Reads are lock-free snapshots; every change goes through
+ * mutate(), which takes the lock, reloads the latest generation, applies the callback to a draft and
+ * commits the result atomically (see commit.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
+import { StoreDraft } from './draft.js';
+import { DIR_MODE, errnoCode, fsyncDir, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
+import { buildGeneration, emptySnapshot } from './generation.js';
+import { readSnapshot, type OpenOptions } from './load.js';
+import { repairStore, verifyStore } from './maintenance.js';
+import { withLock } from './lock.js';
+import { DATA_FILE, DUMP_FILE, isTempLeftover, LOCK_FILE, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
+import type { StoreSnapshot } from './snapshot.js';
+
+export interface MutateOptions extends OpenOptions {
+  /** Create the store (directory 0700 and an empty generation) if it does not exist (default true). */
+  create?: boolean;
+  /** Fail with STORE_ERROR unless the store is still at this generation (work prepared outside the lock). */
+  expectGeneration?: number;
+  /** Commit time (tests); defaults to now. */
+  now?: Date;
+}
+
+export interface MutateResult<T> {
+  result: T;
+  /** The store as committed (or unchanged, if the callback changed nothing). */
+  snapshot: StoreSnapshot;
+  committed: boolean;
+}
+
+/**
+ * Makes `dir` ready to hold a store: creates it 0700 (whatever the umask) and refuses a non-empty
+ * directory that is not already a store, so `--store ~/Documents` cannot scatter files there.
+ */
+function prepareDir(dir: string): void {
+  try {
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: DIR_MODE });
+    try {
+      fs.mkdirSync(dir, { mode: DIR_MODE });
+      fs.chmodSync(dir, DIR_MODE);
+      return;
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    }
+    if (!fs.statSync(dir).isDirectory()) throw storeError('not a directory', dir);
+    if (fs.existsSync(path.join(dir, MANIFEST_FILE)) || journalPending(dir)) return;
+    const foreign = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !isTempLeftover(n));
+    if (foreign.includes(DATA_FILE) || foreign.includes(DUMP_FILE)) {
+      throw storeError(`store is damaged: ${MANIFEST_FILE} is missing: run \`facectl index rebuild\``, dir);
+    }
+    if (foreign.length > 0) throw storeError(`directory is not empty and is not a facectl store: refusing to create a store there`, dir);
+    fs.chmodSync(dir, DIR_MODE);
+  } catch (err) {
+    throw storeIoError(err, 'create the store directory', dir);
+  }
+}
+
+function requireStoreDir(dir: string): void {
+  try {
+    if (fs.statSync(dir).isDirectory()) return;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw storeIoError(err, 'open the store', dir);
+  }
+  throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
+}
+
+const SIDE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function sideFilePath(dir: string, name: string): string {
+  if (!SIDE_NAME.test(name) || RESERVED_NAMES.has(name) || isTempLeftover(name)) {
+    throw new FacectlError(ExitCode.INTERNAL, `"${name}" cannot be a side file of the store`);
+  }
+  return path.join(dir, name);
+}
+
+export const GalleryStore = {
+  /**
+   * A consistent snapshot of the latest committed generation. NOT_FOUND if `dir` does not exist
+   * (unless `create`), STORE_ERROR if it is not a store or is damaged.
+   */
+  async open(dir: string, options: OpenOptions & { create?: boolean } = {}): Promise<StoreSnapshot> {
+    const root = path.resolve(dir);
+    if (options.create && !fs.existsSync(path.join(root, MANIFEST_FILE))) {
+      return (await GalleryStore.mutate(root, () => undefined, { ...options, create: true })).snapshot;
+    }
+    requireStoreDir(root);
+    return readSnapshot(root, options);
+  },
+
+  /**
+   * Lock → complete any interrupted commit → reload the latest generation → `change(draft)` →
+   * atomic commit → unlock. Nothing is written if the callback throws or changes nothing.
+   * Keep the callback short (no image decoding or inference): other writers wait for it.
+   */
+  async mutate<T>(dir: string, change: (draft: StoreDraft) => T | Promise<T>, options: MutateOptions = {}): Promise<MutateResult<T>> {
+    const root = path.resolve(dir);
+    if (options.create ?? true) prepareDir(root);
+    else requireStoreDir(root);
+    return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
+      rollForward(root);
+      removeLeftovers(root);
+      const exists = fs.existsSync(path.join(root, MANIFEST_FILE));
+      const base = exists || !(options.create ?? true) ? await readSnapshot(root, options, true) : emptySnapshot(root);
+      if (options.expectGeneration !== undefined && base.generation !== options.expectGeneration) {
+        throw storeError(`store changed while this command ran (generation ${options.expectGeneration} → ${base.generation}): run it again`, root);
+      }
+      const now = options.now ?? new Date();
+      const draft = new StoreDraft(base, now);
+      const result = await change(draft);
+      if (!draft.changed && base.generation > 0) return { result, snapshot: base, committed: false };
+      const built = buildGeneration(draft, now);
+      commitGeneration(root, built.generation, built.files, lock);
+      return { result, snapshot: built.snapshot, committed: true };
+    });
+  },
+
+  /**
+   * Atomically writes (0600, fsync, rename) a file beside the store, e.g. an ANN index `index.hnsw`.
+   * Key its validity on snapshot.embeddingsSha256 or generation; the store never reads side files.
+   */
+  async writeSideFile(dir: string, name: string, bytes: Uint8Array, options: OpenOptions = {}): Promise<void> {
+    const root = path.resolve(dir);
+    const target = sideFilePath(root, name);
+    requireStoreDir(root);
+    await withLock(root, { timeoutMs: options.lockTimeoutMs }, () => {
+      const temp = sideTempName(name);
+      try {
+        writeFileDurable(root, temp, bytes);
+        fs.renameSync(path.join(root, temp), target);
+        fsyncDir(root);
+      } catch (err) {
+        try {
+          unlinkIfExists(path.join(root, temp));
+        } catch {
+          /* removed as a leftover by the next writer */
+        }
+        throw storeIoError(err, `write ${name} (the previous version is intact)`, target);
+      }
+    });
+  },
+
+  /** A side file's bytes, or undefined if it was never written. */
+  readSideFile(dir: string, name: string): Buffer | undefined {
+    const target = sideFilePath(path.resolve(dir), name);
+    try {
+      return readIfExists(target);
+    } catch (err) {
+      throw storeIoError(err, `read ${name}`, target);
+    }
+  },
+
+  /** Deletes a side file; false if it did not exist. */
+  async removeSideFile(dir: string, name: string, options: OpenOptions = {}): Promise<boolean> {
+    const root = path.resolve(dir);
+    const target = sideFilePath(root, name);
+    requireStoreDir(root);
+    return withLock(root, { timeoutMs: options.lockTimeoutMs }, () => {
+      try {
+        const removed = unlinkIfExists(target);
+        if (removed) fsyncDir(root);
+        return removed;
+      } catch (err) {
+        throw storeIoError(err, `remove ${name}`, target);
+      }
+    });
+  },
+
+  /** Full check (checksums, norms, modes); changes nothing but completing an interrupted commit. */
+  verify: verifyStore,
+
+  /** Fixes what can be fixed (for `facectl index rebuild`) and lists what it did. */
+  repair: repairStore,
+};

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { FolderDataset } from '../../src/eval/datasets.js';
+import { evaluateIdentification } from '../../src/eval/evaluate-identification.js';
+import { evaluateVerification, scorePairs } from '../../src/eval/evaluate-verification.js';
+import { generatePairs } from '../../src/eval/pair-generation.js';
+import { createRng } from '../../src/eval/rng.js';
+import { averageTemplate, collectFailures, cosineSimilarity, type EmbeddingResult } from '../../src/eval/scoring.js';
+import { makeIdentificationSplit } from '../../src/eval/splits.js';
+
+const DIM = 16;
+
+/** Synthetic world: each identity has a random unit centre; each image is centre + noise, normalised. */
+function world(sizes: number[], noise: number, failEvery = 0) {
+  const rng = createRng(123);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const unit = (v: Float32Array) => {
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const identities = sizes.map((n, i) => ({ name: `p${i}`, images: Array.from({ length: n }, (_, k) => `p${i}/${k}.jpg`) }));
+  const ds: FolderDataset = { root: '/w', name: 'w', identities, emptyIdentities: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
+  const results = new Map<string, EmbeddingResult>();
+  let count = 0;
+  for (const id of identities) {
+    const centre = unit(Float32Array.from({ length: DIM }, gauss));
+    for (const img of id.images) {
+      count++;
+      if (failEvery > 0 && count % failEvery === 0) results.set(img, { ok: false, reason: 'no face found' });
+      else results.set(img, { ok: true, embedding: unit(centre.map((c) => c + noise * gauss())) });
+    }
+  }
+  return { ds, lookup: (img: string) => results.get(img), results };
+}
+
+describe('scoring helpers', () => {
+  it('cosine similarity and averaged templates', () => {
+    expect(cosineSimilarity(Float32Array.from([1, 0]), Float32Array.from([0, 2]))).toBe(0);
+    expect(cosineSimilarity(Float32Array.from([1, 1]), Float32Array.from([2, 2]))).toBeCloseTo(1, 6);
+    expect(() => cosineSimilarity(Float32Array.from([1]), Float32Array.from([1, 0]))).toThrow(/sizes differ/);
+    const t = averageTemplate([
+      { ok: true, embedding: Float32Array.from([1, 0]) },
+      { ok: false, reason: 'no face found' },
+      { ok: true, embedding: Float32Array.from([0, 1]) },
+    ])!;
+    expect(t[0]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(t[1]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(averageTemplate([{ ok: false, reason: 'x' }])).toBeNull();
+  });
+});
+
+describe('evaluateVerification', () => {
+  it('scores failed pairs -1 and reports all pairs and valid pairs only', () => {
+    const { ds, lookup, results } = world(Array.from({ length: 30 }, () => 5), 0.15, 17);
+    const protocol = generatePairs(ds, { seed: 2 });
+    const { report, scored } = evaluateVerification(protocol, lookup);
+    const failedImages = new Set(collectFailures(results.keys(), lookup).map((f) => f.image));
+    expect(failedImages.size).toBeGreaterThan(0);
+    protocol.pairs.forEach((p, i) => {
+      const failed = failedImages.has(p.a) || failedImages.has(p.b);
+      expect(scored.failed[i]).toBe(failed);
+      if (failed) expect(scored.scores[i]).toBe(-1);
+    });
+    expect(report.failedPairs).toBe(scored.failed.filter(Boolean).length);
+    expect(report.allPairs.pairs).toBe(protocol.pairs.length);
+    expect(report.validPairsOnly!.pairs).toBe(protocol.pairs.length - report.failedPairs);
+    // Clean synthetic data separates well; failures can only hurt the all-pairs figure.
+    expect(report.validPairsOnly!.rocAuc).toBeGreaterThan(0.95);
+    expect(report.allPairs.rocAuc).toBeLessThan(report.validPairsOnly!.rocAuc);
+    expect(report.allPairs.kFold!.folds).toHaveLength(10);
+    expect(report.protocol.pairs).toBe(protocol.pairs.length);
+    expect(report.failureHandling).toMatch(/scored -1/);
+  });
+
+  it('throws when an image was never processed', () => {
+    const { ds } = world([3, 3], 0.1);
+    expect(() => scorePairs(generatePairs(ds, { folds: 1 }), () => undefined)).toThrow(/no embedding result/);
+  });
+});
+
+describe('evaluateIdentification', () => {
+  it('rank-1 equals an independent nearest-template search; failures are misses and rejects', () => {
+    const { ds, lookup } = world(Array.from({ length: 40 }, (_, i) => 2 + (i % 4)), 0.9, 13);
+    const split = makeIdentificationSplit(ds, { seed: 5, gallerySize: 1 });
+    const r = evaluateIdentification(split, lookup, { maxRank: 10 });
+
+    // Independent closed-set rank-1: nearest template with strict >, templates from lookup directly.
+    const templates = split.gallery
+      .map((g) => ({ id: g.identity, t: averageTemplate(g.images.map((img) => lookup(img)!)) }))
+      .filter((x) => x.t !== null);
+    let hits = 0;
+    for (const probe of split.matedProbes) {
+      const e = lookup(probe.image)!;
+      if (!e.ok) continue;
+      const sims = templates.map((x) => cosineSimilarity(x.t!, e.embedding));
+      const trueIdx = templates.findIndex((x) => x.id === probe.identity);
+      if (trueIdx >= 0 && sims.every((s, j) => j === trueIdx || s < sims[trueIdx]!)) hits++;
+    }
+    expect(r.closedSet.probes).toBe(split.matedProbes.length);
+    expect(r.closedSet.rank1).toBeCloseTo(hits / split.matedProbes.length, 12);
+    expect(r.closedSetValidProbesOnly!.probes).toBe(split.matedProbes.length - r.failedMatedProbes);
+    expect(r.closedSetValidProbesOnly!.rank1).toBeGreaterThanOrEqual(r.closedSet.rank1);
+    expect(r.closedSet.cmc.rates).toHaveLength(10);
+    expect(r.closedSet.rank5).toBe(r.closedSet.cmc.rates[4]);
+    expect(r.enrolledIdentities + r.failedTemplates.length).toBe(split.gallery.length);
+
+    // Open set: at most 1% / 0.1% of non-mated probes accepted (when measurable).
+    const open = r.openSet!;
+    expect(open.dirAtFpir).toHaveLength(2);
+    const at1 = open.dirAtFpir[0]!;
+    if (at1.dir === null) expect(at1.reason).toMatch(/non-mated probes/);
+    else expect(at1.fpir!).toBeLessThanOrEqual(0.01);
+  });
+
+  it('the open-set confusion uses the given threshold and covers every probe', () => {
+    const { ds, lookup } = world(Array.from({ length: 30 }, () => 4), 0.5);
+    const split = makeIdentificationSplit(ds, { seed: 1, openSetFraction: 0.2 });
+    const r = evaluateIdentification(split, lookup, { threshold: 0.5 });
+    const c = r.openSet!.confusion!;
+    expect(c.threshold).toBe(0.5);
+    expect(r.openSet!.thresholdSource).toBe('given threshold');
+    expect(c.mated.correctAccept + c.mated.wrongIdentityAccept + c.mated.reject).toBe(split.matedProbes.length);
+    expect(c.nonMated.falseAccept + c.nonMated.correctReject).toBe(split.nonMatedProbes.length);
+  });
+});

@@ -1,0 +1,117 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Papa from 'papaparse';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FolderDataset } from '../../src/eval/datasets.js';
+import { renderEvalCharts } from '../../src/eval/eval-charts.js';
+import { summarizeFailures, type EvalMetrics } from '../../src/eval/eval-result.js';
+import { evaluateIdentification } from '../../src/eval/evaluate-identification.js';
+import { evaluateVerification } from '../../src/eval/evaluate-verification.js';
+import { calibrateThreshold } from '../../src/eval/operating-point.js';
+import { generatePairs } from '../../src/eval/pair-generation.js';
+import { formatSummaryTable, slug, timestampOf, toJson, writeReport } from '../../src/eval/report.js';
+import { createRng } from '../../src/eval/rng.js';
+import { collectFailures, type EmbeddingResult } from '../../src/eval/scoring.js';
+import { makeIdentificationSplit } from '../../src/eval/splits.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'facectl-report-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** 40 synthetic identities x 6 images, 8-d embeddings around per-identity centres, every 23rd image failing. */
+function synthetic() {
+  const rng = createRng(99);
+  const g = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const unit = (v: number[]) => {
+    const n = Math.hypot(...v);
+    return Float32Array.from(v, (x) => x / n);
+  };
+  const identities = Array.from({ length: 40 }, (_, i) => ({ name: `person_${i}`, images: Array.from({ length: 6 }, (_, k) => `person_${i}/img, ${k}.jpg`) }));
+  const ds: FolderDataset = { root: '/data/synthetic', name: 'synthetic', identities, emptyIdentities: [], imageCount: 240 };
+  const results = new Map<string, EmbeddingResult>();
+  let n = 0;
+  for (const id of identities) {
+    const c = Array.from({ length: 8 }, g);
+    for (const img of id.images) {
+      results.set(img, ++n % 23 === 0 ? { ok: false, reason: 'no face found' } : { ok: true, embedding: unit(c.map((x) => x + 0.35 * g())) });
+    }
+  }
+  return { ds, results, lookup: (img: string) => results.get(img) };
+}
+
+describe('report', () => {
+  const { ds, results, lookup } = synthetic();
+  const verification = evaluateVerification(generatePairs(ds, { seed: 1 }), lookup);
+  const identification = evaluateIdentification(makeIdentificationSplit(ds, { seed: 1 }), lookup);
+  const failures = collectFailures(results.keys(), lookup);
+  const impostor = verification.scored.scores.filter((_, i) => !verification.scored.same[i]);
+  const genuine = verification.scored.scores.filter((_, i) => verification.scored.same[i]);
+  const metrics: EvalMetrics = {
+    verification: verification.report,
+    identification,
+    calibration: calibrateThreshold(impostor, 1e-2, genuine),
+    failures: summarizeFailures(failures, results.size),
+  };
+  const input = {
+    metrics,
+    charts: renderEvalCharts({ verification, identification, subtitle: 'synthetic · test-model' }),
+    failures,
+    command: 'facectl eval --dataset /data/synthetic --model test-model',
+    versions: { facectl: '0.1.0', node: process.version, 'onnxruntime-node': '1.30.0' },
+    dataset: { name: 'synthetic', path: '/data/synthetic', identities: 40, images: 240 },
+    model: { id: 'test/model v1', hash: 'sha256:abc' },
+    timings: { embedding: 83456, metrics: 120 },
+    createdAt: new Date('2025-03-04T05:06:07.890Z'),
+  };
+
+  it('writes metrics.json, report.md, failures.csv and the charts in a named folder', () => {
+    const out = writeReport(tmp, input);
+    expect(path.basename(out.dir)).toBe('synthetic-test_model_v1-20250304-050607');
+    for (const f of [out.metricsJson, out.markdown, out.failuresCsv, ...out.charts]) expect(existsSync(f)).toBe(true);
+    expect(out.charts.map((c) => path.basename(c))).toEqual(['roc.png', 'roc-log.png', 'score-histogram.png', 'cmc.png']);
+
+    const json = JSON.parse(readFileSync(out.metricsJson, 'utf8'));
+    expect(json.command).toBe(input.command);
+    expect(json.metrics.verification.allPairs.rocAuc).toBeCloseTo(verification.report.allPairs.rocAuc, 12);
+    expect(json.metrics.verification.allPairs.roc.thresholds[0]).toBe('Infinity');
+    expect(json.metrics.failures.images).toBe(failures.length);
+    expect(json.metrics.identification.closedSet.rank1).toBeCloseTo(identification.closedSet.rank1, 12);
+
+    const csv = Papa.parse<string[]>(readFileSync(out.failuresCsv, 'utf8').trim()).data;
+    expect(csv[0]).toEqual(['image', 'reason']);
+    expect(csv.slice(1)).toEqual(failures.map((f) => [f.image, f.reason])); // commas in names survive quoting
+    expect(failures.length).toBeGreaterThan(0);
+
+    const md = readFileSync(out.markdown, 'utf8');
+    expect(md).toContain(input.command);
+    expect(md).toContain('onnxruntime-node');
+    expect(md).toContain(`${failures.length} of 240 images produced no embedding`);
+    expect(md).toContain('scored -1');
+    expect(md).toContain('![ROC curve](roc.png)');
+    expect(md).toContain('| Rank-1 |');
+    expect(md).toContain('1 min 23.5 s');
+    expect(md).toMatch(/10-fold accuracy, mean ± standard error \| \d+\.\d\d% ± \d+\.\d\d% \| \d+\.\d\d% ± /);
+    expect(md).toMatch(/TPR @ FPR ≤ 1e-4 \(threshold\) \| n\/a: needs at least 10000 impostor pairs/);
+  });
+
+  it('never overwrites: a second report in the same second gets a suffix', () => {
+    const again = writeReport(tmp, input);
+    expect(path.basename(again.dir)).toBe('synthetic-test_model_v1-20250304-050607-2');
+  });
+
+  it('formats a plain-text terminal summary', () => {
+    const table = formatSummaryTable(metrics);
+    expect(table).not.toMatch(/\u001b\[/); // no colour codes
+    expect(table).toMatch(/ROC AUC/);
+    expect(table).toMatch(/rank-1/);
+    expect(table).toMatch(/DIR @ FPIR 1e-2/);
+    expect(table).toMatch(new RegExp(`Images without embedding: ${failures.length} of 240`));
+    expect(table).toContain(`${(verification.report.allPairs.rocAuc).toFixed(4)}`);
+  });
+
+  it('helpers: slug, timestamp, JSON of non-finite numbers and typed arrays', () => {
+    expect(slug('../my set/é')).toBe('my_set');
+    expect(timestampOf(new Date('2025-12-31T23:59:58Z'))).toBe('20251231-235958');
+    expect(JSON.parse(toJson({ a: Infinity, b: -Infinity, c: Float32Array.from([0.5]) }))).toEqual({ a: 'Infinity', b: '-Infinity', c: [0.5] });
+  });
+});

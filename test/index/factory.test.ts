@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomUnitVectors } from '../../bench/lib/index-vectors.js';
+import { ExitCode } from '../../src/errors.js';
+import { AUTO_HNSW_MIN_FLOATS, chooseKind, createIndex, loadIndex } from '../../src/index/factory.js';
+import { FlatIndex } from '../../src/index/flat.js';
+import { HnswIndex } from '../../src/index/hnsw.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'facectl-factory-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('createIndex / loadIndex', () => {
+  it("'auto' picks flat below the size threshold and hnsw from it", () => {
+    const atThreshold = AUTO_HNSW_MIN_FLOATS / 512;
+    expect(chooseKind(512, atThreshold - 1)).toBe('flat');
+    expect(chooseKind(512, atThreshold)).toBe('hnsw');
+    expect(chooseKind(512, 10, 'hnsw')).toBe('hnsw');
+    expect(chooseKind(512, 1e9, 'flat')).toBe('flat');
+    expect(createIndex({ dim: 8, expectedSize: 0 })).toBeInstanceOf(FlatIndex);
+    expect(createIndex({ dim: 8, expectedSize: 0, kind: 'hnsw' })).toBeInstanceOf(HnswIndex);
+    const tuned = createIndex({ dim: 8, expectedSize: 0, kind: 'hnsw', hnsw: { expansionSearch: 300 } });
+    expect((tuned as HnswIndex).params.expansionSearch).toBe(300);
+  });
+
+  it('loads either kind from its file', () => {
+    const vectors = randomUnitVectors(50, 8, 51);
+    const labels = Array.from({ length: 50 }, (_, i) => `x${i}`);
+    for (const kind of ['flat', 'hnsw'] as const) {
+      const index = createIndex({ dim: 8, expectedSize: 50, kind });
+      index.add(labels, vectors);
+      const file = path.join(dir, `${kind}.idx`);
+      index.save(file, 'fp');
+      const loaded = loadIndex(file, { dim: 8, count: 50, fingerprint: 'fp' });
+      expect(loaded.kind).toBe(kind);
+      expect(loaded.search(vectors.subarray(0, 8), 1)[0].labels).toEqual(['x0']);
+    }
+  });
+
+  it('reports a missing index as stale (STORE_ERROR) so the caller rebuilds', () => {
+    expect(() => loadIndex(path.join(dir, 'missing.idx'))).toThrow(
+      expect.objectContaining({ name: 'StaleIndexError', reason: 'no index file', code: ExitCode.STORE_ERROR }),
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { blazefaceAnchors, decodeDetections, iou, joinBlazefaceOutputs, weightedNms } from '../../src/pipeline/blazeface.js';
+
+describe('BlazeFace decoding', () => {
+  it('lays out 896 anchors for 256 input: 16×16×2 then 8×8×6', () => {
+    const a = blazefaceAnchors(256);
+    expect(a.length / 2).toBe(896);
+    expect([a[0], a[1]]).toEqual([8, 8]);
+    expect([a[2 * 512], a[2 * 512 + 1]]).toEqual([16, 16]);
+  });
+
+  it('joins four outputs by size (512 grid first) and decodes box and keypoints around the anchor', () => {
+    const anchors = blazefaceAnchors(256);
+    const s512 = new Float32Array(512).fill(-10), r512 = new Float32Array(512 * 16);
+    const s384 = new Float32Array(384).fill(-10), r384 = new Float32Array(384 * 16);
+    s384[5] = 3; // one confident anchor in the coarse grid
+    r384.set([2, -1, 40, 50, 0, 0, 10, 0, 5, 5, 5, 10, -15, 0, 15, 0], 5 * 16);
+    const table = joinBlazefaceOutputs([
+      { data: r384, dims: [1, 384, 16] }, { data: s512, dims: [1, 512, 1] }, { data: s384, dims: [1, 384, 1] }, { data: r512, dims: [1, 512, 16] },
+    ]);
+    const dets = decodeDetections(table, anchors, 0.5);
+    expect(dets).toHaveLength(1);
+    const [ax, ay] = [anchors[2 * (512 + 5)]!, anchors[2 * (512 + 5) + 1]!];
+    expect(dets[0]!.box).toEqual({ x: ax + 2 - 20, y: ay - 1 - 25, width: 40, height: 50 });
+    expect(dets[0]!.keypoints[1]).toEqual({ x: ax + 10, y: ay });
+    expect(dets[0]!.score).toBeCloseTo(1 / (1 + Math.exp(-3)), 6);
+  });
+
+  it('weighted NMS merges overlapping boxes and keeps separate faces', () => {
+    const kp = Array.from({ length: 6 }, () => ({ x: 0, y: 0 }));
+    const d = (x: number, score: number) => ({ box: { x, y: 0, width: 10, height: 10 }, score, keypoints: kp });
+    const kept = weightedNms([d(0, 0.9), d(1, 0.6), d(50, 0.7)], 0.3);
+    expect(kept).toHaveLength(2);
+    expect(kept[0]!.score).toBe(0.9);
+    expect(kept[0]!.box.x).toBeCloseTo(0.6 / 1.5, 6);
+    expect(iou({ x: 0, y: 0, width: 10, height: 10 }, { x: 5, y: 0, width: 10, height: 10 })).toBeCloseTo(50 / 150, 6);
+  });
+});

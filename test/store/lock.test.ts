@@ -1,0 +1,132 @@
+/** The store lock: contention between real processes, stale-lock recovery, timeouts with a clear message. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { GalleryStore } from '../../src/store/index.js';
+import { acquireLock, processStartTime } from '../../src/store/lock.js';
+import { LOCK_FILE } from '../../src/store/names.js';
+import { removeBundles, startFixture } from './fixtures/children.js';
+import { scenarioEmbedding } from './fixtures/scenario.js';
+import { expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
+
+afterAll(removeBundles);
+
+/** A pid that is certainly not running: a child that has already exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+async function newStore(): Promise<string> {
+  const dir = path.join(tempDir(), 'store');
+  await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('alice', 0)]));
+  return dir;
+}
+
+const writeLock = (dir: string, info: object) => fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify(info), { mode: 0o600 });
+
+describe('store lock', () => {
+  it('8 processes × 25 separate mutate() calls: exactly 200 rows, none lost, store valid', async () => {
+    const dir = path.join(tempDir(), 'store');
+    await GalleryStore.open(dir, { create: true });
+    const workers = await Promise.all(Array.from({ length: 8 }, (_, w) => startFixture('contender', [dir, String(w), '25'])));
+    const exits = await Promise.all(workers.map((c) => c.exited));
+    exits.forEach((e, w) => expect(e.code, `worker ${w}: ${e.stderr}`).toBe(0));
+
+    const snapshot = await GalleryStore.open(dir, { verifyEmbeddings: true });
+    expect(snapshot.rows).toHaveLength(200);
+    const expectedIds = Array.from({ length: 8 }, (_, w) => Array.from({ length: 25 }, (_, i) => `w${w}-${i}`)).flat();
+    expect(snapshot.rows.map((r) => r.id).sort()).toEqual(expectedIds.sort());
+    // Each worker's faces appear in its own order, and each embedding is the one that worker wrote.
+    for (let w = 0; w < 8; w++) {
+      const mine = snapshot.rows.filter((r) => r.id.startsWith(`w${w}-`));
+      expect(mine.map((r) => r.id)).toEqual(Array.from({ length: 25 }, (_, i) => `w${w}-${i}`));
+      mine.forEach((row, i) => expect(Array.from(snapshot.embeddingOf(row))).toEqual(Array.from(scenarioEmbedding(w * 1000 + i))));
+    }
+    expect(snapshot.generation).toBe(201); // creation + 200 commits
+    expect((await GalleryStore.verify(dir)).problems).toEqual([]);
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('recovers a stale lock whose pid is dead', async () => {
+    const dir = await newStore();
+    writeLock(dir, { pid: await deadPid(), hostname: os.hostname(), since: new Date().toISOString() });
+    const started = Date.now();
+    const { snapshot } = await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]), { lockTimeoutMs: 2000 });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'bob']);
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('treats a lock whose pid was reused by another process as stale', async () => {
+    const dir = await newStore();
+    const start = processStartTime(process.ppid);
+    if (!start) return; // no /proc: nothing to compare (the dead-pid rule still applies)
+    // Our parent is alive, but the lock claims a process with a different start time held that pid.
+    writeLock(dir, { pid: process.ppid, hostname: os.hostname(), since: new Date().toISOString(), processStart: `${start}1` });
+    await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]), { lockTimeoutMs: 2000 });
+  });
+
+  it('an unreadable lock file is stale (its writer died before it was complete)', async () => {
+    const dir = await newStore();
+    fs.writeFileSync(path.join(dir, LOCK_FILE), '');
+    await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]), { lockTimeoutMs: 2000 });
+  });
+
+  it('waits for a live holder, then fails with "store is locked by pid N"', async () => {
+    const dir = await newStore();
+    const holder = await startFixture('hold-lock', [dir]);
+    try {
+      await holder.waitFor('locked');
+      const lock = JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'));
+      expect(lock).toMatchObject({ pid: holder.process.pid, hostname: os.hostname() });
+      expect(modeOf(path.join(dir, LOCK_FILE))).toBe(0o600);
+      const started = Date.now();
+      await expectFacectlError(
+        () => GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]), { lockTimeoutMs: 400 }),
+        ExitCode.STORE_ERROR,
+        new RegExp(`store is locked by pid ${holder.process.pid} `),
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+      // Readers do not need the lock.
+      expect((await GalleryStore.open(dir)).rows).toHaveLength(1);
+    } finally {
+      holder.process.kill('SIGKILL');
+      await holder.exited;
+    }
+    // The holder died without unlocking: its lock is now stale and is taken over.
+    await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]), { lockTimeoutMs: 2000 });
+  });
+
+  it('never treats a lock from another host as stale', async () => {
+    const dir = await newStore();
+    writeLock(dir, { pid: await deadPid(), hostname: `not-${os.hostname()}`, since: '2024-01-01T00:00:00.000Z' });
+    await expectFacectlError(
+      () => GalleryStore.mutate(dir, () => undefined, { lockTimeoutMs: 100 }),
+      ExitCode.STORE_ERROR,
+      /store is locked by pid \d+ on not-/,
+    );
+  });
+
+  it('refuses a nested mutate in one process instead of deadlocking', async () => {
+    const dir = await newStore();
+    await expectFacectlError(
+      () => GalleryStore.mutate(dir, () => GalleryStore.mutate(dir, () => undefined)),
+      ExitCode.INTERNAL,
+      /already locked by this process/,
+    );
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('a holder whose lock was broken refuses to commit', async () => {
+    const dir = await newStore();
+    const lock = await acquireLock(dir);
+    fs.unlinkSync(path.join(dir, LOCK_FILE));
+    expect(() => lock.assertHeld()).toThrow(/lost the store lock/);
+    lock.release();
+  });
+});
