@@ -42,7 +42,8 @@ export function openGalleryIndex(snapshot: StoreSnapshot, choice: IndexChoice = 
   try {
     index.save(file, fingerprint);
     // Only one kind is current at a time: a leftover of the other kind would only mislead.
-    rmSync(indexFile(snapshot.dir, kind === 'flat' ? 'hnsw' : 'flat'), { force: true });
+    const other = indexFile(snapshot.dir, kind === 'flat' ? 'hnsw' : 'flat');
+    for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
   } catch {
     // The index is a cache: failing to persist it (read-only store, disk full) must not fail a login.
   }

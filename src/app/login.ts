@@ -7,7 +7,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { GalleryStore, type StoreSnapshot } from '../store/index.js';
-import { openGalleryIndex, type IndexChoice } from './gallery-index.js';
+import { openGalleryIndex, type GalleryIndex, type IndexChoice } from './gallery-index.js';
 import { requireSameModel } from './store-model.js';
 
 export interface LoginOptions {
@@ -39,7 +39,6 @@ export interface LoginResult {
   threshold: { value: number; source: string };
   decisions: FaceDecision[];
   snapshot: StoreSnapshot;
-  searchMs: number;
   index: { kind: string; origin: string };
 }
 
@@ -52,28 +51,45 @@ export function effectiveThreshold(snapshot: StoreSnapshot, pipeline: FacePipeli
   return { value: d.value, source: `model default (${d.provenance})` };
 }
 
-export async function login(pipeline: FacePipeline, storeDir: string, image: string, options: LoginOptions): Promise<LoginResult> {
+/** A store opened for logins: snapshot, index and threshold, reusable across many photos (benchmarks, services). */
+export interface LoginContext {
+  snapshot: StoreSnapshot;
+  gallery: GalleryIndex;
+  threshold: { value: number; source: string };
+}
+
+export async function openLoginContext(pipeline: FacePipeline, storeDir: string, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<LoginContext> {
   const snapshot = await GalleryStore.open(storeDir);
   if (snapshot.faceCount === 0) throw new FacectlError(ExitCode.STORE_ERROR, 'the store is empty: enroll someone first (facectl enroll <id> <photos...>)', storeDir);
   requireSameModel(snapshot, pipeline.embedderInfo!);
-  const { faces } = await pipeline.processFile(image, options.allFaces ? 'all' : 'largest');
-  const threshold = effectiveThreshold(snapshot, pipeline, options.threshold);
+  return { snapshot, gallery: openGalleryIndex(snapshot, options.index), threshold: effectiveThreshold(snapshot, pipeline, options.threshold) };
+}
 
-  const t0 = performance.now();
-  const gallery = openGalleryIndex(snapshot, options.index);
+/** Embed the photo's face(s) and decide against an opened store. */
+export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: string, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
+  const { faces } = await pipeline.processFile(image, options.allFaces ? 'all' : 'largest');
+  const { snapshot, threshold } = ctx;
   const dim = snapshot.dimension;
   const queries = new Float32Array(faces.length * dim);
   faces.forEach((f, i) => queries.set(f.embedding, i * dim));
-  const hits = gallery.index.search(queries, Math.max(1, options.top));
-  const searchMs = performance.now() - t0;
-  pipeline.timer.add('search', searchMs);
-
-  const decisions = faces.map((face, i): FaceDecision => {
+  const hits = await pipeline.timer.time('search', () => ctx.gallery.index.search(queries, Math.max(1, options.top)));
+  return faces.map((face, i): FaceDecision => {
     const hit = hits[i]!;
     const candidates = hit.labels.map((id, k) => ({ id, name: snapshot.identity(id)?.name ?? '', score: hit.scores[k]! }));
     const best = candidates[0];
     if (best && best.score >= threshold.value) return { face, decision: 'ACCEPT', id: best.id, name: best.name, score: best.score, candidates };
     return { face, decision: 'UNKNOWN', score: best?.score ?? -1, candidates };
   });
-  return { image, threshold, decisions, snapshot, searchMs, index: { kind: gallery.kind, origin: gallery.origin } };
+}
+
+export async function login(pipeline: FacePipeline, storeDir: string, image: string, options: LoginOptions): Promise<LoginResult> {
+  const ctx = await openLoginContext(pipeline, storeDir, options);
+  const decisions = await identify(pipeline, ctx, image, options);
+  return {
+    image,
+    threshold: ctx.threshold,
+    decisions,
+    snapshot: ctx.snapshot,
+    index: { kind: ctx.gallery.kind, origin: ctx.gallery.origin },
+  };
 }

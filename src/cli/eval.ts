@@ -49,6 +49,7 @@ interface EvalOpts extends GlobalOptions {
   reports: string;
   cache: boolean;
   charts: boolean;
+  maxIdentities?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -64,6 +65,7 @@ export function registerEval(program: Command): void {
       .option('--gallery-size <k>', 'photos averaged per enrolled identity', '1')
       .option('--open-set-fraction <f>', 'identities held out as never enrolled', '0.1')
       .option('--seed <n>', 'seed for generated pairs and splits', '42')
+      .option('--max-identities <n>', 'only the first n identity folders (a quick look; without a pairs file)')
       .option('--face <policy>', "which face of a photo: 'center' (dataset photos) or 'largest'", 'center')
       .option('--threshold <t>', 'threshold for the open-set accept/reject table (default: the FPIR 1% one)')
       .option('--calibrate', 'write the threshold at --target-fpr into the store manifest (login uses it)')
@@ -78,8 +80,10 @@ export function registerEval(program: Command): void {
 async function runEval(opts: EvalOpts): Promise<void> {
   const started = performance.now();
   const root = path.resolve(opts.dataset);
-  const dataset = scanIdentityFolders(root);
+  const dataset = limitIdentities(scanIdentityFolders(root), numberOption('--max-identities', opts.maxIdentities, 2, 1e9));
   const pairsFile = opts.verification ? findPairsFile(root, opts.pairs) : null;
+  if (pairsFile && opts.maxIdentities !== undefined)
+    throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
   const seed = numberOption('--seed', opts.seed, 0, 2 ** 31) ?? 42;
   const protocol: PairProtocol | null = !opts.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed });
   const scope = (opts.identification ?? (pairsFile ? 'pairs' : 'full')) as EvalOpts['identification'];
@@ -166,6 +170,13 @@ async function runEval(opts: EvalOpts): Promise<void> {
       `report: ${report.markdown}\n`,
   );
   if (calibrated) note(opts, `threshold ${calibrated.value.toFixed(4)} written to ${calibrated.store}/manifest.json`);
+}
+
+/** The first `max` identities (natural order), for a quick evaluation of a large set. */
+function limitIdentities(dataset: FolderDataset, max: number | undefined): FolderDataset {
+  if (max === undefined || dataset.identities.length <= max) return dataset;
+  const identities = dataset.identities.slice(0, max);
+  return { ...dataset, identities, imageCount: identities.reduce((n, id) => n + id.images.length, 0) };
 }
 
 /** The dataset limited to the given images (identification over the verification images costs nothing extra). */

@@ -49,3 +49,32 @@ export function loadIndex(file: string, expect: IndexExpectation = {}, options: 
   if (kind === 'hnsw') return HnswIndex.load(file, expect, options.hnsw);
   throw new StaleIndexError(`unknown index kind ${String(kind)}`, file);
 }
+
+export interface OpenedIndex {
+  index: VectorIndex;
+  /** True when the saved index was missing or stale and `build` made a new one (now saved). */
+  rebuilt: boolean;
+  /** Why the saved index could not be used, when rebuilt. */
+  staleReason?: string;
+}
+
+/**
+ * The usual way to open the index beside a store: load `file` if it matches the store
+ * (`expect`, normally with the store's fingerprint and count); otherwise call `build` to
+ * make a fresh index from the store's vectors, save it under the same fingerprint, return it.
+ */
+export function loadOrRebuild(
+  file: string,
+  expect: IndexExpectation & { fingerprint: string },
+  build: () => VectorIndex,
+  options: LoadIndexOptions = {},
+): OpenedIndex {
+  try {
+    return { index: loadIndex(file, expect, options), rebuilt: false };
+  } catch (e) {
+    if (!(e instanceof StaleIndexError)) throw e;
+    const index = build();
+    index.save(file, expect.fingerprint);
+    return { index, rebuilt: true, staleReason: e.reason };
+  }
+}

@@ -6,7 +6,6 @@
  * Batched search scores up to 64 queries per pass over the rows, one L2-sized tile of rows
  * at a time, so each row is fetched from memory once per 64 queries instead of once per query.
  */
-import { ExitCode, FacectlError } from '../errors.js';
 import { type DotKernel, type KernelName, paddedStride } from './dot-kernel.js';
 import { StaleIndexError, encodeIndexFile, openIndexFile, writeFileAtomic } from './index-file.js';
 import { JsDotKernel } from './js-kernel.js';

@@ -8,7 +8,7 @@
  * and CRC-32 and is renamed into place last, so a crash between the two renames leaves a
  * graph that fails the check: the caller sees StaleIndexError and rebuilds.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import {
@@ -81,12 +81,16 @@ export class HnswIndex implements VectorIndex {
     this.params = { ...DEFAULT_HNSW_PARAMS, ...params };
     this.threads = options.threads ?? 0;
     const { connectivity, expansionAdd, expansionSearch, quantization } = this.params;
-    this.native = new (usearch().Index)({
+    if (!['f32', 'f16', 'i8'].includes(quantization)) {
+      throw new FacectlError(ExitCode.INTERNAL, `hnsw quantization must be f32, f16 or i8, got ${String(quantization)}`);
+    }
+    const { Index, MetricKind, ScalarKind } = usearch();
+    this.native = new Index({
       dimensions: dim,
       // usearch's i8 inner product returns raw integer sums; its i8 cosine is scaled
       // properly, and for the L2-normalised vectors we store cosine equals inner product.
-      metric: (quantization === 'i8' ? 'cos' : 'ip') as never,
-      quantization: quantization as never,
+      metric: quantization === 'i8' ? MetricKind.Cos : MetricKind.IP,
+      quantization: { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 }[quantization],
       connectivity,
       expansion_add: expansionAdd,
       expansion_search: expansionSearch,
@@ -161,6 +165,7 @@ export class HnswIndex implements VectorIndex {
     const tempGraph = tempPathFor(graphFile);
     try {
       this.native.save(tempGraph);
+      chmodSync(tempGraph, 0o600); // usearch writes with the umask's mode; embeddings are private
       const graph = checksumOfFile(tempGraph);
       const parts = encodeIndexFile(
         {
@@ -206,6 +211,10 @@ export class HnswIndex implements VectorIndex {
         }
       }
       const params = { ...(header.params as unknown as HnswParams) };
+      const numeric = [params.connectivity, params.expansionAdd, params.expansionSearch];
+      if (!numeric.every((x) => Number.isInteger(x) && x >= 0) || !['f32', 'f16', 'i8'].includes(params.quantization)) {
+        throw new StaleIndexError('HNSW parameters in the header are invalid', file);
+      }
       if (options.expansionSearch !== undefined) params.expansionSearch = options.expansionSearch;
       const index = new HnswIndex(header.dim, params, options);
       try {

@@ -94,7 +94,7 @@ export const tempPathFor = (target: string): string =>
 export function writeFileAtomic(target: string, parts: readonly Uint8Array[]): void {
   const temp = tempPathFor(target);
   try {
-    const fd = openSync(temp, 'w');
+    const fd = openSync(temp, 'w', 0o600); // biometric data: private, like the store
     try {
       for (const part of parts) {
         for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, Math.min(IO_CHUNK, part.length - at));

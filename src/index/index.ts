@@ -17,5 +17,7 @@ export {
   chooseKind,
   createIndex,
   loadIndex,
+  loadOrRebuild,
+  type OpenedIndex,
 } from './factory.js';
 export { wasmSimdAvailable } from './wasm-kernel.js';

@@ -41,6 +41,11 @@ export class FacePipeline {
     return new FacePipeline(detector, new FaceEmbedder(resolved.spec, session, ort.Tensor), resolved);
   }
 
+  /** A pipeline from stages built elsewhere (benchmarks run the same stages on another engine). */
+  static assemble(detector: FaceDetector, embedder: FaceEmbedder | null, info: ResolvedEmbedder | null): FacePipeline {
+    return new FacePipeline(detector, embedder, info);
+  }
+
   get embedder(): FaceEmbedder {
     if (!this.embedderStage) throw new Error('pipeline was loaded without an embedder');
     return this.embedderStage;

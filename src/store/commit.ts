@@ -107,6 +107,7 @@ export function removeLeftovers(dir: string): string[] {
 export function commitGeneration(dir: string, generation: number, files: GenerationFile[], lock: LockHandle): void {
   const entries: JournalEntry[] = files.map((f) => ({ file: f.name, staged: stagedName(f.name, generation), bytes: f.content.length }));
   let current = dir;
+  let journaled = false;
   try {
     files.forEach((f, i) => {
       current = path.join(dir, entries[i]!.staged);
@@ -118,8 +119,11 @@ export function commitGeneration(dir: string, generation: number, files: Generat
     writeFileDurable(dir, JOURNAL_TEMP, `${JSON.stringify({ generation, entries } satisfies Journal)}\n`);
     lock.assertHeld();
     fs.renameSync(path.join(dir, JOURNAL_TEMP), path.join(dir, JOURNAL_FILE));
+    journaled = true;
     fsyncDir(dir);
   } catch (err) {
+    // Once the journal exists its staged files must stay: deleting only some could let a roll-forward mix generations.
+    if (journaled) throw storeIoError(err, `finish commit ${generation} (it is recorded and completes on the next open)`, dir);
     for (const name of [...entries.map((e) => e.staged), JOURNAL_TEMP]) {
       try {
         unlinkIfExists(path.join(dir, name));

@@ -5,7 +5,7 @@
  * a writer was mid-commit: the reader completes or waits for it and reads again. Only a mismatch with
  * a stable manifest and no journal is reported as damage.
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -32,6 +32,13 @@ export class InconsistentStore extends Error {}
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+const UTF8 = new TextDecoder('utf-8');
+
+/** sha256 computed on libuv's thread pool (WebCrypto), so the main thread can parse meanwhile. */
+export async function sha256HexOffThread(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
+
 const bad = (what: string): never => {
   throw new InconsistentStore(what);
 };
@@ -55,20 +62,25 @@ function decodeIndexedRows(dir: string, text: string, index: RowIndex): FaceRow[
 }
 
 /** data.csv against the manifest: size and sha256, then the index columns (full rows decode lazily). */
-function checkData(dir: string, manifest: Manifest, data: Buffer | undefined): RowsSource & { index: RowIndex } {
+async function checkData(dir: string, manifest: Manifest, data: Buffer | undefined): Promise<RowsSource & { index: RowIndex }> {
   const want = manifest.files[DATA_FILE];
   if (!data) return bad(`${DATA_FILE} is missing`);
-  if (data.length !== want.bytes || sha256Hex(data) !== want.sha256) {
-    bad(`${DATA_FILE} does not match its checksum in ${MANIFEST_FILE} (edited outside facectl?)`);
-  }
+  const mismatch = `${DATA_FILE} does not match its checksum in ${MANIFEST_FILE} (edited outside facectl?)`;
+  if (data.length !== want.bytes) bad(mismatch);
+  const digest = sha256HexOffThread(data);
+  const text = UTF8.decode(data); // drops the BOM; several times faster than Buffer#toString on 24 MB
   let index: RowIndex | undefined;
+  let unreadable: CsvFormatError | undefined;
   try {
-    index = scanDataCsvIndex(data);
+    index = scanDataCsvIndex(text);
   } catch (err) {
-    if (err instanceof CsvFormatError) bad(err.message);
-    throw err;
+    if (!(err instanceof CsvFormatError)) throw err;
+    unreadable = err;
   }
-  return { index: index!, decode: () => decodeIndexedRows(dir, data.toString('utf8'), index!) };
+  // A checksum mismatch explains an unreadable file, so it is reported first.
+  if ((await digest) !== want.sha256) bad(mismatch);
+  if (unreadable) bad(unreadable.message);
+  return { index: index!, decode: () => decodeIndexedRows(dir, text, index!) };
 }
 
 /** embeddings.f32 against the manifest and the rows: size, header model and generation stamp, row mapping. */
@@ -122,7 +134,7 @@ export async function checkGeneration(
   verifyEmbeddings: boolean,
 ): Promise<StoreSnapshot> {
   const manifest = parseManifestOrBad(manifestText);
-  const rows = checkData(dir, manifest, data);
+  const rows = await checkData(dir, manifest, data);
   const vectors = checkDump(manifest, await dump, rows.index, verifyEmbeddings);
   return new StoreSnapshot(dir, manifest, rows, vectors);
 }

@@ -85,7 +85,7 @@ export function staleReason(info: LockInfo | undefined, dir: string): string | u
 }
 
 /** Renames the stale lock aside and deletes it, unless what was renamed turns out to be a fresh lock. */
-function breakStaleLock(dir: string, staleIno: number): void {
+export function breakStaleLock(dir: string, staleIno: number): void {
   const lockFile = path.join(dir, LOCK_FILE);
   const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
@@ -141,17 +141,17 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   const started = Date.now();
   let pause = 2;
   for (;;) {
-    let ino: number | undefined;
+    let current: ReturnType<typeof readLockInfo>;
     try {
-      ino = tryCreateLock(resolved);
+      const ino = tryCreateLock(resolved);
+      if (ino !== undefined) return makeHandle(resolved, ino);
+      current = readLockInfo(resolved);
+      if (current && staleReason(current.info, resolved)) {
+        breakStaleLock(resolved, current.ino);
+        continue;
+      }
     } catch (err) {
-      throw storeIoError(err, 'create the store lock', path.join(resolved, LOCK_FILE));
-    }
-    if (ino !== undefined) return makeHandle(resolved, ino);
-    const current = readLockInfo(resolved);
-    if (current && staleReason(current.info, resolved)) {
-      breakStaleLock(resolved, current.ino);
-      continue;
+      throw storeIoError(err, 'take the store lock', path.join(resolved, LOCK_FILE));
     }
     const waited = Date.now() - started;
     if (waited >= timeoutMs) throw storeError(lockedMessage(current?.info, waited), resolved);

@@ -102,7 +102,11 @@ export const GalleryStore = {
     else requireStoreDir(root);
     return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
       rollForward(root);
-      removeLeftovers(root);
+      try {
+        removeLeftovers(root);
+      } catch (err) {
+        throw storeIoError(err, 'remove leftovers of an interrupted commit', root);
+      }
       const exists = fs.existsSync(path.join(root, MANIFEST_FILE));
       const base = exists || !(options.create ?? true) ? await readSnapshot(root, options, true) : emptySnapshot(root);
       if (options.expectGeneration !== undefined && base.generation !== options.expectGeneration) {

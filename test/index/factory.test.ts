@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomUnitVectors } from '../../bench/lib/index-vectors.js';
 import { ExitCode } from '../../src/errors.js';
-import { AUTO_HNSW_MIN_FLOATS, chooseKind, createIndex, loadIndex } from '../../src/index/factory.js';
+import { AUTO_HNSW_MIN_FLOATS, chooseKind, createIndex, loadIndex, loadOrRebuild } from '../../src/index/factory.js';
 import { FlatIndex } from '../../src/index/flat.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
 
@@ -42,5 +42,28 @@ describe('createIndex / loadIndex', () => {
     expect(() => loadIndex(path.join(dir, 'missing.idx'))).toThrow(
       expect.objectContaining({ name: 'StaleIndexError', reason: 'no index file', code: ExitCode.STORE_ERROR }),
     );
+  });
+});
+
+describe('loadOrRebuild', () => {
+  it('rebuilds and saves when the saved index is missing or stale, loads it otherwise', () => {
+    const file = path.join(dir, 'lor.idx');
+    const vectors = randomUnitVectors(20, 8, 52);
+    const labels = Array.from({ length: 20 }, (_, i) => `y${i}`);
+    let builds = 0;
+    const build = () => {
+      builds++;
+      const index = createIndex({ dim: 8, expectedSize: 20 });
+      index.add(labels, vectors);
+      return index;
+    };
+    const first = loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
+    expect(first).toMatchObject({ rebuilt: true, staleReason: 'no index file' });
+    const second = loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
+    expect(second.rebuilt).toBe(false);
+    expect(second.index.size).toBe(20);
+    const third = loadOrRebuild(file, { fingerprint: 'g2', count: 20 }, build);
+    expect(third).toMatchObject({ rebuilt: true, staleReason: 'store fingerprint changed' });
+    expect(builds).toBe(2);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { indexOfRows, scanDataCsvIndex as scanBytes } from '../../src/store/csv-index.js';
 import { CSV_COLUMNS, CsvFormatError, decodeDataCsv, encodeDataCsv, guardCell, unguardCell } from '../../src/store/csv.js';
 
-const scanDataCsvIndex = (text: string) => scanBytes(Buffer.from(text, 'utf8'));
+const scanDataCsvIndex = scanBytes;
 import type { FaceRow } from '../../src/store/types.js';
 
 function row(id: string, name: string, extra: Partial<FaceRow> = {}): FaceRow {

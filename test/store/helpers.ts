@@ -2,15 +2,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { type ExitCodeValue, FacectlError } from '../../src/errors.js';
 import type { NewFace } from '../../src/store/types.js';
 import type { StoreSnapshot } from '../../src/store/snapshot.js';
 import { expectedState, scenarioEmbedding } from './fixtures/scenario.js';
 
+const createdDirs: string[] = [];
+
+/** A fresh temp directory, deleted after the test file (each file imports this module once). */
 export function tempDir(prefix = 'facectl-store-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  createdDirs.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  for (const dir of createdDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 export const MODEL = { id: 'test-model', hash: 'sha256:1111', dimension: 8 };
 

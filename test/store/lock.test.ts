@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
-import { acquireLock, processStartTime } from '../../src/store/lock.js';
+import { acquireLock, breakStaleLock, processStartTime } from '../../src/store/lock.js';
 import { LOCK_FILE } from '../../src/store/names.js';
 import { removeBundles, startFixture } from './fixtures/children.js';
 import { scenarioEmbedding } from './fixtures/scenario.js';
@@ -119,6 +119,18 @@ describe('store lock', () => {
       ExitCode.INTERNAL,
       /already locked by this process/,
     );
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('breaking a stale lock that was meanwhile replaced by a fresh one puts the fresh one back', async () => {
+    const dir = await newStore();
+    const lock = await acquireLock(dir);
+    const fresh = fs.statSync(path.join(dir, LOCK_FILE)).ino;
+    breakStaleLock(dir, fresh + 1); // we judged an older lock file stale; what we rename aside is the fresh one
+    expect(fs.statSync(path.join(dir, LOCK_FILE)).ino).toBe(fresh);
+    expect(() => lock.assertHeld()).not.toThrow();
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith(`${LOCK_FILE}.`))).toEqual([]);
+    lock.release();
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
   });
 

@@ -1,0 +1,99 @@
+/**
+ * npm run bench:login — login latency per photo (decode → detect → landmarks → align → embed → search)
+ * against a store of 1e4 enrolled identities, in a warm process; plus the cold one-shot cost of
+ * `facectl login` (process start, model load, store open) measured separately.
+ *
+ *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json]
+ * The gallery: real dlib embeddings of LFW people (one photo each) topped up to the size asked with
+ * synthetic identities (real embeddings mixed with noise and renormalised), so search cost is that
+ * of a real 1e4-person store. Queries: other photos of enrolled LFW people, which must be accepted.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { identify, openLoginContext } from '../src/app/login.js';
+import { storeModelInfo } from '../src/app/store-model.js';
+import { FacePipeline } from '../src/pipeline/pipeline.js';
+import { GalleryStore, type NewFace } from '../src/store/index.js';
+import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const identities = Number(arg('identities', '10000'));
+const queryCount = Number(arg('queries', '50'));
+const lfw = path.join(datasetsDir, 'lfw');
+
+const pipeline = await FacePipeline.load();
+const model = storeModelInfo(pipeline.embedderInfo!);
+const people = readdirSync(lfw)
+  .filter((d) => !d.includes('.'))
+  .sort()
+  .filter((p) => readdirSync(path.join(lfw, p)).length >= 2)
+  .slice(0, queryCount);
+
+// Real enrollments: photo 1 of each query person.
+const store = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-bench-login-')), 'store');
+const real: NewFace[] = [];
+for (const p of people) {
+  const file = path.join(lfw, p, `${p}_0001.jpg`);
+  const { image, faces } = await pipeline.processFile(file, 'center');
+  real.push({ id: p, name: p, sourcePath: file, imageSha256: image.sha256, box: faces[0]!.box, quality: faces[0]!.quality, embedding: faces[0]!.embedding });
+}
+// Synthetic identities: a real embedding plus Gaussian noise, renormalised (cosine ≈ 0.7 to its source).
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+const synthetic: NewFace[] = [];
+for (let i = real.length; i < identities; i++) {
+  const base = real[i % real.length]!.embedding;
+  const v = Float32Array.from(base, (x) => x + gauss() * 0.09);
+  synthetic.push({ ...real[i % real.length]!, id: `synthetic-${i}`, name: `synthetic ${i}`, embedding: v });
+}
+await GalleryStore.mutate(store, (draft) => void draft.addFaces(model, [...real, ...synthetic]));
+
+const ctx = await openLoginContext(pipeline, store, { index: 'auto' });
+const queries = people.map((p) => path.join(lfw, p, `${p}_0002.jpg`));
+for (const q of queries.slice(0, 3)) await identify(pipeline, ctx, q, { top: 1, allFaces: false }); // warm-up
+pipeline.timer.reset();
+const times: number[] = [];
+let accepted = 0, correct = 0;
+for (const [i, q] of queries.entries()) {
+  const t0 = performance.now();
+  const [d] = await identify(pipeline, ctx, q, { top: 1, allFaces: false });
+  times.push(performance.now() - t0);
+  if (d!.decision === 'ACCEPT') accepted++;
+  if (d!.id === people[i]) correct++;
+}
+times.sort((a, b) => a - b);
+const per = (stage: string) => (pipeline.timer.totals.get(stage as never) ?? 0) / queries.length;
+
+// Cold: one `facectl login` process, start to exit (what a shell script pays per call).
+const cold = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'login', queries[0]!, '--store', store, '-q'], { encoding: 'utf8' });
+const t0 = performance.now();
+spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'login', queries[1]!, '--store', store, '-q'], { encoding: 'utf8' });
+const coldMs = performance.now() - t0;
+
+const result = {
+  identities: ctx.snapshot.identities().length,
+  index: ctx.gallery.kind,
+  queries: queries.length,
+  medianMs: times[Math.floor(times.length / 2)]!,
+  p95Ms: times[Math.floor(times.length * 0.95)]!,
+  meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+  stagesMs: Object.fromEntries(['decode', 'detect', 'landmarks', 'align', 'embed', 'search'].map((s) => [s, per(s)])),
+  accepted,
+  rank1Correct: correct,
+  coldCliMs: coldMs,
+  coldCliExit: cold.status,
+};
+console.log(`# login latency: ${result.identities} enrolled identities (${result.index} index), ${result.queries} LFW query photos (250×250), ${os.cpus().length} cores\n`);
+console.log('| stage | ms per photo |\n|---|---:|');
+for (const [s, ms] of Object.entries(result.stagesMs)) console.log(`| ${s} | ${ms.toFixed(2)} |`);
+console.log(`| **total (median / p95)** | **${result.medianMs.toFixed(1)} / ${result.p95Ms.toFixed(1)}** |`);
+console.log(`\naccepted ${accepted}/${queries.length}, correct identity ${correct}/${queries.length}`);
+console.log(`cold one-shot \`facectl login\` (process start + models + store open + login): ${coldMs.toFixed(0)} ms`);
+const json = arg('json', '');
+if (json) writeFileSync(json, JSON.stringify(result, null, 2));

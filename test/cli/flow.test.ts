@@ -1,0 +1,140 @@
+/**
+ * The enroll → login → list → remove flow through the real CLI, with every documented exit code for
+ * bad input, and the store left byte-for-byte intact by each failure.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
+
+const ex = (p: string) => dataset('face-recognition-examples', p);
+
+/** sha256 of every store file: "unchanged" means exactly this. */
+function storeState(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => !f.startsWith('index.'))
+      .sort()
+      .map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]),
+  );
+}
+
+describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-flow-'));
+  const store = path.join(tmp, 'store');
+  const env = { FACECTL_STORE: store, FACECTL_CACHE_DIR: path.join(tmp, 'cache'), FACECTL_USER_MODELS_DIR: path.join(tmp, 'models') };
+  const cli = (...argv: string[]) => runCli(argv, env);
+
+  beforeAll(() => {
+    const a = cli('enroll', 'obama', ex('barack_obama/obama.jpg'), ex('barack_obama/obama2.jpg'), '--name', 'Barack Obama');
+    expect(a.code, a.stderr).toBe(0);
+    const b = cli('enroll', 'biden', ex('joe_biden/biden.jpg'), ex('joe_biden/biden2.jpg'));
+    expect(b.code, b.stderr).toBe(0);
+  });
+
+  it('creates the store private: directory 0700, files 0600', () => {
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(store)) expect(statSync(path.join(store, f)).mode & 0o777, f).toBe(0o600);
+  });
+
+  it('login accepts obama from a photo that was not enrolled, and lists his enrolled photos', () => {
+    const r = cli('login', ex('barack_obama/obama1.jpg'));
+    expect(r.code, r.stderr).toBe(ExitCode.OK);
+    expect(r.stdout).toMatch(/^ACCEPT obama \(Barack Obama\)/);
+    expect(r.stdout).toContain('obama2.jpg');
+  });
+
+  it('login answers UNKNOWN for a person who is not enrolled (exit 3), even though someone is nearest', () => {
+    const r = cli('login', ex('rose_leslie/img1.jpg'), '--json');
+    expect(r.code, r.stderr).toBe(ExitCode.UNKNOWN_FACE);
+    const j = JSON.parse(r.stdout);
+    expect(j.faces[0].decision).toBe('UNKNOWN');
+    expect(j.faces[0].id).toBeNull();
+    expect(j.faces[0].candidates.length).toBe(2); // the nearest strangers are shown, not accepted
+    expect(j.faces[0].score).toBeLessThan(j.threshold.value);
+  });
+
+  it('login --sheet writes a PNG contact sheet', () => {
+    const sheet = path.join(tmp, 'sheet.png');
+    const r = cli('login', ex('barack_obama/obama3.jpg'), '--sheet', sheet);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(sheet).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('verify says SAME (0) and DIFFERENT (3)', () => {
+    expect(cli('verify', ex('kit_harington/john1.jpeg'), ex('kit_harington/johnsnow_test1.jpg')).code).toBe(0);
+    const d = cli('verify', ex('kit_harington/john1.jpeg'), ex('rose_leslie/img2.jpg'), '--json');
+    expect(d.code).toBe(ExitCode.UNKNOWN_FACE);
+    expect(JSON.parse(d.stdout).decision).toBe('DIFFERENT');
+  });
+
+  it('bad input: one line on stderr, a distinct exit code, and the store unchanged', () => {
+    const before = storeState(store);
+    const corrupt = path.join(tmp, 'corrupt.jpg');
+    writeFileSync(corrupt, readFileSync(ex('barack_obama/obama.jpg')).subarray(0, 5000));
+    const text = path.join(tmp, 'notes.jpg');
+    writeFileSync(text, 'not an image at all');
+    const cases: [string[], number][] = [
+      [['enroll', 'x', corrupt], ExitCode.BAD_IMAGE],
+      [['enroll', 'x', text], ExitCode.BAD_IMAGE],
+      [['enroll', 'x', dataset('edge-cases/no-face/cat.jpg')], ExitCode.NO_FACE],
+      [['enroll', 'x', dataset('edge-cases/multi-face/two_people.jpg')], ExitCode.MULTIPLE_FACES],
+      [['enroll', 'x', path.join(tmp, 'missing.jpg')], ExitCode.NOT_FOUND],
+      [['enroll', '../evil', ex('rose_leslie/img1.jpg')], ExitCode.INVALID_ID],
+      [['enroll', '=cmd|calc', ex('rose_leslie/img1.jpg')], ExitCode.INVALID_ID],
+      [['enroll', 'barack', ex('barack_obama/obama3.jpg')], ExitCode.DUPLICATE_IDENTITY],
+      [['enroll', 'rose', ex('rose_leslie/img1.jpg'), dataset('edge-cases/no-face/park.jpg')], ExitCode.NO_FACE],
+      [['remove', 'nobody'], ExitCode.UNKNOWN_ID],
+      [['login', dataset('edge-cases/no-face/cat.jpg')], ExitCode.NO_FACE],
+      [['login', corrupt], ExitCode.BAD_IMAGE],
+      [['login', ex('rose_leslie/img1.jpg'), '--threshold', 'abc'], ExitCode.USAGE],
+      [['enroll', 'rose', ex('rose_leslie/img1.jpg'), '--model', 'mobileface'], ExitCode.MODEL_MISMATCH],
+      [['frobnicate'], ExitCode.USAGE],
+    ];
+    for (const [argv, code] of cases) {
+      const r = cli(...argv);
+      expect(r.code, `${argv.join(' ')} → ${r.stderr}`).toBe(code);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with'));
+      expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
+      expect(storeState(store), argv.join(' ')).toEqual(before);
+    }
+  });
+
+  it('--skip-bad enrolls the good photos; --largest takes the biggest face; names are guarded against formula injection', () => {
+    const r = cli('enroll', 'rose', ex('rose_leslie/img1.jpg'), dataset('edge-cases/no-face/park.jpg'), '--skip-bad', '--name', '=HYPERLINK("http://x")', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).added).toHaveLength(1);
+    expect(r.stderr).toContain('park.jpg');
+    const csv = readFileSync(path.join(store, 'data.csv'), 'utf8');
+    expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
+    const list = JSON.parse(cli('list', '--json').stdout);
+    expect(list.identities.find((i: { id: string }) => i.id === 'rose').name).toBe('=HYPERLINK("http://x")');
+    const kit = cli('enroll', 'kit', dataset('edge-cases/multi-face/kit_with_rose.jpg'), '--largest', '--force');
+    expect(kit.code, kit.stderr).toBe(0);
+  });
+
+  it('list, info and remove', () => {
+    const list = JSON.parse(cli('list', '--json').stdout);
+    expect(list.identities.map((i: { id: string }) => i.id).sort()).toEqual(['biden', 'kit', 'obama', 'rose']);
+    const info = JSON.parse(cli('info', '--json').stdout);
+    expect(info.model.id).toBe('dlib-resnet');
+    expect(info.faces).toBe(6);
+    const rm = cli('remove', 'biden');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(cli('remove', 'biden').code).toBe(ExitCode.UNKNOWN_ID);
+    expect(JSON.parse(cli('list', '--json').stdout).total).toBe(3);
+  });
+
+  it('index rebuild verifies the store and rebuilds the index', () => {
+    const r = cli('index', 'rebuild', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.verify.ok).toBe(true);
+    expect(j.index.identities).toBe(3);
+    expect(statSync(j.index.file).mode & 0o777).toBe(0o600);
+  });
+});
