@@ -1,5 +1,7 @@
 /**
- * Vector index benchmark: `npm run bench:index -- [--sizes 1e4,1e5,1e6] [--json out.json]`.
+ * Vector index benchmark: `npm run bench:index -- [--sizes 1e4,1e5,1e6] [--json out.json]`
+ * (more flags: --hnsw-sizes, --ef, --connectivity, --expansion-add, --quantization, --batches,
+ * --recall-queries, --budget-s, --dim, --seed, --no-hnsw).
  *
  * For each size N: N seeded random L2-normalised vectors (dim 512 by default), random unit
  * queries and "real-looking" queries (a stored vector plus noise, cosine ≈ 0.7 to it).
@@ -32,12 +34,20 @@ const { values } = parseArgs({
     quantization: { type: 'string' },
     'budget-s': { type: 'string', default: '3' },
     'no-hnsw': { type: 'boolean', default: false },
+    /** Sizes that also get the HNSW part (default: those ≤ 2e5). Building 1e6×512 takes ~70 min on 2 cores. */
+    'hnsw-sizes': { type: 'string' },
     seed: { type: 'string', default: '20240601' },
   },
 });
 
 const list = (s: string): number[] => s.split(',').filter(Boolean).map(Number);
 const sizes = list(values.sizes);
+const DEFAULT_HNSW_MAX_SIZE = 2e5;
+const hnswSizes = values['no-hnsw']
+  ? []
+  : values['hnsw-sizes'] !== undefined
+    ? list(values['hnsw-sizes'])
+    : sizes.filter((n) => n <= DEFAULT_HNSW_MAX_SIZE);
 const dim = Number(values.dim);
 const batches = list(values.batches);
 const recallQueries = Number(values['recall-queries']);
@@ -75,6 +85,7 @@ for (const size of sizes) {
   log('exact: plain JS vs wasm SIMD');
   const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10 });
   exactRows.push(...exact.rows);
+  for (const r of exact.rows) log(`  ${r.mode}: wasm ${r.wasmQps.toFixed(1)} q/s, JS ${r.jsQps?.toFixed(2) ?? '—'} q/s`);
   log('exact: ground truth for the recall queries');
   const exactReal = exact.flat.search(real.queries, 1);
   const exactRandom = exact.flat.search(randomQueries.subarray(0, recallQueries * dim), 1);
@@ -91,7 +102,7 @@ for (const size of sizes) {
     hnswBytesPerVector: null,
     exactTop1IsSource,
   };
-  if (!values['no-hnsw']) {
+  if (hnswSizes.includes(size)) {
     log(`hnsw: building (M=${params.connectivity}, expansion_add=${params.expansionAdd}, ${params.quantization})`);
     const hnsw = measureHnsw({
       size,
@@ -107,6 +118,8 @@ for (const size of sizes) {
       budgetS,
     });
     hnswRows.push(...hnsw.rows);
+    log(`  built in ${hnsw.buildS.toFixed(0)} s (${hnsw.buildCpuS.toFixed(0)} CPU s)`);
+    for (const r of hnsw.rows) log(`  ef ${r.expansionSearch}: recall@1 ${r.recallReal.toFixed(3)}, ${r.batchQps.toFixed(0)} q/s batched`);
     buildRow.hnswBuildS = hnsw.buildS;
     buildRow.hnswBuildCpuS = hnsw.buildCpuS;
     buildRow.hnswBytesPerVector = hnsw.bytesPerVector;
@@ -137,7 +150,7 @@ const report = [
   '',
   '### HNSW vs exact (recall@1 = same top-1 label as the exact index)',
   '',
-  hnswRows.length ? hnswTable(hnswRows) : '(skipped: --no-hnsw)',
+  hnswRows.length ? hnswTable(hnswRows) : '(skipped: --no-hnsw / --hnsw-sizes)',
   '',
 ].join('\n');
 console.log(report);

@@ -26,7 +26,7 @@ interface ModeTiming {
 }
 
 /** Longest single batch the plain-JS baseline may take before it is skipped (1e6 × 512 × 256 queries would take minutes). */
-const JS_BATCH_CAP_S = 30;
+const JS_BATCH_CAP_S = 60;
 
 /** Times single queries and each batch size on one index (JS: skips batches estimated over JS_BATCH_CAP_S). */
 function timeModes(index: FlatIndex, s: ExactSetup): ModeTiming[] {

@@ -7,7 +7,7 @@ import { storeModelInfo } from './store-model.js';
 export async function calibrateStoreThreshold(
   storeDir: string,
   model: ResolvedEmbedder,
-  calibration: { value: number; dataset: string; targetFpr: number },
+  calibration: { value: number; dataset: string; targetFpr: number; basis: 'pairs' | 'open-set' },
 ): Promise<void> {
   if (!Number.isFinite(calibration.value)) throw new FacectlError(ExitCode.USAGE, 'calibration produced no finite threshold');
   const info = storeModelInfo(model);
@@ -24,6 +24,7 @@ export async function calibrateStoreThreshold(
         source: 'calibrated',
         dataset: calibration.dataset,
         targetFpr: calibration.targetFpr,
+        basis: calibration.basis,
         date: new Date().toISOString(),
         model: info.id,
       });

@@ -46,7 +46,10 @@ export interface LoginResult {
 export function effectiveThreshold(snapshot: StoreSnapshot, pipeline: FacePipeline, override?: number): { value: number; source: string } {
   if (override !== undefined) return { value: override, source: '--threshold' };
   const t = snapshot.threshold;
-  if (t) return { value: t.value, source: t.source === 'calibrated' ? `calibrated on ${t.dataset ?? '?'} at FPR ${t.targetFpr ?? '?'} (${t.date.slice(0, 10)})` : t.source };
+  if (t) {
+    const rate = t.basis === 'open-set' ? 'FPIR' : 'FPR';
+    return { value: t.value, source: t.source === 'calibrated' ? `calibrated on ${t.dataset ?? '?'} at ${rate} ${t.targetFpr ?? '?'} (${t.date.slice(0, 10)})` : t.source };
+  }
   const d = pipeline.embedder.spec.defaultThreshold;
   return { value: d.value, source: `model default (${d.provenance})` };
 }

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { DEFAULT_DETECT_OPTIONS } from '../pipeline/detector.js';
 import type { DetectedFace } from '../pipeline/types.js';
 import { action, fmt, loadPipeline, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { drawDetections } from './draw.js';
@@ -32,7 +33,7 @@ export function registerDetect(program: Command): void {
       .description('find faces in photos: box, score, five landmarks, quality (size, pose)')
       .argument('<images...>', 'image files')
       .option('--draw <out>', 'write the photo with faces drawn (a .png path for one image, a directory for several)')
-      .option('--min-score <s>', 'detector score threshold 0..1')
+      .option('--min-score <s>', 'keep faces scoring at least this (0..1, default 0.6)')
       .option('--fast', 'one whole-photo pass only (no tiles for small faces)')
       .option('--timings', 'print per-stage milliseconds'),
   ).action(action(async (images: string[], opts: DetectOpts) => {
@@ -42,7 +43,9 @@ export function registerDetect(program: Command): void {
     for (const file of images) {
       try {
         const image = await pipeline.decode(file);
-        const faces = await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', ...(minScore !== undefined ? { minScore } : {}) });
+        // The final score is √(detector × mesh); let the detector propose at least as low as asked.
+        const thresholds = minScore === undefined ? {} : { minFaceScore: minScore, minScore: Math.min(minScore, DEFAULT_DETECT_OPTIONS.minScore) };
+        const faces = await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', ...thresholds });
         const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces };
         if (opts.draw) r.drawn = await drawTo(opts.draw, file, images.length, image, faces);
         if (!faces.length) {

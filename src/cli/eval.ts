@@ -25,9 +25,12 @@ import {
   scanIdentityFolders,
   summarizeFailures,
   writeReport,
+  DEFAULT_FPIR_TARGETS,
   type EvalMetrics,
   type FolderDataset,
+  type IdentificationReport,
   type PairProtocol,
+  type VerificationResult,
 } from '../eval/index.js';
 import { resolveStoreDir } from '../store/index.js';
 import { action, loadPipeline, note, numberOption, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -50,6 +53,7 @@ interface EvalOpts extends GlobalOptions {
   cache: boolean;
   charts: boolean;
   maxIdentities?: string;
+  targetFpir?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -69,7 +73,8 @@ export function registerEval(program: Command): void {
       .option('--face <policy>', "which face of a photo: 'center' (dataset photos) or 'largest'", 'center')
       .option('--threshold <t>', 'threshold for the open-set accept/reject table (default: the FPIR 1% one)')
       .option('--calibrate', 'write the threshold at --target-fpr into the store manifest (login uses it)')
-      .option('--target-fpr <p>', 'false positive rate to calibrate for', '1e-3')
+      .option('--target-fpr <p>', 'false positive rate over impostor pairs to calibrate for (1:1 verification)', '1e-3')
+      .option('--target-fpir <p>', 'calibrate for this false positive identification rate instead (1:N login against a gallery like the eval split)')
       .option('--store <dir>', 'store to calibrate (default $FACECTL_STORE or ~/.local/share/facectl/store)')
       .option('--reports <dir>', 'where report folders go', 'reports')
       .option('--no-cache', 'do not read or write the embedding cache')
@@ -123,21 +128,19 @@ async function runEval(opts: EvalOpts): Promise<void> {
   const metricsStart = performance.now();
   const verification = protocol ? evaluateVerification(protocol, lookup) : undefined;
   const threshold = numberOption('--threshold', opts.threshold, -1, 1);
-  const identification = split ? evaluateIdentification(split, lookup, { threshold }) : undefined;
+  const fpir = numberOption('--target-fpir', opts.targetFpir, 1e-9, 0.5);
+  const fpirTargets = [...new Set([...DEFAULT_FPIR_TARGETS, ...(fpir ? [fpir] : [])])];
+  const identification = split ? evaluateIdentification(split, lookup, { threshold, fpirTargets }) : undefined;
   const failures = collectFailures(images, lookup);
   const metrics: EvalMetrics = { verification: verification?.report, identification, failures: summarizeFailures(failures, images.length) };
 
   let calibrated: { value: number; store: string } | null = null;
   if (opts.calibrate) {
-    if (!verification) throw new FacectlError(ExitCode.USAGE, '--calibrate needs verification pairs');
-    const targetFpr = numberOption('--target-fpr', opts.targetFpr, 1e-9, 0.5)!;
-    const valid = verification.scored;
-    const impostor = valid.scores.filter((s, i) => !valid.same[i] && s > -1);
-    const genuine = valid.scores.filter((s, i) => valid.same[i] && s > -1);
-    metrics.calibration = calibrateThreshold(impostor, targetFpr, genuine);
+    const c = calibrate(opts, verification, identification);
+    metrics.calibration = { ...c.calibration, basis: c.basis };
     const store = resolveStoreDir(opts.store);
-    await calibrateStoreThreshold(store, model, { value: metrics.calibration.threshold, dataset: path.basename(root), targetFpr });
-    calibrated = { value: metrics.calibration.threshold, store };
+    await calibrateStoreThreshold(store, model, { value: c.calibration.threshold, dataset: path.basename(root), targetFpr: c.target, basis: c.basis });
+    calibrated = { value: c.calibration.threshold, store };
   }
   const metricsMs = performance.now() - metricsStart;
 
@@ -172,6 +175,26 @@ async function runEval(opts: EvalOpts): Promise<void> {
   if (calibrated) note(opts, `threshold ${calibrated.value.toFixed(4)} written to ${calibrated.store}/manifest.json`);
 }
 
+/**
+ * --calibrate: the threshold at --target-fpr over impostor pairs (1:1), or at --target-fpir over the
+ * non-mated probes' best gallery scores (1:N, what a login against a gallery of this size faces).
+ */
+function calibrate(opts: EvalOpts, verification: VerificationResult | undefined, identification: IdentificationReport | undefined) {
+  if (opts.targetFpir !== undefined) {
+    const target = numberOption('--target-fpir', opts.targetFpir, 1e-9, 0.5)!;
+    if (!identification?.probeScores) throw new FacectlError(ExitCode.USAGE, '--target-fpir needs identification (not --identification none)');
+    // A probe with no score (no face, or wrong top candidate) can never be accepted: below any cosine.
+    const scores = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x : -2));
+    const { mated, nonMated } = identification.probeScores;
+    return { calibration: calibrateThreshold(scores(nonMated), target, scores(mated)), target, basis: 'open-set' as const };
+  }
+  if (!verification) throw new FacectlError(ExitCode.USAGE, '--calibrate needs verification pairs (or --target-fpir with identification)');
+  const target = numberOption('--target-fpr', opts.targetFpr, 1e-9, 0.5)!;
+  const { scores, same } = verification.scored;
+  const valid = (want: boolean) => scores.filter((s, i) => same[i] === want && s > -1);
+  return { calibration: calibrateThreshold(valid(false), target, valid(true)), target, basis: 'pairs' as const };
+}
+
 /** The first `max` identities (natural order), for a quick evaluation of a large set. */
 function limitIdentities(dataset: FolderDataset, max: number | undefined): FolderDataset {
   if (max === undefined || dataset.identities.length <= max) return dataset;
@@ -194,7 +217,7 @@ function splitImages(split: ReturnType<typeof makeIdentificationSplit>): string[
 
 /** metrics.json holds full curves; --json on stdout keeps the numbers a script wants. */
 function compact(metrics: EvalMetrics): unknown {
-  return JSON.parse(JSON.stringify(metrics, (key, v) => (key === 'roc' || key === 'cmc' ? undefined : v)));
+  return JSON.parse(JSON.stringify(metrics, (key, v) => (key === 'roc' || key === 'cmc' || key === 'probeScores' ? undefined : v)));
 }
 
 function formatSeconds(s: number): string {

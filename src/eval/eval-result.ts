@@ -17,8 +17,8 @@ export interface FailureSummary {
 export interface EvalMetrics {
   verification?: VerificationReport;
   identification?: IdentificationReport;
-  /** --calibrate --target-fpr: the threshold and the counts it rests on. */
-  calibration?: ThresholdCalibration;
+  /** --calibrate: the threshold and the counts it rests on; basis 'open-set' means FPIR over non-mated probes. */
+  calibration?: ThresholdCalibration & { basis?: 'pairs' | 'open-set' };
   failures: FailureSummary;
 }
 

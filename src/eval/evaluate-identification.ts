@@ -47,6 +47,11 @@ export interface IdentificationReport {
     /** Where the confusion threshold came from (the --threshold given, or the FPIR = 1% threshold). */
     thresholdSource: string | null;
   } | null;
+  /**
+   * Best gallery score per probe, for calibrating a login threshold on FPIR: non-mated probes' top scores,
+   * and mated probes' top scores when their top candidate is the right identity (-Infinity otherwise).
+   */
+  probeScores: { mated: number[]; nonMated: number[] };
 }
 
 export interface IdentificationOptions {
@@ -171,5 +176,9 @@ export function evaluateIdentification(
     closedSet: closedSet(mated.outcomes, enrolled, maxRank),
     closedSetValidProbesOnly: validMated.length > 0 ? closedSet(validMated, enrolled, maxRank) : null,
     openSet,
+    probeScores: {
+      mated: mated.outcomes.map((o) => (o.rank === 1 ? o.topScore : -Infinity)),
+      nonMated: nonMated.outcomes.map((o) => o.topScore),
+    },
   };
 }

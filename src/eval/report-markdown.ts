@@ -213,8 +213,12 @@ export function renderReportMarkdown(ctx: ReportContext): string {
     parts.push(
       '## Threshold calibration',
       '',
-      `Target FPR ${rateLabel(c.targetRate)}: threshold **${num(c.threshold, 4)}**. ${c.note}` +
-        (c.tpr !== null ? `; TPR at this threshold ${pct(c.tpr)} (${c.truePositives} of ${c.positives} genuine pairs).` : '.'),
+      c.basis === 'open-set'
+        ? `Target FPIR ${rateLabel(c.targetRate)} (non-mated probes' best gallery score): threshold **${num(c.threshold, 4)}**. ` +
+            `${c.falseAccepts} of ${c.negatives} non-mated probes accepted` +
+            (c.tpr !== null ? `; DIR at this threshold ${pct(c.tpr)} (${c.truePositives} of ${c.positives} mated probes).` : '.')
+        : `Target FPR ${rateLabel(c.targetRate)}: threshold **${num(c.threshold, 4)}**. ${c.note}` +
+            (c.tpr !== null ? `; TPR at this threshold ${pct(c.tpr)} (${c.truePositives} of ${c.positives} genuine pairs).` : '.'),
       '',
     );
   }

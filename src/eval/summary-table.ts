@@ -42,10 +42,11 @@ export function formatSummaryTable(metrics: EvalMetrics): string {
   }
   const c = metrics.calibration;
   if (c) {
-    table.push([{ colSpan: 3, content: `Calibration: FPR target ${rateLabel(c.targetRate)}` }]);
+    const openSet = c.basis === 'open-set';
+    table.push([{ colSpan: 3, content: `Calibration: ${openSet ? 'FPIR' : 'FPR'} target ${rateLabel(c.targetRate)}` }]);
     table.push(['threshold', num(c.threshold, 4), '']);
-    table.push(['impostors accepted', `${c.falseAccepts} / ${c.negatives}`, '']);
-    table.push(['TPR at threshold', pct(c.tpr), '']);
+    table.push([openSet ? 'non-mated probes accepted' : 'impostors accepted', `${c.falseAccepts} / ${c.negatives}`, '']);
+    table.push([openSet ? 'DIR at threshold' : 'TPR at threshold', pct(c.tpr), '']);
   }
   const f = metrics.failures;
   table.push([{ colSpan: 3, content: `Images without embedding: ${f.images} of ${f.processed}` }]);

@@ -81,9 +81,10 @@ export function headPose(p: FivePoints): { rollDeg: number; yawDeg: number; eyeD
   const dx = le.x - re.x, dy = le.y - re.y;
   const eyeDistancePx = Math.hypot(dx, dy);
   const rollDeg = (Math.atan2(dy, dx) * 180) / Math.PI;
-  // Project the nose onto the eye line: centred ⇒ frontal; at an eye ⇒ turned ~60° or more.
+  // Project the nose onto the eye line. With the eyes at ±e and the nose tip about e in front of them,
+  // a turn θ moves the nose by ≈ e·tan θ relative to the eye midpoint: offset (in units of e) ≈ tan θ.
   const t = ((nose.x - re.x) * dx + (nose.y - re.y) * dy) / (eyeDistancePx * eyeDistancePx || 1);
-  const offset = Math.max(-1, Math.min(1, (t - 0.5) * 2));
-  const yawDeg = (Math.asin(offset) * 180) / Math.PI;
+  const offset = (t - 0.5) * 2;
+  const yawDeg = (Math.atan(offset) * 180) / Math.PI;
   return { rollDeg, yawDeg, eyeDistancePx };
 }

@@ -9,7 +9,8 @@ import { resolveEmbedder, resolveBuiltin, type ResolvedEmbedder } from '../model
 import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.js';
 import { FaceDetector, type DetectOptions } from './detector.js';
 import { FaceEmbedder } from './embedder.js';
-import { sharpness } from './quality.js';
+import { SHARPNESS_TEMPLATE, sharpness } from './quality.js';
+import { alignFace } from './align.js';
 import { selectFace } from './select.js';
 import { getSession } from './runtime.js';
 import { StageTimer } from './timing.js';
@@ -68,10 +69,9 @@ export class FacePipeline {
     const embedder = this.embedder;
     const crops = await this.timer.time('align', () => faces.map((f) => embedder.crop(image, f.landmarks)));
     const vectors = await this.timer.time('embed', () => embedder.embedCrops(crops));
-    const size = embedder.spec.inputSize;
     return faces.map((f, i) => ({
       ...f,
-      quality: { ...f.quality, sharpness: sharpness(crops[i]!, size, size) },
+      quality: { ...f.quality, sharpness: sharpness(alignFace(image, f.landmarks, SHARPNESS_TEMPLATE), SHARPNESS_TEMPLATE.width, SHARPNESS_TEMPLATE.height) },
       embedding: vectors[i]!,
     }));
   }

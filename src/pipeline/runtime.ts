@@ -46,11 +46,14 @@ export function getSession(modelPath: string): Promise<ort.InferenceSession> {
 }
 
 async function createSession(modelPath: string): Promise<ort.InferenceSession> {
+  ort.env.logLevel = 'fatal'; // the process-wide native logger too (set before the first session)
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionProviders: runtime.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     // One inference at a time per session: inter-op parallelism only adds thread churn here.
     executionMode: 'sequential',
+    // onnxruntime's own logger would print multi-line native errors; ours are one line with a hint.
+    logSeverityLevel: 4,
   };
   if (runtime.threads > 0) {
     options.intraOpNumThreads = runtime.threads;

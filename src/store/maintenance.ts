@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isFacectlError } from '../errors.js';
 import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
-import { CsvFormatError, decodeDataCsv } from './csv.js';
+import { decodeDataCsv } from './csv.js';
 import { StoreDraft } from './draft.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
 import { DIR_MODE, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';

@@ -20,8 +20,10 @@ export interface ThresholdInfo {
   source: ThresholdSource;
   /** Calibration data set (e.g. "lfw-pairs"), when calibrated. */
   dataset?: string;
-  /** False-positive rate the calibration targeted, when calibrated. */
+  /** False-positive rate the calibration targeted, when calibrated (an FPIR when basis is 'open-set'). */
   targetFpr?: number;
+  /** What the rate counts: impostor pairs ('pairs', 1:1 verification) or non-mated probes against a gallery ('open-set', 1:N). */
+  basis?: 'pairs' | 'open-set';
   /** ISO 8601 date the threshold was set. */
   date: string;
   /** Model id the threshold was chosen for. */

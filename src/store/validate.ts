@@ -112,10 +112,12 @@ export function validateThreshold(threshold: ThresholdInfo): ThresholdInfo {
   if (threshold.targetFpr !== undefined && !(finite(threshold.targetFpr) && threshold.targetFpr >= 0 && threshold.targetFpr <= 1)) {
     bad(`target FPR must be in [0, 1], got ${threshold.targetFpr}`);
   }
+  if (threshold.basis !== undefined && threshold.basis !== 'pairs' && threshold.basis !== 'open-set') bad(`unknown basis ${shown(String(threshold.basis))}`);
   if (Number.isNaN(Date.parse(threshold.date))) bad(`date is not ISO 8601: ${shown(String(threshold.date))}`);
   if (typeof threshold.model !== 'string' || threshold.model.length === 0) bad('model id is missing');
   const out: ThresholdInfo = { value: threshold.value, source: threshold.source, date: threshold.date, model: threshold.model };
   if (threshold.dataset !== undefined) out.dataset = threshold.dataset;
   if (threshold.targetFpr !== undefined) out.targetFpr = threshold.targetFpr;
+  if (threshold.basis !== undefined) out.basis = threshold.basis;
   return out;
 }

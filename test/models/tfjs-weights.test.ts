@@ -8,7 +8,6 @@ import {
   decodeWeightGroup,
   float16ToFloat32,
   loadWeights,
-  loadWeightsManifestFile,
   type TfjsWeightSpec,
 } from '../../src/models/tfjs-weights.js';
 import { loadTfjsWasm } from '../helpers/tfjs-reference.js';

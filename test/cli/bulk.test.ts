@@ -1,0 +1,41 @@
+/** `facectl enroll --dataset`: folder-per-identity import, its summary, and resuming after a kill. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GalleryStore } from '../../src/store/index.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
+
+describe.skipIf(!hasDatasets)(`bulk import${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
+  it('imports every person, resumes after a kill without duplicating anyone', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-bulk-'));
+    const env = { FACECTL_STORE: path.join(tmp, 'store') };
+    const root = dataset('face-recognition-examples');
+
+    // Interrupt a first import (small batches, so some commits land before the kill).
+    const child = spawnCli(['enroll', '--dataset', root, '--batch', '2', '-q'], env);
+    const closed = new Promise((r) => child.on('close', r));
+    await new Promise((r) => setTimeout(r, 6000));
+    child.kill('SIGKILL');
+    await closed;
+    const partial = await GalleryStore.open(env.FACECTL_STORE, { create: true });
+
+    const r = runCli(['enroll', '--dataset', root, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.identities).toBe(6);
+    expect(j.photos).toBe(16);
+    expect(j.alreadyEnrolled).toBe(partial.faceCount);
+    expect(j.added + j.alreadyEnrolled + j.rejected.length).toBe(16);
+    const snapshot = await GalleryStore.open(env.FACECTL_STORE);
+    expect(snapshot.faceCount).toBe(16 - j.rejected.length);
+    expect(new Set(snapshot.rows.map((row) => `${row.id}/${row.imageSha256}`)).size).toBe(snapshot.faceCount);
+    expect(snapshot.identities().map((i) => i.id).sort()).toEqual(['alex_lacamoire', 'barack_obama', 'joe_biden', 'kit_harington', 'lin_manuel_miranda', 'rose_leslie']);
+
+    // A third run has nothing left to do.
+    const again = JSON.parse(runCli(['enroll', '--dataset', root, '--json'], env).stdout);
+    expect(again.added).toBe(0);
+    expect(again.alreadyEnrolled).toBe(snapshot.faceCount);
+  }, 300_000);
+});
