@@ -9,6 +9,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
 import { selectFace, type FacePolicy } from '../pipeline/select.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
+import { dot, l2normalize } from '../pipeline/vector.js';
 import { GalleryStore, validateDisplayName, validateId, type FaceRow, type NewFace, type StoreDraft } from '../store/index.js';
 import { storeModelInfo, requireSameModel } from './store-model.js';
 
@@ -71,12 +72,6 @@ export async function embedEnrollPhoto(
 
 export const isProblem = (r: EmbeddedPhoto | PhotoProblem): r is PhotoProblem => 'code' in r;
 
-const dot = (a: Float32Array, b: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
-
 /** Normalised mean embedding of every identity in a draft (what login searches), optionally skipping one id. */
 export function draftIdentityVectors(draft: StoreDraft, skipId?: string): Map<string, Float32Array> {
   const sums = new Map<string, Float32Array>();
@@ -87,10 +82,7 @@ export function draftIdentityVectors(draft: StoreDraft, skipId?: string): Map<st
     if (!s) sums.set(row.id, (s = new Float32Array(v.length)));
     for (let d = 0; d < v.length; d++) s[d] += v[d]!;
   });
-  for (const s of sums.values()) {
-    const n = Math.hypot(...s);
-    if (n > 0) for (let d = 0; d < s.length; d++) s[d] = s[d]! / n;
-  }
+  for (const s of sums.values()) l2normalize(s);
   return sums;
 }
 

@@ -6,6 +6,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
+import { dot } from '../pipeline/vector.js';
 import { GalleryStore, type StoreSnapshot } from '../store/index.js';
 import { openGalleryIndex, type GalleryIndex, type IndexChoice } from './gallery-index.js';
 import { requireSameModel } from './store-model.js';
@@ -50,7 +51,7 @@ export function effectiveThreshold(snapshot: StoreSnapshot, pipeline: FacePipeli
     const rate = t.basis === 'open-set' ? 'FPIR' : 'FPR';
     return { value: t.value, source: t.source === 'calibrated' ? `calibrated on ${t.dataset ?? '?'} at ${rate} ${t.targetFpr ?? '?'} (${t.date.slice(0, 10)})` : t.source };
   }
-  const d = pipeline.embedder.spec.defaultThreshold;
+  const d = pipeline.embedder.spec.thresholds.login;
   return { value: d.value, source: `model default (${d.provenance})` };
 }
 
@@ -79,6 +80,11 @@ export async function identify(pipeline: FacePipeline, ctx: LoginContext, image:
   return faces.map((face, i): FaceDecision => {
     const hit = hits[i]!;
     const candidates = hit.labels.map((id, k) => ({ id, name: snapshot.identity(id)?.name ?? '', score: hit.scores[k]! }));
+    // HNSW stores 8-bit vectors (scores off by up to ~0.01): the decision near the threshold uses exact scores.
+    if (ctx.gallery.kind === 'hnsw') {
+      for (const c of candidates) c.score = dot(face.embedding, snapshot.identity(c.id)!.vector);
+      candidates.sort((a, b) => b.score - a.score);
+    }
     const best = candidates[0];
     if (best && best.score >= threshold.value) return { face, decision: 'ACCEPT', id: best.id, name: best.name, score: best.score, candidates };
     return { face, decision: 'UNKNOWN', score: best?.score ?? -1, candidates };

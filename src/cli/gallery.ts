@@ -54,7 +54,7 @@ export function registerGallery(program: Command): void {
         model,
         identities: snapshot.identities().length,
         faces: snapshot.faceCount,
-        threshold: snapshot.threshold ?? (spec ? { value: spec.defaultThreshold.value, source: 'model default', note: spec.defaultThreshold.provenance } : null),
+        threshold: snapshot.threshold ?? (spec ? { value: spec.thresholds.login.value, source: 'model default', note: spec.thresholds.login.provenance } : null),
         generation: snapshot.generation,
         files: Object.fromEntries(
           [MANIFEST_FILE, DATA_FILE, DUMP_FILE, path.basename(indexFile(storeDir, 'flat')), path.basename(indexFile(storeDir, 'hnsw'))].map((f) => [f, size(f)]),
@@ -71,7 +71,7 @@ export function registerGallery(program: Command): void {
         ['generation', info.generation],
         ...Object.entries(info.files).map(([f, s]) => [f, s === null ? '-' : `${s} bytes`]),
       ];
-      process.stdout.write(table(['store', ''], rows) + '\n');
+      process.stdout.write(table(['field', 'value'], rows) + '\n');
     }),
   );
 }

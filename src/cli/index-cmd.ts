@@ -46,7 +46,7 @@ export function registerIndex(program: Command): void {
       for (const a of r.repairs) note(opts, `repaired: ${a}`);
       for (const d of r.dropped) note(opts, `dropped: ${d.file}: ${d.reason}`);
       process.stdout.write(
-        table(['index rebuild', ''], [
+        table(['index rebuild', 'result'], [
           ['store problems found', r.verify.problems.length],
           ['repairs made', r.repairs.length],
           ['faces re-embedded', r.reembedded],

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { login, type FaceDecision } from '../app/login.js';
 import { ExitCode } from '../errors.js';
+import { dot } from '../pipeline/vector.js';
 import { resolveStoreDir } from '../store/index.js';
 import { action, fmt, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { storeOption } from './enroll.js';
@@ -86,8 +87,6 @@ export function registerLogin(program: Command): void {
     return accepted ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
   }));
 }
-
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
 function printDecisions(
   decisions: FaceDecision[],

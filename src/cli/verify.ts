@@ -1,17 +1,12 @@
 /** `facectl verify <a> <b>`: are two photos the same person? Cosine similarity of the largest faces. */
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
+import { dot } from '../pipeline/vector.js';
 import { action, fmt, loadPipeline, numberOption, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface VerifyOpts extends GlobalOptions {
   threshold?: string;
 }
-
-export const cosine = (a: Float32Array, b: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
 
 export function registerVerify(program: Command): void {
   withGlobalOptions(
@@ -26,16 +21,16 @@ export function registerVerify(program: Command): void {
     action(async (a: string, b: string, opts: VerifyOpts) => {
       const pipeline = await loadPipeline(opts);
       const spec = pipeline.embedder.spec;
-      const threshold = numberOption('--threshold', opts.threshold, -1, 1) ?? spec.defaultThreshold.value;
+      const threshold = numberOption('--threshold', opts.threshold, -1, 1) ?? spec.thresholds.verify.value;
       const [fa, fb] = [await pipeline.processFile(a, 'largest'), await pipeline.processFile(b, 'largest')];
-      const similarity = cosine(fa.faces[0]!.embedding, fb.faces[0]!.embedding);
+      const similarity = dot(fa.faces[0]!.embedding, fb.faces[0]!.embedding);
       const same = similarity >= threshold;
       const result = {
         image1: a,
         image2: b,
         similarity,
         threshold,
-        thresholdSource: opts.threshold !== undefined ? 'option' : spec.defaultThreshold.provenance,
+        thresholdSource: opts.threshold !== undefined ? '--threshold' : spec.thresholds.verify.provenance,
         decision: same ? 'SAME' : 'DIFFERENT',
         model: spec.id,
         faces: [fa.faces[0]!, fb.faces[0]!].map((f) => ({ box: f.box, score: f.score, quality: f.quality })),

@@ -26,8 +26,17 @@ export interface EmbedderSpec {
   dim: number;
   /** Add the embedding of the mirrored crop before normalising (flip test-time augmentation). */
   flip: boolean;
-  /** Cosine threshold used when a store has not been calibrated, with where it came from. */
-  defaultThreshold: { value: number; provenance: string };
+  /**
+   * Cosine thresholds used until a store is calibrated, with where they came from. `verify` is 1:1 (two
+   * photos: the impostor-pair FPR); `login` is 1:N (a photo against a whole gallery: every enrolled person
+   * is a chance for a stranger to pass, so it is set on the open-set FPIR and is stricter).
+   */
+  thresholds: { verify: Threshold; login: Threshold };
+}
+
+export interface Threshold {
+  value: number;
+  provenance: string;
 }
 
 export interface DetectorSpec {
@@ -36,6 +45,20 @@ export interface DetectorSpec {
   builtin: string;
   inputSize: number;
 }
+
+/**
+ * Defaults measured on LFW (../shared/datasets/lfw) with the commands below; `facectl eval --calibrate`
+ * fits a store's own threshold the same way on the user's data.
+ */
+function lfwThresholds(model: string, verify: number, login: number): EmbedderSpec['thresholds'] {
+  const cmd = `facectl eval --dataset lfw --model ${model} --calibrate`;
+  return {
+    verify: { value: verify, provenance: `LFW View 2 pairs at FPR 1e-3 (\`${cmd} --target-fpr 1e-3\`)` },
+    login: { value: login, provenance: `LFW open set at FPIR 1e-2, ~1,400 enrolled (\`${cmd} --target-fpir 1e-2\`)` },
+  };
+}
+
+const FACERES_VERIFY = 0, FACERES_LOGIN = 0; // TEMP: being measured
 
 export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
   {
@@ -51,7 +74,7 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
     template: dlibChipTemplate(150, 0.25),
     dim: 128,
     flip: true,
-    defaultThreshold: { value: 0.93, provenance: 'provisional; run `facectl eval --calibrate` to fit one' },
+    thresholds: lfwThresholds('dlib-resnet', 0.9276, 0.9526),
   },
   {
     id: 'faceres',
@@ -66,7 +89,7 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
     template: arcfaceTemplate(224, 0.15),
     dim: 1024,
     flip: true,
-    defaultThreshold: { value: 0.6, provenance: 'provisional; run `facectl eval --calibrate` to fit one' },
+    thresholds: lfwThresholds('faceres', FACERES_VERIFY, FACERES_LOGIN),
   },
   {
     id: 'mobileface',
@@ -81,7 +104,7 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
     template: arcfaceTemplate(112),
     dim: 256,
     flip: true,
-    defaultThreshold: { value: 0.5, provenance: 'provisional; run `facectl eval --calibrate` to fit one' },
+    thresholds: lfwThresholds('mobileface', 0.366, 0.5087),
   },
 ];
 

@@ -134,7 +134,11 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     template: arcfaceTemplate(inspected.inputSize),
     dim: inspected.dim,
     flip: opts.flip ?? true,
-    defaultThreshold: { value: 0.4, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate` for this model' },
+    // Generic ArcFace-style values (cosine of 512-d ArcFace embeddings); calibrate on real data.
+    thresholds: {
+      verify: { value: 0.3, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate` for this model' },
+      login: { value: 0.4, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate --target-fpir 1e-2` for this model' },
+    },
   };
   await saveUserModels([...existing, spec]);
   return spec;

@@ -6,15 +6,9 @@ import type ort from 'onnxruntime-node';
 import type { EmbedderSpec } from '../models/registry.js';
 import { alignFace, mirrorCrop } from './align.js';
 import type { Point, RgbImage } from './types.js';
+import { l2normalize } from './vector.js';
 
-export function l2normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  if (!(n > 0)) return v;
-  for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
-  return v;
-}
+export { l2normalize } from './vector.js';
 
 /** Write one HWC RGB 0..255 crop into `dst` at `offset` in the model's layout and value range. */
 export function writeNetworkInput(crop: Float32Array, spec: EmbedderSpec, dst: Float32Array, offset: number): void {

@@ -3,13 +3,13 @@
  * bad input, and the store left byte-for-byte intact by each failure.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
-import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
+import { SKIP_NO_DATA, dataset, hasDatasets, repoRoot } from '../helpers/shared.js';
 
 const ex = (p: string) => dataset('face-recognition-examples', p);
 
@@ -127,6 +127,15 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(rm.code, rm.stderr).toBe(0);
     expect(cli('remove', 'biden').code).toBe(ExitCode.UNKNOWN_ID);
     expect(JSON.parse(cli('list', '--json').stdout).total).toBe(3);
+  });
+
+  // Only meaningful where onnxruntime-node was installed without its CUDA provider (the default here).
+  const cudaInstalled = existsSync(path.join(repoRoot, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+  it.skipIf(cudaInstalled)('--device cuda without the CUDA provider: one line with the fix, exit 13', () => {
+    const r = cli('detect', ex('barack_obama/obama.jpg'), '--device', 'cuda');
+    expect(r.code).toBe(ExitCode.MODEL_ERROR);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
   });
 
   it('index rebuild verifies the store and rebuilds the index', () => {
