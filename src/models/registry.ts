@@ -58,8 +58,6 @@ function lfwThresholds(model: string, verify: number, login: number): EmbedderSp
   };
 }
 
-const FACERES_VERIFY = 0, FACERES_LOGIN = 0; // TEMP: being measured
-
 export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
   {
     id: 'dlib-resnet',
@@ -89,7 +87,7 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
     template: arcfaceTemplate(224, 0.15),
     dim: 1024,
     flip: true,
-    thresholds: lfwThresholds('faceres', FACERES_VERIFY, FACERES_LOGIN),
+    thresholds: lfwThresholds('faceres', 0.6328, 0.7344),
   },
   {
     id: 'mobileface',
