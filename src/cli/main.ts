@@ -16,6 +16,18 @@ export function buildProgram(): Command {
     .description('Face recognition from the command line: enroll, login, verify, evaluate. Offline, CPU-first.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Quick start:
+  facectl enroll alice alice1.jpg alice2.jpg --name "Alice"
+  facectl login photo.jpg                 # ACCEPT alice (exit 0) or UNKNOWN (exit 3)
+  facectl eval --dataset ./lfw            # accuracy report under reports/
+
+Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5 several faces · 6 bad image
+  7 unusable face · 8 unknown id · 9 invalid id · 10 model mismatch · 11 store error
+  12 duplicate identity · 13 model error · 14 not found`,
+    )
     .exitOverride();
   registerEnroll(program);
   registerLogin(program);
