@@ -71,7 +71,7 @@ async function detectAll(detectorId: Variant['detector']): Promise<Map<string, P
   if (cached) return cached;
   const det = await resolveBuiltin(detectorId);
   const mesh = await resolveBuiltin(LANDMARKER.builtin);
-  const detector = new FaceDetector(await getSession(det.path), await getSession(mesh.path), ort.Tensor, detectorId === 'blazeface' ? 256 : 128);
+  const detector = new FaceDetector(await getSession(det.path), await getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads }), ort.Tensor, detectorId === 'blazeface' ? 256 : 128);
   const out = new Map<string, Point[] | null>();
   const t0 = performance.now();
   for (const rel of images) {

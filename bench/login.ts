@@ -9,7 +9,7 @@
  * of a real 1e4-person store. Queries: other photos of enrolled LFW people, which must be accepted.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { identify, openLoginContext } from '../src/app/login.js';
@@ -65,16 +65,24 @@ for (const [i, q] of queries.entries()) {
   const [d] = await identify(pipeline, ctx, q, { top: 1, allFaces: false });
   times.push(performance.now() - t0);
   if (d!.decision === 'ACCEPT') accepted++;
-  if (d!.id === people[i]) correct++;
+  if (d!.candidates[0]?.id === people[i]) correct++; // rank-1, whatever the threshold decided
 }
 times.sort((a, b) => a - b);
 const per = (stage: string) => (pipeline.timer.totals.get(stage as never) ?? 0) / queries.length;
 
-// Cold: one `facectl login` process, start to exit (what a shell script pays per call).
-const cold = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'login', queries[0]!, '--store', store, '-q'], { encoding: 'utf8' });
-const t0 = performance.now();
-spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'login', queries[1]!, '--store', store, '-q'], { encoding: 'utf8' });
-const coldMs = performance.now() - t0;
+// Cold: one `facectl login` process, start to exit (what a shell script pays per call). The built CLI
+// (bin/facectl → dist/, what `npm ci` installs) when it exists, else the sources through tsx.
+const built = existsSync(path.join(repoRoot, 'dist/cli/main.js'));
+const cli = built ? [path.join(repoRoot, 'bin/facectl')] : ['--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts')];
+const loginOnce = (q: string) => spawnSync(process.execPath, [...cli, 'login', q, '--store', store, '-q'], { encoding: 'utf8' });
+const cold = loginOnce(queries[0]!); // first call also fills the OS file cache
+const coldRuns: number[] = [];
+for (const q of queries.slice(1, 4)) {
+  const t0 = performance.now();
+  loginOnce(q);
+  coldRuns.push(performance.now() - t0);
+}
+const coldMs = coldRuns.sort((a, b) => a - b)[1]!;
 
 const result = {
   identities: ctx.snapshot.identities().length,
@@ -87,13 +95,14 @@ const result = {
   accepted,
   rank1Correct: correct,
   coldCliMs: coldMs,
+  coldCli: built ? 'bin/facectl' : 'tsx',
   coldCliExit: cold.status,
 };
 console.log(`# login latency: ${result.identities} enrolled identities (${result.index} index), ${result.queries} LFW query photos (250×250), ${os.cpus().length} cores\n`);
 console.log('| stage | ms per photo |\n|---|---:|');
 for (const [s, ms] of Object.entries(result.stagesMs)) console.log(`| ${s} | ${ms.toFixed(2)} |`);
 console.log(`| **total (median / p95)** | **${result.medianMs.toFixed(1)} / ${result.p95Ms.toFixed(1)}** |`);
-console.log(`\naccepted ${accepted}/${queries.length}, correct identity ${correct}/${queries.length}`);
-console.log(`cold one-shot \`facectl login\` (process start + models + store open + login): ${coldMs.toFixed(0)} ms`);
+console.log(`\naccepted ${accepted}/${queries.length} at the login threshold; best match is the right person (rank-1) for ${correct}/${queries.length}`);
+console.log(`cold one-shot \`facectl login\` (${built ? 'bin/facectl' : 'sources via tsx'}; process start + models + store open + login, median of 3): ${coldMs.toFixed(0)} ms (exit ${cold.status})`);
 const json = arg('json', '');
 if (json) writeFileSync(json, JSON.stringify(result, null, 2));

@@ -42,7 +42,12 @@ if (withTfjs) {
   engines.push({ name: 'tfjs-wasm', pipeline: FacePipeline.assemble(detector, embedder, resolved) });
 }
 
+// Garbage one engine leaves (TF.js makes plenty) must not be collected on the other's clock: settle it
+// before every timed round (npm run bench:pipeline starts node with --expose-gc).
+const settle = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 async function runOnce(p: FacePipeline): Promise<number> {
+  settle();
   const t0 = performance.now();
   for (const f of images) await p.processFile(f, 'largest');
   return performance.now() - t0;

@@ -52,7 +52,7 @@ export function effectiveThreshold(snapshot: StoreSnapshot, pipeline: FacePipeli
     return { value: t.value, source: t.source === 'calibrated' ? `calibrated on ${t.dataset ?? '?'} at ${rate} ${t.targetFpr ?? '?'} (${t.date.slice(0, 10)})` : t.source };
   }
   const d = pipeline.embedder.spec.thresholds.login;
-  return { value: d.value, source: `model default (${d.provenance})` };
+  return { value: d.value, source: `model default, ${d.provenance}` };
 }
 
 /** A store opened for logins: snapshot, index and threshold, reusable across many photos (benchmarks, services). */

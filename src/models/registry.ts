@@ -53,8 +53,8 @@ export interface DetectorSpec {
 function lfwThresholds(model: string, verify: number, login: number): EmbedderSpec['thresholds'] {
   const cmd = `facectl eval --dataset lfw --model ${model} --calibrate`;
   return {
-    verify: { value: verify, provenance: `LFW View 2 pairs at FPR 1e-3 (\`${cmd} --target-fpr 1e-3\`)` },
-    login: { value: login, provenance: `LFW open set at FPIR 1e-2, ~1,400 enrolled (\`${cmd} --target-fpir 1e-2\`)` },
+    verify: { value: verify, provenance: `LFW View 2 pairs at FPR 1e-3: ${cmd} --target-fpr 1e-3` },
+    login: { value: login, provenance: `LFW open set, ~1,400 enrolled, at FPIR 1e-2: ${cmd} --target-fpir 1e-2` },
   };
 }
 
@@ -114,7 +114,8 @@ export const DETECTOR: DetectorSpec = {
   builtin: 'blazeface',
   inputSize: 256,
 };
-export const LANDMARKER = { id: 'facemesh', builtin: 'facemesh', inputSize: 192 } as const;
+/** `autoThreads`: FaceMesh is small enough that one intra-op thread beats two (see runtime.ts). */
+export const LANDMARKER = { id: 'facemesh', builtin: 'facemesh', inputSize: 192, autoThreads: 1 } as const;
 
 /**
  * A fingerprint of everything that shapes an embedding: the weights plus the recipe around them.

@@ -63,12 +63,24 @@ export function invertSimilarity(t: Similarity): Similarity {
 export const similarityScale = (t: Similarity): number => Math.hypot(t.a, t.b);
 
 /**
+ * Where and how a warp writes: into `dst` at `offset` (default: a new array), each value mapped to
+ * `value · scale + bias` (default 0..255 unchanged). Models want −1..1 or 0..1 input; doing it here saves
+ * a second pass over every pixel and a temporary array.
+ */
+export interface WarpOutput {
+  dst?: Float32Array;
+  offset?: number;
+  scale?: number;
+  bias?: number;
+}
+
+/**
  * Warp `image` into a width×height crop through `toCrop` (source → crop), bilinear, black outside.
- * Returns interleaved RGB float32 0..255 (HWC), ready for an NHWC model input.
+ * Returns interleaved RGB float32 (HWC), 0..255 unless `output` rescales it, ready for an NHWC model input.
  * When the crop shrinks the face by more than 2× the source is box-filtered first, so a large face
  * is not aliased into a speckled chip (dlib's extract_image_chip does the same with a pyramid).
  */
-export function warpAffine(image: RgbImage, toCrop: Similarity, width: number, height: number): Float32Array {
+export function warpAffine(image: RgbImage, toCrop: Similarity, width: number, height: number, output: WarpOutput = {}): Float32Array {
   const shrink = 1 / similarityScale(toCrop);
   if (shrink >= 2) {
     const factor = Math.floor(shrink);
@@ -78,32 +90,36 @@ export function warpAffine(image: RgbImage, toCrop: Similarity, width: number, h
     const offX = small.originX + (factor - 1) / 2, offY = small.originY + (factor - 1) / 2;
     scaled.tx = toCrop.a * offX - toCrop.b * offY + toCrop.tx;
     scaled.ty = toCrop.b * offX + toCrop.a * offY + toCrop.ty;
-    return warpBilinear(small.image, scaled, width, height);
+    return warpBilinear(small.image, scaled, width, height, output);
   }
-  return warpBilinear(image, toCrop, width, height);
+  return warpBilinear(image, toCrop, width, height, output);
 }
 
 /**
  * Bilinear resampling, black outside the image. Written for V8: one monomorphic Uint8Array source,
  * the source position advanced incrementally, and a branch-free 4-tap path for interior pixels.
  */
-function warpBilinear(image: RgbImage, toCrop: Similarity, width: number, height: number): Float32Array {
+function warpBilinear(image: RgbImage, toCrop: Similarity, width: number, height: number, output: WarpOutput): Float32Array {
   const inv = invertSimilarity(toCrop);
-  const out = new Float32Array(width * height * 3);
+  const out = output.dst ?? new Float32Array(width * height * 3);
+  const base = output.offset ?? 0, scale = output.scale ?? 1, bias = output.bias ?? 0;
   const data = image.data, W = image.width, H = image.height, stride = W * 3;
   for (let v = 0; v < height; v++) {
     let sx = -inv.b * v + inv.tx;
     let sy = inv.a * v + inv.ty;
-    for (let u = 0, o = v * width * 3; u < width; u++, o += 3, sx += inv.a, sy += inv.b) {
+    for (let u = 0, o = base + v * width * 3; u < width; u++, o += 3, sx += inv.a, sy += inv.b) {
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const fx = sx - x0, fy = sy - y0;
       if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
         const i = y0 * stride + x0 * 3, j = i + stride;
-        const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-        out[o] = w00 * data[i]! + w01 * data[i + 3]! + w10 * data[j]! + w11 * data[j + 3]!;
-        out[o + 1] = w00 * data[i + 1]! + w01 * data[i + 4]! + w10 * data[j + 1]! + w11 * data[j + 4]!;
-        out[o + 2] = w00 * data[i + 2]! + w01 * data[i + 5]! + w10 * data[j + 2]! + w11 * data[j + 5]!;
-      } else if (x0 >= -1 && y0 >= -1 && x0 < W && y0 < H) {
+        const w00 = (1 - fx) * (1 - fy) * scale, w01 = fx * (1 - fy) * scale, w10 = (1 - fx) * fy * scale, w11 = fx * fy * scale;
+        out[o] = w00 * data[i]! + w01 * data[i + 3]! + w10 * data[j]! + w11 * data[j + 3]! + bias;
+        out[o + 1] = w00 * data[i + 1]! + w01 * data[i + 4]! + w10 * data[j + 1]! + w11 * data[j + 4]! + bias;
+        out[o + 2] = w00 * data[i + 2]! + w01 * data[i + 5]! + w10 * data[j + 2]! + w11 * data[j + 5]! + bias;
+        continue;
+      }
+      let r = 0, g = 0, b = 0;
+      if (x0 >= -1 && y0 >= -1 && x0 < W && y0 < H) {
         // Border pixels: only the taps that fall inside the image contribute.
         for (let dy = 0; dy < 2; dy++) {
           const y = y0 + dy;
@@ -113,12 +129,15 @@ function warpBilinear(image: RgbImage, toCrop: Similarity, width: number, height
             const x = x0 + dx;
             if (x < 0 || x >= W) continue;
             const w = wy * (dx ? fx : 1 - fx), i = y * stride + x * 3;
-            out[o] += w * data[i]!;
-            out[o + 1] += w * data[i + 1]!;
-            out[o + 2] += w * data[i + 2]!;
+            r += w * data[i]!;
+            g += w * data[i + 1]!;
+            b += w * data[i + 2]!;
           }
         }
       }
+      out[o] = r * scale + bias;
+      out[o + 1] = g * scale + bias;
+      out[o + 2] = b * scale + bias;
     }
   }
   return out;
@@ -168,18 +187,6 @@ function boxDownsample(image: RgbImage, factor: number, r: Bounds): { image: Rgb
     for (let k = 0; k < w * 3; k++) data[o + k] = Math.round(rowSum[k]! / count);
   }
   return { image: { data, width: w, height: h }, originX: r.x0, originY: r.y0 };
-}
-
-/** Mirror an HWC crop left↔right (for flip test-time augmentation). */
-export function mirrorCrop(crop: Float32Array, width: number, height: number): Float32Array {
-  const out = new Float32Array(crop.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const s = (y * width + x) * 3, d = (y * width + (width - 1 - x)) * 3;
-      out[d] = crop[s]!; out[d + 1] = crop[s + 1]!; out[d + 2] = crop[s + 2]!;
-    }
-  }
-  return out;
 }
 
 /** Similarity taking five landmarks onto a template's points. */

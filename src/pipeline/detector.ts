@@ -83,11 +83,8 @@ export class FaceDetector {
   private async propose(image: RgbImage, views: View[], minScore: number): Promise<RawDetection[]> {
     const size = this.inputSize;
     const batch = new Float32Array(views.length * size * size * 3);
-    views.forEach((v, i) => {
-      const px = warpAffine(image, v.toView, size, size);
-      const off = i * size * size * 3;
-      for (let j = 0; j < px.length; j++) batch[off + j] = px[j]! / 127.5 - 1;
-    });
+    // BlazeFace takes RGB in −1..1, written straight into the batch.
+    views.forEach((v, i) => warpAffine(image, v.toView, size, size, { dst: batch, offset: i * size * size * 3, scale: 1 / 127.5, bias: -1 }));
     const input = new this.ortTensor('float32', batch, [views.length, size, size, 3]);
     const out = await this.detectorSession.run({ [this.detectorSession.inputNames[0]!]: input });
     const found: RawDetection[] = [];

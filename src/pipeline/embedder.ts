@@ -4,21 +4,30 @@
  */
 import type ort from 'onnxruntime-node';
 import type { EmbedderSpec } from '../models/registry.js';
-import { alignFace, mirrorCrop } from './align.js';
+import { alignFace } from './align.js';
 import type { Point, RgbImage } from './types.js';
 import { l2normalize } from './vector.js';
 
 export { l2normalize } from './vector.js';
 
-/** Write one HWC RGB 0..255 crop into `dst` at `offset` in the model's layout and value range. */
-export function writeNetworkInput(crop: Float32Array, spec: EmbedderSpec, dst: Float32Array, offset: number): void {
+/**
+ * Write one HWC RGB 0..255 crop into `dst` at `offset` in the model's layout, channel order and value
+ * range; `mirror` writes it flipped left↔right (flip test-time augmentation) without a temporary copy.
+ */
+export function writeNetworkInput(crop: Float32Array, spec: EmbedderSpec, dst: Float32Array, offset: number, mirror = false): void {
   const size = spec.inputSize, plane = size * size;
-  const bgr = spec.channels === 'BGR';
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) {
-      const v = (crop[p * 3 + (bgr ? 2 - c : c)]! - spec.mean) / spec.std;
-      if (spec.layout === 'NHWC') dst[offset + p * 3 + c] = v;
-      else dst[offset + c * plane + p] = v;
+  const scale = 1 / spec.std, bias = -spec.mean / spec.std;
+  const first = spec.channels === 'BGR' ? 2 : 0, last = 2 - first;
+  const nhwc = spec.layout === 'NHWC';
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const s = (y * size + (mirror ? size - 1 - x : x)) * 3, p = y * size + x;
+      const c0 = crop[s + first]! * scale + bias, c1 = crop[s + 1]! * scale + bias, c2 = crop[s + last]! * scale + bias;
+      if (nhwc) {
+        dst[offset + 3 * p] = c0; dst[offset + 3 * p + 1] = c1; dst[offset + 3 * p + 2] = c2;
+      } else {
+        dst[offset + p] = c0; dst[offset + plane + p] = c1; dst[offset + 2 * plane + p] = c2;
+      }
     }
   }
 }
@@ -49,7 +58,7 @@ export class FaceEmbedder {
       const input = new Float32Array(chunk.length * views * per);
       chunk.forEach((crop, i) => {
         writeNetworkInput(crop, spec, input, i * views * per);
-        if (spec.flip) writeNetworkInput(mirrorCrop(crop, spec.inputSize, spec.inputSize), spec, input, (i * views + 1) * per);
+        if (spec.flip) writeNetworkInput(crop, spec, input, (i * views + 1) * per, true);
       });
       const dims = spec.layout === 'NHWC' ? [chunk.length * views, spec.inputSize, spec.inputSize, 3] : [chunk.length * views, 3, spec.inputSize, spec.inputSize];
       const out = await this.session.run({ [this.session.inputNames[0]!]: new this.ortTensor('float32', input, dims) });

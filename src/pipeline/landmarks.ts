@@ -37,9 +37,7 @@ export function meshCrop(image: RgbImage, box: Box, rightEye: Point, leftEye: Po
   const toCrop: Similarity = { a: cos, b: sin, tx: 0, ty: 0 };
   toCrop.tx = MESH_INPUT / 2 - (cos * cx - sin * cy);
   toCrop.ty = MESH_INPUT / 2 - (sin * cx + cos * cy);
-  const pixels = warpAffine(image, toCrop, MESH_INPUT, MESH_INPUT);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = pixels[i]! / 255;
-  return { toCrop, input: pixels };
+  return { toCrop, input: warpAffine(image, toCrop, MESH_INPUT, MESH_INPUT, { scale: 1 / 255 }) };
 }
 
 /** Map the mesh output (crop pixels, x y z per point) back to image pixels. */

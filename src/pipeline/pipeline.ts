@@ -34,7 +34,7 @@ export class FacePipeline {
 
   static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
     const [det, mesh] = await Promise.all([resolveBuiltin(DETECTOR.builtin), resolveBuiltin(LANDMARKER.builtin)]);
-    const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path)]);
+    const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
     const detector = new FaceDetector(detSession, meshSession, ort.Tensor, DETECTOR.inputSize);
     if (options.detectOnly) return new FacePipeline(detector, null, null);
     const resolved = await resolveEmbedder(options.embedder);

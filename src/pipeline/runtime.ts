@@ -33,19 +33,29 @@ export function configureRuntime(options: Partial<RuntimeOptions>): void {
 
 export const runtimeOptions = (): Readonly<RuntimeOptions> => ({ ...runtime });
 
+export interface SessionHints {
+  /**
+   * Intra-op threads when the user left --threads at 0 (auto). Small models lose more to waking a
+   * second thread per op than they gain: FaceMesh at 192×192 runs in 2.2 ms on one thread and 3.9 ms
+   * on two here (`npx tsx bench/ort-threads.ts`).
+   */
+  autoThreads?: number;
+}
+
 /** The session for a model file, created on first use. */
-export function getSession(modelPath: string): Promise<ort.InferenceSession> {
-  const key = `${modelPath}|${runtime.device}|${runtime.threads}`;
+export function getSession(modelPath: string, hints: SessionHints = {}): Promise<ort.InferenceSession> {
+  const threads = runtime.threads > 0 ? runtime.threads : (hints.autoThreads ?? 0);
+  const key = `${modelPath}|${runtime.device}|${threads}`;
   let session = sessions.get(key);
   if (!session) {
-    session = createSession(modelPath);
+    session = createSession(modelPath, threads);
     sessions.set(key, session);
     session.catch(() => sessions.delete(key));
   }
   return session;
 }
 
-async function createSession(modelPath: string): Promise<ort.InferenceSession> {
+async function createSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
   ort.env.logLevel = 'fatal'; // the process-wide native logger too (set before the first session)
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -55,8 +65,8 @@ async function createSession(modelPath: string): Promise<ort.InferenceSession> {
     // onnxruntime's own logger would print multi-line native errors; ours are one line with a hint.
     logSeverityLevel: 4,
   };
-  if (runtime.threads > 0) {
-    options.intraOpNumThreads = runtime.threads;
+  if (threads > 0) {
+    options.intraOpNumThreads = threads;
     options.interOpNumThreads = 1;
   }
   // Three sessions (detector, mesh, embedder) each own a thread pool; with spinning on, idle pools

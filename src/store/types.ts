@@ -52,13 +52,7 @@ export interface FaceRow {
 }
 
 /** A face to enroll: a row without its dump position, plus the embedding itself. */
-export interface NewFace {
-  id: string;
-  name: string;
-  sourcePath: string;
-  imageSha256: string;
-  box: Box;
-  quality: FaceQuality;
+export interface NewFace extends Omit<FaceRow, 'embeddingIndex' | 'modelId' | 'addedAt'> {
   /** The face's embedding (normalised again on write; must be finite and non-zero). */
   embedding: Float32Array;
   /** Defaults to the commit time. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applySimilarity, estimateSimilarity, invertSimilarity, mirrorCrop, warpAffine } from '../../src/pipeline/align.js';
+import { applySimilarity, estimateSimilarity, invertSimilarity, warpAffine } from '../../src/pipeline/align.js';
 import { ARCFACE_112, arcfaceTemplate, dlibChipTemplate } from '../../src/models/templates.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
 
@@ -82,8 +82,16 @@ describe('warpAffine', () => {
     for (const u of [2, 10, 25]) expect(Math.abs(out[(5 * 30 + u) * 3]! - 8 * u)).toBeLessThanOrEqual(0.5);
   });
 
-  it('mirrors crops', () => {
-    const crop = new Float32Array([1, 2, 3, 4, 5, 6]);
-    expect(Array.from(mirrorCrop(crop, 2, 1))).toEqual([4, 5, 6, 1, 2, 3]);
+  it('writes rescaled values into a given buffer at an offset, outside pixels included', () => {
+    const img = ramp(20, 10);
+    const t = { a: 1.3, b: 0.2, tx: -4, ty: 1 };
+    const plain = warpAffine(img, t, 6, 5);
+    const dst = new Float32Array(7 + plain.length).fill(99);
+    const same = warpAffine(img, t, 6, 5, { dst, offset: 7, scale: 1 / 127.5, bias: -1 });
+    expect(same).toBe(dst);
+    expect(dst[6]).toBe(99); // nothing before the offset is touched
+    for (let i = 0; i < plain.length; i++) expect(dst[7 + i]).toBeCloseTo(plain[i]! / 127.5 - 1, 5);
+    const outside = warpAffine(img, { a: 1, b: 0, tx: 100, ty: 0 }, 2, 2, { scale: 1 / 127.5, bias: -1 });
+    expect(Array.from(outside)).toEqual(new Array(12).fill(-1)); // black is −1 in that range
   });
 });
