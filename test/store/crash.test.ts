@@ -117,19 +117,25 @@ describe('readers never see a half-written store', () => {
     await child.waitFor(/ready \d+\n/);
     let reads = 0;
     let last = 0;
+    const seen = new Set<number>();
     try {
-      while (last < 80) {
+      // The writer commits forever: keep reading until it is past 80 commits and we have read often
+      // enough (on a loaded machine the writer can outrun the reader, so count reads, not time).
+      while (last < 80 || reads < 20) {
         const snapshot = await GalleryStore.open(dir);
         const n = snapshot.generation - 1;
         expect(n).toBeGreaterThanOrEqual(last);
         expectScenarioState(snapshot, n);
         last = n;
+        seen.add(n);
         reads++;
       }
     } finally {
       child.process.kill('SIGKILL');
       await child.exited;
     }
-    expect(reads).toBeGreaterThan(10);
+    // The reads really raced the writer: besides the empty store they saw at least two states it was
+    // committing (a reader that retries while a busy writer renames files can skip many generations).
+    expect(seen.size).toBeGreaterThanOrEqual(3);
   });
 });
