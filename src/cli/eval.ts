@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import ora from 'ora';
-import { embedImages } from '../app/embed-images.js';
+import { embedImages, embeddingCacheKey } from '../app/embed-images.js';
 import { calibrateStoreThreshold } from '../app/calibrate.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import {
@@ -108,7 +108,7 @@ async function runEval(opts: EvalOpts): Promise<void> {
 
   const pipeline = await loadPipeline(opts);
   const model = pipeline.embedderInfo!;
-  const cache = opts.cache ? EmbeddingCache.open(defaultCacheDir(), `${model.spec.id}-${model.fingerprint}`, model.spec.dim) : null;
+  const cache = opts.cache ? EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey(pipeline, opts.face), model.spec.dim) : null;
   const spinner = opts.quiet || opts.json ? null : ora({ text: `embedding ${images.length} images`, stream: process.stderr }).start();
   const embedStart = performance.now();
   const embedded = await embedImages(pipeline, root, images, {

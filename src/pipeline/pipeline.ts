@@ -16,6 +16,12 @@ import { getSession } from './runtime.js';
 import { StageTimer } from './timing.js';
 import type { DetectedFace, EmbeddedFace, RgbImage } from './types.js';
 
+/**
+ * Bump when detection, landmark or alignment code changes the embedding a photo gets: the eval
+ * embedding cache keys on it, so results computed by older code are not reused.
+ */
+export const PIPELINE_REVISION = 2;
+
 export interface PipelineOptions {
   /** Embedder id (built-in or registered); default dlib-resnet. */
   embedder?: string;

@@ -38,6 +38,11 @@ describe.skipIf(!hasDatasets)(`eval, models, re-embed${hasDatasets ? '' : ` (${S
     expect(again.throughput.cached).toBe(16);
     expect(again.throughput.embedded).toBe(0);
     expect(again.metrics.verification.allPairs.rocAuc).toBe(j.metrics.verification.allPairs.rocAuc);
+
+    // Another face policy is another result: it must not be served from the 'center' cache.
+    const largest = JSON.parse(cli('eval', '--dataset', dataset('face-recognition-examples'), '--reports', reports, '--face', 'largest', '--no-charts', '--json').stdout);
+    expect(largest.throughput.cached).toBe(0);
+    expect(largest.throughput.embedded).toBe(16);
   });
 
   it('login uses the calibrated threshold', () => {
