@@ -36,8 +36,8 @@ export const runtimeOptions = (): Readonly<RuntimeOptions> => ({ ...runtime });
 export interface SessionHints {
   /**
    * Intra-op threads when the user left --threads at 0 (auto). Small models lose more to waking a
-   * second thread per op than they gain: FaceMesh at 192×192 took 1.8–2.2 ms on one thread against
-   * 1.9–3.9 ms on two in repeated runs here (`npx tsx bench/ort-threads.ts`).
+   * second thread per op than they gain: FaceMesh at 192×192 took 1.4–2.2 ms on one thread against
+   * 1.8–3.9 ms on two in six runs here (`npx tsx bench/ort-threads.ts`).
    */
   autoThreads?: number;
 }
