@@ -11,14 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { imagesOfPairs, readPairsFile, verificationMetrics } from '../src/eval/index.js';
-import { resolveBuiltin, resolveEmbedder } from '../src/models/resolve.js';
-import { LANDMARKER, type EmbedderSpec } from '../src/models/registry.js';
+import { resolveEmbedder } from '../src/models/resolve.js';
+import type { EmbedderSpec } from '../src/models/registry.js';
 import { arcfaceTemplate } from '../src/models/templates.js';
 import { alignFace } from '../src/pipeline/align.js';
 import { decodeImageFile, type DecodedImage } from '../src/pipeline/decode.js';
-import { FaceDetector } from '../src/pipeline/detector.js';
 import { FaceEmbedder } from '../src/pipeline/embedder.js';
 import { fivePointsFromMesh } from '../src/pipeline/landmarks.js';
+import { loadFaceDetector } from '../src/pipeline/pipeline.js';
 import { getSession } from '../src/pipeline/runtime.js';
 import { selectFace } from '../src/pipeline/select.js';
 import type { Point } from '../src/pipeline/types.js';
@@ -69,9 +69,7 @@ const detections = new Map<string, Map<string, Point[] | null>>();
 async function detectAll(detectorId: Variant['detector']): Promise<Map<string, Point[] | null>> {
   const cached = detections.get(detectorId);
   if (cached) return cached;
-  const det = await resolveBuiltin(detectorId);
-  const mesh = await resolveBuiltin(LANDMARKER.builtin);
-  const detector = new FaceDetector(await getSession(det.path), await getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads }), ort.Tensor, detectorId === 'blazeface' ? 256 : 128);
+  const detector = await loadFaceDetector(detectorId);
   const out = new Map<string, Point[] | null>();
   const t0 = performance.now();
   for (const rel of images) {

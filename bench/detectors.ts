@@ -8,27 +8,16 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
-import { LANDMARKER } from '../src/models/registry.js';
-import { resolveBuiltin } from '../src/models/resolve.js';
 import { decodeImageFile } from '../src/pipeline/decode.js';
-import { FaceDetector } from '../src/pipeline/detector.js';
-import { getSession } from '../src/pipeline/runtime.js';
+import { loadFaceDetector } from '../src/pipeline/pipeline.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 
 const FOLDERS = ['multi-face', 'quality-resolution', 'single-face', 'pose', 'rotated', 'same-person-rdj', 'same-person-kun'];
-const DETECTORS = [
-  { id: 'blazeface', inputSize: 256 },
-  { id: 'blazeface-front', inputSize: 128 },
-] as const;
+const DETECTORS = ['blazeface', 'blazeface-front'] as const;
 const MODES = ['fast', 'thorough'] as const;
 
 const root = path.join(datasetsDir, 'edge-cases');
-const mesh = await resolveBuiltin(LANDMARKER.builtin);
-const meshSession = await getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads });
-const detectors = await Promise.all(
-  DETECTORS.map(async (d) => ({ ...d, detector: new FaceDetector(await getSession((await resolveBuiltin(d.id)).path), meshSession, ort.Tensor, d.inputSize) })),
-);
+const detectors = await Promise.all(DETECTORS.map(async (id) => ({ id, detector: await loadFaceDetector(id) })));
 
 type Key = `${string}/${(typeof MODES)[number]}`;
 const rows: { folder: string; photos: number; faces: Record<Key, number>; ms: Record<Key, number> }[] = [];

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AlignTemplate } from '../pipeline/align.js';
+import type { BuiltinModelId } from './builtin.js';
 import { arcfaceTemplate, dlibChipTemplate } from './templates.js';
 
 export type Layout = 'NHWC' | 'NCHW';
@@ -42,7 +43,7 @@ export interface Threshold {
 export interface DetectorSpec {
   id: string;
   description: string;
-  builtin: string;
+  builtin: BuiltinModelId;
   inputSize: number;
 }
 

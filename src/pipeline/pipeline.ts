@@ -4,6 +4,7 @@
  */
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
+import { getBuiltinModel, type BuiltinModelId } from '../models/builtin.js';
 import { DETECTOR, LANDMARKER } from '../models/registry.js';
 import { resolveEmbedder, resolveBuiltin, type ResolvedEmbedder } from '../models/resolve.js';
 import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.js';
@@ -29,6 +30,17 @@ export interface PipelineOptions {
   detectOnly?: boolean;
 }
 
+/**
+ * A BlazeFace detector (the default, or another built-in one for experiments) with FaceMesh refining its
+ * boxes; sessions are shared per process, FaceMesh's with its thread hint.
+ */
+export async function loadFaceDetector(detectorId: BuiltinModelId = DETECTOR.builtin): Promise<FaceDetector> {
+  const [det, mesh] = await Promise.all([resolveBuiltin(detectorId), resolveBuiltin(LANDMARKER.builtin)]);
+  const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
+  const inputSize = Number(getBuiltinModel(detectorId).input.dims[1]); // NHWC [N, size, size, 3]
+  return new FaceDetector(detSession, meshSession, ort.Tensor, inputSize);
+}
+
 export class FacePipeline {
   readonly timer = new StageTimer();
 
@@ -39,9 +51,7 @@ export class FacePipeline {
   ) {}
 
   static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
-    const [det, mesh] = await Promise.all([resolveBuiltin(DETECTOR.builtin), resolveBuiltin(LANDMARKER.builtin)]);
-    const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
-    const detector = new FaceDetector(detSession, meshSession, ort.Tensor, DETECTOR.inputSize);
+    const detector = await loadFaceDetector();
     if (options.detectOnly) return new FacePipeline(detector, null, null);
     const resolved = await resolveEmbedder(options.embedder);
     const session = await getSession(resolved.path);
