@@ -4,6 +4,7 @@
  * person under two ids) unless --force, and photos of one id that disagree with each other are flagged
  * as a probable mislabel.
  */
+import path from 'node:path';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
@@ -124,7 +125,8 @@ export async function enroll(pipeline: FacePipeline, storeDir: string, id: strin
     const faces: NewFace[] = embedded.map((p) => ({
       id,
       name,
-      sourcePath: p.file,
+      // Absolute, so re-embedding and login find the photo from any directory.
+      sourcePath: path.resolve(p.file),
       imageSha256: p.imageSha256,
       box: p.face.box,
       quality: p.face.quality,

@@ -10,12 +10,17 @@ import { GalleryStore, repairStore, verifyStore, type FaceRow, type VerifyReport
 import { iou } from '../pipeline/blazeface.js';
 import type { PhotoProblem } from './enroll.js';
 import { openGalleryIndex, type IndexChoice } from './gallery-index.js';
+import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';
 import { storeModelInfo } from './store-model.js';
 
 export interface RebuildOptions {
   reembed: boolean;
   /** With --reembed: drop faces whose photo is gone or no longer yields a face (otherwise refuse). */
   dropMissing: boolean;
+  /** Directory that photo paths stored relative (by facectl 0.1.0) are resolved against. */
+  photosRoot: string;
+  /** Without reembed: store those relative paths as absolute ones, each photo checked by its sha256. */
+  fixPaths: boolean;
   index: IndexChoice;
   onProgress?: (done: number, total: number) => void;
 }
@@ -25,6 +30,10 @@ export interface RebuildResult {
   repairs: string[];
   reembedded: number;
   dropped: PhotoProblem[];
+  /** Faces whose relative photo path was replaced by the absolute one. */
+  relocated: number;
+  /** Faces still stored with a relative photo path. */
+  relativePaths: number;
   index: { kind: string; file: string; identities: number; ms: number };
 }
 
@@ -33,26 +42,29 @@ export async function rebuild(pipeline: FacePipeline | null, storeDir: string, o
   const { actions, snapshot: repaired } = await repairStore(storeDir);
   let snapshot = repaired;
   let reembedded = 0;
+  let relocated = 0;
   const dropped: PhotoProblem[] = [];
+  const root = options.photosRoot;
 
   if (options.reembed) {
     if (!pipeline) throw new Error('--reembed needs a pipeline');
     const rows = snapshot.rows;
     const vectors: (Float32Array | null)[] = [];
     for (const [i, row] of rows.entries()) {
-      vectors.push(await reembedRow(pipeline, row, dropped));
+      vectors.push(await reembedRow(pipeline, row, photoPathOf(row, root), dropped));
       options.onProgress?.(i + 1, rows.length);
     }
     if (dropped.length && !options.dropMissing)
-      throw new FacectlError(
-        ExitCode.NOT_FOUND,
-        `${dropped.length} enrolled photo(s) cannot be re-embedded (first: ${dropped[0]!.file}: ${dropped[0]!.reason}); nothing changed — restore them or use --drop-missing`,
-      );
+      throw photosNotFound('cannot be re-embedded', dropped, `restore them${relativePhotosHint(rows, root)}, or use --drop-missing`);
     const model = storeModelInfo(pipeline.embedderInfo!);
     const generation = snapshot.generation;
     const committed = await GalleryStore.mutate(
       storeDir,
       (draft) => {
+        // A relative path whose photo was just re-embedded (same sha256) is known good: store it absolute.
+        rows.forEach((row, i) => {
+          if (vectors[i] && isRelativePhoto(row)) draft.setSourcePath(i, photoPathOf(row, root));
+        });
         const keep = new Set(rows.flatMap((_, i) => (vectors[i] ? [i] : [])));
         draft.removeFaces((_, i) => !keep.has(i));
         draft.replaceAllEmbeddings(model, vectors.filter((v): v is Float32Array => v !== null));
@@ -63,6 +75,18 @@ export async function rebuild(pipeline: FacePipeline | null, storeDir: string, o
     );
     snapshot = committed.snapshot;
     reembedded = vectors.filter(Boolean).length;
+    relocated = rows.filter((row, i) => vectors[i] && isRelativePhoto(row)).length;
+  } else if (options.fixPaths) {
+    const { found, missing } = await locateRelativePhotos(snapshot.rows, root);
+    if (missing.length) throw photosNotFound(`were not found under ${root}`, missing, 'pass the directory enroll ran in as --photos-root');
+    if (found.size) {
+      const committed = await GalleryStore.mutate(storeDir, (draft) => found.forEach((file, i) => draft.setSourcePath(i, file)), {
+        expectGeneration: snapshot.generation,
+        create: false,
+      });
+      snapshot = committed.snapshot;
+      relocated = found.size;
+    }
   }
 
   const t0 = performance.now();
@@ -72,15 +96,17 @@ export async function rebuild(pipeline: FacePipeline | null, storeDir: string, o
     repairs: actions,
     reembedded,
     dropped,
+    relocated,
+    relativePaths: snapshot.rows.filter(isRelativePhoto).length,
     index: { kind: gallery?.kind ?? 'none', file: gallery?.file ?? '', identities: snapshot.identities().length, ms: performance.now() - t0 },
   };
 }
 
 /** The row's photo through today's pipeline: the face that overlaps the stored box most, or why not. */
-async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, dropped: PhotoProblem[]): Promise<Float32Array | null> {
-  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file: row.sourcePath, code, reason }), null);
+async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: string, dropped: PhotoProblem[]): Promise<Float32Array | null> {
+  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason }), null);
   try {
-    const image = await pipeline.decode(row.sourcePath);
+    const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');
     const faces = await pipeline.detect(image, { mode: 'thorough' });
     const best = faces.map((f) => ({ f, overlap: iou(f.box, row.box) })).sort((a, b) => b.overlap - a.overlap)[0];

@@ -1,4 +1,5 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import ora from 'ora';
 import { rebuild } from '../app/rebuild.js';
@@ -11,6 +12,7 @@ interface RebuildOpts extends GlobalOptions {
   store?: string;
   reembed?: boolean;
   dropMissing?: boolean;
+  photosRoot?: string;
   index: 'auto' | 'flat' | 'hnsw';
 }
 
@@ -23,6 +25,7 @@ export function registerIndex(program: Command): void {
         .description('verify and repair the store, rebuild identity vectors and the index; --reembed re-runs the pipeline on the stored photos')
         .option('--reembed', 're-embed every stored photo (after a model change; use --model for the new one)')
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
+        .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
         .option('--index <kind>', 'auto | flat | hnsw', 'auto')
         .option('--model <id>', 'with --reembed: the embedder to switch to'),
     ),
@@ -35,6 +38,8 @@ export function registerIndex(program: Command): void {
       const r = await rebuild(pipeline, storeDir, {
         reembed: !!opts.reembed,
         dropMissing: !!opts.dropMissing,
+        photosRoot: path.resolve(opts.photosRoot ?? '.'),
+        fixPaths: opts.photosRoot !== undefined,
         index: opts.index,
         onProgress: (done, total) => {
           if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
@@ -45,12 +50,15 @@ export function registerIndex(program: Command): void {
       for (const p of r.verify.problems) note(opts, `found: ${p}`);
       for (const a of r.repairs) note(opts, `repaired: ${a}`);
       for (const d of r.dropped) note(opts, `dropped: ${d.file}: ${d.reason}`);
+      if (r.relativePaths)
+        note(opts, `${r.relativePaths} face(s) have a photo path relative to the directory enroll ran in: \`facectl index rebuild --photos-root <that directory>\` stores them absolute`);
       process.stdout.write(
         table(['index rebuild', 'result'], [
           ['store problems found', r.verify.problems.length],
           ['repairs made', r.repairs.length],
           ['faces re-embedded', r.reembedded],
           ['faces dropped', r.dropped.length],
+          ['photo paths made absolute', r.relocated],
           ['identities indexed', r.index.identities],
           ['index', r.index.kind === 'none' ? 'none (empty store)' : `${r.index.kind} → ${r.index.file} (${r.index.ms.toFixed(0)} ms)`],
         ]) + '\n',

@@ -2,6 +2,7 @@
  * `facectl login <photo>`: who is this? ACCEPT <id> (exit 0) or UNKNOWN (exit 3); the matched identity's
  * enrolled photos are listed for a visual check, and --sheet draws them beside the query face.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { login, type FaceDecision } from '../app/login.js';
 import { ExitCode } from '../errors.js';
@@ -103,7 +104,9 @@ function printDecisions(
     );
     process.stdout.write(table(['rank', 'id', 'name', 'similarity'], d.candidates.map((c, k) => [k + 1, c.id, c.name, fmt(c.score, 4)])) + '\n');
     const photos = enrolledPhotos(d.id);
-    if (photos.length) process.stdout.write(`enrolled photos of ${d.id} (check by eye):\n${photos.map((p) => `  ${p.sourcePath}`).join('\n')}\n`);
+    // Paths stored relative by facectl 0.1.0 only resolve from the directory enroll ran in: say so.
+    const shown = photos.map((p) => `  ${p.sourcePath}${path.isAbsolute(p.sourcePath) ? '' : '  (relative to where enroll ran: facectl index rebuild --photos-root <dir> fixes it)'}`);
+    if (photos.length) process.stdout.write(`enrolled photos of ${d.id} (check by eye):\n${shown.join('\n')}\n`);
   }
   note(opts, `threshold: ${threshold.source}${opts.sheet ? ` · sheet: ${opts.sheet}` : ''}`);
 }

@@ -170,6 +170,16 @@ export class StoreDraft {
     this.setName(id, name);
   }
 
+  /** Records where row `index`'s photo is now (paths older versions stored relative become absolute). */
+  setSourcePath(index: number, sourcePath: string): void {
+    const row = this.rowList[index];
+    if (!row) throw new RangeError(`no row ${index} in the draft`);
+    validateNewFace({ ...row, sourcePath, embedding: new Float32Array(0) });
+    if (row.sourcePath === sourcePath) return;
+    this.rowList[index] = { ...row, sourcePath };
+    this.dirty = true;
+  }
+
   /** Removes the rows for which `drop(row, index)` is true. Returns how many went. */
   removeFaces(drop: (row: Readonly<FaceRow>, index: number) => boolean): number {
     const keepRows: Readonly<FaceRow>[] = [];

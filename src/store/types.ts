@@ -36,7 +36,7 @@ export interface FaceRow {
   id: string;
   /** Free-text display name of the identity (same on every row of one id). */
   name: string;
-  /** Path of the photo the face came from, as given at enrollment. */
+  /** Absolute path of the photo the face came from (facectl 0.1.0 stored it as typed: maybe relative). */
   sourcePath: string;
   /** sha256 (hex) of the photo's bytes. */
   imageSha256: string;

@@ -179,6 +179,17 @@ describe('model binding', () => {
     expect(Array.from(read.embeddingOf(1))).toEqual([0, -1]);
   });
 
+  it('setSourcePath rewrites one row\'s photo path and keeps its embedding; a NUL in it is refused', async () => {
+    const dir = storeDir();
+    await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('alice', 0), face('bob', 1)]));
+    const before = await GalleryStore.open(dir);
+    const { snapshot } = await GalleryStore.mutate(dir, (d) => d.setSourcePath(1, '/moved/bob.jpg'));
+    expect(snapshot.rows.map((r) => r.sourcePath)).toEqual(['/photos/alice-0.jpg', '/moved/bob.jpg']);
+    expect(snapshot.manifest.files['embeddings.f32'].sha256).toBe(before.manifest.files['embeddings.f32'].sha256);
+    expect((await GalleryStore.open(dir)).rows[1]!.sourcePath).toBe('/moved/bob.jpg');
+    await expectFacectlError(() => GalleryStore.mutate(dir, (d) => d.setSourcePath(0, 'a\0b')), ExitCode.INTERNAL, /without NUL/);
+  });
+
   it('setThreshold refuses a threshold chosen for another model', async () => {
     const dir = storeDir();
     await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('alice', 0)]));
