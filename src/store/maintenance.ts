@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isFacectlError } from '../errors.js';
 import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
-import { decodeDataCsv } from './csv.js';
+import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { StoreDraft } from './draft.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
 import { DIR_MODE, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
@@ -17,7 +17,7 @@ import { readLockInfo, staleReason, withLock } from './lock.js';
 import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
 import { DATA_FILE, DUMP_FILE, isTempLeftover, MANIFEST_FILE } from './names.js';
 import { StoreSnapshot } from './snapshot.js';
-import type { FaceRow, ModelInfo } from './types.js';
+import type { FaceRow, ModelInfo, ThresholdInfo } from './types.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -107,13 +107,16 @@ interface Salvage {
   baseGeneration: number;
 }
 
-function salvageModel(header: DumpHeader, manifest: Manifest | undefined): ModelInfo | null {
-  if (header.modelId) return { id: header.modelId, hash: header.modelHash, dimension: header.dimension };
-  return manifest?.model ?? null;
+/** What salvage could read: the manifest if parseable, the dump's header and bytes, the decoded rows. */
+interface SalvageSources {
+  manifest: Manifest | undefined;
+  header: DumpHeader;
+  dump: Buffer;
+  decoded: DecodedCsv;
 }
 
-/** Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. */
-function salvage(root: string, actions: string[]): Salvage {
+/** The store's three files as far as they are readable; STORE_ERROR when ids or embeddings are not. */
+function readSalvageSources(root: string, actions: string[]): SalvageSources {
   const read = (name: string) => readIfExists(path.join(root, name));
   const manifestBytes = read(MANIFEST_FILE);
   let manifest: Manifest | undefined;
@@ -129,33 +132,44 @@ function salvage(root: string, actions: string[]): Salvage {
   if (!dump || !data) {
     throw storeError(`cannot repair: ${!dump ? DUMP_FILE : DATA_FILE} is missing; restore it from a backup or re-enroll into a new store`, root);
   }
-  let header: DumpHeader;
-  let decoded;
   try {
-    header = decodeDumpHeader(dump);
-    decoded = decodeDataCsv(data.toString('utf8'));
+    const sources = { manifest, header: decodeDumpHeader(dump), dump, decoded: decodeDataCsv(data.toString('utf8')) };
+    if (manifest && sha256Hex(data) !== manifest.files[DATA_FILE].sha256) actions.push(`${DATA_FILE} was changed outside facectl: its current content was accepted`);
+    for (const problem of sources.decoded.problems) actions.push(`dropped unreadable ${problem}`);
+    return sources;
   } catch (err) {
     throw storeError(`cannot repair: ${(err as Error).message}; restore it from a backup or re-enroll into a new store`, root);
   }
-  if (manifest && sha256Hex(data) !== manifest.files[DATA_FILE].sha256) actions.push(`${DATA_FILE} was changed outside facectl: its current content was accepted`);
-  for (const problem of decoded.problems) actions.push(`dropped unreadable ${problem}`);
+}
 
-  const model = salvageModel(header, manifest);
-  const dimension = model?.dimension ?? 0;
+function salvageModel(header: DumpHeader, manifest: Manifest | undefined): ModelInfo | null {
+  if (header.modelId) return { id: header.modelId, hash: header.modelHash, dimension: header.dimension };
+  return manifest?.model ?? null;
+}
+
+/** The embeddings of the dump's complete rows (a truncated file keeps the rows it still holds whole). */
+function completeVectors({ dump, header }: SalvageSources, dimension: number, actions: string[]): { vectors: Float32Array; usable: number } {
   const complete = dimension === 0 ? 0 : Math.floor((dump.length - DUMP_HEADER_BYTES) / (dimension * 4));
   const usable = Math.min(header.rows, Math.max(0, complete));
   if (usable < header.rows) actions.push(`${DUMP_FILE} was truncated: kept ${usable} of ${header.rows} embeddings`);
-  const source = dumpVectors(dump.subarray(0, DUMP_HEADER_BYTES + usable * dimension * 4), { ...header, rows: usable });
+  return { vectors: dumpVectors(dump.subarray(0, DUMP_HEADER_BYTES + usable * dimension * 4), { ...header, rows: usable }), usable };
+}
 
+/**
+ * Pairs each row with its embedding, dropping rows whose embedding is missing, shared or unusable,
+ * re-normalising the rest and correcting their model id; then drops embeddings no row refers to.
+ */
+function pairRowsWithVectors(decodedRows: readonly FaceRow[], source: { vectors: Float32Array; usable: number }, model: ModelInfo | null, actions: string[]) {
+  const dimension = model?.dimension ?? 0;
   const rows: FaceRow[] = [];
   const vectors: Float32Array[] = [];
-  const used = new Uint8Array(usable);
+  const used = new Uint8Array(source.usable);
   let renormalised = 0;
-  decoded.rows.forEach((row, i) => {
+  decodedRows.forEach((row, i) => {
     const where = `${DATA_FILE} row ${i + 1} (${row.id})`;
-    if (row.embeddingIndex >= usable) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
+    if (row.embeddingIndex >= source.usable) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
     if (used[row.embeddingIndex]) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is used by an earlier row`);
-    const v = Float32Array.from(source.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
+    const v = Float32Array.from(source.vectors.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
     let sum = 0;
     for (let d = 0; d < dimension; d++) sum += v[d]! * v[d]!;
     const norm = Math.sqrt(sum);
@@ -170,9 +184,13 @@ function salvage(root: string, actions: string[]): Salvage {
     vectors.push(v);
   });
   if (renormalised > 0) actions.push(`re-normalised ${renormalised} embeddings`);
-  const orphans = usable - used.reduce((n, u) => n + u, 0);
+  const orphans = source.usable - used.reduce((n, u) => n + u, 0);
   if (orphans > 0) actions.push(`dropped ${orphans} embeddings that no row of ${DATA_FILE} refers to`);
+  return { rows, vectors };
+}
 
+/** One name per identity: rows that disagree take the latest row's name. Returns the identity → name map. */
+function unifyNames(rows: FaceRow[], actions: string[]): Map<string, string> {
   const lastName = new Map(rows.map((r) => [r.id, r.name]));
   for (const row of rows) {
     if (row.name !== lastName.get(row.id)) {
@@ -180,11 +198,28 @@ function salvage(root: string, actions: string[]): Salvage {
       for (const r of rows) if (r.id === row.id) r.name = lastName.get(row.id)!;
     }
   }
-  let threshold = manifest?.threshold ?? null;
+  return lastName;
+}
+
+/** The manifest's threshold, unless it was chosen for another model than the embeddings'. */
+function salvageThreshold(manifest: Manifest | undefined, model: ModelInfo | null, actions: string[]): ThresholdInfo | null {
+  const threshold = manifest?.threshold ?? null;
   if (threshold && threshold.model !== model?.id) {
     actions.push(`threshold was set for model ${threshold.model}, not ${model?.id}: cleared`);
-    threshold = null;
+    return null;
   }
+  return threshold;
+}
+
+/** Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. */
+function salvage(root: string, actions: string[]): Salvage {
+  const sources = readSalvageSources(root, actions);
+  const { manifest, header } = sources;
+  const model = salvageModel(header, manifest);
+  const dimension = model?.dimension ?? 0;
+  const { rows, vectors } = pairRowsWithVectors(sources.decoded.rows, completeVectors(sources, dimension, actions), model, actions);
+  const names = unifyNames(rows, actions);
+  const threshold = salvageThreshold(manifest, model, actions);
   const flat = new Float32Array(rows.length * dimension);
   vectors.forEach((v, i) => flat.set(v, i * dimension));
   const generation = Math.max(manifest?.generation ?? 0, header.generation);
@@ -195,7 +230,7 @@ function salvage(root: string, actions: string[]): Salvage {
     embeddingsGeneration: generation,
     model,
     threshold,
-    counts: { identities: lastName.size, faces: rows.length },
+    counts: { identities: names.size, faces: rows.length },
     files: manifest?.files ?? { [DATA_FILE]: { sha256: '', bytes: 0 }, [DUMP_FILE]: { sha256: '', bytes: 0 } },
     updatedAt: new Date().toISOString(),
   };

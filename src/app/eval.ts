@@ -1,0 +1,220 @@
+/**
+ * `facectl eval` as a use case: plan (dataset, pairs protocol, identification split, image list),
+ * embed (through the cache), measure (verification, identification, failures), calibrate a store,
+ * write the report. The CLI parses options into an EvalRequest and prints the EvalOutcome.
+ */
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+import {
+  EmbeddingCache,
+  calibrateThreshold,
+  collectFailures,
+  defaultCacheDir,
+  evaluateIdentification,
+  evaluateVerification,
+  findPairsFile,
+  generatePairs,
+  imagesOfPairs,
+  makeIdentificationSplit,
+  readPairsFile,
+  renderEvalCharts,
+  scanIdentityFolders,
+  summarizeFailures,
+  writeReport,
+  DEFAULT_FPIR_TARGETS,
+  type EmbeddingLookup,
+  type EvalMetrics,
+  type FolderDataset,
+  type IdentificationReport,
+  type IdentificationSplit,
+  type ImageFailure,
+  type PairProtocol,
+  type VerificationResult,
+  type WrittenReport,
+} from '../eval/index.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import { calibrateStoreThreshold } from './calibrate.js';
+import { embedImages, embeddingCacheKey, type EmbedImagesResult, type EmbedProgress } from './embed-images.js';
+
+export type IdentificationScope = 'pairs' | 'full' | 'none';
+
+/** An evaluation, its options already parsed and range-checked. */
+export interface EvalRequest {
+  datasetDir: string;
+  /** Pairs file; default <dataset>/pairs.txt when present, else generated pairs. */
+  pairsFile?: string;
+  verification: boolean;
+  /** Default: 'pairs' with a pairs file, else 'full'. */
+  identification?: IdentificationScope;
+  gallerySize?: number;
+  openSetFraction?: number;
+  seed: number;
+  maxIdentities?: number;
+  face: 'center' | 'largest';
+  /** Threshold for the open-set accept/reject table. */
+  threshold?: number;
+  /** Extra FPIR operating point; with `calibrate`, the 1:N rate to calibrate for. */
+  targetFpir?: number;
+  /** Write the threshold at this rate into a store: FPR over impostor pairs, unless targetFpir is set. */
+  calibrate?: { storeDir: string; targetFpr: number };
+  cache: boolean;
+  charts: boolean;
+  reportsDir: string;
+  /** Recorded in the report so the numbers can be reproduced. */
+  provenance: { command: string; versions: Record<string, string> };
+}
+
+/** What will be measured: decided before any model is loaded, so bad options fail fast. */
+export interface EvalPlan {
+  root: string;
+  dataset: FolderDataset;
+  protocol: PairProtocol | null;
+  split: IdentificationSplit | null;
+  images: string[];
+}
+
+export interface EvalMeasurement {
+  metrics: EvalMetrics;
+  verification?: VerificationResult;
+  identification?: IdentificationReport;
+  failures: ImageFailure[];
+}
+
+export interface EvalOutcome {
+  plan: EvalPlan;
+  embedded: EmbedImagesResult;
+  metrics: EvalMetrics;
+  calibrated: { value: number; store: string } | null;
+  report: WrittenReport;
+}
+
+export function planEval(req: EvalRequest): EvalPlan {
+  const root = path.resolve(req.datasetDir);
+  const dataset = limitIdentities(scanIdentityFolders(root), req.maxIdentities);
+  const pairsFile = req.verification ? findPairsFile(root, req.pairsFile) : null;
+  if (pairsFile && req.maxIdentities !== undefined)
+    throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
+  const protocol = !req.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed: req.seed });
+  const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
+  const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
+  if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
+  return { root, dataset, protocol, split, images };
+}
+
+/** The identification split over every image ('full') or only the verification images ('pairs': no extra embedding). */
+function identificationSplit(dataset: FolderDataset, protocol: PairProtocol | null, scope: IdentificationScope, req: EvalRequest): IdentificationSplit | null {
+  if (scope === 'none') return null;
+  const source = scope === 'pairs' && protocol ? restrictTo(dataset, imagesOfPairs(protocol.pairs)) : dataset;
+  return makeIdentificationSplit(source, { gallerySize: req.gallerySize, openSetFraction: req.openSetFraction, seed: req.seed });
+}
+
+/** Every planned image through the pipeline, with the embedding cache in front unless disabled. */
+export async function embedPlan(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, onProgress?: (p: EmbedProgress) => void): Promise<EmbedImagesResult> {
+  const cache = req.cache ? EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey(pipeline, req.face), pipeline.embedderInfo!.spec.dim) : null;
+  try {
+    return await embedImages(pipeline, plan.root, plan.images, { policy: req.face, cache, onProgress });
+  } finally {
+    cache?.close();
+  }
+}
+
+/** Verification, identification and failure metrics from the embeddings. */
+export function measure(plan: EvalPlan, lookup: EmbeddingLookup, req: Pick<EvalRequest, 'threshold' | 'targetFpir'>): EvalMeasurement {
+  const verification = plan.protocol ? evaluateVerification(plan.protocol, lookup) : undefined;
+  const fpirTargets = [...new Set([...DEFAULT_FPIR_TARGETS, ...(req.targetFpir ? [req.targetFpir] : [])])];
+  const identification = plan.split ? evaluateIdentification(plan.split, lookup, { threshold: req.threshold, fpirTargets }) : undefined;
+  const failures = collectFailures(plan.images, lookup);
+  return { metrics: { verification: verification?.report, identification, failures: summarizeFailures(failures, plan.images.length) }, verification, identification, failures };
+}
+
+/**
+ * The calibrated threshold: at targetFpir over the non-mated probes' best gallery scores (1:N, what a
+ * login against a gallery of this size faces), else at targetFpr over impostor pairs (1:1).
+ */
+export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpir: number | undefined) {
+  if (targetFpir !== undefined) {
+    if (!m.identification?.probeScores) throw new FacectlError(ExitCode.USAGE, '--target-fpir needs identification (not --identification none)');
+    // A probe with no score (no face, or wrong top candidate) can never be accepted: below any cosine.
+    const scores = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x : -2));
+    const { mated, nonMated } = m.identification.probeScores;
+    return { calibration: calibrateThreshold(scores(nonMated), targetFpir, scores(mated)), target: targetFpir, basis: 'open-set' as const };
+  }
+  if (!m.verification) throw new FacectlError(ExitCode.USAGE, '--calibrate needs verification pairs (or --target-fpir with identification)');
+  const { scores, same } = m.verification.scored;
+  const valid = (want: boolean) => scores.filter((s, i) => same[i] === want && s > -1);
+  return { calibration: calibrateThreshold(valid(false), targetFpr, valid(true)), target: targetFpr, basis: 'pairs' as const };
+}
+
+/** --calibrate: the threshold into the store's manifest (login uses it) and into the metrics. */
+async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): Promise<{ value: number; store: string } | null> {
+  if (!req.calibrate) return null;
+  const c = chooseThreshold(m, req.calibrate.targetFpr, req.targetFpir);
+  m.metrics.calibration = { ...c.calibration, basis: c.basis };
+  const store = req.calibrate.storeDir;
+  await calibrateStoreThreshold(store, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
+  return { value: c.calibration.threshold, store };
+}
+
+/** Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. */
+function writeEvalReport(
+  pipeline: FacePipeline,
+  plan: EvalPlan,
+  m: EvalMeasurement,
+  embedded: EmbedImagesResult,
+  calibrated: { value: number } | null,
+  req: EvalRequest,
+  timings: { metricsMs: number; started: number },
+): WrittenReport {
+  const model = pipeline.embedderInfo!;
+  const subtitle = `${path.basename(plan.root)} · ${model.spec.id}`;
+  const threshold = calibrated ? { value: calibrated.value, label: `calibrated threshold ${calibrated.value.toFixed(3)}` } : undefined;
+  const charts = req.charts ? renderEvalCharts({ verification: m.verification, identification: m.identification, subtitle, threshold }) : [];
+  return writeReport(req.reportsDir, {
+    metrics: m.metrics,
+    charts,
+    failures: m.failures,
+    command: req.provenance.command,
+    versions: req.provenance.versions,
+    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length },
+    model: { id: model.spec.id, hash: model.fingerprint },
+    timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
+    throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
+  });
+}
+
+export interface EvalHooks {
+  onEmbedProgress?: (p: EmbedProgress) => void;
+  /** Embedding is done; metrics, calibration and the report follow. */
+  onEmbedded?: (r: EmbedImagesResult) => void;
+}
+
+export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks = {}): Promise<EvalOutcome> {
+  const started = performance.now();
+  const embedded = await embedPlan(pipeline, plan, req, hooks.onEmbedProgress);
+  hooks.onEmbedded?.(embedded);
+  const metricsStart = performance.now();
+  const m = measure(plan, (img) => embedded.results.get(img), req);
+  const calibrated = await calibrateStore(pipeline, plan, m, req);
+  const report = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  return { plan, embedded, metrics: m.metrics, calibrated, report };
+}
+
+/** The first `max` identities (natural order), for a quick evaluation of a large set. */
+function limitIdentities(dataset: FolderDataset, max: number | undefined): FolderDataset {
+  if (max === undefined || dataset.identities.length <= max) return dataset;
+  const identities = dataset.identities.slice(0, max);
+  return { ...dataset, identities, imageCount: identities.reduce((n, id) => n + id.images.length, 0) };
+}
+
+/** The dataset limited to the given images (identification over the verification images costs nothing extra). */
+function restrictTo(dataset: FolderDataset, images: readonly string[]): FolderDataset {
+  const keep = new Set(images);
+  const identities = dataset.identities
+    .map((id) => ({ ...id, images: id.images.filter((img) => keep.has(img)) }))
+    .filter((id) => id.images.length > 0);
+  return { ...dataset, identities, imageCount: identities.reduce((n, id) => n + id.images.length, 0) };
+}
+
+function splitImages(split: IdentificationSplit): string[] {
+  return [...split.gallery.flatMap((g) => g.images), ...split.matedProbes.map((p) => p.image), ...split.nonMatedProbes.map((p) => p.image)];
+}

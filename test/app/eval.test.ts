@@ -1,0 +1,97 @@
+/**
+ * The eval use case without a model: planning (pairs, split, image list, refusals) and measuring and
+ * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chooseThreshold, measure, planEval, type EvalRequest } from '../../src/app/eval.js';
+import { ExitCode, FacectlError } from '../../src/errors.js';
+import type { EmbeddingResult } from '../../src/eval/index.js';
+
+/** <tmp>/<person>/<n>.jpg for `people` × `photos` (planning never decodes them). */
+function folderDataset(people: number, photos: number): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalplan-'));
+  for (let p = 0; p < people; p++) {
+    mkdirSync(path.join(root, `person${p}`));
+    for (let k = 0; k < photos; k++) writeFileSync(path.join(root, `person${p}`, `${k}.jpg`), 'x');
+  }
+  return root;
+}
+
+const request = (datasetDir: string, extra: Partial<EvalRequest> = {}): EvalRequest => ({
+  datasetDir, verification: true, seed: 42, face: 'center', cache: false, charts: false, reportsDir: 'unused',
+  provenance: { command: 'test', versions: {} }, ...extra,
+});
+
+function usageError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.USAGE);
+    return (err as FacectlError).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+/** Person p's photos: unit vector on axis p, tilted a little by the photo number. */
+function lookupFor(dimension: number) {
+  return (image: string): EmbeddingResult => {
+    const [, p, k] = /^person(\d+)\/(\d+)\.jpg$/.exec(image)!.map(Number);
+    const v = new Float32Array(dimension);
+    v[p!] = 1;
+    v[(p! + 1) % dimension] = 0.1 * k!;
+    const n = Math.hypot(...v);
+    return { ok: true, embedding: v.map((x) => x / n) };
+  };
+}
+
+describe('planEval', () => {
+  it('without a pairs file: generated pairs plus a full identification split, each image once', () => {
+    const root = folderDataset(12, 3);
+    const plan = planEval(request(root));
+    expect(plan.protocol!.pairs.length).toBeGreaterThan(0);
+    expect(plan.split!.gallery.length + plan.split!.nonMatedProbes.length).toBeGreaterThan(0);
+    expect(new Set(plan.images).size).toBe(plan.images.length);
+    expect(plan.images.length).toBe(36); // 'full' identification uses every photo
+    expect(planEval(request(root, { identification: 'none' })).split).toBeNull();
+  });
+
+  it('refuses --max-identities with a pairs file, and a plan with nothing to evaluate', () => {
+    const root = folderDataset(4, 2);
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t1\nperson0\t0\t1\nperson0\t0\tperson1\t0\n');
+    expect(usageError(() => planEval(request(root, { maxIdentities: 2 })))).toMatch(/--max-identities cannot shorten a pairs protocol/);
+    expect(usageError(() => planEval(request(root, { verification: false, identification: 'none' })))).toMatch(/nothing to evaluate/);
+  });
+
+  it('--max-identities keeps the first identities only', () => {
+    const plan = planEval(request(folderDataset(10, 2), { maxIdentities: 3 }));
+    expect(plan.dataset.identities.map((i) => i.name)).toEqual(['person0', 'person1', 'person2']);
+    expect(plan.images.every((img) => /^person[012]\//.test(img))).toBe(true);
+  });
+});
+
+describe('measure and chooseThreshold', () => {
+  const root = folderDataset(12, 3);
+  const plan = planEval(request(root));
+  const m = measure(plan, lookupFor(16), {});
+
+  it('separable embeddings measure as perfect verification and identification', () => {
+    expect(m.metrics.verification!.allPairs.rocAuc).toBe(1);
+    expect(m.metrics.identification!.closedSet.rank1).toBe(1);
+    expect(m.metrics.failures.images).toBe(0);
+  });
+
+  it('calibrates on impostor pairs (1:1) or on non-mated probes (1:N), and says what is missing', () => {
+    const pairs = chooseThreshold(m, 0.1, undefined);
+    expect(pairs.basis).toBe('pairs');
+    const impostors = m.verification!.scored.scores.filter((_, i) => !m.verification!.scored.same[i]);
+    const t = pairs.calibration.threshold;
+    expect(impostors.filter((s) => s >= t).length / impostors.length).toBeLessThanOrEqual(0.1); // the asked-for FPR
+    expect(chooseThreshold(m, 0.1, 0.01).basis).toBe('open-set');
+    const noId = measure(planEval(request(root, { identification: 'none' })), lookupFor(16), {});
+    expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/--target-fpir needs identification/);
+  });
+});
