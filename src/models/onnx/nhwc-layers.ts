@@ -44,7 +44,24 @@ export function resolvePads(
 }
 
 export function convOutputSize(inSize: number, kernel: number, stride: number, padBegin: number, padEnd: number, dilation = 1): number {
+  if (inSize === -1) return -1; // a dynamic spatial size stays dynamic
   return Math.floor((inSize + padBegin + padEnd - ((kernel - 1) * dilation + 1)) / stride) + 1;
+}
+
+/**
+ * The ONNX padding attributes of TF padding: explicit pads for known sizes; for a dynamic spatial size
+ * (−1), TF "SAME" is ONNX auto_pad SAME_UPPER (the odd pixel at the end, as TF puts it).
+ */
+export function padAttrs(
+  padding: TfPadding,
+  [h, w]: [number, number],
+  kernel: [number, number],
+  strides: [number, number],
+  dilations: [number, number] = [1, 1],
+): { attrs: { pads: number[] } | { auto_pad: string }; pads: SpatialPads } {
+  if (padding === 'SAME' && (h === -1 || w === -1)) return { attrs: { auto_pad: 'SAME_UPPER' }, pads: [0, 0, 0, 0] };
+  const pads = resolvePads(padding, [h, w], kernel, strides, dilations);
+  return { attrs: { pads: [...pads] }, pads };
 }
 
 /** TF conv filter HWIO [kh, kw, in, out] → ONNX OIHW [out, in, kh, kw]. */
@@ -124,7 +141,7 @@ export function conv2dNhwc(b: OnnxGraphBuilder, x: Value, spec: Conv2dSpec): Val
   const [n, h, w] = x.shape as [number, number, number, number];
   const [o, , kh, kw] = spec.weightDims;
   const dilations = spec.dilations ?? [1, 1];
-  const pads = resolvePads(spec.padding, [h, w], [kh, kw], spec.strides, dilations);
+  const { attrs: padding, pads } = padAttrs(spec.padding, [h, w], [kh, kw], spec.strides, dilations);
   const inputs = [b.node('Transpose', [x.name], { perm: NHWC_TO_NCHW }, `${spec.name}/to_nchw`)];
   inputs.push(b.addInitializer(`${spec.name}/weight`, spec.weight, spec.weightDims));
   if (spec.bias) inputs.push(b.addInitializer(`${spec.name}/bias`, spec.bias, [o]));
@@ -135,7 +152,7 @@ export function conv2dNhwc(b: OnnxGraphBuilder, x: Value, spec: Conv2dSpec): Val
       kernel_shape: [kh, kw],
       strides: spec.strides,
       dilations,
-      pads: [pads[0], pads[1], pads[2], pads[3]],
+      ...padding,
       group: spec.group ?? 1,
     },
     spec.name,
@@ -161,12 +178,12 @@ export interface Pool2dSpec {
 export function pool2dNhwc(b: OnnxGraphBuilder, x: Value, spec: Pool2dSpec): Value {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [kh, kw] = spec.kernel;
-  const pads = resolvePads(spec.padding, [h, w], spec.kernel, spec.strides);
+  const { attrs: padding, pads } = padAttrs(spec.padding, [h, w], spec.kernel, spec.strides);
   const t = b.node('Transpose', [x.name], { perm: NHWC_TO_NCHW }, `${spec.name}/to_nchw`);
   const y = b.node(
     spec.kind === 'max' ? 'MaxPool' : 'AveragePool',
     [t],
-    { kernel_shape: [kh, kw], strides: spec.strides, pads: [pads[0], pads[1], pads[2], pads[3]] },
+    { kernel_shape: [kh, kw], strides: spec.strides, ...padding },
     spec.name,
   );
   const outH = convOutputSize(h, kh, spec.strides[0], pads[0], pads[2]);

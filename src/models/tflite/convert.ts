@@ -1,0 +1,94 @@
+/**
+ * TensorFlow Lite model (.tflite) → ONNX. Reads the flatbuffer (schema.ts), folds constants
+ * (DEQUANTIZE of float16/int8 weights happens here, once), rewrites the PReLU patterns TFLite exporters
+ * spell out op by op (fusions.ts), translates each op (ops.ts) and makes the batch dimension dynamic —
+ * and, for fully convolutional models such as MTCNN's P-Net, the spatial dimensions too.
+ */
+import { readFileSync } from 'node:fs';
+import { OnnxGraphBuilder, type Dim } from '../onnx/graph-builder.js';
+import type { Value } from '../onnx/nhwc-layers.js';
+import { fuseTflitePatterns } from './fusions.js';
+import { OP_HANDLERS } from './ops.js';
+import { opName, readTfliteModel, TensorType, type TfliteModel } from './schema.js';
+import { constOf, materialise, UnsupportedTfliteError, type TValue } from './values.js';
+
+export { UnsupportedTfliteError } from './values.js';
+
+export interface TfliteConvertOptions {
+  graphName: string;
+  /** ONNX name of the single input (default: the file's input name). */
+  inputName?: string;
+  /** Outputs to expose, in order, with their ONNX names (default: the file's outputs, under their own names). */
+  outputs?: { tflite: string; name: string }[];
+  /** Leave height and width dynamic too (fully convolutional models: MTCNN P-Net). */
+  dynamicSpatial?: boolean;
+  /** Keep PReLU spelled out as the file has it instead of folding it into one PRelu (tests compare both). */
+  keepPreluPatterns?: boolean;
+  /** Stored in the ONNX file (provenance). */
+  docString?: string;
+}
+
+export interface ConvertedTflite {
+  bytes: Uint8Array;
+  input: Value;
+  outputs: Value[];
+  nodeCount: number;
+}
+
+const toDims = (shape: readonly number[], spatial: boolean): Dim[] =>
+  shape.map((d, i) => (d !== -1 ? d : i === 0 ? 'N' : spatial && i === 1 ? 'H' : spatial && i === 2 ? 'W' : `d${i}`));
+
+export function convertTfliteModel(model: TfliteModel, options: TfliteConvertOptions): ConvertedTflite {
+  if (model.inputs.length !== 1) throw new UnsupportedTfliteError(`expected one input, the model has ${model.inputs.length}`);
+  const inputTensor = model.tensors[model.inputs[0]!]!;
+  if (inputTensor.type !== TensorType.FLOAT32) throw new UnsupportedTfliteError(`input ${inputTensor.name} is not float32`);
+  const b = new OnnxGraphBuilder(options.graphName, { docString: options.docString });
+  const spatial = options.dynamicSpatial === true && inputTensor.shape.length === 4;
+  const inputShape = inputTensor.shape.map((d, i) => (i === 0 || (spatial && (i === 1 || i === 2)) ? -1 : d));
+  const inputName = b.addInput(options.inputName ?? inputTensor.name, toDims(inputShape, spatial));
+
+  const values = new Map<number, TValue>([[inputTensor.index, { kind: 'tensor', name: inputName, shape: inputShape }]]);
+  const valueOf = (index: number): TValue | undefined => {
+    if (index < 0) return undefined;
+    let v = values.get(index);
+    if (!v) {
+      const t = model.tensors[index]!;
+      if (!t.data) throw new UnsupportedTfliteError(`tensor ${t.name} is used before it is computed`);
+      v = constOf(t);
+      values.set(index, v);
+    }
+    return v;
+  };
+
+  const operators = options.keepPreluPatterns ? model.operators : fuseTflitePatterns(model);
+  for (const op of operators) {
+    const handler = OP_HANDLERS[op.op];
+    if (!handler) throw new UnsupportedTfliteError(`op ${opName(op.op)} is not supported`);
+    if (op.outputs.length !== 1) throw new UnsupportedTfliteError(`op ${opName(op.op)} with ${op.outputs.length} outputs is not supported`);
+    const out = model.tensors[op.outputs[0]!]!;
+    const result = handler({
+      b,
+      op,
+      inputs: op.inputs.map(valueOf),
+      outputs: [out],
+      inputTensors: op.inputs.map((i) => (i < 0 ? undefined : model.tensors[i])),
+      name: `t/${out.name}`, // prefixed: the bare names stay free for the graph outputs
+    });
+    values.set(out.index, result);
+  }
+
+  const wanted = options.outputs ?? model.outputs.map((i) => ({ tflite: model.tensors[i]!.name, name: model.tensors[i]!.name }));
+  const outputs = wanted.map(({ tflite, name }) => {
+    const t = model.tensors.find((x) => x.name === tflite);
+    if (!t) throw new UnsupportedTfliteError(`no tensor named ${tflite}`);
+    const v = materialise(b, valueOf(t.index)!);
+    b.exposeAs(v.name, name, toDims(v.shape, spatial));
+    return { name, shape: v.shape };
+  });
+  return { bytes: b.toBytes(), input: { name: inputName, shape: inputShape }, outputs, nodeCount: b.nodeCount };
+}
+
+/** Reads and converts a .tflite file. */
+export function convertTfliteFile(file: string, options: TfliteConvertOptions): ConvertedTflite {
+  return convertTfliteModel(readTfliteModel(readFileSync(file)), options);
+}

