@@ -3,14 +3,18 @@
  * one image input of 112×112 (NCHW or NHWC) and one output vector — what an insightface ArcFace or a
  * GhostFaceNet export looks like. It is aligned with the ArcFace 112 template and normalised with
  * (x − 127.5) / 127.5 unless the user says otherwise. The file is copied into the user models directory
- * (private, 0600) and recorded with its sha256 in user-models.json.
+ * (private, 0600) and recorded with its sha256 in user-models.json. A file exported with a fixed batch
+ * (PyTorch's default) is rewritten to take any batch when that is proved to change nothing, else run at
+ * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
+import { onnxruntimeReason, proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
@@ -59,16 +63,19 @@ export interface InspectedModel {
   kind: 'embedder';
   layout: Layout;
   inputSize: number;
-  dim: number;
+  /** The input's batch when the file fixes it, else null. */
+  fixedBatch: number | null;
 }
 
+const firstLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
+
 /** Recognise what an ONNX file is from its inputs and outputs. */
-export async function inspectOnnx(file: string): Promise<InspectedModel> {
+export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<InspectedModel> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file);
+    session = await quietSession(bytes);
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `not a loadable ONNX model: ${String((err as Error).message).split('\n')[0]}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `not a loadable ONNX model: ${onnxruntimeReason(err)}`, file);
   }
   try {
     const inputs = session.inputMetadata.filter((m) => m.isTensor);
@@ -87,14 +94,33 @@ export async function inspectOnnx(file: string): Promise<InspectedModel> {
       throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs${hint}`, file);
     }
     const out = shape(outputs[0]!);
-    const dim = Number(out[out.length - 1]);
-    if (out.length !== 2 || !(dim > 0)) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
+    if (out.length !== 2) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
     if (inputSize !== 112)
       throw new FacectlError(ExitCode.MODEL_ERROR, `a ${inputSize}×${inputSize} input is not an ArcFace-style 112×112 embedder`, file);
-    return { kind: 'embedder', layout, inputSize, dim };
+    const batch = dims[0];
+    return { kind: 'embedder', layout, inputSize, fixedBatch: typeof batch === 'number' && batch > 0 ? batch : null };
   } finally {
     await session.release();
   }
+}
+
+/**
+ * A file with a fixed batch: free it (onnx/free-batch.ts) and keep the result only when it is proved to
+ * give what the file gives; otherwise the faces are run `fixedBatch` at a time.
+ */
+async function settleBatch(bytes: Uint8Array, fixedBatch: number, imageDims: number[]): Promise<{ bytes: Uint8Array; fixedBatch?: number; note: string }> {
+  let rewrite: ReturnType<typeof freeBatch>;
+  try {
+    rewrite = freeBatch(bytes);
+  } catch {
+    rewrite = { kind: 'unsupported', fixedBatch, reason: 'the file could not be rewritten' };
+  }
+  if (rewrite.kind === 'rewritten') {
+    const proof = await proveBatchRewrite(bytes, rewrite.bytes, fixedBatch, imageDims).catch(() => null);
+    if (proof?.equal) return { bytes: rewrite.bytes, note: `batch ${fixedBatch} freed, proved equal (max rel. error ${proof.maxRelativeError.toExponential(1)})` };
+  }
+  if (rewrite.kind === 'dynamic') return { bytes, note: '' };
+  return { bytes, fixedBatch, note: `fixed batch ${fixedBatch}: faces run ${fixedBatch} at a time` };
 }
 
 export interface AddModelOptions {
@@ -107,38 +133,60 @@ export interface AddModelOptions {
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Register an ONNX embedder: inspect it, copy it in privately, record its spec. */
+/** Register an ONNX embedder: inspect it, free its batch if fixed, check it runs, copy it in privately, record its spec. */
 export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec> {
-  const inspected = await inspectOnnx(file);
+  let original: Uint8Array;
+  try {
+    original = await readFile(file);
+  } catch (err) {
+    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`, file);
+  }
+  const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
   const existing = await listUserModels();
   if (BUILTIN_EMBEDDERS.some((s) => s.id === id) || existing.some((s) => s.id === id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
+  const size = inspected.inputSize;
+  const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
+  const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
+  // It must run: at its fixed batch, or at 2 to show that a dynamic batch really is one.
+  const batch = settled.fixedBatch ?? 2;
+  let outDims: number[][];
+  try {
+    outDims = await tryRun(settled.bytes, batch, imageDims);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+  }
+  const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
+  if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
+  const dim = vector[1]!;
+
   const dir = userModelsDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const dest = path.join(dir, `${id}.onnx`);
-  await copyFile(file, `${dest}.tmp`);
+  await writeFile(`${dest}.tmp`, settled.bytes, { mode: 0o600 });
   await chmod(`${dest}.tmp`, 0o600);
   await rename(`${dest}.tmp`, dest);
   const spec: EmbedderSpec = {
     id,
-    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${inspected.inputSize}×${inspected.inputSize}, ${inspected.dim}-d)`,
+    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
     origin: 'user',
     source: { file: dest, sha256: await sha256File(dest) },
-    inputSize: inspected.inputSize,
+    inputSize: size,
     layout: inspected.layout,
     channels: opts.channels ?? 'RGB',
     mean: opts.mean ?? 127.5,
     std: opts.std ?? 127.5,
-    template: arcfaceTemplate(inspected.inputSize),
-    dim: inspected.dim,
+    template: arcfaceTemplate(size),
+    dim,
     flip: opts.flip ?? true,
     // Generic ArcFace-style values (cosine of 512-d ArcFace embeddings); calibrate on real data.
     thresholds: {
       verify: { value: 0.3, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate` for this model' },
       login: { value: 0.4, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate --target-fpir 1e-2` for this model' },
     },
+    ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
   await saveUserModels([...existing, spec]);
   return spec;
