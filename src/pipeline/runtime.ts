@@ -4,7 +4,7 @@
  * when onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=cuda12 (see README).
  */
 import ort from 'onnxruntime-node';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, ModelError } from '../errors.js';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -85,14 +85,31 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
   }
 }
 
+/**
+ * session.run with onnxruntime's failures (a fixed batch size, an input shape or op it cannot take)
+ * turned into exit 13 naming the model: a model file the user gave is the cause, not a bug in facectl.
+ */
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: ort.InferenceSession.FeedsType,
+  model: string,
+): Promise<ort.InferenceSession.ReturnType> {
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    throw new ModelError(model, String((err as Error)?.message ?? err).split('\n')[0]!);
+  }
+}
+
 /** Run a session on one float32 input; returns every output by name. */
 export async function runModel(
   session: ort.InferenceSession,
   input: Float32Array,
   dims: readonly number[],
+  model = 'model',
 ): Promise<Record<string, ort.Tensor>> {
   const tensor = new ort.Tensor('float32', input, dims);
-  return session.run({ [session.inputNames[0]!]: tensor });
+  return runSession(session, { [session.inputNames[0]!]: tensor }, model);
 }
 
 /** Drop every session (tests, or a model file replaced on disk). */
