@@ -1,8 +1,10 @@
 /**
  * onnxruntime-node sessions, created once per process per model file and reused by every stage.
  * CPU by default; `--device cuda` asks for onnxruntime's CUDA execution provider, which exists only
- * when onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=cuda12 (see README).
+ * when onnxruntime-node's install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12 (README: GPU).
  */
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError, ModelError } from '../errors.js';
 
@@ -79,7 +81,7 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
     if (runtime.device === 'cuda')
       throw new FacectlError(
         ExitCode.MODEL_ERROR,
-        `cannot start the CUDA execution provider (${msg}); reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci, or use --device cpu`,
+        `cannot start the CUDA execution provider (${msg}); fetch it with ONNXRUNTIME_NODE_INSTALL=cuda12 node ${ortInstallScript()} (README: GPU), or use --device cpu`,
       );
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot load model ${modelPath}: ${msg}`);
   }
@@ -98,6 +100,15 @@ export async function runSession(
     return await session.run(feeds);
   } catch (err) {
     throw new ModelError(model, String((err as Error)?.message ?? err).split('\n')[0]!);
+  }
+}
+
+/** onnxruntime-node's own install script, which fetches the CUDA provider files (README: GPU). */
+function ortInstallScript(): string {
+  try {
+    return path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'script', 'install');
+  } catch {
+    return 'node_modules/onnxruntime-node/script/install';
   }
 }
 
