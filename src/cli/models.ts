@@ -20,10 +20,13 @@ export function registerModels(program: Command): void {
         }),
       );
       const embedders = await allEmbedders();
+      const ensembles = embedders
+        .filter((e) => e.members)
+        .map((e) => ({ id: e.id, kind: 'embedder', origin: 'builtin', state: `ensemble of ${e.members!.map((m) => m.id).join(' + ')}`, description: e.description }));
       const user = embedders
         .filter((e) => e.origin === 'user')
         .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
-      const rows = [...builtins, ...user];
+      const rows = [...builtins, ...ensembles, ...user];
       if (opts.json) return printJson({ modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
       process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),

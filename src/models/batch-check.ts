@@ -88,12 +88,3 @@ export async function tryRun(model: Uint8Array, batch: number, imageDims: number
   }
 }
 
-/**
- * onnxruntime's error as one readable line: "Reshape node 'x': The input tensor cannot be reshaped …"
- * instead of its status prefix and the C++ source location and assertion it failed.
- */
-export function onnxruntimeReason(err: unknown): string {
-  const line = String((err as Error)?.message ?? err).split('\n')[0]!;
-  const m = /running (\w+) node\. Name:'([^']*)' Status Message: (?:\S+:\d+ .*? was false\. )?(.*)$/.exec(line);
-  return m ? `${m[1]} node '${m[2]}': ${m[3]}` : line.replace(/\s*\S*onnxruntime_src\S*\s*/g, ' ').trim();
-}

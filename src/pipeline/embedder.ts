@@ -3,10 +3,10 @@
  * embedder was trained (channel order, normalisation, layout), run in batches, L2-normalise.
  */
 import type ort from 'onnxruntime-node';
-import { ExitCode, FacectlError } from '../errors.js';
-import { onnxruntimeReason } from '../models/batch-check.js';
+import { ModelError } from '../errors.js';
 import type { EmbedderSpec } from '../models/registry.js';
 import { alignFace } from './align.js';
+import { runSession } from './runtime.js';
 import type { Point, RgbImage } from './types.js';
 import { l2normalize } from './vector.js';
 
@@ -78,7 +78,7 @@ export class FaceEmbedder {
 
   /**
    * The network on `rows` inputs; returns rows × dim values. A model with a fixed batch runs that many
-   * rows at a time, the last group padded with zeros. A failure is the model's (exit 13), not a bug.
+   * rows at a time, the last group padded with zeros. A failure is the model's (ModelError, exit 13), not a bug.
    */
   private async runRows(input: Float32Array, rows: number): Promise<Float32Array> {
     const { spec } = this;
@@ -93,18 +93,10 @@ export class FaceEmbedder {
         batch = padded;
       }
       const dims = spec.layout === 'NHWC' ? [group, spec.inputSize, spec.inputSize, 3] : [group, 3, spec.inputSize, spec.inputSize];
-      let result: Record<string, ort.Tensor>;
-      try {
-        result = await this.session.run({ [this.session.inputNames[0]!]: new this.ortTensor('float32', batch, dims) });
-      } catch (err) {
-        throw new FacectlError(ExitCode.MODEL_ERROR, `embedder ${spec.id} failed to run: ${onnxruntimeReason(err)}`);
-      }
+      const result = await runSession(this.session, { [this.session.inputNames[0]!]: new this.ortTensor('float32', batch, dims) }, spec.id);
       // Multi-head graphs (faceres also predicts age and gender): the embedding is the output of the spec's size.
       const tensor = Object.values(result).find((t) => t.dims.length === 2 && t.dims[1] === spec.dim && t.dims[0] === group);
-      if (!tensor) {
-        const shapes = Object.values(result).map((t) => `[${t.dims.join(',')}]`).join(', ');
-        throw new FacectlError(ExitCode.MODEL_ERROR, `embedder ${spec.id}: no ${group}×${spec.dim} output (it gave ${shapes})`);
-      }
+      if (!tensor) throw new ModelError(spec.id, `no ${spec.dim}-d output for ${group} faces (it gave ${Object.values(result).map((t) => `[${t.dims.join(',')}]`).join(', ')})`);
       const take = Math.min(group, rows - start) * spec.dim;
       out.set((tensor.data as Float32Array).subarray(0, take), start * spec.dim);
     }
