@@ -7,7 +7,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { GalleryStore, repairStore, verifyStore, type FaceRow, type VerifyReport } from '../store/index.js';
-import { iou } from '../pipeline/blazeface.js';
+import { iou } from '../pipeline/detectors/nms.js';
 import type { PhotoProblem } from './enroll.js';
 import { openGalleryIndex, type IndexChoice } from './gallery-index.js';
 import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';

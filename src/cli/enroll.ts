@@ -7,7 +7,7 @@ import { effectiveThreshold } from '../app/login.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import { GalleryStore, resolveStoreDir } from '../store/index.js';
 import { loadPipelineForStore } from './store-pipeline.js';
-import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface EnrollOpts extends GlobalOptions {
   name?: string;
@@ -24,7 +24,7 @@ export const storeOption = (cmd: Command): Command =>
   cmd.option('--store <dir>', 'gallery store directory (default $FACECTL_STORE, else ~/.local/share/facectl/store)');
 
 export function registerEnroll(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     storeOption(
       program
         .command('enroll')
@@ -40,7 +40,7 @@ export function registerEnroll(program: Command): void {
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
         .option('--model <id>', 'embedder for a new store (default dlib-resnet)'),
     ),
-  ).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
+  )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     const storeDir = resolveStoreDir(opts.store);
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');

@@ -8,7 +8,7 @@ import { login, type FaceDecision } from '../app/login.js';
 import { ExitCode } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import { resolveStoreDir } from '../store/index.js';
-import { action, fmt, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { storeOption } from './enroll.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import { loadTileImage, writeContactSheet } from './sheet.js';
@@ -23,7 +23,7 @@ interface LoginOpts extends GlobalOptions {
 }
 
 export function registerLogin(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     storeOption(
       program
         .command('login')
@@ -36,7 +36,7 @@ export function registerLogin(program: Command): void {
         .option('--index <kind>', 'auto | flat | hnsw', 'auto')
         .option('--model <id>', "embedder (default: the store's)"),
     ),
-  ).action(action(async (image: string, opts: LoginOpts) => {
+  )).action(action(async (image: string, opts: LoginOpts) => {
     const storeDir = resolveStoreDir(opts.store);
     const top = numberOption('--top', opts.top, 1, 1000)!;
     const pipeline = await loadPipelineForStore(opts, storeDir);

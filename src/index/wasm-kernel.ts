@@ -36,14 +36,18 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-interface KernelExports {
+export interface KernelExports {
   memory: WasmMemory;
   block_scores(qPtr: number, nq: number, dbPtr: number, nRows: number, rowBytes: number, outPtr: number, outStride: number): void;
   row_scores(qPtr: number, dbPtr: number, nRows: number, rowBytes: number, outPtr: number): void;
+  gather_scores(qPtr: number, dbPtr: number, idxPtr: number, n: number, rowBytes: number, outPtr: number): void;
+  i8_scores(qPtr: number, dbPtr: number, nRows: number, rowBytes: number, codeBytes: number, qScale: number, outPtr: number): void;
 }
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
+/** Bytes one kernel instance's memory can hold (wasm32: 4 GiB). */
+export const MAX_MEMORY_BYTES = MAX_PAGES * PAGE;
 const SPARE_ROWS = 4;
 
 let compiled: WasmModule | null | undefined;
@@ -59,6 +63,22 @@ export function wasmKernelModule(): WasmModule | null {
 
 export const wasmSimdAvailable = (): boolean => wasmKernelModule() !== null;
 
+/** A fresh kernel instance with its own linear memory. */
+export function instantiateKernel(): KernelExports {
+  const module = wasmKernelModule();
+  if (!module) throw new FacectlError(ExitCode.INTERNAL, 'WebAssembly SIMD is not available in this runtime');
+  return new wasmApi!.Instance(module, {}).exports as KernelExports;
+}
+
+/** Grows `memory` to at least `bytes` (≤ MAX_MEMORY_BYTES); true when it grew (old views are detached). */
+export function growMemory(memory: WasmMemory, bytes: number): boolean {
+  const pagesNeeded = Math.ceil(bytes / PAGE);
+  const pagesNow = memory.buffer.byteLength / PAGE;
+  if (pagesNeeded <= pagesNow) return false;
+  memory.grow(pagesNeeded - pagesNow);
+  return true;
+}
+
 const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 export class WasmDotKernel implements DotKernel {
@@ -73,20 +93,22 @@ export class WasmDotKernel implements DotKernel {
   private exports: KernelExports;
   private readonly rowBytes: number;
   private readonly scoresPtr: number;
+  /** Floats in the scores area; scoreGathered uses its first half for scores, the second for row numbers. */
+  private readonly scoreFloats: number;
+  readonly gatherRows: number;
   private readonly dbPtr: number;
   /** Float32 view of the whole memory; rebuilt after every grow (growing detaches it). */
   private heap: Float32Array;
 
   constructor(readonly dim: number) {
-    const module = wasmKernelModule();
-    if (!module) throw new FacectlError(ExitCode.INTERNAL, 'WebAssembly SIMD is not available in this runtime');
-    this.exports = new wasmApi!.Instance(module, {}).exports as KernelExports;
+    this.exports = instantiateKernel();
     this.stride = paddedStride(dim);
     this.rowBytes = this.stride * 4;
     this.blockRows = blockRowsFor(this.stride);
     this.scoresPtr = alignUp(MAX_QUERIES * this.rowBytes, 64);
-    const scoreFloats = Math.max(MAX_QUERIES * this.blockRows, STREAM_ROWS);
-    this.dbPtr = alignUp(this.scoresPtr + scoreFloats * 4, 64);
+    this.scoreFloats = Math.max(MAX_QUERIES * this.blockRows, STREAM_ROWS);
+    this.gatherRows = this.scoreFloats >> 1;
+    this.dbPtr = alignUp(this.scoresPtr + this.scoreFloats * 4, 64);
     this.heap = new Float32Array(this.exports.memory.buffer);
     this.reserve(0);
   }
@@ -96,7 +118,7 @@ export class WasmDotKernel implements DotKernel {
     if (rows <= this.capacity) return;
     const capacity = grownCapacity(this.capacity, rows);
     const bytesFor = (cap: number): number => this.dbPtr + (cap + SPARE_ROWS) * this.rowBytes;
-    const maxBytes = MAX_PAGES * PAGE;
+    const maxBytes = MAX_MEMORY_BYTES;
     if (bytesFor(rows) > maxBytes) {
       throw new FacectlError(
         ExitCode.STORE_ERROR,
@@ -106,12 +128,9 @@ export class WasmDotKernel implements DotKernel {
     }
     // Near the 4 GiB ceiling take exactly what is needed rather than 1.5×.
     const target = bytesFor(capacity) <= maxBytes ? capacity : rows;
-    const memory = this.exports.memory;
-    const pagesNeeded = Math.ceil(bytesFor(target) / PAGE);
-    const pagesNow = memory.buffer.byteLength / PAGE;
-    if (pagesNeeded > pagesNow) memory.grow(pagesNeeded - pagesNow);
+    growMemory(this.exports.memory, bytesFor(target));
     this.capacity = target;
-    this.heap = new Float32Array(memory.buffer);
+    this.heap = new Float32Array(this.exports.memory.buffer);
   }
 
   append(vectors: Float32Array, n: number): void {
@@ -173,6 +192,15 @@ export class WasmDotKernel implements DotKernel {
   scoreRows(start: number, n: number): Float32Array {
     const nPadded = Math.ceil(n / 4) * 4;
     this.exports.row_scores(0, this.dbPtr + start * this.rowBytes, nPadded, this.rowBytes, this.scoresPtr);
+    return this.heap.subarray(this.scoresPtr / 4, this.scoresPtr / 4 + n);
+  }
+
+  scoreGathered(rows: Int32Array, n: number): Float32Array {
+    const half = this.scoreFloats >> 1;
+    if (n > half) throw new FacectlError(ExitCode.INTERNAL, `scoreGathered: ${n} rows exceed ${half}`);
+    const idxPtr = this.scoresPtr + half * 4;
+    new Int32Array(this.exports.memory.buffer, idxPtr, n).set(rows.subarray(0, n));
+    this.exports.gather_scores(0, this.dbPtr, idxPtr, n, this.rowBytes, this.scoresPtr);
     return this.heap.subarray(this.scoresPtr / 4, this.scoresPtr / 4 + n);
   }
 

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, ModelError } from '../errors.js';
 
 // onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
 // ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
@@ -93,6 +93,22 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
   }
 }
 
+/**
+ * session.run with onnxruntime's failures (a fixed batch size, an input shape or op it cannot take)
+ * turned into exit 13 naming the model: a model file the user gave is the cause, not a bug in facectl.
+ */
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: ort.InferenceSession.FeedsType,
+  model: string,
+): Promise<ort.InferenceSession.ReturnType> {
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    throw new ModelError(model, String((err as Error)?.message ?? err).split('\n')[0]!);
+  }
+}
+
 /** onnxruntime-node's own install script, which fetches the CUDA provider files (README: GPU). */
 function ortInstallScript(): string {
   try {
@@ -107,9 +123,10 @@ export async function runModel(
   session: ort.InferenceSession,
   input: Float32Array,
   dims: readonly number[],
+  model = 'model',
 ): Promise<Record<string, ort.Tensor>> {
   const tensor = new ort.Tensor('float32', input, dims);
-  return session.run({ [session.inputNames[0]!]: tensor });
+  return runSession(session, { [session.inputNames[0]!]: tensor }, model);
 }
 
 /** Drop every session (tests, or a model file replaced on disk). */
