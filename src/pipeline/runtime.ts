@@ -8,6 +8,12 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError, ModelError } from '../errors.js';
 
+// onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
+// ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
+// facectl sends nothing anywhere, so it is off unless the user set the variable; onnxruntime reads it
+// when the first session creates its environment (test/pipeline/telemetry.test.ts).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 export type Device = 'cpu' | 'cuda';
 
 export interface RuntimeOptions {

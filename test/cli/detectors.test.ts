@@ -19,9 +19,11 @@ describe.skipIf(!hasSamples)(`--detector${hasSamples ? '' : ` (${SKIP_NO_SAMPLES
 
   it('detect --detector names the detector; an unknown one is exit 13 with the known ids', async () => {
     const a = await faceCrop('a');
-    const r = cli('detect', a, '--detector', 'blazeface-front', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).results[0].faces.length).toBe(1);
+    for (const id of ['blazeface-front', 'mtcnn', 'rfb320']) {
+      const r = cli('detect', a, '--detector', id, '--json');
+      expect(r.code, `${id}: ${r.stderr}`).toBe(0);
+      expect(JSON.parse(r.stdout).results[0].faces.length, id).toBe(1);
+    }
     const bad = cli('detect', a, '--detector', 'nope');
     expect(bad.code).toBe(ExitCode.MODEL_ERROR);
     expect(bad.stderr).toMatch(/^facectl: unknown detector "nope" \(known: blazeface, /);

