@@ -1,4 +1,5 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import ora from 'ora';
 import { bulkEnroll } from '../app/bulk-enroll.js';
@@ -38,7 +39,7 @@ export function registerEnroll(program: Command): void {
         .option('--dataset <dir>', 'bulk import: <dir>/<id>/<photos>, resumable')
         .option('--batch <n>', 'bulk import: faces per commit', '100')
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
-        .option('--model <id>', 'embedder for a new store (default dlib-resnet)'),
+        .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
   )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     const storeDir = resolveStoreDir(opts.store);

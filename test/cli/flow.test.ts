@@ -2,6 +2,7 @@
  * The enroll → login → list → remove flow through the real CLI, with every documented exit code for
  * bad input, and the store left byte-for-byte intact by each failure.
  */
+import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -121,7 +122,7 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     const list = JSON.parse(cli('list', '--json').stdout);
     expect(list.identities.map((i: { id: string }) => i.id).sort()).toEqual(['biden', 'kit', 'obama', 'rose']);
     const info = JSON.parse(cli('info', '--json').stdout);
-    expect(info.model.id).toBe('dlib-resnet');
+    expect(info.model.id).toBe(DEFAULT_EMBEDDER);
     expect(info.faces).toBe(6);
     const rm = cli('remove', 'biden');
     expect(rm.code, rm.stderr).toBe(0);
