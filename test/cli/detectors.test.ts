@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
+import { constantOutputsOnnx, scrfdOutputs } from '../pipeline/detectors/fixtures/synthetic-detectors.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_SAMPLES, faceCrop, hasSamples } from '../helpers/samples.js';
 
@@ -47,5 +48,31 @@ describe.skipIf(!hasSamples)(`--detector${hasSamples ? '' : ` (${SKIP_NO_SAMPLES
     expect(r.code, r.stderr).toBe(ExitCode.MODEL_ERROR);
     expect(r.stderr).toMatch(/^facectl: model fixed cannot run: /);
     expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('models add takes an SCRFD file as a detector; detect --detector uses it; a file that cannot be one is exit 13 with the reason', async () => {
+    // One face at stride 8, anchor 20 of a 64×64 input: box (8, 0) 24×24 in input pixels (see test/pipeline/detectors/user-detectors.test.ts).
+    const face = { stride: 8, anchor: 20, score: 0.9, dist: [1, 1, 2, 2], kps: [0, 0.5, 1, 0.5, 0.5, 1, 0, 1.5, 1, 1.5] };
+    const file = path.join(tmp, 'scrfd_kps.onnx');
+    writeFileSync(file, constantOutputsOnnx([1, 3, 64, 64], scrfdOutputs(64, [face])));
+    const added = cli('models', 'add', file, '--id', 'my-scrfd');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('use it with --detector my-scrfd');
+    expect(cli('models', 'list').stdout).toContain('my-scrfd');
+    const a = await faceCrop('a'); // 380×420: scale 64/420
+    const r = cli('detect', a, '--detector', 'my-scrfd', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const [f] = JSON.parse(r.stdout).results[0].faces;
+    const s = 64 / 420;
+    expect(f.box.x).toBeCloseTo(8 / s, 3);
+    expect(f.box.width).toBeCloseTo(24 / s, 3);
+
+    const bad = path.join(tmp, 'two-outputs.onnx');
+    writeFileSync(bad, constantOutputsOnnx([1, 3, 64, 64], [{ name: 'a', dims: [1, 7], data: new Float32Array(7) }, { name: 'b', dims: [1, 3], data: new Float32Array(3) }]));
+    const refused = cli('models', 'add', bad);
+    expect(refused.code).toBe(ExitCode.MODEL_ERROR);
+    expect(refused.stderr).toMatch(/two-outputs\.onnx: 2 outputs .*not an embedder .* SCRFD .* YOLOv5-face/);
+    expect(cli('models', 'remove', 'my-scrfd').code).toBe(0);
+    expect(cli('detect', a, '--detector', 'my-scrfd').code).toBe(ExitCode.MODEL_ERROR);
   });
 });
