@@ -130,6 +130,7 @@ for (const size of sizes) {
   const buildRow: BuildRow = {
     size,
     flatAddS: exact.addS,
+    flatCodesS: exact.codesS,
     flatBytesPerVector: exact.bytesPerVector,
     hnswBuildS: null,
     hnswBuildCpuS: null,

@@ -11,6 +11,7 @@ import { resolveStoreDir } from '../store/index.js';
 import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { storeOption } from './enroll.js';
 import { loadPipelineForStore } from './store-pipeline.js';
+import type { RgbImage } from '../pipeline/types.js';
 import { loadTileImage, writeContactSheet } from './sheet.js';
 
 interface LoginOpts extends GlobalOptions {
@@ -32,7 +33,7 @@ export function registerLogin(program: Command): void {
         .option('--top <k>', 'candidates to show', '3')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--all-faces', 'decide for every face in the photo (exit 0 if any is accepted)')
-        .option('--sheet <out.png>', 'write a contact sheet: query face beside the matched identity’s enrolled faces')
+        .option('--sheet <out.png>', 'write a contact sheet: each decided face beside the matched identity’s enrolled faces, one row per face')
         .option('--index <kind>', 'auto | flat | hnsw', 'auto')
         .option('--model <id>', "embedder (default: the store's)"),
     ),
@@ -52,19 +53,25 @@ export function registerLogin(program: Command): void {
     };
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
-      const d = r.decisions[0]!;
-      const rows = enrolledPhotos(d.id);
-      const query = { image: await loadTileImage(image), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image };
-      const tiles = await Promise.all(
-        rows.map(async (row) => ({
-          image: await loadTileImage(row.sourcePath),
-          box: row.box,
-          title: row.id,
-          subtitle: `cos ${fmt(dot(d.face.embedding, r.snapshot.embeddingOf(row)), 3)}`,
+      const images = new Map<string, Promise<RgbImage | null>>();
+      const rows = await Promise.all(
+        r.decisions.map(async (d) => ({
+          query: { image: await loadTileImage(image, images), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image },
+          matches: await Promise.all(
+            enrolledPhotos(d.id).map(async (row) => ({
+              image: await loadTileImage(row.sourcePath, images),
+              box: row.box,
+              title: row.id,
+              subtitle: `cos ${fmt(dot(d.face.embedding, r.snapshot.embeddingOf(row)), 3)}`,
+            })),
+          ),
+          verdict: {
+            text: d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`,
+            accepted: d.decision === 'ACCEPT',
+          },
         })),
       );
-      const verdict = d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`;
-      await writeContactSheet(opts.sheet, query, tiles, { text: verdict, accepted: d.decision === 'ACCEPT' });
+      await writeContactSheet(opts.sheet, rows);
     }
     if (opts.json) {
       printJson({

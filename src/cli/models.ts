@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
-import { checkCachedModel, prepareModel, resolveModelsDir } from '../models/cache.js';
+import { locateModel, prepareModel, resolveModelsDir } from '../models/cache.js';
+import { defaultShippedDir } from '../models/shipped.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { allEmbedders } from '../models/resolve.js';
 import { addUserModel, listUserDetectors, removeUserModel, userModelsDir } from '../models/user-models.js';
@@ -17,10 +18,13 @@ export function registerModels(program: Command): void {
       const builtins = await Promise.all(
         BUILTIN_MODEL_IDS.map(async (id) => {
           const m = getBuiltinModel(id);
-          return { id, kind: m.kind, origin: 'builtin', state: (await checkCachedModel(id)).state, description: m.description };
+          return { id, kind: m.kind, origin: 'builtin', state: (await locateModel(id)).state, description: m.description };
         }),
       );
       const embedders = await allEmbedders();
+      const ensembles = embedders
+        .filter((e) => e.members)
+        .map((e) => ({ id: e.id, kind: 'embedder', origin: 'builtin', state: `ensemble of ${e.members!.map((m) => m.id).join(' + ')}`, description: e.description }));
       const user = embedders
         .filter((e) => e.origin === 'user')
         .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
@@ -28,9 +32,10 @@ export function registerModels(program: Command): void {
         ...BUILTIN_DETECTORS.map((d) => ({ id: d.id, kind: 'detector (--detector)', origin: 'builtin', state: '', description: `${d.description}; five points: ${d.landmarks}` })),
         ...(await listUserDetectors()).map((d) => ({ id: d.id, kind: 'detector (--detector)', origin: 'user', state: d.source.file, description: d.description })),
       ];
-      const rows = [...detectors, ...builtins, ...user];
-      if (opts.json) return printJson({ modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, defaultDetector: DEFAULT_DETECTOR, models: rows });
-      process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER || (r.id === DEFAULT_DETECTOR && r.kind.startsWith('detector (')) ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
+      const rows = [...detectors, ...builtins, ...ensembles, ...user];
+      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, defaultDetector: DEFAULT_DETECTOR, models: rows });
+      const isDefault = (r: (typeof rows)[number]) => r.id === DEFAULT_EMBEDDER || (r.id === DEFAULT_DETECTOR && r.kind.startsWith('detector ('));
+      process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [isDefault(r) ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),
   );
 
@@ -48,7 +53,7 @@ export function registerModels(program: Command): void {
         const t0 = performance.now();
         const r = await prepareModel(id, { force: opts.force });
         results.push({ ...r, ms: Math.round(performance.now() - t0) });
-        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : 'cached'} ${r.path}`);
+        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
       }
       if (opts.json) printJson(results);
     }),

@@ -9,7 +9,7 @@
 import { type DotKernel, type KernelName, paddedStride } from './dot-kernel.js';
 import { StaleIndexError, encodeIndexFile, openIndexFile, writeFileAtomic } from './index-file.js';
 import { JsDotKernel } from './js-kernel.js';
-import { I8Codes } from './i8-codes.js';
+import { quantizeQuery } from './i8-codes.js';
 import { TopK } from './topk.js';
 import type { IndexExpectation, SearchHit, VectorIndex } from './types.js';
 import { checkDim, checkK, checkLabels, rowCount } from './validate.js';
@@ -33,9 +33,10 @@ interface Candidates {
   n: number;
 }
 
-function createKernel(dim: number, choice: FlatIndexOptions['kernel'] = 'auto'): DotKernel {
+function createKernel(dim: number, options: FlatIndexOptions): DotKernel {
+  const choice = options.kernel ?? 'auto';
   if (choice === 'js' || (choice === 'auto' && !wasmSimdAvailable())) return new JsDotKernel(dim);
-  return new WasmDotKernel(dim);
+  return new WasmDotKernel(dim, { codes: (options.prefilter ?? 'i8') === 'i8' });
 }
 
 /** Pushes scores[offset .. offset+n) for rows rowBase.. into the heap. */
@@ -56,25 +57,32 @@ export class FlatIndex implements VectorIndex {
   private readonly kernel: DotKernel;
   /** Label of each stored row, in insertion order. */
   private labels: string[] = [];
-  /** i8 codes of the rows for the single-query prefilter; null with the JS kernel or 'none'. */
-  private readonly codes: I8Codes | null;
   private candidates: Candidates = { rows: new Int32Array(1024), scores: new Float32Array(1024), n: 0 };
   /** Rows the last prefiltered query re-scored exactly (for benchmarks). */
   rescoredLastQuery = 0;
+  private singleQueries = 0;
 
   constructor(
     readonly dim: number,
     options: FlatIndexOptions = {},
   ) {
     checkDim(dim);
-    this.kernel = createKernel(dim, options.kernel);
-    const prefilter = options.prefilter ?? 'i8';
-    this.codes = prefilter === 'i8' && this.kernel.name === 'wasm-simd' ? new I8Codes(dim) : null;
+    this.kernel = createKernel(dim, options);
+  }
+
+  /** The kernel when it keeps i8 codes of the rows for the single-query prefilter. */
+  private get codes(): WasmDotKernel | null {
+    return this.kernel instanceof WasmDotKernel && this.kernel.hasCodes ? this.kernel : null;
   }
 
   /** Which single-query scan runs: 'i8' (prefilter + exact re-scoring) or 'none'. */
   get prefilter(): 'i8' | 'none' {
     return this.codes ? 'i8' : 'none';
+  }
+
+  /** Codes the rows for the prefilter now (else the second single query does), e.g. before serving logins. */
+  buildPrefilter(): void {
+    this.codes?.updateCodes();
   }
 
   get size(): number {
@@ -90,7 +98,6 @@ export class FlatIndex implements VectorIndex {
     const n = rowCount(vectors, this.dim, 'add');
     checkLabels(labels, n);
     this.kernel.append(vectors, n);
-    this.codes?.append(vectors, this.dim, n);
     for (const label of labels) this.labels.push(label);
   }
 
@@ -99,8 +106,13 @@ export class FlatIndex implements VectorIndex {
     const nq = rowCount(queries, this.dim, 'search');
     const keep = Math.min(k, this.size);
     const heaps = Array.from({ length: nq }, () => new TopK(keep));
-    if (keep > 0 && nq === 1 && this.codes) this.scanPrefiltered(queries, heaps[0]);
-    else if (keep > 0 && nq === 1) this.scanSingle(queries, heaps[0]);
+    if (keep > 0 && nq === 1) {
+      // Codes are built on the second single query, so a one-shot search (load, one login)
+      // never pays for quantising the rows; later queries only code the rows added since.
+      if (this.codes && (this.codes.codedRows > 0 || this.singleQueries > 0)) this.scanPrefiltered(queries, heaps[0]);
+      else this.scanSingle(queries, heaps[0]);
+      this.singleQueries++;
+    }
     else if (keep > 0) this.scanBatched(queries, heaps);
     return heaps.map((heap) => {
       const { scores, rows } = heap.sorted();
@@ -123,7 +135,10 @@ export class FlatIndex implements VectorIndex {
    */
   private scanPrefiltered(query: Float32Array, heap: TopK): void {
     const codes = this.codes!;
-    const twoE = 2 * codes.setQuery(query);
+    const stats = codes.updateCodes();
+    const q = quantizeQuery(query, this.dim, stats.codeBytes);
+    const twoE = 2 * q.bound(stats);
+    codes.setCodeQuery(q.codes);
     const best = new TopK(heap.k);
     let cand = this.candidates;
     cand.n = 0;
@@ -131,7 +146,7 @@ export class FlatIndex implements VectorIndex {
     let cut = -Infinity;
     for (let start = 0; start < codes.count; start += codes.streamRows) {
       const n = Math.min(codes.streamRows, codes.count - start);
-      const scores = codes.scoreRows(start, n);
+      const scores = codes.scoreCodes(q.scale, start, n);
       for (let r = 0; r < n; r++) {
         const a = scores[r];
         if (a < cut) continue;
@@ -187,7 +202,6 @@ export class FlatIndex implements VectorIndex {
     const before = this.size;
     const old = this.labels;
     this.kernel.compact((row) => !drop.has(old[row]));
-    this.codes?.compact((row) => !drop.has(old[row]));
     this.labels = old.filter((label) => !drop.has(label));
     return before - this.size;
   }
@@ -228,7 +242,6 @@ export class FlatIndex implements VectorIndex {
       }
       const index = new FlatIndex(header.dim, options);
       index.kernel.fill(header.count, (bytes) => opened.readPayload(bytes));
-      index.codes?.append(index.kernel.rows(), index.kernel.stride, header.count);
       index.labels = labels as string[];
       return index;
     } finally {
@@ -238,7 +251,6 @@ export class FlatIndex implements VectorIndex {
 
   dispose(): void {
     this.kernel.dispose();
-    this.codes?.dispose();
     this.labels = [];
   }
 }

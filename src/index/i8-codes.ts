@@ -1,159 +1,108 @@
 /**
- * i8 codes of the flat index's rows: the prefilter that makes a single exact query read a
- * quarter of the bytes. Each row x is stored as 127-level codes c with its own scale s
- * (x ≈ s·c) in a second kernel instance; a query y becomes i16 codes with scale t (y ≈ t·q).
- * The scan (kernel.wat `i8_scores`) gives A = s·t·<c, q> per row, the integer dot product
- * being exact, and `setQuery` returns a bound E with |A − S| ≤ E for every row, where S is the
- * float32 score the exact kernel gives that row. With x = x̂ + eₓ and y = ŷ + e_y:
+ * i8 codes of the flat index's rows: the prefilter that lets a single exact query read a
+ * quarter of the bytes. Row x is stored as codes c ∈ [−127, 127] with its own scale s
+ * (x̂ = s·c, kernel.wat `quantize_rows`, in the same wasm memory after the float rows);
+ * a query y becomes i16 codes q with scale t (ŷ = t·q, `quantizeQuery`). The scan
+ * (`i8_scores`) gives A = s·t·<c, q> per row, the integer dot product being exact, and
+ * `QueryCodes.bound` is an E with |A − S| ≤ E for every row, S being the float32 score the
+ * exact kernel gives that row. With x = x̂ + eₓ and y = ŷ + e_y:
  *
  *   <y, x> = <ŷ, x̂> + <ŷ, eₓ> + <e_y, x>,   so  |<y, x> − <ŷ, x̂>| ≤ ‖ŷ‖·max‖eₓ‖ + ‖e_y‖·max‖x‖
  *
- * (Cauchy–Schwarz), plus float32 rounding of S (≤ γ_dim·‖x‖·‖y‖) and of A. flat.ts keeps
- * every row with A ≥ (k-th largest A) − 2E and re-scores those exactly, so the top-k is the
- * one a full float32 scan gives.
- *
- * Memory: [query: 2·codeBytes][scores: STREAM_ROWS floats][rows: codeBytes i8 + f32 scale + pad].
+ * (Cauchy–Schwarz), plus float32 rounding of S (≤ γ_dim·‖x‖·‖y‖) and of A. flat.ts keeps every
+ * row with A ≥ (k-th largest A) − 2E and re-scores those exactly, so its top-k is the one a
+ * full float32 scan gives, ties included.
  */
-import { ExitCode, FacectlError } from '../errors.js';
-import { STREAM_ROWS, grownCapacity } from './dot-kernel.js';
-import { type KernelExports, MAX_MEMORY_BYTES, growMemory, instantiateKernel } from './wasm-kernel.js';
 
-const SPARE_ROWS = 4;
-const CODE_MAX = 127;
-/** Relative slack for float rounding in the bound itself and in A (a few ulps of float32). */
+const U = 2 ** -24;
+/** Relative slack for float rounding in A and in the bound's own arithmetic (≫ a few ulps). */
 const ROUNDING_SLACK = 1e-6;
+/** Largest |code| of a row (symmetric, so i8 products fit i16 pairs in the kernel). */
+const CODE_MAX = 127;
 
-export class I8Codes {
-  /** Bytes of codes per row: dim rounded up to 32 (the kernel reads 32 codes per step). */
-  readonly codeBytes: number;
-  /** codeBytes + 16: the f32 scale, padded so rows stay 16-byte aligned. */
-  readonly rowBytes: number;
-  readonly streamRows = STREAM_ROWS;
-  count = 0;
-  private capacity = -1;
-  private exports: KernelExports;
-  private readonly scoresPtr: number;
-  private readonly dbPtr: number;
-  /** Largest ‖x − x̂‖ and ‖x‖ over the rows coded so far (kept as upper bounds by compact). */
-  private maxError = 0;
-  private maxNorm = 0;
-  private bytes: Int8Array;
-  private floats: Float32Array;
-  /** Query scale t of the last setQuery. */
-  private queryScale = 0;
-  /** Largest |i16 query code| that keeps every integer dot product inside int32. */
-  private readonly queryMax: number;
+/** Where a kernel keeps its codes, and the largest ‖eₓ‖, ‖x‖ over the coded rows. */
+export interface CodeStats {
+  maxError: number;
+  maxNorm: number;
+}
+export interface CodeRegion extends CodeStats {
+  /** Bytes of codes per row: dim rounded up to 32 (the scan reads 32 codes per step). */
+  codeBytes: number;
+  /** codeBytes + 16: f32 scale, f32 ‖eₓ‖, f32 ‖x‖, pad. */
+  rowBytes: number;
+  /** Byte offset of row 0's codes in the wasm memory. */
+  ptr: number;
+  /** Rows coded so far (rows [coded, count) are coded on the next single query). */
+  coded: number;
+}
 
-  constructor(readonly dim: number) {
-    this.exports = instantiateKernel();
-    this.codeBytes = Math.ceil(dim / 32) * 32;
-    this.rowBytes = this.codeBytes + 16;
-    this.scoresPtr = this.codeBytes * 2;
-    this.dbPtr = this.scoresPtr + STREAM_ROWS * 4;
-    this.queryMax = Math.min(32767, Math.floor((2 ** 31 - 1) / (CODE_MAX * this.codeBytes)));
-    this.bytes = new Int8Array(0);
-    this.floats = new Float32Array(0);
-    this.reserve(0);
+export function newCodeRegion(dim: number, ptr = 0): CodeRegion {
+  const codeBytes = Math.ceil(dim / 32) * 32;
+  return { codeBytes, rowBytes: codeBytes + 16, ptr, coded: 0, maxError: 0, maxNorm: 0 };
+}
+
+/**
+ * Folds the ‖eₓ‖ and ‖x‖ that quantize_rows stored (float32 sums of dim/4 squares per lane)
+ * for n rows at floats[at], `rowFloats` apart, into the region's maxima, widened so they bound
+ * the exact values: relative (dim + 8)·u per sum and sqrt, u·‖x‖ for the rounding of x − s·c.
+ */
+export function widenStats(region: CodeRegion, floats: Float32Array, at: number, rowFloats: number, codeFloats: number, n: number): void {
+  const dim = region.codeBytes;
+  const relative = 1 + 4 * (dim + 8) * U;
+  let maxError = region.maxError;
+  let maxNorm = region.maxNorm;
+  for (let r = 0, p = at + codeFloats; r < n; r++, p += rowFloats) {
+    const norm = floats[p + 2] * relative;
+    maxError = Math.max(maxError, floats[p + 1] * relative + 4 * U * norm);
+    maxNorm = Math.max(maxNorm, norm);
   }
+  region.maxError = maxError;
+  region.maxNorm = maxNorm;
+}
 
-  private reserve(rows: number): void {
-    if (rows <= this.capacity) return;
-    const bytesFor = (cap: number): number => this.dbPtr + (cap + SPARE_ROWS) * this.rowBytes;
-    if (bytesFor(rows) > MAX_MEMORY_BYTES) {
-      throw new FacectlError(ExitCode.STORE_ERROR, `the i8 prefilter holds at most ${Math.floor(MAX_MEMORY_BYTES / this.rowBytes)} vectors`);
-    }
-    const grown = grownCapacity(this.capacity, rows);
-    this.capacity = bytesFor(grown) <= MAX_MEMORY_BYTES ? grown : rows;
-    growMemory(this.exports.memory, bytesFor(this.capacity));
-    this.bytes = new Int8Array(this.exports.memory.buffer);
-    this.floats = new Float32Array(this.exports.memory.buffer);
-  }
+/** A query's i16 codes, scale and what the bound needs. */
+export interface QueryCodes {
+  codes: Int16Array;
+  scale: number;
+  /** E for rows with these stats: |A − S| ≤ E. */
+  bound(stats: CodeStats): number;
+}
 
-  /** Codes n rows of `rows` (row-major, `stride` floats apart, the first `dim` used) onto the end. */
-  append(rows: Float32Array, stride: number, n: number): void {
-    this.reserve(this.count + n);
-    const { dim, bytes, floats, rowBytes, codeBytes } = this;
-    for (let i = 0; i < n; i++) {
-      const x = i * stride;
-      let max = 0;
-      for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(rows[x + j]));
-      // The kernel multiplies by the float32 scale, so codes and errors use that value.
-      const scale = Math.fround(max / CODE_MAX);
-      const at = this.dbPtr + (this.count + i) * rowBytes;
-      let errSq = 0;
-      let normSq = 0;
-      for (let j = 0; j < dim; j++) {
-        const v = rows[x + j];
-        const c = scale > 0 ? Math.max(-CODE_MAX, Math.min(CODE_MAX, Math.round(v / scale))) : 0;
-        bytes[at + j] = c;
-        const e = v - c * scale;
-        errSq += e * e;
-        normSq += v * v;
-      }
-      bytes.fill(0, at + dim, at + codeBytes);
-      floats[(at + codeBytes) / 4] = scale;
-      this.maxError = Math.max(this.maxError, Math.sqrt(errSq));
-      this.maxNorm = Math.max(this.maxNorm, Math.sqrt(normSq));
-    }
-    this.count += n;
-  }
+/** Largest |i16 query code| that keeps every integer dot product of codeBytes terms inside int32. */
+export const queryCodeMax = (codeBytes: number): number => Math.min(32767, Math.floor((2 ** 31 - 1) / (CODE_MAX * codeBytes)));
 
-  compact(keep: (row: number) => boolean): void {
-    const { bytes, rowBytes, dbPtr } = this;
-    let kept = 0;
-    for (let r = 0; r < this.count; r++) {
-      if (!keep(r)) continue;
-      if (kept !== r) bytes.copyWithin(dbPtr + kept * rowBytes, dbPtr + r * rowBytes, dbPtr + (r + 1) * rowBytes);
-      kept++;
-    }
-    this.count = kept;
+/** Codes a query (its first dim floats) for the code scan. */
+export function quantizeQuery(query: Float32Array, dim: number, codeBytes: number): QueryCodes {
+  const qMax = queryCodeMax(codeBytes);
+  let max = 0;
+  for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(query[j]));
+  // The kernel multiplies by the float32 scale, so codes and errors use that value.
+  const scale = Math.fround(max / qMax);
+  const codes = new Int16Array(codeBytes);
+  let hatSq = 0;
+  let errSq = 0;
+  let normSq = 0;
+  for (let j = 0; j < dim; j++) {
+    const v = query[j];
+    const c = scale > 0 ? Math.max(-qMax, Math.min(qMax, Math.round(v / scale))) : 0;
+    codes[j] = c;
+    hatSq += (c * scale) ** 2;
+    errSq += (v - c * scale) ** 2;
+    normSq += v * v;
   }
-
-  /**
-   * Codes `query` (dim floats) for the next scan and returns E: |A − S| ≤ E for every row,
-   * A its scan score and S its float32 exact score.
-   */
-  setQuery(query: Float32Array): number {
-    const { dim } = this;
-    let max = 0;
-    for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(query[j]));
-    const scale = Math.fround(max / this.queryMax);
-    const codes = new Int16Array(this.exports.memory.buffer, 0, this.codeBytes);
-    codes.fill(0);
-    let hatSq = 0;
-    let errSq = 0;
-    let normSq = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = query[j];
-      const c = scale > 0 ? Math.max(-this.queryMax, Math.min(this.queryMax, Math.round(v / scale))) : 0;
-      codes[j] = c;
-      hatSq += (c * scale) ** 2;
-      errSq += (v - c * scale) ** 2;
-      normSq += v * v;
-    }
-    this.queryScale = scale;
-    const hat = Math.sqrt(hatSq);
-    const norm = Math.sqrt(normSq);
-    const quantisation = hat * this.maxError + Math.sqrt(errSq) * this.maxNorm;
-    // Float32 dot product of dim terms (4 lanes + horizontal sum): |S − <x, y>| ≤ γ·‖x‖·‖y‖.
-    const u = 2 ** -24;
-    const gamma = ((dim + 4) * u) / (1 - (dim + 4) * u);
-    const rounding = gamma * this.maxNorm * norm + ROUNDING_SLACK * (this.maxNorm + this.maxError) * (norm + hat);
-    return (quantisation + rounding) * (1 + ROUNDING_SLACK);
-  }
-
-  /** Approximate scores A of the set query against rows [start, start+n), n ≤ streamRows. */
-  scoreRows(start: number, n: number): Float32Array {
-    const nPadded = Math.ceil(n / 4) * 4;
-    this.exports.i8_scores(0, this.dbPtr + start * this.rowBytes, nPadded, this.rowBytes, this.codeBytes, this.queryScale, this.scoresPtr);
-    return this.floats.subarray(this.scoresPtr / 4, this.scoresPtr / 4 + n);
-  }
-
-  dispose(): void {
-    this.exports = null as unknown as KernelExports;
-    this.bytes = new Int8Array(0);
-    this.floats = new Float32Array(0);
-    this.count = 0;
-    this.capacity = Infinity;
-  }
+  const hat = Math.sqrt(hatSq);
+  const err = Math.sqrt(errSq);
+  const norm = Math.sqrt(normSq);
+  const gamma = ((dim + 4) * U) / (1 - (dim + 4) * U);
+  return {
+    codes,
+    scale,
+    bound: ({ maxError, maxNorm }: CodeStats): number => {
+      const quantisation = hat * maxError + err * maxNorm;
+      // Float32 dot product of dim terms (4 lanes + horizontal sum): |S − <x, y>| ≤ γ·‖x‖·‖y‖;
+      // A: the integer → float conversion and two products, a few ulps of |<x̂, ŷ>|.
+      const rounding = gamma * maxNorm * norm + ROUNDING_SLACK * (maxNorm + maxError) * (norm + hat);
+      return (quantisation + rounding) * (1 + ROUNDING_SLACK);
+    },
+  };
 }

@@ -235,4 +235,73 @@
           (f32.convert_i32_s (call $hsum_i32 (local.get $s3))) (f32.load (local.get $p3))) (local.get $q_scale)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $rows))))
+  ;; Largest of four u32 lanes.
+  (func $hmax_u (param $v v128) (result i32)
+    (local $a i32) (local $b i32)
+    (local.set $v
+      (i32x4.max_u (local.get $v)
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (local.set $a (i32x4.extract_lane 0 (local.get $v)))
+    (local.set $b (i32x4.extract_lane 1 (local.get $v)))
+    (select (local.get $a) (local.get $b) (i32.gt_u (local.get $a) (local.get $b))))
+
+  ;; i8 codes of float rows for i8_scores. Row r (row_bytes of floats at src) becomes, at
+  ;; dst + r * code_row_bytes: row_bytes / 4 codes c = round(x / s), s = max|x| / 127, zeros
+  ;; up to code_bytes, then f32 s, f32 ‖x − s·c‖ and f32 ‖x‖ as summed in float32 (the driver
+  ;; widens both for rounding before using them as bounds). Rows hold finite values.
+  (func (export "quantize_rows")
+    (param $src i32) (param $n i32) (param $row_bytes i32) (param $dst i32)
+    (param $code_bytes i32) (param $code_row_bytes i32)
+    (local $r i32) (local $p i32) (local $end i32) (local $out i32)
+    (local $x v128) (local $y v128) (local $c v128) (local $e v128) (local $m v128)
+    (local $err v128) (local $norm v128) (local $inv v128) (local $sv v128)
+    (local $scale f32) (local $inv1 f32)
+    (local.set $r (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $n)))
+        (local.set $p (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $row_bytes))))
+        (local.set $end (i32.add (local.get $p) (local.get $row_bytes)))
+        (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $code_row_bytes))))
+        ;; max|x| on the bit patterns: for non-negative floats, integer order is float order.
+        (local.set $m (v128.const i32x4 0 0 0 0))
+        (loop $max
+          (local.set $m (i32x4.max_u (local.get $m)
+            (v128.and (v128.load (local.get $p)) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $max (i32.lt_u (local.get $p) (local.get $end))))
+        (local.set $scale (f32.div (f32.reinterpret_i32 (call $hmax_u (local.get $m))) (f32.const 127)))
+        (local.set $sv (f32x4.splat (local.get $scale)))
+        ;; A zero (or underflowing) scale codes the row as zeros; its error is then ‖x‖.
+        (local.set $inv1 (f32.div (f32.const 1) (local.get $scale)))
+        (if (i32.eqz (f32.lt (f32.abs (local.get $inv1)) (f32.const inf)))
+          (then (local.set $inv1 (f32.const 0))))
+        (local.set $inv (f32x4.splat (local.get $inv1)))
+        (local.set $err (v128.const i32x4 0 0 0 0))
+        (local.set $norm (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.sub (local.get $end) (local.get $row_bytes)))
+        (loop $codes
+          (local.set $x (v128.load (local.get $p)))
+          ;; |x / s| ≤ 127 (+ rounding): adding 1.5·2^23 rounds it to an integer held in the
+          ;; low mantissa bits, read back as (bits − bits(1.5·2^23)).
+          (local.set $y (f32x4.add (f32x4.mul (local.get $x) (local.get $inv)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+          (local.set $c (i32x4.sub (local.get $y) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
+          (local.set $c (i32x4.min_s (i32x4.max_s (local.get $c) (v128.const i32x4 -127 -127 -127 -127)) (v128.const i32x4 127 127 127 127)))
+          (local.set $e (f32x4.sub (local.get $x) (f32x4.mul (f32x4.convert_i32x4_s (local.get $c)) (local.get $sv))))
+          (local.set $err (f32x4.add (local.get $err) (f32x4.mul (local.get $e) (local.get $e))))
+          (local.set $norm (f32x4.add (local.get $norm) (f32x4.mul (local.get $x) (local.get $x))))
+          (local.set $c (i16x8.narrow_i32x4_s (local.get $c) (local.get $c)))
+          (local.set $c (i8x16.narrow_i16x8_s (local.get $c) (local.get $c)))
+          (i32.store (local.get $out) (i32x4.extract_lane 0 (local.get $c)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $codes (i32.lt_u (local.get $p) (local.get $end))))
+        ;; Zero the code padding, then the three floats.
+        (local.set $p (i32.add (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $code_row_bytes))) (local.get $code_bytes)))
+        (memory.fill (local.get $out) (i32.const 0) (i32.sub (local.get $p) (local.get $out)))
+        (f32.store offset=0 (local.get $p) (local.get $scale))
+        (f32.store offset=4 (local.get $p) (f32.sqrt (call $hsum (local.get $err))))
+        (f32.store offset=8 (local.get $p) (f32.sqrt (call $hsum (local.get $norm))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
 )

@@ -1,7 +1,9 @@
 /**
  * Model id → ready-to-load ONNX file. Built-in models are converted on first use (cache.ts); user models
- * are files registered with `facectl models add` (user-models.ts), checked against their recorded sha256.
+ * are files registered with `facectl models add` (user-models.ts), checked against their recorded sha256;
+ * an ensemble resolves each of its members.
  */
+import { createHash } from 'node:crypto';
 import { ExitCode, FacectlError } from '../errors.js';
 import { prepareModel } from './cache.js';
 import { BUILTIN_EMBEDDERS, DEFAULT_EMBEDDER, embedderFingerprint, type EmbedderSpec } from './registry.js';
@@ -9,8 +11,12 @@ import { listUserModels, verifyUserModelFile } from './user-models.js';
 
 export interface ResolvedEmbedder {
   spec: EmbedderSpec;
+  /** The ONNX file ('' for an ensemble, which has none of its own). */
   path: string;
+  /** The file's sha256; an ensemble's: of its members' fingerprints and weights. */
   sha256: string;
+  /** Ensemble only: each member, resolved, in spec order. */
+  members?: ResolvedEmbedder[];
   /** Weights + recipe fingerprint a store is bound to. */
   fingerprint: string;
 }
@@ -36,6 +42,13 @@ export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<E
 /** The embedder `id`, its file, and its fingerprint when faces come from `detectorIdentity` (FaceDetector.identity). */
 export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string): Promise<ResolvedEmbedder> {
   const spec = await findEmbedderSpec(id);
+  if ('ensemble' in spec.source) {
+    const declared = spec.members ?? [];
+    const members: ResolvedEmbedder[] = [];
+    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity));
+    const sha256 = createHash('sha256').update(JSON.stringify(members.map((m, i) => [m.spec.id, m.fingerprint, declared[i]!.weight]))).digest('hex');
+    return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity) };
+  }
   const file = 'builtin' in spec.source ? await prepareModel(spec.source.builtin) : await verifyUserModelFile(spec);
   return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity) };
 }

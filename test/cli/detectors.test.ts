@@ -3,7 +3,7 @@
  * store enrolled through one detector refuses faces found by another (exit 10); an unknown detector and
  * a user model onnxruntime cannot run are exit 13, not "internal error". Needs only the face-api samples.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,13 +40,18 @@ describe.skipIf(!hasSamples)(`--detector${hasSamples ? '' : ` (${SKIP_NO_SAMPLES
     expect(enroll.code, enroll.stderr).toBe(ExitCode.MODEL_MISMATCH);
   });
 
-  it('a user embedder with a fixed batch of 1: verify is exit 13 "cannot run", not an internal error', async () => {
+  it('a user embedder whose run fails at verify: exit 13 "cannot run", not an internal error', async () => {
     const file = path.join(tmp, 'fixed-batch.onnx');
     writeFileSync(file, buildToyEmbedderOnnx({ batch: 1 }));
-    expect(cli('models', 'add', file, '--id', 'fixed').code).toBe(0);
+    expect(cli('models', 'add', file, '--id', 'fixed').code).toBe(0); // its batch of 1 is freed and proved equal
+    // A registry entry that no longer fits the file (as a hand edit or an old facectl could leave it).
+    const registry = path.join(tmp, 'user-models', 'user-models.json');
+    const json = JSON.parse(readFileSync(registry, 'utf8'));
+    json.embedders[0].dim = 99;
+    writeFileSync(registry, JSON.stringify(json));
     const r = cli('verify', await faceCrop('a'), await faceCrop('b'), '--model', 'fixed');
     expect(r.code, r.stderr).toBe(ExitCode.MODEL_ERROR);
-    expect(r.stderr).toMatch(/^facectl: model fixed cannot run: /);
+    expect(r.stderr).toMatch(/^facectl: model fixed cannot run: no 99-d output/);
     expect(r.stderr).not.toContain('internal error');
   });
 

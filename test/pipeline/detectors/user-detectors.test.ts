@@ -3,9 +3,6 @@
  * emit known tensors; and the model router telling detectors from embedders by their signatures.
  * Expected values are worked out by hand in the comments.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
 import { buildToyEmbedderOnnx } from '../../../src/models/onnx/toy-embedder.js';
@@ -87,27 +84,23 @@ describe('YOLOv5-face decoding', () => {
 });
 
 describe('model router (models add)', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-router-'));
-  const file = (name: string, bytes: Uint8Array) => {
-    const f = path.join(dir, name);
-    writeFileSync(f, bytes);
-    return f;
-  };
+  const file = (name: string, bytes: Uint8Array) => ({ name, bytes });
+  const inspect = (f: { name: string; bytes: Uint8Array }) => inspectOnnx(f.bytes, f.name);
 
   it('recognises SCRFD (9 outputs) and YOLOv5-face ([1, N, 16]); dynamic input sizes default to 640', async () => {
-    expect(await inspectOnnx(file('scrfd.onnx', constantOutputsOnnx([1, 3, 64, 64], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 64, inputHeight: 64 });
-    expect(await inspectOnnx(file('scrfd-dyn.onnx', constantOutputsOnnx(['N', 3, 'H', 'W'], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 640, inputHeight: 640 });
-    expect(await inspectOnnx(file('yolo.onnx', constantOutputsOnnx([1, 3, 320, 480], [yolo5FaceOutput([])])))).toEqual({ kind: 'detector', family: 'yolov5-face', inputWidth: 480, inputHeight: 320 });
-    expect(await inspectOnnx(file('emb.onnx', buildToyEmbedderOnnx({ dim: 64 })))).toMatchObject({ kind: 'embedder', dim: 64 });
+    expect(await inspect(file('scrfd.onnx', constantOutputsOnnx([1, 3, 64, 64], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 64, inputHeight: 64 });
+    expect(await inspect(file('scrfd-dyn.onnx', constantOutputsOnnx(['N', 3, 'H', 'W'], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 640, inputHeight: 640 });
+    expect(await inspect(file('yolo.onnx', constantOutputsOnnx([1, 3, 320, 480], [yolo5FaceOutput([])])))).toEqual({ kind: 'detector', family: 'yolov5-face', inputWidth: 480, inputHeight: 320 });
+    expect(await inspect(file('emb.onnx', buildToyEmbedderOnnx({ dim: 64 })))).toMatchObject({ kind: 'embedder', dim: 64 });
   });
 
   it('refuses with a reason (exit 13): SCRFD without keypoints, other multi-output graphs', async () => {
-    await expect(inspectOnnx(file('scrfd6.onnx', constantOutputsOnnx([1, 3, 64, 64], scrfdOutputs(64, [A], false))))).rejects.toMatchObject({
+    await expect(inspect(file('scrfd6.onnx', constantOutputsOnnx([1, 3, 64, 64], scrfdOutputs(64, [A], false))))).rejects.toMatchObject({
       code: ExitCode.MODEL_ERROR,
       message: expect.stringContaining('without keypoints'),
     });
     const two = [{ name: 'a', dims: [1, 7], data: new Float32Array(7) }, { name: 'b', dims: [1, 3], data: new Float32Array(3) }];
-    await expect(inspectOnnx(file('two.onnx', constantOutputsOnnx([1, 3, 64, 64], two)))).rejects.toMatchObject({
+    await expect(inspect(file('two.onnx', constantOutputsOnnx([1, 3, 64, 64], two)))).rejects.toMatchObject({
       code: ExitCode.MODEL_ERROR,
       message: expect.stringContaining('not an embedder'),
     });
