@@ -91,7 +91,7 @@ describe('model router (models add)', () => {
     expect(await inspect(file('scrfd.onnx', constantOutputsOnnx([1, 3, 64, 64], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 64, inputHeight: 64 });
     expect(await inspect(file('scrfd-dyn.onnx', constantOutputsOnnx(['N', 3, 'H', 'W'], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 640, inputHeight: 640 });
     expect(await inspect(file('yolo.onnx', constantOutputsOnnx([1, 3, 320, 480], [yolo5FaceOutput([])])))).toEqual({ kind: 'detector', family: 'yolov5-face', inputWidth: 480, inputHeight: 320 });
-    expect(await inspect(file('emb.onnx', buildToyEmbedderOnnx({ dim: 64 })))).toMatchObject({ kind: 'embedder', dim: 64 });
+    expect(await inspect(file('emb.onnx', buildToyEmbedderOnnx({ dim: 64 })))).toMatchObject({ kind: 'embedder', inputSize: 112 });
   });
 
   it('refuses with a reason (exit 13): SCRFD without keypoints, other multi-output graphs', async () => {
