@@ -5,14 +5,12 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
 import { measure, type EvalPlan } from '../../src/app/eval.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import { resolveEmbedder } from '../../src/models/resolve.js';
 import { decodeImageFile } from '../../src/pipeline/decode.js';
 import type { FaceDetector } from '../../src/pipeline/detectors/types.js';
-import { FaceEmbedder } from '../../src/pipeline/embedder.js';
-import { getSession } from '../../src/pipeline/runtime.js';
+import { loadEmbedder } from '../../src/pipeline/pipeline.js';
 import { selectFace } from '../../src/pipeline/select.js';
 import type { FivePoints } from '../../src/pipeline/types.js';
 
@@ -84,18 +82,24 @@ export interface PairResult {
 /** Embed the detected faces with `embedderId` and measure the plan (verification + open-set identification). */
 export async function embedAndMeasure(plan: EvalPlan, detector: FaceDetector, det: Detections, embedderId: string): Promise<PairResult> {
   const resolved = await resolveEmbedder(embedderId, detector.identity);
-  const embedder = new FaceEmbedder(resolved.spec, await getSession(resolved.path), ort.Tensor);
+  const embedder = await loadEmbedder(resolved);
   const results = new Map<string, EmbeddingResult>();
+  let batch: { rel: string; crop: Float32Array }[] = [];
+  const flush = async () => {
+    const vectors = await embedder.embedCrops(batch.map((b) => b.crop));
+    batch.forEach((b, i) => results.set(b.rel, { ok: true, embedding: vectors[i]! }));
+    batch = [];
+  };
   for (const rel of plan.images) {
     const pts = det.points.get(rel);
     if (!pts) {
       results.set(rel, { ok: false, reason: 'no face found' });
       continue;
     }
-    const image = await decodeImageFile(path.join(plan.root, rel));
-    const [embedding] = await embedder.embedCrops([embedder.crop(image, pts)]);
-    results.set(rel, { ok: true, embedding: embedding! });
+    batch.push({ rel, crop: embedder.crop(await decodeImageFile(path.join(plan.root, rel)), pts) });
+    if (batch.length === 16) await flush();
   }
+  if (batch.length) await flush();
   return summarise(plan, (img) => results.get(img), detector.id, embedderId);
 }
 
