@@ -40,6 +40,20 @@ describe.skipIf(!hasSamples)(`--detector${hasSamples ? '' : ` (${SKIP_NO_SAMPLES
     expect(enroll.code, enroll.stderr).toBe(ExitCode.MODEL_MISMATCH);
   });
 
+  it('a store remembers its detector: later commands use it without --detector; a store can switch with index rebuild --reembed --detector', async () => {
+    const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+    const store = ['--store', path.join(tmp, 'front-store')];
+    expect(cli('enroll', 'alice', a, '--detector', 'blazeface-front', ...store).code).toBe(0);
+    const login = cli('login', a, ...store, '--json');
+    expect(login.code, login.stderr).toBe(0);
+    expect(cli('enroll', 'bob', b, ...store).code).toBe(0);
+    expect(cli('login', a, '--detector', 'blazeface', ...store).code).toBe(ExitCode.MODEL_MISMATCH);
+    const switched = cli('index', 'rebuild', '--reembed', '--detector', 'blazeface', ...store);
+    expect(switched.code, switched.stderr).toBe(0);
+    expect(cli('login', a, ...store).code).toBe(0);
+    expect(cli('login', a, '--detector', 'blazeface-front', ...store).code).toBe(ExitCode.MODEL_MISMATCH);
+  });
+
   it('a user embedder whose run fails at verify: exit 13 "cannot run", not an internal error', async () => {
     const file = path.join(tmp, 'fixed-batch.onnx');
     writeFileSync(file, buildToyEmbedderOnnx({ batch: 1 }));
