@@ -4,6 +4,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { locateModel, prepareModel, resolveModelsDir } from '../models/cache.js';
 import { defaultShippedDir } from '../models/shipped.js';
+import { runtimeVersions } from './versions.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { allEmbedders } from '../models/resolve.js';
 import { addUserModel, removeUserModel, userModelsDir } from '../models/user-models.js';
@@ -25,7 +26,7 @@ export function registerModels(program: Command): void {
         .filter((e) => e.origin === 'user')
         .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
       const rows = [...builtins, ...user];
-      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
+      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), versions: runtimeVersions(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
       process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),
   );
