@@ -17,8 +17,10 @@ export interface ResolvedEmbedder {
   sha256: string;
   /** Ensemble only: each member, resolved, in spec order. */
   members?: ResolvedEmbedder[];
-  /** Weights + recipe fingerprint a store is bound to. */
+  /** Weights + recipe fingerprint a store is bound to (the detector's identity included). */
   fingerprint: string;
+  /** The id of the detector whose faces it embeds (recorded with a store: src/app/store-model.ts). */
+  detector: string;
 }
 
 export async function resolveBuiltin(builtinId: string): Promise<{ path: string; sha256: string }> {
@@ -47,8 +49,13 @@ export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIde
     const members: ResolvedEmbedder[] = [];
     for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity));
     const sha256 = createHash('sha256').update(JSON.stringify(members.map((m, i) => [m.spec.id, m.fingerprint, declared[i]!.weight]))).digest('hex');
-    return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity) };
+    return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
   }
   const file = 'builtin' in spec.source ? await prepareModel(spec.source.builtin) : await verifyUserModelFile(spec);
-  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity) };
+  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
+}
+
+/** A detector identity is its id, plus `:<sha256 prefix>` for a user file. */
+function detectorIdOf(identity: string): string {
+  return identity.split(':')[0]!;
 }

@@ -6,6 +6,7 @@
  * (private, 0600) and recorded with its sha256 in user-models.json. A file exported with a fixed batch
  * (PyTorch's default) is rewritten to take any batch when that is proved to change nothing, else run at
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
+ * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { detectorSignature, type DetectorSignature } from './model-router.js';
 import { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
@@ -27,27 +29,50 @@ export function userModelsDir(): string {
 
 const registryFile = () => path.join(userModelsDir(), 'user-models.json');
 
-export async function listUserModels(): Promise<EmbedderSpec[]> {
+/** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
+export interface UserDetectorSpec {
+  id: string;
+  description: string;
+  family: DetectorSignature['family'];
+  source: { file: string; sha256: string };
+  inputWidth: number;
+  inputHeight: number;
+}
+
+interface UserModelsFile {
+  embedders: EmbedderSpec[];
+  detectors: UserDetectorSpec[];
+}
+
+async function readUserModels(): Promise<UserModelsFile> {
   try {
-    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as { embedders?: EmbedderSpec[] };
-    return parsed.embedders ?? [];
+    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as Partial<UserModelsFile>;
+    return { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { embedders: [], detectors: [] };
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read ${registryFile()}: ${(err as Error).message}`);
   }
 }
 
-async function saveUserModels(embedders: EmbedderSpec[]): Promise<void> {
+export async function listUserModels(): Promise<EmbedderSpec[]> {
+  return (await readUserModels()).embedders;
+}
+
+export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
+  return (await readUserModels()).detectors;
+}
+
+async function saveUserModels(models: UserModelsFile): Promise<void> {
   const file = registryFile();
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: 1, embedders }, null, 2) + '\n', { mode: 0o600 });
+  await writeFile(tmp, JSON.stringify({ version: 1, ...models }, null, 2) + '\n', { mode: 0o600 });
   await rename(tmp, file);
 }
 
 const sha256File = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
 
 /** The registered file, checked against the sha256 recorded when it was added. */
-export async function verifyUserModelFile(spec: EmbedderSpec): Promise<{ path: string; sha256: string }> {
+export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
   if (!('file' in spec.source)) throw new Error('not a user model');
   let sha: string;
   try {
@@ -60,13 +85,15 @@ export async function verifyUserModelFile(spec: EmbedderSpec): Promise<{ path: s
   return { path: spec.source.file, sha256: sha };
 }
 
-export interface InspectedModel {
-  kind: 'embedder';
-  layout: Layout;
-  inputSize: number;
-  /** The input's batch when the file fixes it, else null. */
-  fixedBatch: number | null;
-}
+export type InspectedModel =
+  | {
+      kind: 'embedder';
+      layout: Layout;
+      inputSize: number;
+      /** The input's batch when the file fixes it, else null. */
+      fixedBatch: number | null;
+    }
+  | DetectorSignature;
 
 const firstLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
 
@@ -84,16 +111,15 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
     const shape = (m: ort.InferenceSession.ValueMetadata) => (m.isTensor ? m.shape : []);
     if (inputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected one image input, found ${inputs.length}`, file);
     const dims = shape(inputs[0]!);
+    const detector = detectorSignature(dims, outputs.map(shape), file);
+    if (detector) return detector;
     if (dims.length !== 4) throw new FacectlError(ExitCode.MODEL_ERROR, `input is not an image batch (shape ${JSON.stringify(dims)})`, file);
     let layout: Layout;
     if (dims[1] === 3 && dims[2] === dims[3]) layout = 'NCHW';
     else if (dims[3] === 3 && dims[1] === dims[2]) layout = 'NHWC';
     else throw new FacectlError(ExitCode.MODEL_ERROR, `cannot tell the image layout of input shape ${JSON.stringify(dims)}`, file);
     const inputSize = Number(layout === 'NCHW' ? dims[2] : dims[1]);
-    if (outputs.length !== 1) {
-      const hint = outputs.length === 9 || outputs.length === 6 ? ' (this looks like an SCRFD/RetinaFace detector; facectl detects with its built-in BlazeFace)' : '';
-      throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs${hint}`, file);
-    }
+    if (outputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs`, file);
     const out = shape(outputs[0]!);
     if (out.length !== 2) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
     if (inputSize !== 112)
@@ -130,12 +156,17 @@ export interface AddModelOptions {
   std?: number;
   channels?: 'RGB' | 'BGR';
   flip?: boolean;
+  /** Ids already taken elsewhere (built-in detectors). */
+  takenIds?: readonly string[];
 }
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Register an ONNX embedder: inspect it, free its batch if fixed, check it runs, copy it in privately, record its spec. */
-export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec> {
+/**
+ * Register an ONNX embedder (inspect it, free its batch if fixed, check it runs) or detector (check it
+ * runs at its input size); copy it in privately, record its spec.
+ */
+export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec | UserDetectorSpec> {
   let original: Uint8Array;
   try {
     original = await readFile(file);
@@ -145,9 +176,11 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
-  const existing = await listUserModels();
-  if (BUILTIN_EMBEDDERS.some((s) => s.id === id) || existing.some((s) => s.id === id))
+  const existing = await readUserModels();
+  const taken = [...BUILTIN_EMBEDDERS.map((s) => s.id), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
+  if (taken.includes(id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
+  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
   const size = inspected.inputSize;
   const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
   const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
@@ -189,14 +222,37 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     },
     ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  await saveUserModels([...existing, spec]);
+  await saveUserModels({ ...existing, embedders: [...existing.embedders, spec] });
+  return spec;
+}
+
+async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature, existing: UserModelsFile): Promise<UserDetectorSpec> {
+  try {
+    await tryRun(bytes, 1, [3, d.inputHeight, d.inputWidth]);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `the detector cannot run on a ${d.inputWidth}×${d.inputHeight} image: ${onnxruntimeReason(err)}`, file);
+  }
+  const dest = path.join(userModelsDir(), `${id}.onnx`);
+  await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+  await writeFile(`${dest}.tmp`, bytes, { mode: 0o600 });
+  await chmod(`${dest}.tmp`, 0o600);
+  await rename(`${dest}.tmp`, dest);
+  const spec: UserDetectorSpec = {
+    id,
+    description: `user ONNX detector ${path.basename(file)} (${d.family}, ${d.inputWidth}×${d.inputHeight})`,
+    family: d.family,
+    source: { file: dest, sha256: await sha256File(dest) },
+    inputWidth: d.inputWidth,
+    inputHeight: d.inputHeight,
+  };
+  await saveUserModels({ ...existing, detectors: [...existing.detectors, spec] });
   return spec;
 }
 
 export async function removeUserModel(id: string): Promise<void> {
-  const existing = await listUserModels();
-  const spec = existing.find((s) => s.id === id);
+  const existing = await readUserModels();
+  const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
-  await saveUserModels(existing.filter((s) => s.id !== id));
+  await saveUserModels({ embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) });
   if ('file' in spec.source) await rm(spec.source.file, { force: true });
 }
