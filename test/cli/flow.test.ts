@@ -114,7 +114,7 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
       expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
       expect(storeState(store), argv.join(' ')).toEqual(before);
     }
-  });
+  }, 300_000); // ~15 CLI runs, each loading the default ensemble's two embedders
 
   it('--skip-bad enrolls the good photos; --largest takes the biggest face; names are guarded against formula injection', () => {
     const { store, cli } = withStore('skip-bad');
