@@ -1,7 +1,7 @@
-/** How an embedder is recorded in a store, and the check that a store and a pipeline agree on it. */
+/** How an embedder is recorded in a gallery, and the check that a gallery and a pipeline agree on it. */
 import { ExitCode, FacectlError } from '../errors.js';
+import type { GalleryInfo, ModelInfo } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
-import type { ModelInfo, StoreSnapshot } from '../store/index.js';
 
 /** The id users type plus a fingerprint of the weights and the recipe around them (template, flip...). */
 export const storeModelInfo = (model: ResolvedEmbedder): ModelInfo => ({
@@ -10,10 +10,10 @@ export const storeModelInfo = (model: ResolvedEmbedder): ModelInfo => ({
   dimension: model.spec.dim,
 });
 
-/** MODEL_MISMATCH unless the store was built with exactly this embedder (or holds no faces yet). */
-export function requireSameModel(snapshot: StoreSnapshot, model: ResolvedEmbedder): void {
-  const stored = snapshot.model;
-  if (!stored || snapshot.faceCount === 0) return;
+/** MODEL_MISMATCH unless the gallery was built with exactly this embedder (or holds no faces yet). */
+export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, model: ResolvedEmbedder): void {
+  const stored = gallery.model;
+  if (!stored || gallery.faces === 0) return;
   const mine = storeModelInfo(model);
   if (stored.id === mine.id && stored.hash === mine.hash) return;
   const what = stored.id === mine.id ? `another version of ${stored.id} (${stored.hash})` : `model ${stored.id}`;

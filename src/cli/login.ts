@@ -5,11 +5,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { login, type FaceDecision } from '../app/login.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { resolveStoreDir } from '../store/index.js';
 import { action, fmt, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
-import { storeOption } from './enroll.js';
+import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import { loadTileImage, writeContactSheet } from './sheet.js';
 
@@ -37,30 +37,31 @@ export function registerLogin(program: Command): void {
         .option('--model <id>', "embedder (default: the store's)"),
     ),
   ).action(action(async (image: string, opts: LoginOpts) => {
-    const storeDir = resolveStoreDir(opts.store);
     const top = numberOption('--top', opts.top, 1, 1000)!;
-    const pipeline = await loadPipelineForStore(opts, storeDir);
-    const r = await login(pipeline, storeDir, image, {
+    return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
+  }));
+}
+
+async function loginCommand(gallery: Gallery, image: string, top: number, opts: LoginOpts): Promise<ExitCodeValue> {
+    const pipeline = await loadPipelineForStore(opts, gallery);
+    const r = await login(pipeline, gallery, image, {
       top,
       threshold: numberOption('--threshold', opts.threshold, -1, 1),
       allFaces: !!opts.allFaces,
       index: opts.index,
     });
-    const enrolledPhotos = (id: string | undefined) => {
-      const identity = id ? r.snapshot.identity(id) : undefined;
-      return identity ? identity.rowIndexes.map((i) => r.snapshot.rows[i]!) : [];
-    };
+    const enrolledPhotos = (id: string | undefined) => (id ? (r.enrolled.get(id)?.rows ?? []) : []);
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
       const d = r.decisions[0]!;
       const rows = enrolledPhotos(d.id);
       const query = { image: await loadTileImage(image), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image };
       const tiles = await Promise.all(
-        rows.map(async (row) => ({
+        rows.map(async (row, k) => ({
           image: await loadTileImage(row.sourcePath),
           box: row.box,
           title: row.id,
-          subtitle: `cos ${fmt(dot(d.face.embedding, r.snapshot.embeddingOf(row)), 3)}`,
+          subtitle: `cos ${fmt(dot(d.face.embedding, r.enrolled.get(d.id!)!.embeddings[k]!), 3)}`,
         })),
       );
       const verdict = d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`;
@@ -86,7 +87,6 @@ export function registerLogin(program: Command): void {
       });
     } else printDecisions(r.decisions, r.threshold, enrolledPhotos, opts);
     return accepted ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
-  }));
 }
 
 function printDecisions(
