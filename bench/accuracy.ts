@@ -18,7 +18,7 @@ import { alignFace } from '../src/pipeline/align.js';
 import { decodeImageFile, type DecodedImage } from '../src/pipeline/decode.js';
 import { FaceEmbedder } from '../src/pipeline/embedder.js';
 import { fivePointsFromMesh } from '../src/pipeline/landmarks.js';
-import { loadFaceDetector } from '../src/pipeline/pipeline.js';
+import { loadBlazeFace } from '../src/pipeline/detectors/blazeface.js';
 import { getSession } from '../src/pipeline/runtime.js';
 import { selectFace } from '../src/pipeline/select.js';
 import type { Point } from '../src/pipeline/types.js';
@@ -69,7 +69,7 @@ const detections = new Map<string, Map<string, Point[] | null>>();
 async function detectAll(detectorId: Variant['detector']): Promise<Map<string, Point[] | null>> {
   const cached = detections.get(detectorId);
   if (cached) return cached;
-  const detector = await loadFaceDetector(detectorId);
+  const detector = await loadBlazeFace(detectorId);
   const out = new Map<string, Point[] | null>();
   const t0 = performance.now();
   for (const rel of images) {
@@ -85,7 +85,7 @@ async function detectAll(detectorId: Variant['detector']): Promise<Map<string, P
 const results: { variant: Variant; accuracy: number; se: number; auc: number; tarAt1e3: number | null; noFace: number }[] = [];
 for (const v of variants) {
   const meshes = await detectAll(v.detector);
-  const resolved = await resolveEmbedder(v.embedder);
+  const resolved = await resolveEmbedder(v.embedder, v.detector);
   const spec: EmbedderSpec = { ...resolved.spec, flip: v.flip, template: v.template ? v.template(resolved.spec) : resolved.spec.template };
   const embedder = new FaceEmbedder(spec, await getSession(resolved.path), ort.Tensor);
   const vectors = new Map<string, Float32Array>();

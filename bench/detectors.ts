@@ -9,7 +9,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImageFile } from '../src/pipeline/decode.js';
-import { loadFaceDetector } from '../src/pipeline/pipeline.js';
+import { loadDetector } from '../src/pipeline/detectors/registry.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 
 const FOLDERS = ['multi-face', 'quality-resolution', 'single-face', 'pose', 'rotated', 'same-person-rdj', 'same-person-kun'];
@@ -17,7 +17,7 @@ const DETECTORS = ['blazeface', 'blazeface-front'] as const;
 const MODES = ['fast', 'thorough'] as const;
 
 const root = path.join(datasetsDir, 'edge-cases');
-const detectors = await Promise.all(DETECTORS.map(async (id) => ({ id, detector: await loadFaceDetector(id) })));
+const detectors = await Promise.all(DETECTORS.map(async (id) => ({ id, detector: await loadDetector(id) })));
 
 type Key = `${string}/${(typeof MODES)[number]}`;
 const rows: { folder: string; photos: number; faces: Record<Key, number>; ms: Record<Key, number> }[] = [];

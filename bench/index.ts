@@ -1,11 +1,13 @@
 /**
  * Vector index benchmark: `npm run bench:index -- [--sizes 1e4,1e5,1e6] [--json out.json]`
  * (more flags: --hnsw-sizes, --ef, --connectivity, --expansion-add, --quantization, --batches,
- * --recall-queries, --budget-s, --dim, --seed, --no-hnsw).
+ * --recall-queries, --budget-s, --dim, --seed, --no-hnsw, --no-js, --no-faiss, --python).
  *
  * For each size N: N seeded random L2-normalised vectors (dim 512 by default), random unit
  * queries and "real-looking" queries (a stored vector plus noise, cosine ≈ 0.7 to it).
- *   1. exact flat index: queries/s single and batched, plain-JS loop vs wasm SIMD kernel;
+ *   1. exact flat index: queries/s single and batched, facectl (single queries through the i8
+ *      prefilter) vs its float32 scan vs plain JS, and FAISS IndexFlatIP (one thread) right
+ *      after at the same size when python3 + faiss-cpu are installed;
  *   2. exact top-1 of every recall query (the wasm flat index) as ground truth;
  *   3. HNSW (usearch): build time, memory, queries/s and recall@1 vs exact over expansion_search.
  * Prints markdown tables; --json writes every number. The machine is shared and noisy: compare
@@ -16,9 +18,19 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HNSW_PARAMS, type HnswParams, type HnswQuantization } from '../src/index/hnsw.js';
 import { measureExact } from './lib/index-exact.js';
+import { ISSUE_11_FAISS, runFaiss } from './lib/index-faiss.js';
 import { measureHnsw } from './lib/index-hnsw.js';
 import { collectGarbage } from './lib/index-measure.js';
-import { type BuildRow, type ExactRow, type HnswRow, buildTable, exactTable, fmtSize, hnswTable } from './lib/index-report.js';
+import {
+  type BuildRow,
+  type ExactRow,
+  type HnswRow,
+  buildTable,
+  exactTable,
+  faissTable,
+  fmtSize,
+  hnswTable,
+} from './lib/index-report.js';
 import { nearbyQueries, randomUnitVectors } from './lib/index-vectors.js';
 
 const { values } = parseArgs({
@@ -34,6 +46,9 @@ const { values } = parseArgs({
     quantization: { type: 'string' },
     'budget-s': { type: 'string', default: '3' },
     'no-hnsw': { type: 'boolean', default: false },
+    'no-js': { type: 'boolean', default: false },
+    'no-faiss': { type: 'boolean', default: false },
+    python: { type: 'string', default: 'python3' },
     /** Sizes that also get the HNSW part (default: those ≤ 2e5). Building 1e6×512 takes ~70 min on 2 cores. */
     'hnsw-sizes': { type: 'string' },
     seed: { type: 'string', default: '20240601' },
@@ -69,6 +84,15 @@ const log = (msg: string): void => console.error(`[bench:index ${(performance.no
 const loadNow = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 const exactRows: ExactRow[] = [];
+let faissError = values['no-faiss'] ? 'skipped (--no-faiss)' : '';
+let faissVersion = '';
+
+function attachFaiss(rows: ExactRow[], faiss: { size: number; mode: string; qps: number; cpuQps: number | null }[]): void {
+  for (const r of rows) {
+    const f = faiss.find((x) => x.size === r.size && x.mode === r.mode);
+    if (f) Object.assign(r, { faissQps: f.qps, faissCpuQps: f.cpuQps });
+  }
+}
 const hnswRows: HnswRow[] = [];
 const buildRows: BuildRow[] = [];
 const started = new Date();
@@ -82,10 +106,20 @@ for (const size of sizes) {
   const randomQueries = randomUnitVectors(Math.max(maxBatch, recallQueries), dim, seed + 1);
   const real = nearbyQueries(base, dim, recallQueries, 0.7, seed + 2);
 
-  log('exact: plain JS vs wasm SIMD');
-  const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10 });
+  log('exact: facectl (i8 prefilter), float32 scan, plain JS');
+  const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10, noJs: values['no-js'] });
+  for (const r of exact.rows) log(`  ${r.mode}: facectl ${r.wasmQps.toFixed(1)} q/s, f32 ${r.f32Qps?.toFixed(1) ?? '—'}, JS ${r.jsQps?.toFixed(2) ?? '—'} q/s`);
+  if (!values['no-faiss'] && !faissError) {
+    log('exact: FAISS IndexFlatIP, one thread');
+    const faiss = runFaiss(values.python, { size, dim, k: 10, batches, budgetS, seed });
+    if ('error' in faiss) faissError = faiss.error;
+    else {
+      faissVersion = faiss.version;
+      for (const f of faiss.rows) log(`  ${f.mode}: FAISS ${f.qps.toFixed(1)} q/s`);
+      attachFaiss(exact.rows, faiss.rows);
+    }
+  }
   exactRows.push(...exact.rows);
-  for (const r of exact.rows) log(`  ${r.mode}: wasm ${r.wasmQps.toFixed(1)} q/s, JS ${r.jsQps?.toFixed(2) ?? '—'} q/s`);
   log('exact: ground truth for the recall queries');
   const exactReal = exact.flat.search(real.queries, 1);
   const exactRandom = exact.flat.search(randomQueries.subarray(0, recallQueries * dim), 1);
@@ -96,6 +130,7 @@ for (const size of sizes) {
   const buildRow: BuildRow = {
     size,
     flatAddS: exact.addS,
+    flatCodesS: exact.codesS,
     flatBytesPerVector: exact.bytesPerVector,
     hnswBuildS: null,
     hnswBuildCpuS: null,
@@ -128,6 +163,11 @@ for (const size of sizes) {
   collectGarbage();
 }
 
+const faissSource = faissError
+  ? `FAISS not run here (${faissError}): its figures are issue 11's, measured elsewhere (faiss-cpu 1.15.1, one thread, another run).`
+  : `FAISS ${faissVersion} IndexFlatIP, one thread, run by bench/python/faiss_flat.py right after facectl at each size.`;
+if (faissError) attachFaiss(exactRows, ISSUE_11_FAISS);
+
 const cpu = cpus();
 const header = [
   `## Vector index benchmark (${started.toISOString()})`,
@@ -140,7 +180,13 @@ const header = [
 const report = [
   header,
   '',
-  '### Exact search (flat): plain JS loop vs wasm SIMD kernel, same run',
+  '### Exact search (flat): facectl vs FAISS IndexFlatIP',
+  '',
+  faissSource,
+  '',
+  faissTable(exactRows),
+  '',
+  '### Exact search (flat): plain JS loop vs wasm float32 scan vs facectl, same run',
   '',
   exactTable(exactRows),
   '',

@@ -10,9 +10,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { DETECTOR } from '../src/models/registry.js';
 import { resolveEmbedder } from '../src/models/resolve.js';
-import { FaceDetector } from '../src/pipeline/detector.js';
+import { BlazeFaceDetector } from '../src/pipeline/detectors/blazeface.js';
 import { FaceEmbedder } from '../src/pipeline/embedder.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
@@ -36,8 +35,8 @@ const images = people.filter((_, i) => i % step === 0).slice(0, count).map((p) =
 const ortPipeline = await FacePipeline.load();
 const engines: { name: string; pipeline: FacePipeline }[] = [{ name: 'onnxruntime-node', pipeline: ortPipeline }];
 if (withTfjs) {
-  const resolved = await resolveEmbedder();
-  const detector = new FaceDetector(tfjsSession('blazeface'), tfjsSession('facemesh'), ort.Tensor, DETECTOR.inputSize);
+  const resolved = await resolveEmbedder(undefined, 'blazeface');
+  const detector = new BlazeFaceDetector(tfjsSession('blazeface'), tfjsSession('facemesh'), ort.Tensor, 256);
   const embedder = new FaceEmbedder(resolved.spec, tfjsSession('dlib-resnet'), ort.Tensor);
   engines.push({ name: 'tfjs-wasm', pipeline: FacePipeline.assemble(detector, embedder, resolved) });
 }

@@ -54,4 +54,18 @@ export class FacectlError extends Error {
   }
 }
 
+/**
+ * A model that loads but cannot do its job: outputs of the wrong shape or count, or onnxruntime failing
+ * to run it (a fixed batch size, an unsupported op). A user's file causes this, so it is exit 13, not a bug.
+ */
+export class ModelError extends FacectlError {
+  constructor(
+    readonly model: string,
+    reason: string,
+  ) {
+    super(ExitCode.MODEL_ERROR, `model ${model} cannot run: ${reason}`);
+    this.name = 'ModelError';
+  }
+}
+
 export const isFacectlError = (e: unknown): e is FacectlError => e instanceof FacectlError;

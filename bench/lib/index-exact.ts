@@ -1,4 +1,7 @@
-/** Exact (flat) index measurements: plain JS vs wasm SIMD, single and batched queries. */
+/**
+ * Exact (flat) index measurements, single and batched queries: the default wasm index (single
+ * queries through the i8 prefilter + exact re-scoring), the float32 wasm scan, plain JS.
+ */
 import { FlatIndex } from '../../src/index/flat.js';
 import { type Timing, measureBuild, timeRepeated } from './index-measure.js';
 import type { ExactRow } from './index-report.js';
@@ -13,6 +16,8 @@ export interface ExactSetup {
   batches: number[];
   budgetS: number;
   k: number;
+  /** Skip the plain-JS baseline (it holds a second float32 copy and is slow at 1e6). */
+  noJs?: boolean;
 }
 
 const qps = (t: Timing, perUnit: number): number => (t.units * perUnit) / t.wallS;
@@ -23,20 +28,36 @@ interface ModeTiming {
   perUnit: number;
   timing: Timing | null;
   note?: string;
+  /** Mean rows re-scored exactly per single query (prefilter only). */
+  rescored?: number;
 }
 
 /** Longest single batch the plain-JS baseline may take before it is skipped (1e6 × 512 × 256 queries would take minutes). */
 const JS_BATCH_CAP_S = 60;
 
+function timeSingle(index: FlatIndex, s: ExactSetup): ModeTiming {
+  const { dim, queries, k } = s;
+  const q = queries.length / dim;
+  for (let i = 0; i < 3; i++) index.search(queries.subarray(0, dim), k); // warm-up: JIT, wasm tier-up
+  let rescored = 0;
+  const timing = timeRepeated(
+    (i) => {
+      index.search(queries.subarray((i % q) * dim, ((i % q) + 1) * dim), k);
+      rescored += index.rescoredLastQuery;
+    },
+    s.budgetS,
+    100000,
+  );
+  return { mode: 'single', perUnit: 1, timing, ...(index.prefilter === 'i8' ? { rescored: rescored / timing.units } : {}) };
+}
+
 /** Times single queries and each batch size on one index (JS: skips batches estimated over JS_BATCH_CAP_S). */
 function timeModes(index: FlatIndex, s: ExactSetup): ModeTiming[] {
   const { dim, queries, k } = s;
-  const q = queries.length / dim;
-  index.search(queries.subarray(0, dim), k); // warm-up: JIT, and wasm tier-up of both kernels
   if (index.kernelName !== 'js') index.search(queries.subarray(0, 4 * dim), k);
-  const single = timeRepeated((i) => index.search(queries.subarray((i % q) * dim, ((i % q) + 1) * dim), k), s.budgetS, q);
-  const secondsPerQuery = single.wallS / single.units;
-  const out: ModeTiming[] = [{ mode: 'single', perUnit: 1, timing: single }];
+  const single = timeSingle(index, s);
+  const secondsPerQuery = single.timing!.wallS / single.timing!.units;
+  const out: ModeTiming[] = [single];
   for (const batch of s.batches) {
     const estimate = secondsPerQuery * batch;
     if (index.kernelName === 'js' && estimate > Math.max(JS_BATCH_CAP_S, s.budgetS)) {
@@ -53,36 +74,56 @@ export interface ExactResult {
   rows: ExactRow[];
   flat: FlatIndex;
   addS: number;
+  /** Building the i8 codes (FlatIndex.buildPrefilter; otherwise the second single query does it). */
+  codesS: number;
   bytesPerVector: number;
 }
 
-/** Builds the wasm flat index (kept for ground truth) and a JS one (measured, then dropped). */
+/** Builds the default wasm flat index (kept for ground truth), then a float32-scan one and a JS one (measured, dropped). */
 export function measureExact(s: ExactSetup): ExactResult {
+  let addS = 0;
+  let codesS = 0;
   const built = measureBuild(() => {
     const index = new FlatIndex(s.dim, { kernel: 'wasm' });
+    const t0 = performance.now();
     index.add(s.labels, s.base);
+    const t1 = performance.now();
+    index.buildPrefilter();
+    addS = (t1 - t0) / 1000;
+    codesS = (performance.now() - t1) / 1000;
     return index;
   });
   const wasm = timeModes(built.result, s);
-  let js = new FlatIndex(s.dim, { kernel: 'js' });
-  js.add(s.labels, s.base);
-  const plain = timeModes(js, s);
-  js.dispose();
-  js = null as unknown as FlatIndex;
+  const f32 = new FlatIndex(s.dim, { kernel: 'wasm', prefilter: 'none' });
+  f32.add(s.labels, s.base);
+  const f32Single = timeSingle(f32, s);
+  f32.dispose();
+  let plain: ModeTiming[] = [];
+  if (!s.noJs) {
+    const js = new FlatIndex(s.dim, { kernel: 'js' });
+    js.add(s.labels, s.base);
+    plain = timeModes(js, s);
+    js.dispose();
+  }
 
   const rows = wasm.map((w, i): ExactRow => {
     const j = plain[i];
     const wasmQps = qps(w.timing!, w.perUnit);
-    const jsQps = j.timing ? qps(j.timing, j.perUnit) : null;
+    const jsQps = j?.timing ? qps(j.timing, j.perUnit) : null;
     return {
       size: s.size,
       mode: w.mode,
       jsQps,
+      f32Qps: w.mode === 'single' ? qps(f32Single.timing!, 1) : null,
       wasmQps,
+      wasmCpuQps: qpsCpu(w.timing!, w.perUnit),
+      rescored: w.rescored ?? null,
       ratioWall: jsQps ? wasmQps / jsQps : null,
-      ratioCpu: j.timing ? qpsCpu(w.timing!, w.perUnit) / qpsCpu(j.timing, j.perUnit) : null,
-      note: j.note,
+      ratioCpu: j?.timing ? qpsCpu(w.timing!, w.perUnit) / qpsCpu(j.timing, j.perUnit) : null,
+      faissQps: null,
+      faissCpuQps: null,
+      note: j?.note ?? (s.noJs ? 'JS skipped (--no-js)' : undefined),
     };
   });
-  return { rows, flat: built.result, addS: built.timing.wallS, bytesPerVector: built.rssDelta / s.size };
+  return { rows, flat: built.result, addS, codesS, bytesPerVector: built.rssDelta / s.size };
 }

@@ -4,7 +4,15 @@ export interface ExactRow {
   size: number;
   mode: string;
   jsQps: number | null;
+  /** Single queries by the float32 wasm scan (no prefilter). */
+  f32Qps: number | null;
+  /** The default index: single queries through the i8 prefilter, batches by the float32 block kernel. */
   wasmQps: number;
+  wasmCpuQps: number;
+  /** Mean rows re-scored exactly per single query. */
+  rescored: number | null;
+  faissQps: number | null;
+  faissCpuQps: number | null;
   /** wasm/JS from wall time and from process CPU time (the latter ignores other load). */
   ratioWall: number | null;
   ratioCpu: number | null;
@@ -25,6 +33,7 @@ export interface HnswRow {
 export interface BuildRow {
   size: number;
   flatAddS: number;
+  flatCodesS: number;
   flatBytesPerVector: number;
   hnswBuildS: number | null;
   hnswBuildCpuS: number | null;
@@ -48,13 +57,31 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const ratio = (a: number | null, b: number | null): string => (a === null || b === null ? '—' : `${fmt(a / b, 2)}×`);
+
+export function faissTable(rows: ExactRow[]): string {
+  return table(
+    ['N', 'queries', 'facectl q/s', 'FAISS q/s', 'facectl/FAISS (wall)', 'facectl/FAISS (CPU time)', 'rows re-scored per query'],
+    rows.map((r) => [
+      fmtSize(r.size),
+      r.mode,
+      fmtQps(r.wasmQps),
+      fmtQps(r.faissQps),
+      ratio(r.wasmQps, r.faissQps),
+      ratio(r.wasmCpuQps, r.faissCpuQps),
+      r.rescored === null ? '—' : fmt(r.rescored, 0),
+    ]),
+  );
+}
+
 export function exactTable(rows: ExactRow[]): string {
   return table(
-    ['N', 'queries', 'plain JS q/s', 'wasm SIMD q/s', 'wasm/JS (wall)', 'wasm/JS (CPU time)', 'note'],
+    ['N', 'queries', 'plain JS q/s', 'wasm f32 scan q/s', 'facectl q/s', 'facectl/JS (wall)', 'facectl/JS (CPU time)', 'note'],
     rows.map((r) => [
       fmtSize(r.size),
       r.mode,
       fmtQps(r.jsQps),
+      fmtQps(r.f32Qps ?? (r.mode === 'single' ? null : r.wasmQps)),
       fmtQps(r.wasmQps),
       r.ratioWall === null ? '—' : `${fmt(r.ratioWall, 1)}×`,
       r.ratioCpu === null ? '—' : `${fmt(r.ratioCpu, 1)}×`,
@@ -80,10 +107,11 @@ export function hnswTable(rows: HnswRow[]): string {
 
 export function buildTable(rows: BuildRow[]): string {
   return table(
-    ['N', 'flat add s', 'flat B/vector', 'HNSW build s (wall)', 'HNSW build CPU s', 'HNSW B/vector', 'exact top-1 = source'],
+    ['N', 'flat add s', 'i8 codes s', 'flat B/vector (rows + codes)', 'HNSW build s (wall)', 'HNSW build CPU s', 'HNSW B/vector', 'exact top-1 = source'],
     rows.map((r) => [
       fmtSize(r.size),
       fmt(r.flatAddS, 2),
+      fmt(r.flatCodesS, 2),
       fmt(r.flatBytesPerVector),
       fmt(r.hnswBuildS, 1),
       fmt(r.hnswBuildCpuS, 1),

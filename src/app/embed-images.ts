@@ -8,17 +8,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EmbeddingCache, EmbeddingResult } from '../eval/index.js';
 import { FacectlError } from '../errors.js';
-import { PIPELINE_REVISION, type FacePipeline } from '../pipeline/pipeline.js';
+import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { FacePolicy } from '../pipeline/select.js';
 
 /**
- * What a cached embedding depends on besides the photo: the embedder (id + fingerprint of weights and
- * recipe), which face of the photo was taken, and the revision of the detection/alignment code.
+ * What a cached embedding depends on besides the photo: the embedder (id + fingerprint of weights,
+ * recipe and detector), which face of the photo was taken, and the revision of the detection code.
  */
 export function embeddingCacheKey(pipeline: Pick<FacePipeline, 'embedderInfo'>, policy: FacePolicy): string {
   const model = pipeline.embedderInfo;
   if (!model) throw new Error('pipeline was loaded without an embedder');
-  return `${model.spec.id}-${model.fingerprint}-${policy}-r${PIPELINE_REVISION}`;
+  return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}`;
 }
 
 export interface EmbedProgress {

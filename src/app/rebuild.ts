@@ -7,7 +7,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, IndexChoice } from '../gallery/types.js';
-import { iou } from '../pipeline/blazeface.js';
+import { iou } from '../pipeline/detectors/nms.js';
 import type { PhotoProblem } from './enroll.js';
 import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';
 import { storeModelInfo } from './store-model.js';

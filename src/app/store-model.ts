@@ -16,9 +16,11 @@ export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, 
   if (!stored || gallery.faces === 0) return;
   const mine = storeModelInfo(model);
   if (stored.id === mine.id && stored.hash === mine.hash) return;
-  const what = stored.id === mine.id ? `another version of ${stored.id} (${stored.hash})` : `model ${stored.id}`;
+  // The fingerprint covers the detector too (src/models/registry.ts): same id, other hash is another
+  // detector, detection revision or weights.
+  const what = stored.id === mine.id ? `${stored.id} with another detector or version (${stored.hash})` : `model ${stored.id}`;
   throw new FacectlError(
     ExitCode.MODEL_MISMATCH,
-    `store was built with ${what}; this is ${mine.id} (${mine.hash}): use --model ${stored.id}, or run \`facectl index rebuild --reembed\` to switch`,
+    `store was built with ${what}; this is ${mine.id} (${mine.hash}): use the --model and --detector it was built with, or run \`facectl index rebuild --reembed\` to switch`,
   );
 }

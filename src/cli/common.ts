@@ -13,6 +13,7 @@ export interface GlobalOptions {
   threads?: string;
   device?: Device;
   model?: string;
+  detector?: string;
   quiet?: boolean;
 }
 
@@ -25,6 +26,11 @@ export function withGlobalOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress output on stderr');
 }
 
+/** `--detector <id>` for every command that finds faces. */
+export function withDetectorOption(cmd: Command): Command {
+  return cmd.option('--detector <id>', 'face detector (default blazeface; `facectl models list` shows them all)');
+}
+
 export function applyRuntimeOptions(opts: GlobalOptions): void {
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
@@ -33,7 +39,7 @@ export function applyRuntimeOptions(opts: GlobalOptions): void {
 
 export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
   applyRuntimeOptions(opts);
-  return FacePipeline.load({ embedder: opts.model, ...extra });
+  return FacePipeline.load({ embedder: opts.model, detector: opts.detector, ...extra });
 }
 
 export function printJson(value: unknown): void {

@@ -3,9 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
-import { DEFAULT_DETECT_OPTIONS } from '../pipeline/detector.js';
 import type { DetectedFace } from '../pipeline/types.js';
-import { action, fmt, loadPipeline, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { drawDetections } from './draw.js';
 
 interface DetectOpts extends GlobalOptions {
@@ -27,25 +26,23 @@ interface FileResult {
 }
 
 export function registerDetect(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     program
       .command('detect')
       .description('find faces in photos: box, score, five landmarks, quality (size, pose)')
       .argument('<images...>', 'image files')
       .option('--draw <out>', 'write the photo with faces drawn (a .png path for one image, a directory for several)')
-      .option('--min-score <s>', 'keep faces scoring at least this (0..1, default 0.6)')
+      .option('--min-score <s>', "keep faces scoring at least this (0..1; default: the detector's tuned threshold, 0.6 for blazeface)")
       .option('--fast', 'one whole-photo pass only (no tiles for small faces)')
       .option('--timings', 'print per-stage milliseconds'),
-  ).action(action(async (images: string[], opts: DetectOpts) => {
+  )).action(action(async (images: string[], opts: DetectOpts) => {
     const pipeline = await loadPipeline(opts, { detectOnly: true });
     const minScore = numberOption('--min-score', opts.minScore, 0, 1);
     const results: FileResult[] = [];
     for (const file of images) {
       try {
         const image = await pipeline.decode(file);
-        // The final score is √(detector × mesh); let the detector propose at least as low as asked.
-        const thresholds = minScore === undefined ? {} : { minFaceScore: minScore, minScore: Math.min(minScore, DEFAULT_DETECT_OPTIONS.minScore) };
-        const faces = await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', ...thresholds });
+        const faces = await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', minScore });
         const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces };
         if (opts.draw) r.drawn = await drawTo(opts.draw, file, images.length, image, faces);
         if (!faces.length) {

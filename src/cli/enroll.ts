@@ -5,7 +5,7 @@ import { enroll, EnrollRefused } from '../app/enroll.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { validateId } from '../gallery/index.js';
-import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -22,7 +22,7 @@ interface EnrollOpts extends GlobalOptions {
 }
 
 export function registerEnroll(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     storeOption(
       program
         .command('enroll')
@@ -38,7 +38,7 @@ export function registerEnroll(program: Command): void {
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
         .option('--model <id>', 'embedder for a new store (default dlib-resnet)'),
     ),
-  ).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
+  )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, opts));

@@ -8,7 +8,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { formatSummaryTable, type EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
 import { openStore } from './store-option.js';
-import { action, loadPipeline, note, numberOption, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { runtimeVersions } from './versions.js';
 
@@ -33,7 +33,7 @@ interface EvalOpts extends GlobalOptions {
 }
 
 export function registerEval(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     program
       .command('eval')
       .description('measure accuracy on a dataset: LFW-style 10-fold verification, TPR@FPR, ROC-AUC, rank-1/5, open-set DIR@FPIR; charts + report')
@@ -55,7 +55,7 @@ export function registerEval(program: Command): void {
       .option('--reports <dir>', 'where report folders go', 'reports')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--no-charts', 'skip PNG charts'),
-  ).action(action(evalCommand));
+  )).action(action(evalCommand));
 }
 
 /** The options as an EvalRequest: every number range-checked before anything is loaded. */

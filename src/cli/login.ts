@@ -8,9 +8,10 @@ import { login, type FaceDecision } from '../app/login.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { action, fmt, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
+import type { RgbImage } from '../pipeline/types.js';
 import { loadTileImage, writeContactSheet } from './sheet.js';
 
 interface LoginOpts extends GlobalOptions {
@@ -23,7 +24,7 @@ interface LoginOpts extends GlobalOptions {
 }
 
 export function registerLogin(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     storeOption(
       program
         .command('login')
@@ -32,11 +33,11 @@ export function registerLogin(program: Command): void {
         .option('--top <k>', 'candidates to show', '3')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--all-faces', 'decide for every face in the photo (exit 0 if any is accepted)')
-        .option('--sheet <out.png>', 'write a contact sheet: query face beside the matched identity’s enrolled faces')
+        .option('--sheet <out.png>', 'write a contact sheet: each decided face beside the matched identity’s enrolled faces, one row per face')
         .option('--index <kind>', 'auto | flat | hnsw', 'auto')
         .option('--model <id>', "embedder (default: the store's)"),
     ),
-  ).action(action(async (image: string, opts: LoginOpts) => {
+  )).action(action(async (image: string, opts: LoginOpts) => {
     const top = numberOption('--top', opts.top, 1, 1000)!;
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
@@ -53,19 +54,25 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
     const enrolledPhotos = (id: string | undefined) => (id ? (r.enrolled.get(id)?.rows ?? []) : []);
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
-      const d = r.decisions[0]!;
-      const rows = enrolledPhotos(d.id);
-      const query = { image: await loadTileImage(image), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image };
-      const tiles = await Promise.all(
-        rows.map(async (row, k) => ({
-          image: await loadTileImage(row.sourcePath),
-          box: row.box,
-          title: row.id,
-          subtitle: `cos ${fmt(dot(d.face.embedding, r.enrolled.get(d.id!)!.embeddings[k]!), 3)}`,
+      const images = new Map<string, Promise<RgbImage | null>>();
+      const rows = await Promise.all(
+        r.decisions.map(async (d) => ({
+          query: { image: await loadTileImage(image, images), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image },
+          matches: await Promise.all(
+            enrolledPhotos(d.id).map(async (row, k) => ({
+              image: await loadTileImage(row.sourcePath, images),
+              box: row.box,
+              title: row.id,
+              subtitle: `cos ${fmt(dot(d.face.embedding, r.enrolled.get(d.id!)!.embeddings[k]!), 3)}`,
+            })),
+          ),
+          verdict: {
+            text: d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`,
+            accepted: d.decision === 'ACCEPT',
+          },
         })),
       );
-      const verdict = d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`;
-      await writeContactSheet(opts.sheet, query, tiles, { text: verdict, accepted: d.decision === 'ACCEPT' });
+      await writeContactSheet(opts.sheet, rows);
     }
     if (opts.json) {
       printJson({

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
-import { checkCachedModel, prepareModel, resolveModelsDir } from '../models/cache.js';
+import { locateModel, prepareModel, resolveModelsDir } from '../models/cache.js';
+import { defaultShippedDir } from '../models/shipped.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { allEmbedders } from '../models/resolve.js';
 import { addUserModel, removeUserModel, userModelsDir } from '../models/user-models.js';
@@ -16,7 +17,7 @@ export function registerModels(program: Command): void {
       const builtins = await Promise.all(
         BUILTIN_MODEL_IDS.map(async (id) => {
           const m = getBuiltinModel(id);
-          return { id, kind: m.kind, origin: 'builtin', state: (await checkCachedModel(id)).state, description: m.description };
+          return { id, kind: m.kind, origin: 'builtin', state: (await locateModel(id)).state, description: m.description };
         }),
       );
       const embedders = await allEmbedders();
@@ -24,7 +25,7 @@ export function registerModels(program: Command): void {
         .filter((e) => e.origin === 'user')
         .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
       const rows = [...builtins, ...user];
-      if (opts.json) return printJson({ modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
+      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
       process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),
   );
@@ -43,7 +44,7 @@ export function registerModels(program: Command): void {
         const t0 = performance.now();
         const r = await prepareModel(id, { force: opts.force });
         results.push({ ...r, ms: Math.round(performance.now() - t0) });
-        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : 'cached'} ${r.path}`);
+        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
       }
       if (opts.json) printJson(results);
     }),

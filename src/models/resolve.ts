@@ -33,8 +33,9 @@ export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<E
   return spec;
 }
 
-export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER): Promise<ResolvedEmbedder> {
+/** The embedder `id`, its file, and its fingerprint when faces come from `detectorIdentity` (FaceDetector.identity). */
+export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string): Promise<ResolvedEmbedder> {
   const spec = await findEmbedderSpec(id);
   const file = 'builtin' in spec.source ? await prepareModel(spec.source.builtin) : await verifyUserModelFile(spec);
-  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256) };
+  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity) };
 }

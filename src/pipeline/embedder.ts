@@ -3,8 +3,10 @@
  * embedder was trained (channel order, normalisation, layout), run in batches, L2-normalise.
  */
 import type ort from 'onnxruntime-node';
+import { ModelError } from '../errors.js';
 import type { EmbedderSpec } from '../models/registry.js';
 import { alignFace } from './align.js';
+import { runSession } from './runtime.js';
 import type { Point, RgbImage } from './types.js';
 import { l2normalize } from './vector.js';
 
@@ -61,10 +63,10 @@ export class FaceEmbedder {
         if (spec.flip) writeNetworkInput(crop, spec, input, (i * views + 1) * per, true);
       });
       const dims = spec.layout === 'NHWC' ? [chunk.length * views, spec.inputSize, spec.inputSize, 3] : [chunk.length * views, 3, spec.inputSize, spec.inputSize];
-      const out = await this.session.run({ [this.session.inputNames[0]!]: new this.ortTensor('float32', input, dims) });
+      const out = await runSession(this.session, { [this.session.inputNames[0]!]: new this.ortTensor('float32', input, dims) }, spec.id);
       // Multi-head graphs (faceres also predicts age and gender): the embedding is the output of the spec's size.
       const tensor = Object.values(out).find((t) => t.dims[t.dims.length - 1] === spec.dim);
-      if (!tensor) throw new Error(`embedder ${spec.id}: no ${spec.dim}-d output`);
+      if (!tensor) throw new ModelError(spec.id, `no ${spec.dim}-d output (got ${JSON.stringify(Object.values(out).map((t) => t.dims))})`);
       const data = tensor.data as Float32Array;
       const dim = spec.dim;
       for (let i = 0; i < chunk.length; i++) {

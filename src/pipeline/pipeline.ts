@@ -4,11 +4,10 @@
  */
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
-import { getBuiltinModel, type BuiltinModelId } from '../models/builtin.js';
-import { DETECTOR, LANDMARKER } from '../models/registry.js';
-import { resolveEmbedder, resolveBuiltin, type ResolvedEmbedder } from '../models/resolve.js';
+import { resolveEmbedder, type ResolvedEmbedder } from '../models/resolve.js';
 import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.js';
-import { FaceDetector, type DetectOptions } from './detector.js';
+import { loadDetector } from './detectors/registry.js';
+import type { DetectOptions, FaceDetector } from './detectors/types.js';
 import { FaceEmbedder } from './embedder.js';
 import { SHARPNESS_TEMPLATE, sharpness } from './quality.js';
 import { alignFace } from './align.js';
@@ -17,28 +16,13 @@ import { getSession } from './runtime.js';
 import { StageTimer } from './timing.js';
 import type { DetectedFace, EmbeddedFace, RgbImage } from './types.js';
 
-/**
- * Bump when detection, landmark or alignment code changes the embedding a photo gets: the eval
- * embedding cache keys on it, so results computed by older code are not reused.
- */
-export const PIPELINE_REVISION = 2;
-
 export interface PipelineOptions {
   /** Embedder id (built-in or registered); default dlib-resnet. */
   embedder?: string;
+  /** Detector id (built-in or registered); default blazeface. */
+  detector?: string;
   /** Load only the detector (the `detect` command needs no embedder). */
   detectOnly?: boolean;
-}
-
-/**
- * A BlazeFace detector (the default, or another built-in one for experiments) with FaceMesh refining its
- * boxes; sessions are shared per process, FaceMesh's with its thread hint.
- */
-export async function loadFaceDetector(detectorId: BuiltinModelId = DETECTOR.builtin): Promise<FaceDetector> {
-  const [det, mesh] = await Promise.all([resolveBuiltin(detectorId), resolveBuiltin(LANDMARKER.builtin)]);
-  const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
-  const inputSize = Number(getBuiltinModel(detectorId).input.dims[1]); // NHWC [N, size, size, 3]
-  return new FaceDetector(detSession, meshSession, ort.Tensor, inputSize);
 }
 
 export class FacePipeline {
@@ -51,9 +35,9 @@ export class FacePipeline {
   ) {}
 
   static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
-    const detector = await loadFaceDetector();
+    const detector = await loadDetector(options.detector);
     if (options.detectOnly) return new FacePipeline(detector, null, null);
-    const resolved = await resolveEmbedder(options.embedder);
+    const resolved = await resolveEmbedder(options.embedder, detector.identity);
     const session = await getSession(resolved.path);
     return new FacePipeline(detector, new FaceEmbedder(resolved.spec, session, ort.Tensor), resolved);
   }

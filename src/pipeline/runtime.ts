@@ -1,10 +1,18 @@
 /**
  * onnxruntime-node sessions, created once per process per model file and reused by every stage.
  * CPU by default; `--device cuda` asks for onnxruntime's CUDA execution provider, which exists only
- * when onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=cuda12 (see README).
+ * when onnxruntime-node's install script ran with ONNXRUNTIME_NODE_INSTALL=cuda12 (README: GPU).
  */
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, ModelError } from '../errors.js';
+
+// onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
+// ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
+// facectl sends nothing anywhere, so it is off unless the user set the variable; onnxruntime reads it
+// when the first session creates its environment (test/pipeline/telemetry.test.ts).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -79,9 +87,34 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
     if (runtime.device === 'cuda')
       throw new FacectlError(
         ExitCode.MODEL_ERROR,
-        `cannot start the CUDA execution provider (${msg}); reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci, or use --device cpu`,
+        `cannot start the CUDA execution provider (${msg}); fetch it with ONNXRUNTIME_NODE_INSTALL=cuda12 node ${ortInstallScript()} (README: GPU), or use --device cpu`,
       );
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot load model ${modelPath}: ${msg}`);
+  }
+}
+
+/**
+ * session.run with onnxruntime's failures (a fixed batch size, an input shape or op it cannot take)
+ * turned into exit 13 naming the model: a model file the user gave is the cause, not a bug in facectl.
+ */
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: ort.InferenceSession.FeedsType,
+  model: string,
+): Promise<ort.InferenceSession.ReturnType> {
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    throw new ModelError(model, String((err as Error)?.message ?? err).split('\n')[0]!);
+  }
+}
+
+/** onnxruntime-node's own install script, which fetches the CUDA provider files (README: GPU). */
+function ortInstallScript(): string {
+  try {
+    return path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'script', 'install');
+  } catch {
+    return 'node_modules/onnxruntime-node/script/install';
   }
 }
 
@@ -90,9 +123,10 @@ export async function runModel(
   session: ort.InferenceSession,
   input: Float32Array,
   dims: readonly number[],
+  model = 'model',
 ): Promise<Record<string, ort.Tensor>> {
   const tensor = new ort.Tensor('float32', input, dims);
-  return session.run({ [session.inputNames[0]!]: tensor });
+  return runSession(session, { [session.inputNames[0]!]: tensor }, model);
 }
 
 /** Drop every session (tests, or a model file replaced on disk). */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GalleryStore } from '../../src/store/index.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCli, spawnHookedCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
 
 describe.skipIf(!hasDatasets)(`bulk import${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
@@ -13,13 +13,19 @@ describe.skipIf(!hasDatasets)(`bulk import${hasDatasets ? '' : ` (${SKIP_NO_DATA
     const env = { FACECTL_STORE: path.join(tmp, 'store') };
     const root = dataset('face-recognition-examples');
 
-    // Interrupt a first import (small batches, so some commits land before the kill).
-    const child = spawnCli(['enroll', '--dataset', root, '--batch', '2', '-q'], env);
-    const closed = new Promise((r) => child.on('close', r));
-    await new Promise((r) => setTimeout(r, 6000));
-    child.kill('SIGKILL');
-    await closed;
-    const partial = await GalleryStore.open(env.FACECTL_STORE, { create: true });
+    // Interrupt a first import right after its 3rd commit (creating the store, then two batches of 2:
+    // 4 faces stored), then a second
+    // one inside its first commit (journal written, files not yet renamed): each kill lands at a point
+    // the child reports, not after a guessed time.
+    const first = spawnHookedCli(['enroll', '--dataset', root, '--batch', '2', '-q'], env, 'journal-removed:3');
+    expect((await first.closed).signal, first.stderr()).toBe('SIGKILL');
+    expect(first.steps().filter((st) => st === 'journal-removed')).toHaveLength(3);
+    expect((await GalleryStore.open(env.FACECTL_STORE)).faceCount).toBe(4);
+
+    const second = spawnHookedCli(['enroll', '--dataset', root, '--batch', '2', '-q'], env, 'committed:1');
+    expect((await second.closed).signal, second.stderr()).toBe('SIGKILL');
+    const partial = await GalleryStore.open(env.FACECTL_STORE); // rolls the journalled commit forward
+    expect(partial.faceCount).toBe(6);
 
     const r = runCli(['enroll', '--dataset', root, '--json'], env);
     expect(r.code, r.stderr).toBe(0);

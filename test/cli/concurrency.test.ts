@@ -1,6 +1,7 @@
 /**
  * The store under real CLI processes: 8 concurrent workers each running 25 enrollments lose nothing,
- * and an enroll killed (SIGKILL) at random moments always leaves a valid store in the old or new state.
+ * and an enroll killed (SIGKILL) inside its commit, at each commit step and from outside, always leaves
+ * a valid store in the old or new state.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GalleryStore, verifyStore } from '../../src/store/index.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCli, spawnHookedCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets, repoRoot } from '../helpers/shared.js';
 
 /** ORL: 40 people × 10 small PGM photos, cheap to embed. */
@@ -44,35 +45,74 @@ describe.skipIf(!hasDatasets)(`CLI under concurrency and kills${hasDatasets ? ''
     expect((await verifyStore(store)).ok).toBe(true);
   }, 600_000);
 
-  it('SIGKILL at random moments of an enroll leaves the old or the new state, never a mix', async () => {
+  it('SIGKILL of an enroll inside its commit, at every commit step and at random instants: the old or the new state, never a mix', async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-kill-'));
     const store = path.join(tmp, 'store');
     const env = { FACECTL_STORE: store };
     expect(runCli(['enroll', 'base', orl(1, 1)], env).code).toBe(0);
-    // How long one enroll takes here, to spread the kills over its whole life (start-up to commit).
-    const t0 = performance.now();
-    expect(runCli(['enroll', 'timing', orl(2, 1)], env).code).toBe(0);
-    const duration = performance.now() - t0;
-    let faces = 2;
-    const outcomes = { killedBefore: 0, committed: 0 };
-    for (let i = 0; i < 12; i++) {
-      const child = spawnCli(['enroll', `k${i}`, orl(3 + i, 1), orl(3 + i, 2), '--force'], env);
-      const closed = new Promise((r) => child.on('close', r)); // listen now: it may finish before the kill
-      await new Promise((r) => setTimeout(r, duration * (0.3 + (i / 12) * 1.0)));
-      child.kill('SIGKILL');
-      await closed;
+    // The real `facectl enroll` in a child that reports each commit step and, when asked, SIGKILLs
+    // itself at one: a kill that certainly lands inside the commit, through the whole CLI.
+    const run = (argv: string[], killAt?: string) => spawnHookedCli(argv, env, killAt);
+    let faces = 1;
+    let i = 0;
+    /** After each kill: the store opens valid, at the old count or the old count + 2 (an enroll commits its two photos together). */
+    const checkStore = async (label: string): Promise<'old' | 'new'> => {
       const snap = await GalleryStore.open(store);
-      // Old state (faces) or new state (faces + 2): an enroll commits its photos together.
-      expect([faces, faces + 2]).toContain(snap.faceCount);
-      if (snap.faceCount === faces + 2) outcomes.committed++;
-      else outcomes.killedBefore++;
+      expect([faces, faces + 2], label).toContain(snap.faceCount);
+      const outcome = snap.faceCount === faces ? 'old' : 'new';
       faces = snap.faceCount;
       const report = await verifyStore(store);
-      expect(report.problems, JSON.stringify(report)).toEqual([]);
+      expect(report.problems, `${label}: ${JSON.stringify(report)}`).toEqual([]);
+      return outcome;
+    };
+    const enrollArgs = () => ['enroll', `k${i}`, orl(3 + i, 1), orl(3 + i, 2), '--force', '-q'];
+
+    // 1. Killed at each named step of the commit. Before the journal ("committed") the old state must
+    //    survive; from it on the commit is durable and the next open rolls it forward.
+    const commitSteps: [string, 'old' | 'new'][] = [
+      ['staged:data.csv', 'old'],
+      ['staged:embeddings.f32', 'old'],
+      ['staged:manifest.json', 'old'],
+      ['committed', 'new'],
+      ['renamed:data.csv', 'new'],
+      ['renamed:embeddings.f32', 'new'],
+      ['renamed:manifest.json', 'new'],
+      ['journal-removed', 'new'],
+    ];
+    for (const [stepName, expected] of commitSteps) {
+      const r = run(enrollArgs(), stepName);
+      const exit = await r.closed;
+      expect(exit.signal, `killed at ${stepName}? stderr: ${r.stderr()}`).toBe('SIGKILL');
+      expect(r.steps().at(-1)).toBe(stepName);
+      expect(await checkStore(`killed at ${stepName}`), stepName).toBe(expected);
+      i++;
     }
-    // The next enroll after all the kills works and the lock is free.
-    expect(runCli(['enroll', 'after', orl(20, 3), '--force'], env).code).toBe(0);
-    expect(readdirSync(store).filter((f) => f.includes('.tmp') || f.endsWith('.next'))).toEqual([]);
-    expect(outcomes.killedBefore + outcomes.committed).toBe(12);
+
+    // 2. Killed from outside at the moment the child reports its commit has started (as a user's
+    //    Ctrl-\ or the OOM killer would): wherever it lands, the store is a committed state, and
+    //    the outcome agrees with how far the child said it got.
+    const outside = { beforeJournal: 0, afterJournal: 0 };
+    for (const trigger of ['staged:data.csv', 'staged:embeddings.f32', 'staged:manifest.json', 'committed']) {
+      const r = run(enrollArgs());
+      r.child.stdout!.on('data', () => {
+        if (r.steps().includes(trigger)) r.child.kill('SIGKILL');
+      });
+      const exit = await r.closed;
+      const seen = r.steps();
+      expect(seen, `the child reached ${trigger}; stderr: ${r.stderr()}`).toContain(trigger);
+      const outcome = await checkStore(`killed from outside after ${trigger} (child got to ${seen.at(-1)})`);
+      if (exit.signal === 'SIGKILL' && !seen.includes('journal-removed')) outside[seen.includes('committed') ? 'afterJournal' : 'beforeJournal']++;
+      // "step committed" is printed just after the journal is written, so a kill between the two may
+      // leave the new state unreported; the reverse is never allowed.
+      if (seen.includes('committed') || exit.code === 0) expect(outcome, 'journal written: the commit must survive').toBe('new');
+      i++;
+    }
+    console.log(`[kill test] external kills that landed mid-commit: ${outside.beforeJournal} before the journal, ${outside.afterJournal} after it`);
+
+    // The next enroll after all the kills works, the lock is free, no leftovers remain.
+    const after = runCli(['enroll', 'after', orl(20, 3), '--force'], env);
+    expect(after.code, after.stderr).toBe(0);
+    expect(readdirSync(store).filter((f) => f.includes('.tmp') || f.endsWith('.next') || f.includes('journal') || f.includes('lock'))).toEqual([]);
+    expect((await GalleryStore.open(store)).faceCount).toBe(faces + 1);
   }, 600_000);
 });

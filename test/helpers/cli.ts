@@ -1,5 +1,5 @@
 /** Run the facectl CLI from source (through tsx) as a child process, the way a user runs it. */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { repoRoot } from './shared.js';
 
 export const CLI_ENTRY = `${repoRoot}/test/helpers/cli-entry.ts`;
@@ -29,4 +29,31 @@ export function runCliAsync(argv: string[], env: NodeJS.ProcessEnv = {}): Promis
 
 export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, args(argv), { cwd: repoRoot, env: { ...process.env, ...env }, stdio: 'ignore' });
+}
+
+export interface HookedRun {
+  child: ChildProcess;
+  /** Resolves when the child has exited and its output is read. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Commit steps the child reported so far, in order. */
+  steps(): string[];
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * The CLI in a child that reports each store commit step on stdout and, with `killAt` ("step" or
+ * "step:n"), SIGKILLs itself there (test/helpers/cli-hooked-entry.ts).
+ */
+export function spawnHookedCli(argv: string[], env: NodeJS.ProcessEnv = {}, killAt = ''): HookedRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}/test/helpers/cli-hooked-entry.ts`, ...argv], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, FACECTL_TEST_KILL_AT: killAt },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '', stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  return { child, closed, steps: () => [...stdout.matchAll(/^step (\S+)$/gm)].map((m) => m[1]!), stdout: () => stdout, stderr: () => stderr };
 }

@@ -45,7 +45,7 @@ describe('model cache', () => {
 
   it('reuses a valid cache without converting', async () => {
     const again = await prepareModel(ID, { modelsDir: dir });
-    expect(again).toEqual({ id: ID, path: paths.onnx, sha256: firstSha, converted: false });
+    expect(again).toEqual({ id: ID, path: paths.onnx, sha256: firstSha, converted: false, shipped: false });
     expect(await checkCachedModel(ID, { modelsDir: dir })).toEqual({ state: 'ok', sha256: firstSha });
   });
 
@@ -128,18 +128,14 @@ describe('model cache', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('resolves the folder: option, then FACECTL_MODELS_DIR, then <package root>/models', () => {
-    const saved = process.env.FACECTL_MODELS_DIR;
-    try {
-      delete process.env.FACECTL_MODELS_DIR;
-      expect(resolveModelsDir()).toBe(path.join(repoRoot, 'models'));
-      process.env.FACECTL_MODELS_DIR = dir;
-      expect(resolveModelsDir()).toBe(dir);
-      expect(resolveModelsDir('/elsewhere')).toBe('/elsewhere');
-    } finally {
-      if (saved === undefined) delete process.env.FACECTL_MODELS_DIR;
-      else process.env.FACECTL_MODELS_DIR = saved;
-    }
+  it('resolves the cache folder: option, then FACECTL_MODELS_DIR, then the per-user cache (never the install folder)', () => {
+    const v = `v${CONVERTER_VERSION}`;
+    expect(resolveModelsDir('/elsewhere', { FACECTL_MODELS_DIR: dir })).toBe('/elsewhere');
+    expect(resolveModelsDir(undefined, { FACECTL_MODELS_DIR: dir, XDG_CACHE_HOME: '/xdg' })).toBe(dir);
+    expect(resolveModelsDir(undefined, { XDG_CACHE_HOME: '/xdg' })).toBe(path.join('/xdg', 'facectl', 'models', v));
+    expect(resolveModelsDir(undefined, { XDG_CACHE_HOME: 'relative' })).toBe(path.join(os.homedir(), '.cache', 'facectl', 'models', v));
+    expect(resolveModelsDir(undefined, {})).toBe(path.join(os.homedir(), '.cache', 'facectl', 'models', v));
+    expect(resolveModelsDir(undefined, {}).startsWith(path.join(repoRoot, 'models'))).toBe(false);
   });
 
   it('refuses an unknown model id with MODEL_ERROR', async () => {

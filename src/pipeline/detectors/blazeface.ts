@@ -1,49 +1,60 @@
 /**
- * Face detection: BlazeFace proposes faces, FaceMesh confirms and refines them into five landmarks.
+ * The default detector: BlazeFace proposes faces, FaceMesh confirms and refines them into five landmarks.
  * BlazeFace sees a fixed 256×256 view, so faces of any size in photos of any size are handled with
  * several views of the same image: the whole photo (letterboxed), overlapping tiles for small faces in
  * large photos, and a zoomed-out view with a border for tight crops where the face fills the frame.
  */
-import type ort from 'onnxruntime-node';
-import { applySimilarity, invertSimilarity, warpAffine, type Similarity } from './align.js';
-import { blazefaceAnchors, decodeDetections, iou, joinBlazefaceOutputs, weightedNms, type RawDetection } from './blazeface.js';
-import { MESH_INPUT, MESH_POINTS, fivePointsFromMesh, headPose, meshBox, meshCrop, meshToImage } from './landmarks.js';
-import { StageTimer } from './timing.js';
-import type { Box, DetectedFace, RgbImage } from './types.js';
+import ort from 'onnxruntime-node';
+import { ModelError } from '../../errors.js';
+import { getBuiltinModel } from '../../models/builtin.js';
+import { LANDMARKER } from '../../models/registry.js';
+import { resolveBuiltin } from '../../models/resolve.js';
+import { applySimilarity, invertSimilarity, warpAffine, type Similarity } from '../align.js';
+import { MESH_INPUT, MESH_POINTS, fivePointsFromMesh, headPose, meshBox, meshCrop, meshToImage } from '../landmarks.js';
+import { getSession, runSession } from '../runtime.js';
+import { StageTimer } from '../timing.js';
+import type { DetectedFace, RgbImage } from '../types.js';
+import { blazefaceAnchors, decodeDetections, joinBlazefaceOutputs, weightedNms, type RawDetection } from './blazeface-decode.js';
+import { iou, overlapOfSmaller } from './nms.js';
+import { DEFAULT_DETECT_OPTIONS, type DetectOptions, type FaceDetector } from './types.js';
 
-export interface DetectOptions {
+/** BlazeFace + FaceMesh thresholds: each model's own, and the one on the combined score. */
+export interface BlazeFaceThresholds {
   /** BlazeFace score threshold 0..1. */
-  minScore: number;
+  minProposalScore: number;
   /** FaceMesh face-presence threshold 0..1 (rejects detector false positives). */
   minMeshScore: number;
   /** Threshold on the final score √(detector × mesh): both models must be fairly sure. */
   minFaceScore: number;
-  /**
-   * 'fast': one whole-photo view, more views only when it finds nothing (enroll/login want the main face).
-   * 'thorough': tiles too, to find every small face in a large photo (detect, --all-faces).
-   */
-  mode: 'fast' | 'thorough';
-  /** At most this many faces are refined (largest first). */
-  maxFaces: number;
-  /** Keep the 468-point mesh on each face (detect --mesh, experiments); off by default to save memory. */
-  includeMesh?: boolean;
 }
 
 /**
  * Tuned on real photos: every face of the 7,701 LFW photos in pairs.txt but 2 scores ≥ 0.65, while the
  * one false positive left in ../shared/datasets/edge-cases (a building, expression/happy.jpg) scores 0.57.
  */
-export const DEFAULT_DETECT_OPTIONS: DetectOptions = { minScore: 0.35, minMeshScore: 0.5, minFaceScore: 0.6, mode: 'fast', maxFaces: 64 };
+export const BLAZEFACE_THRESHOLDS: BlazeFaceThresholds = { minProposalScore: 0.35, minMeshScore: 0.5, minFaceScore: 0.6 };
 
 const IOU_MERGE = 0.3;
+
+/** The BlazeFace models as built-in detectors: the 256×256 back-camera one (default) and the 128×128 front one. */
+export type BlazeFaceModelId = 'blazeface' | 'blazeface-front';
+
+/** A BlazeFace detector with FaceMesh refining its boxes; sessions are shared per process, FaceMesh's with its thread hint. */
+export async function loadBlazeFace(modelId: BlazeFaceModelId = 'blazeface'): Promise<BlazeFaceDetector> {
+  const [det, mesh] = await Promise.all([resolveBuiltin(modelId), resolveBuiltin(LANDMARKER.builtin)]);
+  const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
+  const inputSize = Number(getBuiltinModel(modelId).input.dims[1]); // NHWC [N, size, size, 3]
+  return new BlazeFaceDetector(detSession, meshSession, ort.Tensor, inputSize, modelId);
+}
 
 /** A 256×256 view of the image: `toView` maps image pixels into it. */
 interface View {
   toView: Similarity;
 }
 
-export class FaceDetector {
+export class BlazeFaceDetector implements FaceDetector {
   readonly inputSize: number;
+  readonly identity: string;
   private readonly anchors: Float32Array;
 
   constructor(
@@ -51,15 +62,26 @@ export class FaceDetector {
     private readonly meshSession: ort.InferenceSession,
     private readonly ortTensor: typeof ort.Tensor,
     inputSize = 256,
+    readonly id: string = 'blazeface',
   ) {
     this.inputSize = inputSize;
+    this.identity = id;
     this.anchors = blazefaceAnchors(inputSize);
   }
 
+  /**
+   * `minScore` sets the final-score threshold; BlazeFace then proposes at least as low, since the final
+   * score is √(detector × mesh).
+   */
   async detect(image: RgbImage, options: Partial<DetectOptions> = {}, timer = new StageTimer()): Promise<DetectedFace[]> {
     const opt = { ...DEFAULT_DETECT_OPTIONS, ...options };
+    const t = { ...BLAZEFACE_THRESHOLDS };
+    if (opt.minScore !== undefined) {
+      t.minFaceScore = opt.minScore;
+      t.minProposalScore = Math.min(opt.minScore, BLAZEFACE_THRESHOLDS.minProposalScore);
+    }
     const size = this.inputSize;
-    const propose = (views: View[]) => timer.time('detect', () => this.propose(image, views, opt.minScore));
+    const propose = (views: View[]) => timer.time('detect', () => this.propose(image, views, t.minProposalScore));
     const whole = [letterboxView(image, size)];
     let proposals: RawDetection[];
     if (opt.mode === 'thorough') {
@@ -72,11 +94,11 @@ export class FaceDetector {
     proposals.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
     const refine = (p: RawDetection[], minMesh: number) =>
       timer.time('landmarks', () => this.refine(image, p.slice(0, opt.maxFaces), minMesh, opt.includeMesh ?? false));
-    let faces = await refine(proposals, opt.minMeshScore);
+    let faces = await refine(proposals, t.minMeshScore);
     // Last resort for tight face crops (ORL, ID photos) where BlazeFace finds no face: offer the whole
     // frame to FaceMesh, whose own face-presence score must then be high on its own.
-    if (!faces.some((f) => f.score >= opt.minFaceScore)) faces = await refine([wholeFrameProposal(image)], WHOLE_FRAME_MIN_MESH_SCORE);
-    return dedupe(faces.filter((f) => f.score >= opt.minFaceScore)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    if (!faces.some((f) => f.score >= t.minFaceScore)) faces = await refine([wholeFrameProposal(image)], WHOLE_FRAME_MIN_MESH_SCORE);
+    return dedupe(faces.filter((f) => f.score >= t.minFaceScore)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
   }
 
   /** Run BlazeFace on every view in one batch; return merged detections in image pixels. */
@@ -86,7 +108,7 @@ export class FaceDetector {
     // BlazeFace takes RGB in −1..1, written straight into the batch.
     views.forEach((v, i) => warpAffine(image, v.toView, size, size, { dst: batch, offset: i * size * size * 3, scale: 1 / 127.5, bias: -1 }));
     const input = new this.ortTensor('float32', batch, [views.length, size, size, 3]);
-    const out = await this.detectorSession.run({ [this.detectorSession.inputNames[0]!]: input });
+    const out = await runSession(this.detectorSession, { [this.detectorSession.inputNames[0]!]: input }, this.id);
     const found: RawDetection[] = [];
     views.forEach((v, i) => {
       const perView = Object.values(out).map((t) => {
@@ -116,11 +138,11 @@ export class FaceDetector {
     const batch = new Float32Array(n * per);
     crops.forEach((c, i) => batch.set(c.input, i * per));
     const input = new this.ortTensor('float32', batch, [n, MESH_INPUT, MESH_INPUT, 3]);
-    const out = await this.meshSession.run({ [this.meshSession.inputNames[0]!]: input });
+    const out = await runSession(this.meshSession, { [this.meshSession.inputNames[0]!]: input }, LANDMARKER.id);
     const tensors = Object.values(out);
     const meshT = tensors.find((t) => t.dims[t.dims.length - 1] === MESH_POINTS * 3);
     const flagT = tensors.find((t) => t.dims[t.dims.length - 1] === 1);
-    if (!meshT || !flagT) throw new Error('FaceMesh: unexpected outputs');
+    if (!meshT || !flagT) throw new ModelError(LANDMARKER.id, `expected a [N, ${MESH_POINTS * 3}] mesh and a [N, 1] score, got ${JSON.stringify(tensors.map((x) => x.dims))}`);
     const faces: DetectedFace[] = [];
     for (let i = 0; i < n; i++) {
       const meshScore = (flagT.data as Float32Array)[i]!;
@@ -208,12 +230,4 @@ function dedupe(faces: DetectedFace[]): DetectedFace[] {
   const kept: DetectedFace[] = [];
   for (const f of sorted) if (!kept.some((k) => iou(k.box, f.box) > 0.4 || overlapOfSmaller(k.box, f.box) > 0.5)) kept.push(f);
   return kept;
-}
-
-/** Intersection area over the smaller box's area. */
-function overlapOfSmaller(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  return (w * h) / Math.min(a.width * a.height, b.width * b.height);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blazefaceAnchors, decodeDetections, iou, joinBlazefaceOutputs, weightedNms } from '../../src/pipeline/blazeface.js';
+import { blazefaceAnchors, decodeDetections, joinBlazefaceOutputs, weightedNms } from '../../../src/pipeline/detectors/blazeface-decode.js';
+import { iou } from '../../../src/pipeline/detectors/nms.js';
 
 describe('BlazeFace decoding', () => {
   it('lays out 896 anchors for 256 input: 16×16×2 then 8×8×6', () => {

@@ -3,7 +3,9 @@
  * blazeface.json, converted to ONNX): anchors, box/keypoint decoding and non-maximum suppression.
  * Pure functions over the raw regressor outputs, so they are testable without a model.
  */
-import type { Box, Point } from './types.js';
+import { ModelError } from '../../errors.js';
+import type { Box, Point } from '../types.js';
+import { iou } from './nms.js';
 
 /** One raw detection in detector-input pixels. */
 export interface RawDetection {
@@ -39,7 +41,7 @@ export function blazefaceAnchors(inputSize: number): Float32Array {
  */
 export function joinBlazefaceOutputs(outputs: { data: Float32Array; dims: readonly number[] }[]): Float32Array {
   if (outputs.length === 1) return outputs[0]!.data;
-  if (outputs.length !== 4) throw new Error(`BlazeFace: expected 1 or 4 outputs, got ${outputs.length}`);
+  if (outputs.length !== 4) throw new ModelError('blazeface', `expected 1 or 4 outputs, got ${outputs.length}`);
   const anchorsOf = (o: { dims: readonly number[] }) => o.dims[o.dims.length - 2]!;
   const widthOf = (o: { dims: readonly number[] }) => o.dims[o.dims.length - 1]!;
   const grids = [...new Set(outputs.map(anchorsOf))].sort((a, b) => b - a); // 512, 384
@@ -48,7 +50,7 @@ export function joinBlazefaceOutputs(outputs: { data: Float32Array; dims: readon
   for (const g of grids) {
     const scores = outputs.find((o) => anchorsOf(o) === g && widthOf(o) === 1);
     const regress = outputs.find((o) => anchorsOf(o) === g && widthOf(o) === VALUES_PER_ANCHOR - 1);
-    if (!scores || !regress) throw new Error('BlazeFace: unexpected output shapes');
+    if (!scores || !regress) throw new ModelError('blazeface', `unexpected output shapes ${JSON.stringify(outputs.map((o) => o.dims))}`);
     for (let i = 0; i < g; i++, row++) {
       table[row * VALUES_PER_ANCHOR] = scores.data[i]!;
       table.set(regress.data.subarray(i * 16, i * 16 + 16), row * VALUES_PER_ANCHOR + 1);
@@ -62,7 +64,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-Math.max(-80, Math.min(80, x))
 /** Decode every anchor whose score passes `minScore`. */
 export function decodeDetections(table: Float32Array, anchors: Float32Array, minScore: number): RawDetection[] {
   const count = anchors.length / 2;
-  if (table.length !== count * VALUES_PER_ANCHOR) throw new Error('BlazeFace: output does not match anchors');
+  if (table.length !== count * VALUES_PER_ANCHOR) throw new ModelError('blazeface', `${table.length / VALUES_PER_ANCHOR} detections for ${count} anchors`);
   const found: RawDetection[] = [];
   for (let i = 0; i < count; i++) {
     const r = i * VALUES_PER_ANCHOR;
@@ -76,14 +78,6 @@ export function decodeDetections(table: Float32Array, anchors: Float32Array, min
     found.push({ box: { x: cx - w / 2, y: cy - h / 2, width: w, height: h }, score, keypoints });
   }
   return found;
-}
-
-export function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x), y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.width, b.x + b.width), y1 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /**
