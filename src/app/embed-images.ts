@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { EmbeddingCache, EmbeddingResult } from '../eval/index.js';
 import { FacectlError } from '../errors.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
+import { combineEnsemble } from '../pipeline/ensemble.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { FacePolicy } from '../pipeline/select.js';
 
@@ -20,6 +21,21 @@ export function embeddingCacheKey(pipeline: Pick<FacePipeline, 'embedderInfo'>, 
   const model = pipeline.embedderInfo;
   if (!model) throw new Error('pipeline was loaded without an embedder');
   return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}`;
+}
+
+/**
+ * An ensemble's result for a photo from its members' cached results, when every member has one: the
+ * same vector the ensemble embedder computes (same detection, same crop, combineEnsemble), so an ensemble
+ * evaluated after its members costs only hashing. A failure of any member is the ensemble's failure.
+ */
+export function ensembleFromMembers(members: readonly EmbeddingCache[], weights: readonly number[]): (sha256: string) => EmbeddingResult | undefined {
+  return (sha256) => {
+    const parts = members.map((c) => c.get(sha256));
+    if (parts.some((p) => !p)) return undefined;
+    const failed = parts.find((p) => !p!.ok);
+    if (failed) return failed;
+    return { ok: true, embedding: combineEnsemble(parts.map((p) => (p as { embedding: Float32Array }).embedding), weights) };
+  };
 }
 
 export interface EmbedProgress {
@@ -44,7 +60,13 @@ export async function embedImages(
   pipeline: FacePipeline,
   root: string,
   images: readonly string[],
-  options: { policy: FacePolicy; cache?: EmbeddingCache | null; onProgress?: (p: EmbedProgress) => void },
+  options: {
+    policy: FacePolicy;
+    cache?: EmbeddingCache | null;
+    /** A second cache to try (an ensemble's, made from its members' caches); its results count as cached. */
+    compose?: ((sha256: string) => EmbeddingResult | undefined) | null;
+    onProgress?: (p: EmbedProgress) => void;
+  },
 ): Promise<EmbedImagesResult> {
   const results = new Map<string, EmbeddingResult>();
   let cached = 0, embedded = 0, failed = 0, embedMs = 0;
@@ -61,9 +83,14 @@ export async function embedImages(
       result = { ok: false, reason: `unreadable file (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
     }
     const hit = sha ? options.cache?.get(sha) : undefined;
+    const composed = sha && !hit ? options.compose?.(sha) : undefined;
     if (hit) {
       result = hit;
       cached++;
+    } else if (composed && sha) {
+      result = composed;
+      cached++;
+      options.cache?.put(sha, result);
     } else if (bytes && sha) {
       const t1 = performance.now();
       result = await embedOne(pipeline, bytes, file, options.policy);

@@ -35,7 +35,7 @@ import {
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { Gallery } from '../gallery/types.js';
 import { calibrateStoreThreshold } from './calibrate.js';
-import { embedImages, embeddingCacheKey, type EmbedImagesResult, type EmbedProgress } from './embed-images.js';
+import { embedImages, embeddingCacheKey, ensembleFromMembers, type EmbedImagesResult, type EmbedProgress } from './embed-images.js';
 
 export type IdentificationScope = 'pairs' | 'full' | 'none';
 
@@ -111,11 +111,16 @@ function identificationSplit(dataset: FolderDataset, protocol: PairProtocol | nu
 
 /** Every planned image through the pipeline, with the embedding cache in front unless disabled. */
 export async function embedPlan(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, onProgress?: (p: EmbedProgress) => void): Promise<EmbedImagesResult> {
-  const cache = req.cache ? EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey(pipeline, req.face), pipeline.embedderInfo!.spec.dim) : null;
+  const info = pipeline.embedderInfo!;
+  const cache = req.cache ? EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey(pipeline, req.face), info.spec.dim) : null;
+  // An ensemble also reads its members' caches: evaluated after them, it embeds nothing.
+  const members = req.cache && info.members ? info.members.map((m) => EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey({ embedderInfo: m }, req.face), m.spec.dim)) : [];
+  const compose = members.length ? ensembleFromMembers(members, info.spec.members!.map((m) => m.weight)) : null;
   try {
-    return await embedImages(pipeline, plan.root, plan.images, { policy: req.face, cache, onProgress });
+    return await embedImages(pipeline, plan.root, plan.images, { policy: req.face, cache, compose, onProgress });
   } finally {
     cache?.close();
+    for (const m of members) m.close();
   }
 }
 

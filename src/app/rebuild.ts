@@ -103,8 +103,12 @@ async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: 
   try {
     const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');
-    const faces = await pipeline.detect(image, { mode: 'thorough' });
-    const best = faces.map((f) => ({ f, overlap: iou(f.box, row.box) })).sort((a, b) => b.overlap - a.overlap)[0];
+    // Detect as enroll does ('fast'), so a re-embedded row equals what enrolling the photo today gives;
+    // 'thorough' only when that misses the stored face (its landmarks, hence the embedding, differ slightly).
+    const overlapping = async (mode: 'fast' | 'thorough') =>
+      (await pipeline.detect(image, { mode })).map((f) => ({ f, overlap: iou(f.box, row.box) })).sort((a, b) => b.overlap - a.overlap)[0];
+    let best = await overlapping('fast');
+    if (!best || best.overlap < 0.3) best = await overlapping('thorough');
     if (!best || best.overlap < 0.3) return fail(ExitCode.NO_FACE, 'the enrolled face is no longer found in the photo');
     const [face] = await pipeline.embed(image, [best.f]);
     return face!.embedding;

@@ -3,12 +3,22 @@ import { ExitCode, FacectlError } from '../errors.js';
 import type { GalleryInfo, ModelInfo } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
 
-/** The id users type plus a fingerprint of the weights and the recipe around them (template, flip...). */
+/** Stores without a detector in their model hash were made through BlazeFace (facectl 0.1.0 and the default). */
+const LEGACY_DETECTOR = 'blazeface';
+
+/**
+ * The id users type plus a fingerprint of the weights and the recipe around them (template, flip,
+ * detector...). The detector's id follows an `@` (none for BlazeFace, so older stores read the same),
+ * so commands on a store use its detector unless --detector says otherwise.
+ */
 export const storeModelInfo = (model: ResolvedEmbedder): ModelInfo => ({
   id: model.spec.id,
-  hash: `fp:${model.fingerprint}`,
+  hash: `fp:${model.fingerprint}${model.detector === LEGACY_DETECTOR ? '' : `@${model.detector}`}`,
   dimension: model.spec.dim,
 });
+
+/** The detector a gallery's faces were found with. */
+export const storeDetector = (model: ModelInfo): string => model.hash.split('@')[1] ?? LEGACY_DETECTOR;
 
 /** MODEL_MISMATCH unless the gallery was built with exactly this embedder (or holds no faces yet). */
 export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, model: ResolvedEmbedder): void {

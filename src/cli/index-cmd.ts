@@ -26,7 +26,8 @@ export function registerIndex(program: Command): void {
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
         .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
         .option('--index <kind>', 'auto | flat | hnsw', 'auto')
-        .option('--model <id>', 'with --reembed: the embedder to switch to'),
+        .option('--model <id>', 'with --reembed: the embedder to switch to')
+        .option('--detector <id>', "with --reembed: the detector to switch to (default: the store's)"),
     ),
   ).action(
     action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {

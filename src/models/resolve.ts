@@ -1,7 +1,9 @@
 /**
  * Model id → ready-to-load ONNX file. Built-in models are converted on first use (cache.ts); user models
- * are files registered with `facectl models add` (user-models.ts), checked against their recorded sha256.
+ * are files registered with `facectl models add` (user-models.ts), checked against their recorded sha256;
+ * an ensemble resolves each of its members.
  */
+import { createHash } from 'node:crypto';
 import { ExitCode, FacectlError } from '../errors.js';
 import { prepareModel } from './cache.js';
 import { BUILTIN_EMBEDDERS, DEFAULT_EMBEDDER, embedderFingerprint, type EmbedderSpec } from './registry.js';
@@ -9,10 +11,16 @@ import { listUserModels, verifyUserModelFile } from './user-models.js';
 
 export interface ResolvedEmbedder {
   spec: EmbedderSpec;
+  /** The ONNX file ('' for an ensemble, which has none of its own). */
   path: string;
+  /** The file's sha256; an ensemble's: of its members' fingerprints and weights. */
   sha256: string;
-  /** Weights + recipe fingerprint a store is bound to. */
+  /** Ensemble only: each member, resolved, in spec order. */
+  members?: ResolvedEmbedder[];
+  /** Weights + recipe fingerprint a store is bound to (the detector's identity included). */
   fingerprint: string;
+  /** The id of the detector whose faces it embeds (recorded with a store: src/app/store-model.ts). */
+  detector: string;
 }
 
 export async function resolveBuiltin(builtinId: string): Promise<{ path: string; sha256: string }> {
@@ -36,6 +44,18 @@ export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<E
 /** The embedder `id`, its file, and its fingerprint when faces come from `detectorIdentity` (FaceDetector.identity). */
 export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string): Promise<ResolvedEmbedder> {
   const spec = await findEmbedderSpec(id);
+  if ('ensemble' in spec.source) {
+    const declared = spec.members ?? [];
+    const members: ResolvedEmbedder[] = [];
+    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity));
+    const sha256 = createHash('sha256').update(JSON.stringify(members.map((m, i) => [m.spec.id, m.fingerprint, declared[i]!.weight]))).digest('hex');
+    return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
+  }
   const file = 'builtin' in spec.source ? await prepareModel(spec.source.builtin) : await verifyUserModelFile(spec);
-  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity) };
+  return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
+}
+
+/** A detector identity is its id, plus `:<sha256 prefix>` for a user file. */
+function detectorIdOf(identity: string): string {
+  return identity.split(':')[0]!;
 }

@@ -3,14 +3,21 @@
  * one image input of 112×112 (NCHW or NHWC) and one output vector — what an insightface ArcFace or a
  * GhostFaceNet export looks like. It is aligned with the ArcFace 112 template and normalised with
  * (x − 127.5) / 127.5 unless the user says otherwise. The file is copied into the user models directory
- * (private, 0600) and recorded with its sha256 in user-models.json.
+ * (private, 0600) and recorded with its sha256 in user-models.json. A file exported with a fixed batch
+ * (PyTorch's default) is rewritten to take any batch when that is proved to change nothing, else run at
+ * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
+ * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
+import { onnxruntimeReason } from '../pipeline/runtime.js';
+import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { detectorSignature, type DetectorSignature } from './model-router.js';
+import { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
@@ -22,27 +29,50 @@ export function userModelsDir(): string {
 
 const registryFile = () => path.join(userModelsDir(), 'user-models.json');
 
-export async function listUserModels(): Promise<EmbedderSpec[]> {
+/** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
+export interface UserDetectorSpec {
+  id: string;
+  description: string;
+  family: DetectorSignature['family'];
+  source: { file: string; sha256: string };
+  inputWidth: number;
+  inputHeight: number;
+}
+
+interface UserModelsFile {
+  embedders: EmbedderSpec[];
+  detectors: UserDetectorSpec[];
+}
+
+async function readUserModels(): Promise<UserModelsFile> {
   try {
-    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as { embedders?: EmbedderSpec[] };
-    return parsed.embedders ?? [];
+    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as Partial<UserModelsFile>;
+    return { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { embedders: [], detectors: [] };
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read ${registryFile()}: ${(err as Error).message}`);
   }
 }
 
-async function saveUserModels(embedders: EmbedderSpec[]): Promise<void> {
+export async function listUserModels(): Promise<EmbedderSpec[]> {
+  return (await readUserModels()).embedders;
+}
+
+export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
+  return (await readUserModels()).detectors;
+}
+
+async function saveUserModels(models: UserModelsFile): Promise<void> {
   const file = registryFile();
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: 1, embedders }, null, 2) + '\n', { mode: 0o600 });
+  await writeFile(tmp, JSON.stringify({ version: 1, ...models }, null, 2) + '\n', { mode: 0o600 });
   await rename(tmp, file);
 }
 
 const sha256File = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
 
 /** The registered file, checked against the sha256 recorded when it was added. */
-export async function verifyUserModelFile(spec: EmbedderSpec): Promise<{ path: string; sha256: string }> {
+export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
   if (!('file' in spec.source)) throw new Error('not a user model');
   let sha: string;
   try {
@@ -55,20 +85,25 @@ export async function verifyUserModelFile(spec: EmbedderSpec): Promise<{ path: s
   return { path: spec.source.file, sha256: sha };
 }
 
-export interface InspectedModel {
-  kind: 'embedder';
-  layout: Layout;
-  inputSize: number;
-  dim: number;
-}
+export type InspectedModel =
+  | {
+      kind: 'embedder';
+      layout: Layout;
+      inputSize: number;
+      /** The input's batch when the file fixes it, else null. */
+      fixedBatch: number | null;
+    }
+  | DetectorSignature;
+
+const firstLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
 
 /** Recognise what an ONNX file is from its inputs and outputs. */
-export async function inspectOnnx(file: string): Promise<InspectedModel> {
+export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<InspectedModel> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file);
+    session = await quietSession(bytes);
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `not a loadable ONNX model: ${String((err as Error).message).split('\n')[0]}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `not a loadable ONNX model: ${onnxruntimeReason(err)}`, file);
   }
   try {
     const inputs = session.inputMetadata.filter((m) => m.isTensor);
@@ -76,25 +111,43 @@ export async function inspectOnnx(file: string): Promise<InspectedModel> {
     const shape = (m: ort.InferenceSession.ValueMetadata) => (m.isTensor ? m.shape : []);
     if (inputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected one image input, found ${inputs.length}`, file);
     const dims = shape(inputs[0]!);
+    const detector = detectorSignature(dims, outputs.map(shape), file);
+    if (detector) return detector;
     if (dims.length !== 4) throw new FacectlError(ExitCode.MODEL_ERROR, `input is not an image batch (shape ${JSON.stringify(dims)})`, file);
     let layout: Layout;
     if (dims[1] === 3 && dims[2] === dims[3]) layout = 'NCHW';
     else if (dims[3] === 3 && dims[1] === dims[2]) layout = 'NHWC';
     else throw new FacectlError(ExitCode.MODEL_ERROR, `cannot tell the image layout of input shape ${JSON.stringify(dims)}`, file);
     const inputSize = Number(layout === 'NCHW' ? dims[2] : dims[1]);
-    if (outputs.length !== 1) {
-      const hint = outputs.length === 9 || outputs.length === 6 ? ' (this looks like an SCRFD/RetinaFace detector; facectl detects with its built-in BlazeFace)' : '';
-      throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs${hint}`, file);
-    }
+    if (outputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected an embedder with one output, found ${outputs.length} outputs`, file);
     const out = shape(outputs[0]!);
-    const dim = Number(out[out.length - 1]);
-    if (out.length !== 2 || !(dim > 0)) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
+    if (out.length !== 2) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
     if (inputSize !== 112)
       throw new FacectlError(ExitCode.MODEL_ERROR, `a ${inputSize}×${inputSize} input is not an ArcFace-style 112×112 embedder`, file);
-    return { kind: 'embedder', layout, inputSize, dim };
+    const batch = dims[0];
+    return { kind: 'embedder', layout, inputSize, fixedBatch: typeof batch === 'number' && batch > 0 ? batch : null };
   } finally {
     await session.release();
   }
+}
+
+/**
+ * A file with a fixed batch: free it (onnx/free-batch.ts) and keep the result only when it is proved to
+ * give what the file gives; otherwise the faces are run `fixedBatch` at a time.
+ */
+async function settleBatch(bytes: Uint8Array, fixedBatch: number, imageDims: number[]): Promise<{ bytes: Uint8Array; fixedBatch?: number; note: string }> {
+  let rewrite: ReturnType<typeof freeBatch>;
+  try {
+    rewrite = freeBatch(bytes);
+  } catch {
+    rewrite = { kind: 'unsupported', fixedBatch, reason: 'the file could not be rewritten' };
+  }
+  if (rewrite.kind === 'rewritten') {
+    const proof = await proveBatchRewrite(bytes, rewrite.bytes, fixedBatch, imageDims).catch(() => null);
+    if (proof?.equal) return { bytes: rewrite.bytes, note: `batch ${fixedBatch} freed, proved equal (max rel. error ${proof.maxRelativeError.toExponential(1)})` };
+  }
+  if (rewrite.kind === 'dynamic') return { bytes, note: '' };
+  return { bytes, fixedBatch, note: `fixed batch ${fixedBatch}: faces run ${fixedBatch} at a time` };
 }
 
 export interface AddModelOptions {
@@ -103,51 +156,103 @@ export interface AddModelOptions {
   std?: number;
   channels?: 'RGB' | 'BGR';
   flip?: boolean;
+  /** Ids already taken elsewhere (built-in detectors). */
+  takenIds?: readonly string[];
 }
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Register an ONNX embedder: inspect it, copy it in privately, record its spec. */
-export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec> {
-  const inspected = await inspectOnnx(file);
+/**
+ * Register an ONNX embedder (inspect it, free its batch if fixed, check it runs) or detector (check it
+ * runs at its input size); copy it in privately, record its spec.
+ */
+export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec | UserDetectorSpec> {
+  let original: Uint8Array;
+  try {
+    original = await readFile(file);
+  } catch (err) {
+    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`, file);
+  }
+  const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
-  const existing = await listUserModels();
-  if (BUILTIN_EMBEDDERS.some((s) => s.id === id) || existing.some((s) => s.id === id))
+  const existing = await readUserModels();
+  const taken = [...BUILTIN_EMBEDDERS.map((s) => s.id), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
+  if (taken.includes(id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
+  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
+  const size = inspected.inputSize;
+  const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
+  const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
+  // It must run: at its fixed batch, or at 2 to show that a dynamic batch really is one.
+  const batch = settled.fixedBatch ?? 2;
+  let outDims: number[][];
+  try {
+    outDims = await tryRun(settled.bytes, batch, imageDims);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+  }
+  const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
+  if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
+  const dim = vector[1]!;
+
   const dir = userModelsDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const dest = path.join(dir, `${id}.onnx`);
-  await copyFile(file, `${dest}.tmp`);
+  await writeFile(`${dest}.tmp`, settled.bytes, { mode: 0o600 });
   await chmod(`${dest}.tmp`, 0o600);
   await rename(`${dest}.tmp`, dest);
   const spec: EmbedderSpec = {
     id,
-    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${inspected.inputSize}×${inspected.inputSize}, ${inspected.dim}-d)`,
+    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
     origin: 'user',
     source: { file: dest, sha256: await sha256File(dest) },
-    inputSize: inspected.inputSize,
+    inputSize: size,
     layout: inspected.layout,
     channels: opts.channels ?? 'RGB',
     mean: opts.mean ?? 127.5,
     std: opts.std ?? 127.5,
-    template: arcfaceTemplate(inspected.inputSize),
-    dim: inspected.dim,
+    template: arcfaceTemplate(size),
+    dim,
     flip: opts.flip ?? true,
     // Generic ArcFace-style values (cosine of 512-d ArcFace embeddings); calibrate on real data.
     thresholds: {
       verify: { value: 0.3, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate` for this model' },
       login: { value: 0.4, provenance: 'generic ArcFace-style default; run `facectl eval --calibrate --target-fpir 1e-2` for this model' },
     },
+    ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  await saveUserModels([...existing, spec]);
+  await saveUserModels({ ...existing, embedders: [...existing.embedders, spec] });
+  return spec;
+}
+
+async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature, existing: UserModelsFile): Promise<UserDetectorSpec> {
+  try {
+    await tryRun(bytes, 1, [3, d.inputHeight, d.inputWidth]);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `the detector cannot run on a ${d.inputWidth}×${d.inputHeight} image: ${onnxruntimeReason(err)}`, file);
+  }
+  const dest = path.join(userModelsDir(), `${id}.onnx`);
+  await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+  await writeFile(`${dest}.tmp`, bytes, { mode: 0o600 });
+  await chmod(`${dest}.tmp`, 0o600);
+  await rename(`${dest}.tmp`, dest);
+  const spec: UserDetectorSpec = {
+    id,
+    description: `user ONNX detector ${path.basename(file)} (${d.family}, ${d.inputWidth}×${d.inputHeight})`,
+    family: d.family,
+    source: { file: dest, sha256: await sha256File(dest) },
+    inputWidth: d.inputWidth,
+    inputHeight: d.inputHeight,
+  };
+  await saveUserModels({ ...existing, detectors: [...existing.detectors, spec] });
   return spec;
 }
 
 export async function removeUserModel(id: string): Promise<void> {
-  const existing = await listUserModels();
-  const spec = existing.find((s) => s.id === id);
+  const existing = await readUserModels();
+  const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
-  await saveUserModels(existing.filter((s) => s.id !== id));
+  await saveUserModels({ embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) });
   if ('file' in spec.source) await rm(spec.source.file, { force: true });
 }

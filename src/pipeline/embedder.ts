@@ -62,12 +62,7 @@ export class FaceEmbedder {
         writeNetworkInput(crop, spec, input, i * views * per);
         if (spec.flip) writeNetworkInput(crop, spec, input, (i * views + 1) * per, true);
       });
-      const dims = spec.layout === 'NHWC' ? [chunk.length * views, spec.inputSize, spec.inputSize, 3] : [chunk.length * views, 3, spec.inputSize, spec.inputSize];
-      const out = await runSession(this.session, { [this.session.inputNames[0]!]: new this.ortTensor('float32', input, dims) }, spec.id);
-      // Multi-head graphs (faceres also predicts age and gender): the embedding is the output of the spec's size.
-      const tensor = Object.values(out).find((t) => t.dims[t.dims.length - 1] === spec.dim);
-      if (!tensor) throw new ModelError(spec.id, `no ${spec.dim}-d output (got ${JSON.stringify(Object.values(out).map((t) => t.dims))})`);
-      const data = tensor.data as Float32Array;
+      const data = await this.runRows(input, chunk.length * views);
       const dim = spec.dim;
       for (let i = 0; i < chunk.length; i++) {
         const v = new Float32Array(dim);
@@ -79,5 +74,32 @@ export class FaceEmbedder {
       }
     }
     return result;
+  }
+
+  /**
+   * The network on `rows` inputs; returns rows × dim values. A model with a fixed batch runs that many
+   * rows at a time, the last group padded with zeros. A failure is the model's (ModelError, exit 13), not a bug.
+   */
+  private async runRows(input: Float32Array, rows: number): Promise<Float32Array> {
+    const { spec } = this;
+    const per = spec.inputSize * spec.inputSize * 3;
+    const group = spec.fixedBatch ?? rows;
+    const out = new Float32Array(rows * spec.dim);
+    for (let start = 0; start < rows; start += group) {
+      let batch = input.subarray(start * per, Math.min(rows, start + group) * per);
+      if (batch.length < group * per) {
+        const padded = new Float32Array(group * per);
+        padded.set(batch);
+        batch = padded;
+      }
+      const dims = spec.layout === 'NHWC' ? [group, spec.inputSize, spec.inputSize, 3] : [group, 3, spec.inputSize, spec.inputSize];
+      const result = await runSession(this.session, { [this.session.inputNames[0]!]: new this.ortTensor('float32', batch, dims) }, spec.id);
+      // Multi-head graphs (faceres also predicts age and gender): the embedding is the output of the spec's size.
+      const tensor = Object.values(result).find((t) => t.dims.length === 2 && t.dims[1] === spec.dim && t.dims[0] === group);
+      if (!tensor) throw new ModelError(spec.id, `no ${spec.dim}-d output for ${group} faces (it gave ${Object.values(result).map((t) => `[${t.dims.join(',')}]`).join(', ')})`);
+      const take = Math.min(group, rows - start) * spec.dim;
+      out.set((tensor.data as Float32Array).subarray(0, take), start * spec.dim);
+    }
+    return out;
   }
 }

@@ -9,6 +9,7 @@ import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.j
 import { loadDetector } from './detectors/registry.js';
 import type { DetectOptions, FaceDetector } from './detectors/types.js';
 import { FaceEmbedder } from './embedder.js';
+import { EnsembleEmbedder, type Embedder } from './ensemble.js';
 import { SHARPNESS_TEMPLATE, sharpness } from './quality.js';
 import { alignFace } from './align.js';
 import { selectFace } from './select.js';
@@ -25,12 +26,18 @@ export interface PipelineOptions {
   detectOnly?: boolean;
 }
 
+/** The embedding stage of a resolved embedder: its session, or for an ensemble each member's. */
+export async function loadEmbedder(resolved: ResolvedEmbedder): Promise<Embedder> {
+  if (resolved.members) return new EnsembleEmbedder(resolved.spec, await Promise.all(resolved.members.map(loadEmbedder)));
+  return new FaceEmbedder(resolved.spec, await getSession(resolved.path), ort.Tensor);
+}
+
 export class FacePipeline {
   readonly timer = new StageTimer();
 
   private constructor(
     readonly detector: FaceDetector,
-    private readonly embedderStage: FaceEmbedder | null,
+    private readonly embedderStage: Embedder | null,
     readonly embedderInfo: ResolvedEmbedder | null,
   ) {}
 
@@ -38,16 +45,15 @@ export class FacePipeline {
     const detector = await loadDetector(options.detector);
     if (options.detectOnly) return new FacePipeline(detector, null, null);
     const resolved = await resolveEmbedder(options.embedder, detector.identity);
-    const session = await getSession(resolved.path);
-    return new FacePipeline(detector, new FaceEmbedder(resolved.spec, session, ort.Tensor), resolved);
+    return new FacePipeline(detector, await loadEmbedder(resolved), resolved);
   }
 
   /** A pipeline from stages built elsewhere (benchmarks run the same stages on another engine). */
-  static assemble(detector: FaceDetector, embedder: FaceEmbedder | null, info: ResolvedEmbedder | null): FacePipeline {
+  static assemble(detector: FaceDetector, embedder: Embedder | null, info: ResolvedEmbedder | null): FacePipeline {
     return new FacePipeline(detector, embedder, info);
   }
 
-  get embedder(): FaceEmbedder {
+  get embedder(): Embedder {
     if (!this.embedderStage) throw new Error('pipeline was loaded without an embedder');
     return this.embedderStage;
   }

@@ -105,8 +105,18 @@ export async function runSession(
   try {
     return await session.run(feeds);
   } catch (err) {
-    throw new ModelError(model, String((err as Error)?.message ?? err).split('\n')[0]!);
+    throw new ModelError(model, onnxruntimeReason(err));
   }
+}
+
+/**
+ * onnxruntime's error as one readable line: "Reshape node 'x': The input tensor cannot be reshaped …"
+ * instead of its status prefix and the C++ source location and assertion it failed.
+ */
+export function onnxruntimeReason(err: unknown): string {
+  const line = String((err as Error)?.message ?? err).split('\n')[0]!;
+  const m = /running (\w+) node\. Name:'([^']*)' Status Message: (?:\S+:\d+ .*? was false\. )?(.*)$/.exec(line);
+  return m ? `${m[1]} node '${m[2]}': ${m[3]}` : line.replace(/\s*\S*onnxruntime_src\S*\s*/g, ' ').trim();
 }
 
 /** onnxruntime-node's own install script, which fetches the CUDA provider files (README: GPU). */

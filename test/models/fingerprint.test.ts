@@ -45,7 +45,7 @@ describe('store fingerprint', () => {
   });
 
   it('the eval cache key follows the same fingerprint and revision', () => {
-    const info = (detector: string) => ({ spec, path: '', sha256: sha, fingerprint: embedderFingerprint(spec, sha, detector) });
+    const info = (detector: string) => ({ spec, path: '', sha256: sha, fingerprint: embedderFingerprint(spec, sha, detector), detector });
     const key = embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center');
     expect(key).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}`);
     expect(embeddingCacheKey({ embedderInfo: info('blazeface-front') }, 'center')).not.toBe(key);

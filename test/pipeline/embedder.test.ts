@@ -1,6 +1,10 @@
+import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { ExitCode, FacectlError } from '../../src/errors.js';
+import { quietSession } from '../../src/models/batch-check.js';
+import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import type { EmbedderSpec } from '../../src/models/registry.js';
-import { writeNetworkInput } from '../../src/pipeline/embedder.js';
+import { FaceEmbedder, writeNetworkInput } from '../../src/pipeline/embedder.js';
 
 // A 2×2 crop, HWC RGB: pixel p has channels (10p+1, 10p+2, 10p+3).
 const crop = new Float32Array([1, 2, 3, 11, 12, 13, 21, 22, 23, 31, 32, 33]);
@@ -24,5 +28,39 @@ describe('writeNetworkInput', () => {
     writeNetworkInput(crop, spec({ mean: 1, std: 2, channels: 'BGR', layout: 'NCHW' }), dst, 0);
     // B plane first: (3−1)/2, (13−1)/2, ...; then G; then R.
     expect(Array.from(dst)).toEqual([1, 6, 11, 16, 0.5, 5.5, 10.5, 15.5, 0, 5, 10, 15]);
+  });
+});
+
+describe('FaceEmbedder.embedCrops on a model with a fixed batch', () => {
+  const toySpec = (over: Partial<EmbedderSpec>) =>
+    ({ id: 'toy', inputSize: 32, mean: 127.5, std: 127.5, channels: 'RGB', layout: 'NCHW', dim: 16, flip: true, ...over }) as EmbedderSpec;
+  const crops = [0, 1, 2].map((k) => Float32Array.from({ length: 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.37 + k * 2.1) + 1) * 127.5));
+
+  it('runs faces at its batch (last group padded): 3 faces × 2 views at batch 4 equal each face alone at batch 4', async () => {
+    // mixRows would make padding rows leak into real ones; this toy keeps rows apart, at fixed batch 4.
+    const session = await quietSession(buildToyEmbedderOnnx({ inputSize: 32, dim: 16, batch: 4, reshapeBatch: true }));
+    const embedder = new FaceEmbedder(toySpec({ fixedBatch: 4 }), session, ort.Tensor);
+    const together = await embedder.embedCrops(crops);
+    expect(together).toHaveLength(3);
+    for (const [i, crop] of crops.entries()) {
+      const [alone] = await embedder.embedCrops([crop]);
+      for (let d = 0; d < 16; d++) expect(together[i]![d]).toBeCloseTo(alone![d]!, 6);
+    }
+  });
+
+  it('a model that fails to run is a model error (exit 13), not an internal error', async () => {
+    const session = await quietSession(buildToyEmbedderOnnx({ inputSize: 32, dim: 16, batch: 1, reshapeBatch: true }));
+    const embedder = new FaceEmbedder(toySpec({}), session, ort.Tensor); // fixedBatch not declared: 6 rows at once
+    const err = await embedder.embedCrops(crops).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.MODEL_ERROR);
+    expect((err as FacectlError).message).toMatch(/^model toy cannot run: Got invalid dimensions for input/);
+  });
+
+  it('an output of the wrong size is a model error too', async () => {
+    const session = await quietSession(buildToyEmbedderOnnx({ inputSize: 32, dim: 8 }));
+    const err = await new FaceEmbedder(toySpec({}), session, ort.Tensor).embedCrops(crops).catch((e: unknown) => e);
+    expect((err as FacectlError).code).toBe(ExitCode.MODEL_ERROR);
+    expect((err as FacectlError).message).toMatch(/no 16-d output for 6 faces \(it gave \[6,8\]\)/);
   });
 });

@@ -16,6 +16,12 @@ export interface ToyEmbedderOptions {
   inputName?: string;
   outputName?: string;
   seed?: number;
+  /** With a fixed batch: flatten with Reshape [batch, −1], as PyTorch exports bake the batch into the graph. */
+  reshapeBatch?: boolean;
+  /** Add the batch mean to every row: faces of one call mix, so the batch cannot be freed (a fixture for that proof). */
+  mixRows?: boolean;
+  /** A last Reshape to [batch, dim + 1]: loads, but cannot run (a fixture for "cannot run"). */
+  broken?: boolean;
 }
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
@@ -36,6 +42,7 @@ const randomWeights = (rand: () => number, count: number, fanIn: number): Float3
 
 export function buildToyEmbedderOnnx(options: ToyEmbedderOptions = {}): Uint8Array {
   const { inputSize = 112, dim = 512, layout = 'NCHW', batch = 'dynamic', inputName = 'input', outputName = 'embedding', seed = 1 } = options;
+  const fixed = typeof batch === 'number' ? batch : -1;
   const rand = prng(seed);
   const b = new OnnxGraphBuilder('toy-embedder', { docString: `facectl toy embedder (test fixture): ${JSON.stringify(options)}` });
   const n: Dim = batch === 'dynamic' ? 'N' : batch;
@@ -54,8 +61,14 @@ export function buildToyEmbedderOnnx(options: ToyEmbedderOptions = {}): Uint8Arr
   }
   const avg = b.node('GlobalAveragePool', [x], {}, 'avg_pool');
   const max = b.node('GlobalMaxPool', [x], {}, 'max_pool');
-  const pooled = b.node('Flatten', [b.node('Concat', [avg, max], { axis: 1 }, 'pools')], { axis: 1 }, 'flatten');
+  const pools = b.node('Concat', [avg, max], { axis: 1 }, 'pools');
+  const pooled = options.reshapeBatch
+    ? b.node('Reshape', [pools, b.addInitializer('flatten/shape', BigInt64Array.from([BigInt(fixed), -1n]), [2])], {}, 'flatten')
+    : b.node('Flatten', [pools], { axis: 1 }, 'flatten');
   const proj = b.addInitializer('fc/weight', randomWeights(rand, 2 * channels * dim, 2 * channels), [2 * channels, dim]);
-  b.exposeAs(b.node('MatMul', [pooled, proj], {}, 'fc'), outputName, [n, dim]);
+  let y = b.node('MatMul', [pooled, proj], {}, 'fc');
+  if (options.mixRows) y = b.node('Add', [y, b.node('ReduceMean', [y], { axes: [0], keepdims: 1 }, 'batch_mean')], {}, 'mix');
+  if (options.broken) y = b.node('Reshape', [y, b.addInitializer('broken/shape', BigInt64Array.from([BigInt(fixed), BigInt(dim + 1)]), [2])], {}, 'broken');
+  b.exposeAs(y, outputName, [n, dim]);
   return b.toBytes();
 }

@@ -6,6 +6,8 @@
 import { ExitCode, FacectlError } from '../../errors.js';
 import { loadBlazeFace } from './blazeface.js';
 import { loadMtcnn } from './mtcnn.js';
+import { listUserDetectors } from '../../models/user-models.js';
+import { loadUserDetector } from './onnx-detector.js';
 import { loadRfb320 } from './rfb320.js';
 import type { FaceDetector } from './types.js';
 
@@ -46,15 +48,23 @@ export const BUILTIN_DETECTORS: readonly DetectorEntry[] = [
   },
 ];
 
-export function allDetectors(): readonly DetectorEntry[] {
-  return BUILTIN_DETECTORS;
+/** Built-in detectors, then the ones registered with `facectl models add`. */
+export async function allDetectors(): Promise<DetectorEntry[]> {
+  const user = (await listUserDetectors()).map((spec) => ({
+    id: spec.id,
+    description: spec.description,
+    landmarks: `the model's own five points (${spec.family})`,
+    load: () => loadUserDetector(spec),
+  }));
+  return [...BUILTIN_DETECTORS, ...user];
 }
 
 /** The detector `id` (default: blazeface); exit 13 for an unknown id. Sessions are shared per process (runtime.ts). */
 export async function loadDetector(id: string = DEFAULT_DETECTOR): Promise<FaceDetector> {
-  const entry = allDetectors().find((d) => d.id === id);
+  const all = await allDetectors();
+  const entry = all.find((d) => d.id === id);
   if (!entry) {
-    const known = allDetectors().map((d) => d.id).join(', ');
+    const known = all.map((d) => d.id).join(', ');
     throw new FacectlError(ExitCode.MODEL_ERROR, `unknown detector "${id}" (known: ${known})`);
   }
   return entry.load();

@@ -1,0 +1,66 @@
+/**
+ * `facectl models add` on fixed-batch files: FacePlugin's fr_feature.onnx straight from node_modules
+ * (batch 1 in its input and in its last Reshape) is freed, proved equal and then used by `verify`; a
+ * file whose batch cannot be freed runs face by face; a file that cannot run is refused with exit 13
+ * and its reason. onnxruntime's own warnings never reach the terminal.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { facepluginOnnx } from '../../src/models/builtin.js';
+import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
+import { runCli } from '../helpers/cli.js';
+import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-models-add-'));
+const env = { FACECTL_STORE: path.join(tmp, 'store'), FACECTL_CACHE_DIR: path.join(tmp, 'cache'), FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models') };
+const cli = (...argv: string[]) => runCli(argv, env);
+const noNativeLog = (stderr: string) => expect(stderr).not.toMatch(/\[W:onnxruntime|\[E:onnxruntime|onnxruntime::/);
+
+describe('models add: fixed-batch files and files that cannot run', () => {
+  it('fr_feature.onnx from node_modules: batch freed and proved equal, 512-d, nothing from onnxruntime on stderr', () => {
+    const r = cli('models', 'add', facepluginOnnx(), '--id', 'fr-feature', '--mean', '127', '--std', '128', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    noNativeLog(r.stderr);
+    const spec = JSON.parse(r.stdout);
+    expect([spec.id, spec.layout, spec.dim, spec.fixedBatch]).toEqual(['fr-feature', 'NCHW', 512, undefined]);
+    expect(spec.description).toMatch(/batch 1 freed, proved equal/);
+  });
+
+  it('a file whose batch cannot be freed (it mixes the faces of a call) is kept at batch 1 and run face by face', () => {
+    const file = path.join(tmp, 'mixing.onnx');
+    writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 32, batch: 1, mixRows: true }));
+    const r = cli('models', 'add', file, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(r.stdout);
+    expect(spec.fixedBatch).toBe(1);
+    expect(spec.description).toMatch(/fixed batch 1: faces run 1 at a time/);
+  });
+
+  it('a file that loads but cannot run: exit 13 with the reason, never "internal error"', () => {
+    const file = path.join(tmp, 'broken.onnx');
+    writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 32, batch: 1, broken: true }));
+    const r = cli('models', 'add', file);
+    expect(r.code).toBe(ExitCode.MODEL_ERROR);
+    expect(r.stderr).toMatch(/broken\.onnx: the model cannot run on 1 face\(s\): Reshape node '[^']*broken': The input tensor cannot be reshaped/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    noNativeLog(r.stderr);
+    expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => m.id === 'broken')).toBe(false);
+  });
+
+  describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
+    const ex = (f: string) => dataset('face-recognition-examples', f);
+    it('verify works with the freed fr_feature and with the face-by-face model', () => {
+      const same = cli('verify', ex('joe_biden/biden.jpg'), ex('joe_biden/biden2.jpg'), '--model', 'fr-feature', '--json');
+      expect(same.code, same.stderr).toBe(0);
+      noNativeLog(same.stderr);
+      const other = cli('verify', ex('joe_biden/biden.jpg'), ex('barack_obama/obama.jpg'), '--model', 'fr-feature', '--json');
+      expect(other.code, other.stderr).toBe(ExitCode.UNKNOWN_FACE);
+      expect(JSON.parse(same.stdout).similarity).toBeGreaterThan(JSON.parse(other.stdout).similarity + 0.3);
+      const mixing = cli('verify', ex('joe_biden/biden.jpg'), ex('joe_biden/biden2.jpg'), '--model', 'mixing', '--json');
+      expect([0, ExitCode.UNKNOWN_FACE], mixing.stderr).toContain(mixing.code);
+    });
+  });
+});
