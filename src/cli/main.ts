@@ -1,6 +1,7 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
+import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEnroll } from './enroll.js';
 import { registerEval } from './eval.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start:
+  facectl demo                            # detect, enroll, log in on the sample photos installed with facectl
   facectl enroll alice alice1.jpg alice2.jpg --name "Alice"
   facectl login photo.jpg                 # ACCEPT alice (exit 0) or UNKNOWN (exit 3)
   facectl eval --dataset ./lfw            # accuracy report under reports/
@@ -37,6 +39,7 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerModels(program);
   registerEval(program);
   registerVerify(program);
+  registerDemo(program);
   return program;
 }
 
