@@ -18,5 +18,10 @@ export function resolveGalleryLocation(option?: string, env: NodeJS.ProcessEnv =
 }
 
 export async function openGallery(location: string, options: OpenGalleryOptions = {}): Promise<Gallery> {
+  if (isPostgresUrl(location)) {
+    // Loaded only when asked for, so file-store commands never load the PostgreSQL driver.
+    const { PostgresGallery } = await import('./postgres/gallery.js');
+    return PostgresGallery.open(location, options);
+  }
   return FilesGallery.open(location, options);
 }
