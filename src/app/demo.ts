@@ -13,9 +13,10 @@ import sharp from 'sharp';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { Box } from '../pipeline/types.js';
-import { GalleryStore } from '../store/index.js';
+import { openGallery } from '../gallery/index.js';
 import { enroll } from './enroll.js';
-import { effectiveThreshold, identify, openLoginContext } from './login.js';
+import { identify, openLoginContext } from './login.js';
+import { effectiveThreshold } from './threshold.js';
 
 /** The six group photos (3–5 faces each) in `@vladmandic/face-api`'s demo/ folder. */
 export const SAMPLE_NAMES = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
@@ -84,7 +85,9 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
   const result: DemoResult = { photos: [], enrolled: [], known: [], strangers: [], threshold: { value: NaN, source: '' }, store: { dir: storeDir, mode: 0, removed: false } };
   try {
     // The duplicate check of each enroll uses the login threshold, as `facectl enroll` does.
-    const threshold = effectiveThreshold(await GalleryStore.open(storeDir, { create: true }), pipeline).value;
+    const gallery = await openGallery(storeDir);
+    await gallery.mutate(async () => undefined); // creates the store now, so its mode can be shown
+    const threshold = effectiveThreshold(null, pipeline.embedderInfo!.spec)!.value;
     result.store.mode = statSync(storeDir).mode & 0o777;
     onEvent({ kind: 'store', dir: storeDir, mode: result.store.mode });
     const enrollCount = Math.ceil(files.length / 2);
@@ -104,7 +107,7 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
         const probe = path.join(tmp, `${id}-probe.jpg`);
         await sharp(crop).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toFile(probe);
         try {
-          await enroll(pipeline, storeDir, id, [crop], { largest: true, skipBad: false, force: false, threshold });
+          await enroll(pipeline, gallery, id, [crop], { largest: true, skipBad: false, force: false, threshold });
           result.enrolled.push({ id, photo: file, box: face.box });
           probes.push({ id, file: probe });
           onEvent({ kind: 'enrolled', id });
@@ -116,7 +119,7 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
       }
     }
 
-    const ctx = await openLoginContext(pipeline, storeDir, { index: 'flat' });
+    const ctx = await openLoginContext(pipeline, gallery, { index: 'flat' });
     result.threshold = ctx.threshold;
     for (const probe of probes) {
       const [d] = await identify(pipeline, ctx, probe.file, { top: 1, allFaces: false });

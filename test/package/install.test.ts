@@ -103,9 +103,11 @@ describe.skipIf(!hasDatasets)(`npm pack → npm install -g → run as another us
     expect(e.code, e.stderr).toBe(0);
     expect(existsSync(path.join(home, '.local', 'share', 'facectl', 'store', 'manifest.json'))).toBe(true);
 
-    const l = facectl('login', photo('obama2.jpg'), '--json');
+    const sheet = path.join(home, 'sheet.png'); // drawn with the shipped font where the system has none
+    const l = facectl('login', photo('obama2.jpg'), '--json', '--sheet', sheet);
     expect(l.code, l.stderr).toBe(0);
     expect(JSON.parse(l.stdout).faces[0]).toMatchObject({ decision: 'ACCEPT', id: 'obama' });
+    expect(statSync(sheet).size).toBeGreaterThan(1000);
 
     expect(snapshot(installed)).toEqual(before);
     expect(existsSync(path.join(home, '.cache', 'Microsoft'))).toBe(false); // onnxruntime telemetry stays off
