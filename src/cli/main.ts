@@ -7,6 +7,7 @@ import { registerEnroll } from './enroll.js';
 import { registerEval } from './eval.js';
 import { registerGallery } from './gallery.js';
 import { registerIndex } from './index-cmd.js';
+import { registerStore } from './store-cmd.js';
 import { registerLogin } from './login.js';
 import { registerModels } from './models.js';
 import { registerVerify } from './verify.js';
@@ -28,13 +29,14 @@ Quick start:
 
 Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5 several faces · 6 bad image
   7 unusable face · 8 unknown id · 9 invalid id · 10 model mismatch · 11 store error
-  12 duplicate identity · 13 model error · 14 not found`,
+  12 duplicate identity · 13 model error · 14 not found · 15 database unreachable`,
     )
     .exitOverride();
   registerEnroll(program);
   registerLogin(program);
   registerGallery(program);
   registerIndex(program);
+  registerStore(program);
   registerDetect(program);
   registerModels(program);
   registerEval(program);

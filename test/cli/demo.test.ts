@@ -34,7 +34,7 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     expect(j.store.mode).toBe(0o700);
     expect(j.store.removed).toBe(true);
     expect(existsSync(path.dirname(j.store.dir))).toBe(false);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('--photos <dir>: prints what it did, step by step, and a summary', () => {
     const mine = mkdtempSync(path.join(os.tmpdir(), 'facectl-myphotos-'));
@@ -46,7 +46,7 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     expect(r.stdout).toMatch(/^login {3}sample1-face1 .*: ACCEPT sample1-face1 /m);
     expect(r.stdout).toMatch(/^login {3}sample4\.jpg face 1 \(not enrolled\): UNKNOWN/m);
     expect(r.stdout).toMatch(/^summary: 22 faces found; .*store removed$/m);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 });
 
 describe('facectl demo without photos', () => {
@@ -55,7 +55,7 @@ describe('facectl demo without photos', () => {
     expect(r.code).toBe(ExitCode.NOT_FOUND);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^facectl: .*the demo needs at least 2 photos/);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('face-api not installed (an install from the registry): says where the samples come from and what to do', () => {
     const missing = (id: string): string => {
@@ -73,5 +73,5 @@ describe('facectl demo without photos', () => {
     expect((err as FacectlError).message).toMatch(/demo photos .* are not installed.*npm ci.*facectl demo --photos/);
     // And found through package resolution where it is installed.
     if (hasSamples) expect(findDemoPhotos()).toEqual(SAMPLE_NAMES.map((n) => path.join(samplesDir, n)));
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 });

@@ -43,7 +43,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
   it('enroll creates a private store: directory 0700, files 0600', () => {
     expect(statSync(base).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(base)) expect(statSync(path.join(base, f)).mode & 0o777, f).toBe(0o600);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('login: ACCEPT alice from another rendering of her photo (exit 0), UNKNOWN for carol (exit 3)', () => {
     const { cli } = withStore('login');
@@ -61,7 +61,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     // A threshold below carol's best score accepts her nearest: the decision is the threshold's, nothing else.
     const low = cli('login', carol, '--threshold', String(j.faces[0].score - 0.01), '--json');
     expect(low.code).toBe(ExitCode.OK);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('verify: SAME (exit 0) for two renderings of one face, DIFFERENT (exit 3) for two people', () => {
     const { cli } = withStore('verify');
@@ -71,7 +71,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     const diff = cli('verify', alice, bob, '--json');
     expect(diff.code, diff.stderr).toBe(ExitCode.UNKNOWN_FACE);
     expect(JSON.parse(diff.stdout).decision).toBe('DIFFERENT');
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('list, info and remove', () => {
     const { cli } = withStore('list');
@@ -86,7 +86,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     expect(cli('remove', 'bob').code).toBe(ExitCode.UNKNOWN_ID);
     expect(JSON.parse(cli('list', '--json').stdout).identities.map((i: { id: string }) => i.id)).toEqual(['alice']);
     expect(cli('login', bob).code).toBe(ExitCode.UNKNOWN_FACE);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('bad input: one line on stderr, its documented exit code, and the store byte-for-byte unchanged', async () => {
     const { store, cli } = withStore('bad');
@@ -128,7 +128,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     expect(skip.code, skip.stderr).toBe(0);
     expect(JSON.parse(skip.stdout).added).toHaveLength(1);
     expect(skip.stderr).toContain('blank.png');
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 
   it('a user ONNX embedder (the toy model): its own store works, a dlib store refuses its embeddings (exit 10)', () => {
     const { cli } = withStore('toy-mismatch');
@@ -145,5 +145,5 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     const login = runCli(['login', carol, '--json'], own);
     expect(login.code, login.stderr).toBe(0);
     expect(JSON.parse(login.stdout).faces[0].score).toBeCloseTo(1, 5);
-  });
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 });

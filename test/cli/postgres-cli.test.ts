@@ -67,6 +67,10 @@ describe.skipIf(!hasSamples)(`facectl --store postgres://${hasSamples ? '' : ` (
     const login = JSON.parse(r.stdout);
     expect([login.faces[0].decision, login.faces[0].id, login.faces[0].enrolledPhotos]).toEqual(['ACCEPT', 'alice', [faces.a]]);
     expect(login.faces[0].score).toBeCloseTo(1, 5);
+    r = cli('index', 'rebuild', '--index', 'hnsw', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verify: { ok: true }, repairs: [], index: { kind: 'hnsw', identities: 2 } });
+    expect(JSON.parse(cli('login', faces.a!, '--index', 'hnsw', '--json').stdout).index).toEqual({ kind: 'hnsw', origin: 'loaded' });
     expect(cli('remove', 'bob').code).toBe(0);
     expect(cli('remove', 'bob').code).toBe(ExitCode.UNKNOWN_ID);
     expect(JSON.parse(cli('list', '--json').stdout).total).toBe(1);
