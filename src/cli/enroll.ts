@@ -1,4 +1,5 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { bulkEnroll } from '../app/bulk-enroll.js';
 import { enroll, EnrollRefused } from '../app/enroll.js';
@@ -36,7 +37,7 @@ export function registerEnroll(program: Command): void {
         .option('--dataset <dir>', 'bulk import: <dir>/<id>/<photos>, resumable')
         .option('--batch <n>', 'bulk import: faces per commit', '100')
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
-        .option('--model <id>', 'embedder for a new store (default dlib-resnet)'),
+        .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
   )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {

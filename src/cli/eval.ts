@@ -2,6 +2,7 @@
  * `facectl eval --dataset <dir>`: verification (pairs file or generated pairs, LFW 10-fold protocol)
  * and identification (closed and open set) through the real pipeline; charts and a report under reports/.
  */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { planEval, runEval, type EvalRequest, type IdentificationScope } from '../app/eval.js';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -39,7 +40,7 @@ export function registerEval(program: Command): void {
       .description('measure accuracy on a dataset: LFW-style 10-fold verification, TPR@FPR, ROC-AUC, rank-1/5, open-set DIR@FPIR; charts + report')
       .requiredOption('--dataset <dir>', 'folder-per-identity dataset (<dir>/<person>/<image>)')
       .option('--pairs <file>', 'pairs file (LFW pairs.txt format); default <dataset>/pairs.txt if present, else generated pairs')
-      .option('--model <id>', 'embedder (default dlib-resnet)')
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
       .option('--identification <scope>', "identification images: 'pairs' (the verification images; default with a pairs file), 'full' (every image), 'none'")
       .option('--no-verification', 'skip verification')
       .option('--gallery-size <k>', 'photos averaged per enrolled identity', '1')

@@ -44,7 +44,7 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     expect(r.stdout).toMatch(/^detect {2}sample1\.jpg: 3 face\(s\)$/m);
     expect(r.stdout).toMatch(/^enroll {2}sample1-face1$/m);
     expect(r.stdout).toMatch(/^login {3}sample1-face1 .*: ACCEPT sample1-face1 /m);
-    expect(r.stdout).toMatch(/^login {3}sample4\.jpg face 1 \(not enrolled\): UNKNOWN/m);
+    expect(r.stdout).toMatch(/^login {3}sample4\.jpg face 2 \(not enrolled\): UNKNOWN/m);
     expect(r.stdout).toMatch(/^summary: 22 faces found; .*store removed$/m);
   }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 });

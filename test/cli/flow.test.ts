@@ -2,6 +2,7 @@
  * The enroll → login → list → remove flow through the real CLI, with every documented exit code for
  * bad input, and the store left byte-for-byte intact by each failure.
  */
+import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -113,7 +114,7 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
       expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
       expect(storeState(store), argv.join(' ')).toEqual(before);
     }
-  });
+  }, 300_000); // ~15 CLI runs, each loading the default ensemble's two embedders
 
   it('--skip-bad enrolls the good photos; --largest takes the biggest face; names are guarded against formula injection', () => {
     const { store, cli } = withStore('skip-bad');
@@ -135,7 +136,7 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(list.identities.map((i: { id: string }) => i.id).sort()).toEqual(['biden', 'obama']);
     expect(list.identities.find((i: { id: string }) => i.id === 'obama').name).toBe('Barack Obama');
     const info = JSON.parse(cli('info', '--json').stdout);
-    expect(info.model.id).toBe('dlib-resnet');
+    expect(info.model.id).toBe(DEFAULT_EMBEDDER);
     expect(info.faces).toBe(4);
     const rm = cli('remove', 'biden');
     expect(rm.code, rm.stderr).toBe(0);

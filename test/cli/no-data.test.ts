@@ -3,6 +3,7 @@
  * exit codes, on faces cut from the sample photos `npm ci` installs (@vladmandic/face-api demo/) and on
  * images made here. Each test works on its own copy of a base store, so none depends on another.
  */
+import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -78,7 +79,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
     const list = JSON.parse(cli('list', '--json').stdout);
     expect(list.identities.map((i: { id: string; name: string }) => [i.id, i.name]).sort()).toEqual([['alice', 'Alice A.'], ['bob', 'bob']]);
     const info = JSON.parse(cli('info', '--json').stdout);
-    expect(info.model.id).toBe('dlib-resnet');
+    expect(info.model.id).toBe(DEFAULT_EMBEDDER);
     expect(info.faces).toBe(2);
     expect(info.identities).toBe(2);
     const rm = cli('remove', 'bob');
