@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { identify, openLoginContext } from '../src/app/login.js';
 import { storeModelInfo } from '../src/app/store-model.js';
+import { openGallery } from '../src/gallery/open.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { GalleryStore, type NewFace } from '../src/store/index.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
@@ -54,7 +55,7 @@ for (let i = real.length; i < identities; i++) {
 }
 await GalleryStore.mutate(store, (draft) => void draft.addFaces(model, [...real, ...synthetic]));
 
-const ctx = await openLoginContext(pipeline, store, { index: 'auto' });
+const ctx = await openLoginContext(pipeline, await openGallery(store, { mustExist: true }), { index: 'auto' });
 const queries = people.map((p) => path.join(lfw, p, `${p}_0002.jpg`));
 for (const q of queries.slice(0, 3)) await identify(pipeline, ctx, q, { top: 1, allFaces: false }); // warm-up
 pipeline.timer.reset();
@@ -85,8 +86,8 @@ for (const q of queries.slice(1, 4)) {
 const coldMs = coldRuns.sort((a, b) => a - b)[1]!;
 
 const result = {
-  identities: ctx.snapshot.identities().length,
-  index: ctx.gallery.kind,
+  identities: ctx.info.identities,
+  index: ctx.lastIndex?.kind ?? 'none',
   queries: queries.length,
   medianMs: times[Math.floor(times.length / 2)]!,
   p95Ms: times[Math.floor(times.length * 0.95)]!,

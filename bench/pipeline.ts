@@ -1,9 +1,10 @@
 /**
  * npm run bench:pipeline — per-stage milliseconds per image and images/s of the whole pipeline
  * (decode → detect → landmarks → align → embed), on onnxruntime-node and, side by side in the same
- * run, the same pipeline code with the original TF.js models on the wasm backend.
+ * run, the same pipeline code with the original TF.js models on the wasm backend (dlib-resnet only: the
+ * other embedders have no TF.js original; `--model` picks the embedder, default dlib-resnet).
  *
- *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--no-tfjs] [--json out.json]
+ *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--model dlib-resnet] [--no-tfjs] [--json out.json]
  * Images: LFW photos (250×250, one per person) from ../shared/datasets, or FACECTL_SHARED.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,8 @@ const arg = (name: string, fallback: string) => {
 };
 const count = Number(arg('images', '60'));
 const rounds = Number(arg('rounds', '3'));
-const withTfjs = !process.argv.includes('--no-tfjs');
+const model = arg('model', 'dlib-resnet');
+const withTfjs = !process.argv.includes('--no-tfjs') && model === 'dlib-resnet';
 configureRuntime({ threads: Number(arg('threads', '0')) });
 
 const lfw = path.join(datasetsDir, 'lfw');
@@ -32,10 +34,10 @@ const people = readdirSync(lfw).filter((d) => !d.includes('.')).sort();
 const step = Math.max(1, Math.floor(people.length / count));
 const images = people.filter((_, i) => i % step === 0).slice(0, count).map((p) => path.join(lfw, p, `${p}_0001.jpg`));
 
-const ortPipeline = await FacePipeline.load();
+const ortPipeline = await FacePipeline.load({ embedder: model });
 const engines: { name: string; pipeline: FacePipeline }[] = [{ name: 'onnxruntime-node', pipeline: ortPipeline }];
 if (withTfjs) {
-  const resolved = await resolveEmbedder(undefined, 'blazeface');
+  const resolved = await resolveEmbedder('dlib-resnet', 'blazeface');
   const detector = new BlazeFaceDetector(tfjsSession('blazeface'), tfjsSession('facemesh'), ort.Tensor, 256);
   const embedder = new FaceEmbedder(resolved.spec, tfjsSession('dlib-resnet'), ort.Tensor);
   engines.push({ name: 'tfjs-wasm', pipeline: FacePipeline.assemble(detector, embedder, resolved) });

@@ -32,6 +32,8 @@ export const ExitCode = {
   MODEL_ERROR: 13,
   /** A file or directory argument does not exist or cannot be read. */
   NOT_FOUND: 14,
+  /** The database of a postgres:// store cannot be reached (down, wrong host/port, refused login, no such database). */
+  DB_UNREACHABLE: 15,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { embedEnrollPhoto, isProblem } from '../../src/app/enroll.js';
 import { identify, openLoginContext } from '../../src/app/login.js';
 import { storeModelInfo } from '../../src/app/store-model.js';
+import { openGallery } from '../../src/gallery/open.js';
 import { FacectlError } from '../../src/errors.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
 import { GalleryStore, type NewFace } from '../../src/store/index.js';
@@ -57,7 +58,7 @@ export async function runLfwLogin(pipeline: FacePipeline, lfwDir: string, storeD
   }
   await GalleryStore.mutate(storeDir, (draft) => void draft.addFaces(storeModelInfo(pipeline.embedderInfo!), faces));
 
-  const ctx = await openLoginContext(pipeline, storeDir, { index: 'auto', threshold: options.threshold });
+  const ctx = await openLoginContext(pipeline, await openGallery(storeDir, { mustExist: true }), { index: 'auto', threshold: options.threshold });
   const enrolled = new Set(faces.map((f) => f.id));
   let rank1 = 0, correctAccepts = 0, wrongAccepts = 0, probeFailures = 0, strangerAccepts = 0, probes = 0;
   const login = async (file: string) => {

@@ -10,7 +10,8 @@ import { scanIdentityFolders } from '../eval/datasets.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
-import { GalleryStore, isValidId, type NewFace } from '../store/index.js';
+import type { Gallery, NewFace } from '../gallery/types.js';
+import { isValidId } from '../gallery/index.js';
 import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
@@ -48,16 +49,15 @@ const reasonKey = (reason: string) => reason.replace(/\s*\(.*$/, '').replace(/^\
 
 export async function bulkEnroll(
   pipeline: FacePipeline,
-  storeDir: string,
+  gallery: Gallery,
   datasetDir: string,
   options: { batch?: number; onProgress?: (p: BulkProgress) => void } = {},
 ): Promise<BulkResult> {
   const t0 = performance.now();
   const dataset = scanIdentityFolders(path.resolve(datasetDir));
   const model = storeModelInfo(pipeline.embedderInfo!);
-  const snapshot = await GalleryStore.open(storeDir, { create: true });
-  requireSameModel(snapshot, pipeline.embedderInfo!);
-  const enrolled = new Set(snapshot.faceCount ? snapshot.rows.map((r) => `${r.id}\u0000${r.imageSha256}`) : []);
+  requireSameModel(await gallery.info(), pipeline.embedderInfo!);
+  const enrolled = new Set((await gallery.rows()).map((r) => `${r.id}\u0000${r.imageSha256}`));
 
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
@@ -70,7 +70,7 @@ export async function bulkEnroll(
     if (!pending.length) return;
     const faces = pending;
     pending = [];
-    await GalleryStore.mutate(storeDir, (draft) => void draft.addFaces(model, faces));
+    await gallery.mutate(async (draft) => void (await draft.addFaces(model, faces)));
     result.commits++;
   };
 

@@ -1,34 +1,30 @@
-/** Write a calibrated login threshold into a store's manifest, with where it came from. */
+/** Write a calibrated login threshold into a gallery's manifest, with where it came from. */
 import { ExitCode, FacectlError } from '../errors.js';
+import type { Gallery } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
-import { GalleryStore } from '../store/index.js';
 import { storeModelInfo } from './store-model.js';
 
 export async function calibrateStoreThreshold(
-  storeDir: string,
+  gallery: Gallery,
   model: ResolvedEmbedder,
   calibration: { value: number; dataset: string; targetFpr: number; basis: 'pairs' | 'open-set' },
 ): Promise<void> {
   if (!Number.isFinite(calibration.value)) throw new FacectlError(ExitCode.USAGE, 'calibration produced no finite threshold');
   const info = storeModelInfo(model);
-  await GalleryStore.mutate(
-    storeDir,
-    (draft) => {
-      if (draft.model && (draft.model.id !== info.id || draft.model.hash !== info.hash))
-        throw new FacectlError(
-          ExitCode.MODEL_MISMATCH,
-          `store was built with model ${draft.model.id}; this threshold was calibrated for ${info.id}: calibrate with --model ${draft.model.id}`,
-        );
-      draft.setThreshold({
-        value: calibration.value,
-        source: 'calibrated',
-        dataset: calibration.dataset,
-        targetFpr: calibration.targetFpr,
-        basis: calibration.basis,
-        date: new Date().toISOString(),
-        model: info.id,
-      });
-    },
-    { create: true },
-  );
+  await gallery.mutate(async (draft) => {
+    if (draft.model && (draft.model.id !== info.id || draft.model.hash !== info.hash))
+      throw new FacectlError(
+        ExitCode.MODEL_MISMATCH,
+        `store was built with model ${draft.model.id}; this threshold was calibrated for ${info.id}: calibrate with --model ${draft.model.id}`,
+      );
+    await draft.setThreshold({
+      value: calibration.value,
+      source: 'calibrated',
+      dataset: calibration.dataset,
+      targetFpr: calibration.targetFpr,
+      basis: calibration.basis,
+      date: new Date().toISOString(),
+      model: info.id,
+    });
+  });
 }

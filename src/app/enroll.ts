@@ -10,17 +10,19 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
 import { selectFace, type FacePolicy } from '../pipeline/select.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
-import { dot, l2normalize } from '../pipeline/vector.js';
-import { GalleryStore, validateDisplayName, validateId, type FaceRow, type NewFace, type StoreDraft } from '../store/index.js';
+import { dot } from '../pipeline/vector.js';
+import type { FaceRow, Gallery, GalleryDraft, NewFace } from '../gallery/types.js';
+import { validateDisplayName, validateId } from '../gallery/index.js';
 import { storeModelInfo, requireSameModel } from './store-model.js';
+import { effectiveThreshold } from './threshold.js';
 
 export interface EnrollOptions {
   name?: string;
   largest: boolean;
   skipBad: boolean;
   force: boolean;
-  /** Cosine threshold for the duplicate and consistency checks (the login threshold). */
-  threshold: number;
+  /** Cosine threshold for the duplicate and consistency checks (default: the gallery's login threshold). */
+  threshold?: number;
   quality?: QualityThresholds;
 }
 
@@ -73,20 +75,6 @@ export async function embedEnrollPhoto(
 
 export const isProblem = (r: EmbeddedPhoto | PhotoProblem): r is PhotoProblem => 'code' in r;
 
-/** Normalised mean embedding of every identity in a draft (what login searches), optionally skipping one id. */
-export function draftIdentityVectors(draft: StoreDraft, skipId?: string): Map<string, Float32Array> {
-  const sums = new Map<string, Float32Array>();
-  draft.rows.forEach((row, i) => {
-    if (row.id === skipId) return;
-    const v = draft.embeddingOf(i);
-    let s = sums.get(row.id);
-    if (!s) sums.set(row.id, (s = new Float32Array(v.length)));
-    for (let d = 0; d < v.length; d++) s[d] += v[d]!;
-  });
-  for (const s of sums.values()) l2normalize(s);
-  return sums;
-}
-
 /** Photos of one id whose face is unlike the id's other faces: a likely mislabel worth a warning. */
 export function consistencyWarnings(id: string, photos: EmbeddedPhoto[], existing: Float32Array[], threshold: number): string[] {
   const all = [...existing, ...photos.map((p) => p.face.embedding)];
@@ -100,13 +88,17 @@ export function consistencyWarnings(id: string, photos: EmbeddedPhoto[], existin
   });
 }
 
-export async function enroll(pipeline: FacePipeline, storeDir: string, id: string, files: string[], options: EnrollOptions): Promise<EnrollResult> {
+/**
+ * Enrolls `files` as `id` in one commit. The id is checked before anything else, so a bad id creates
+ * nothing; the gallery's model is checked before any photo is embedded.
+ */
+export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: string, files: string[], options: EnrollOptions): Promise<EnrollResult> {
   validateId(id);
   if (options.name !== undefined) validateDisplayName(options.name);
   const model = storeModelInfo(pipeline.embedderInfo!);
-  // Refuse a wrong-model store before spending time on the photos.
-  const before = await GalleryStore.open(storeDir, { create: true });
-  requireSameModel(before, pipeline.embedderInfo!);
+  const info = await gallery.info();
+  requireSameModel(info, pipeline.embedderInfo!);
+  const threshold = effectiveThreshold(info.threshold, pipeline.embedderInfo!.spec, options.threshold)!.value;
 
   const embedded: EmbeddedPhoto[] = [];
   const problems: PhotoProblem[] = [];
@@ -117,11 +109,11 @@ export async function enroll(pipeline: FacePipeline, storeDir: string, id: strin
   }
   if ((problems.length && !options.skipBad) || !embedded.length) throw new EnrollRefused(problems, files.length, options.skipBad);
 
-  const { result } = await GalleryStore.mutate(storeDir, (draft) => {
-    const existing = draft.rows.flatMap((row, i) => (row.id === id ? [draft.embeddingOf(i)] : []));
-    const name = options.name ?? draft.rows.find((r) => r.id === id)?.name ?? id;
-    if (!options.force) refuseDuplicates(draft, id, embedded, options.threshold);
-    const warnings = consistencyWarnings(id, embedded, existing, options.threshold);
+  const { result } = await gallery.mutate(async (draft) => {
+    const existing = await draft.facesOf(id);
+    const name = options.name ?? existing.rows.at(-1)?.name ?? id;
+    if (!options.force) await refuseDuplicates(draft, id, embedded, threshold);
+    const warnings = consistencyWarnings(id, embedded, existing.embeddings, threshold);
     const faces: NewFace[] = embedded.map((p) => ({
       id,
       name,
@@ -132,20 +124,18 @@ export async function enroll(pipeline: FacePipeline, storeDir: string, id: strin
       quality: p.face.quality,
       embedding: p.face.embedding,
     }));
-    return { id, name, added: draft.addFaces(model, faces), skipped: problems, warnings };
+    return { id, name, added: await draft.addFaces(model, faces), skipped: problems, warnings };
   });
   return result;
 }
 
-/** DUPLICATE_IDENTITY when a new face matches another enrolled identity at or above the threshold. */
-function refuseDuplicates(draft: StoreDraft, id: string, photos: EmbeddedPhoto[], threshold: number): void {
-  const others = draftIdentityVectors(draft, id);
+/**
+ * DUPLICATE_IDENTITY when a new face matches another enrolled identity at or above the threshold, scored
+ * against the same identity vectors a login searches (under the writer lock, so concurrent enrolls agree).
+ */
+async function refuseDuplicates(draft: GalleryDraft, id: string, photos: EmbeddedPhoto[], threshold: number): Promise<void> {
   for (const p of photos) {
-    let best: { id: string; score: number } | null = null;
-    for (const [other, v] of others) {
-      const score = dot(p.face.embedding, v);
-      if (!best || score > best.score) best = { id: other, score };
-    }
+    const best = await draft.nearestIdentity(p.face.embedding, id);
     if (best && best.score >= threshold)
       throw new FacectlError(
         ExitCode.DUPLICATE_IDENTITY,

@@ -33,6 +33,7 @@ import {
   type WrittenReport,
 } from '../eval/index.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
+import type { Gallery } from '../gallery/types.js';
 import { calibrateStoreThreshold } from './calibrate.js';
 import { embedImages, embeddingCacheKey, ensembleFromMembers, type EmbedImagesResult, type EmbedProgress } from './embed-images.js';
 
@@ -56,7 +57,7 @@ export interface EvalRequest {
   /** Extra FPIR operating point; with `calibrate`, the 1:N rate to calibrate for. */
   targetFpir?: number;
   /** Write the threshold at this rate into a store: FPR over impostor pairs, unless targetFpir is set. */
-  calibrate?: { storeDir: string; targetFpr: number };
+  calibrate?: { gallery: Gallery; targetFpr: number };
   cache: boolean;
   charts: boolean;
   reportsDir: string;
@@ -155,8 +156,8 @@ async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMea
   if (!req.calibrate) return null;
   const c = chooseThreshold(m, req.calibrate.targetFpr, req.targetFpir);
   m.metrics.calibration = { ...c.calibration, basis: c.basis };
-  const store = req.calibrate.storeDir;
-  await calibrateStoreThreshold(store, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
+  const store = req.calibrate.gallery.location;
+  await calibrateStoreThreshold(req.calibrate.gallery, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
   return { value: c.calibration.threshold, store };
 }
 

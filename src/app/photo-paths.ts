@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
-import type { FaceRow } from '../store/index.js';
+import type { FaceRow } from '../gallery/index.js';
 import type { PhotoProblem } from './enroll.js';
 
 export const isRelativePhoto = (row: Readonly<FaceRow>): boolean => !path.isAbsolute(row.sourcePath);

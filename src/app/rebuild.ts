@@ -6,10 +6,9 @@
  */
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
-import { GalleryStore, repairStore, verifyStore, type FaceRow, type VerifyReport } from '../store/index.js';
+import type { CheckReport, FaceRow, Gallery, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
 import type { PhotoProblem } from './enroll.js';
-import { openGalleryIndex, type IndexChoice } from './gallery-index.js';
 import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';
 import { storeModelInfo } from './store-model.js';
 
@@ -26,7 +25,7 @@ export interface RebuildOptions {
 }
 
 export interface RebuildResult {
-  verify: VerifyReport;
+  verify: CheckReport;
   repairs: string[];
   reembedded: number;
   dropped: PhotoProblem[];
@@ -37,10 +36,9 @@ export interface RebuildResult {
   index: { kind: string; file: string; identities: number; ms: number };
 }
 
-export async function rebuild(pipeline: FacePipeline | null, storeDir: string, options: RebuildOptions): Promise<RebuildResult> {
-  const verify = await verifyStore(storeDir);
-  const { actions, snapshot: repaired } = await repairStore(storeDir);
-  let snapshot = repaired;
+export async function rebuild(pipeline: FacePipeline | null, gallery: Gallery, options: RebuildOptions): Promise<RebuildResult> {
+  const verify = await gallery.check();
+  const repairs = await gallery.repair();
   let reembedded = 0;
   let relocated = 0;
   const dropped: PhotoProblem[] = [];
@@ -48,7 +46,8 @@ export async function rebuild(pipeline: FacePipeline | null, storeDir: string, o
 
   if (options.reembed) {
     if (!pipeline) throw new Error('--reembed needs a pipeline');
-    const rows = snapshot.rows;
+    const { generation } = await gallery.info();
+    const rows = await gallery.rows();
     const vectors: (Float32Array | null)[] = [];
     for (const [i, row] of rows.entries()) {
       vectors.push(await reembedRow(pipeline, row, photoPathOf(row, root), dropped));
@@ -57,48 +56,44 @@ export async function rebuild(pipeline: FacePipeline | null, storeDir: string, o
     if (dropped.length && !options.dropMissing)
       throw photosNotFound('cannot be re-embedded', dropped, `restore them${relativePhotosHint(rows, root)}, or use --drop-missing`);
     const model = storeModelInfo(pipeline.embedderInfo!);
-    const generation = snapshot.generation;
-    const committed = await GalleryStore.mutate(
-      storeDir,
-      (draft) => {
+    await gallery.mutate(
+      async (draft) => {
         // A relative path whose photo was just re-embedded (same sha256) is known good: store it absolute.
-        rows.forEach((row, i) => {
-          if (vectors[i] && isRelativePhoto(row)) draft.setSourcePath(i, photoPathOf(row, root));
-        });
-        const keep = new Set(rows.flatMap((_, i) => (vectors[i] ? [i] : [])));
-        draft.removeFaces((_, i) => !keep.has(i));
-        draft.replaceAllEmbeddings(model, vectors.filter((v): v is Float32Array => v !== null));
+        for (const [i, row] of rows.entries()) if (vectors[i] && isRelativePhoto(row)) await draft.setSourcePath(i, photoPathOf(row, root));
+        await draft.removeFaces(new Set(rows.flatMap((_, i) => (vectors[i] ? [] : [i]))));
+        await draft.replaceAllEmbeddings(model, vectors.filter((v): v is Float32Array => v !== null));
         // A threshold fitted for the old model means nothing for the new one.
-        if (draft.threshold && draft.threshold.model !== model.id) draft.setThreshold(null);
+        if (draft.threshold && draft.threshold.model !== model.id) await draft.setThreshold(null);
       },
       { expectGeneration: generation, create: false },
     );
-    snapshot = committed.snapshot;
     reembedded = vectors.filter(Boolean).length;
     relocated = rows.filter((row, i) => vectors[i] && isRelativePhoto(row)).length;
   } else if (options.fixPaths) {
-    const { found, missing } = await locateRelativePhotos(snapshot.rows, root);
+    const { generation } = await gallery.info();
+    const { found, missing } = await locateRelativePhotos(await gallery.rows(), root);
     if (missing.length) throw photosNotFound(`were not found under ${root}`, missing, 'pass the directory enroll ran in as --photos-root');
     if (found.size) {
-      const committed = await GalleryStore.mutate(storeDir, (draft) => found.forEach((file, i) => draft.setSourcePath(i, file)), {
-        expectGeneration: snapshot.generation,
-        create: false,
-      });
-      snapshot = committed.snapshot;
+      await gallery.mutate(
+        async (draft) => {
+          for (const [i, file] of found) await draft.setSourcePath(i, file);
+        },
+        { expectGeneration: generation, create: false },
+      );
       relocated = found.size;
     }
   }
 
-  const t0 = performance.now();
-  const gallery = snapshot.faceCount ? openGalleryIndex(snapshot, options.index, { rebuild: true }) : null;
+  const info = await gallery.info();
+  const index = info.faces ? await gallery.rebuildIndex(options.index) : null;
   return {
     verify,
-    repairs: actions,
+    repairs,
     reembedded,
     dropped,
     relocated,
-    relativePaths: snapshot.rows.filter(isRelativePhoto).length,
-    index: { kind: gallery?.kind ?? 'none', file: gallery?.file ?? '', identities: snapshot.identities().length, ms: performance.now() - t0 },
+    relativePaths: (await gallery.rows()).filter(isRelativePhoto).length,
+    index: { kind: index?.kind ?? 'none', file: index?.where ?? '', identities: info.identities, ms: index?.ms ?? 0 },
   };
 }
 

@@ -1,7 +1,7 @@
-/** How an embedder is recorded in a store, and the check that a store and a pipeline agree on it. */
+/** How an embedder is recorded in a gallery, and the check that a gallery and a pipeline agree on it. */
 import { ExitCode, FacectlError } from '../errors.js';
+import type { GalleryInfo, ModelInfo } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
-import type { ModelInfo, StoreSnapshot } from '../store/index.js';
 
 /** Stores without a detector in their model hash were made through BlazeFace (facectl 0.1.0 and the default). */
 const LEGACY_DETECTOR = 'blazeface';
@@ -17,13 +17,13 @@ export const storeModelInfo = (model: ResolvedEmbedder): ModelInfo => ({
   dimension: model.spec.dim,
 });
 
-/** The detector a store's faces were found with. */
+/** The detector a gallery's faces were found with. */
 export const storeDetector = (model: ModelInfo): string => model.hash.split('@')[1] ?? LEGACY_DETECTOR;
 
-/** MODEL_MISMATCH unless the store was built with exactly this embedder (or holds no faces yet). */
-export function requireSameModel(snapshot: StoreSnapshot, model: ResolvedEmbedder): void {
-  const stored = snapshot.model;
-  if (!stored || snapshot.faceCount === 0) return;
+/** MODEL_MISMATCH unless the gallery was built with exactly this embedder (or holds no faces yet). */
+export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, model: ResolvedEmbedder): void {
+  const stored = gallery.model;
+  if (!stored || gallery.faces === 0) return;
   const mine = storeModelInfo(model);
   if (stored.id === mine.id && stored.hash === mine.hash) return;
   // The fingerprint covers the detector too (src/models/registry.ts): same id, other hash is another

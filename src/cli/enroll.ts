@@ -1,13 +1,15 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import ora from 'ora';
 import { bulkEnroll } from '../app/bulk-enroll.js';
 import { enroll, EnrollRefused } from '../app/enroll.js';
-import { effectiveThreshold } from '../app/login.js';
 import { ExitCode, FacectlError } from '../errors.js';
-import { GalleryStore, resolveStoreDir } from '../store/index.js';
-import { loadPipelineForStore } from './store-pipeline.js';
+import type { Gallery } from '../gallery/types.js';
+import { validateId } from '../gallery/index.js';
 import { action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { withSpinner } from './progress.js';
+import { storeOption, withStore } from './store-option.js';
+import { loadPipelineForStore } from './store-pipeline.js';
 
 interface EnrollOpts extends GlobalOptions {
   name?: string;
@@ -19,9 +21,6 @@ interface EnrollOpts extends GlobalOptions {
   threshold?: string;
   batch?: string;
 }
-
-export const storeOption = (cmd: Command): Command =>
-  cmd.option('--store <dir>', 'gallery store directory (default $FACECTL_STORE, else ~/.local/share/facectl/store)');
 
 export function registerEnroll(program: Command): void {
   withDetectorOption(withGlobalOptions(
@@ -38,49 +37,52 @@ export function registerEnroll(program: Command): void {
         .option('--dataset <dir>', 'bulk import: <dir>/<id>/<photos>, resumable')
         .option('--batch <n>', 'bulk import: faces per commit', '100')
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
-        .option('--model <id>', 'embedder for a new store (default dlib-resnet)'),
+        .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
   )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
-    const storeDir = resolveStoreDir(opts.store);
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
-      return bulk(storeDir, opts.dataset, opts);
+      return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, opts));
     }
     if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
-    const pipeline = await loadPipelineForStore(opts, storeDir);
-    const snapshot = await GalleryStore.open(storeDir, { create: true });
-    const threshold = effectiveThreshold(snapshot, pipeline, numberOption('--threshold', opts.threshold, -1, 1));
-    try {
-      const r = await enroll(pipeline, storeDir, id, images, {
-        name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold: threshold.value,
-      });
-      for (const w of r.warnings) note(opts, `warning: ${w}`);
-      for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
-      if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, skipped: r.skipped, warnings: r.warnings, store: storeDir });
-      process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${storeDir}\n`);
-    } catch (err) {
-      // Several bad photos: one line each on stderr before the summary error line.
-      if (err instanceof EnrollRefused && err.problems.length > 1) for (const p of err.problems) note({}, `${p.file}: ${p.reason}`);
-      throw err;
-    }
+    // Before anything is loaded or created: a bad id leaves no store behind.
+    validateId(id);
+    const threshold = numberOption('--threshold', opts.threshold, -1, 1);
+    return withStore(opts, {}, async (gallery) => {
+      const pipeline = await loadPipelineForStore(opts, gallery);
+      try {
+        const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
+        for (const w of r.warnings) note(opts, `warning: ${w}`);
+        for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
+        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
+        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
+      } catch (err) {
+        // Several bad photos: one line each on stderr before the summary error line.
+        if (err instanceof EnrollRefused && err.problems.length > 1) for (const p of err.problems) note({}, `${p.file}: ${p.reason}`);
+        throw err;
+      }
+    });
   }));
 }
 
-async function bulk(storeDir: string, dataset: string, opts: EnrollOpts): Promise<void> {
-  const pipeline = await loadPipelineForStore(opts, storeDir);
-  const spinner = opts.quiet || opts.json ? null : ora({ text: `importing ${dataset}`, stream: process.stderr }).start();
+async function bulk(gallery: Gallery, dataset: string, opts: EnrollOpts): Promise<void> {
+  const pipeline = await loadPipelineForStore(opts, gallery);
   const t0 = performance.now();
-  const r = await bulkEnroll(pipeline, storeDir, dataset, {
-    batch: numberOption('--batch', opts.batch, 1, 1e6),
-    onProgress: (p) => {
-      if (!spinner || (p.photosDone % 10 !== 0 && p.photosDone !== p.photosTotal)) return;
-      const elapsed = (performance.now() - t0) / 1000;
-      const eta = (elapsed / p.photosDone) * (p.photosTotal - p.photosDone);
-      spinner.text = `${p.photosDone}/${p.photosTotal} photos · ${p.added} added · ${p.rejected} rejected · ${p.skipped} already enrolled · ETA ${Math.round(eta)}s`;
-    },
+  // The spinner stops whether the import succeeds or fails (a running one would keep the process alive).
+  const r = await withSpinner(opts, `importing ${dataset}`, async (spinner) => {
+    const result = await bulkEnroll(pipeline, gallery, dataset, {
+      batch: numberOption('--batch', opts.batch, 1, 1e6),
+      onProgress: (p) => {
+        if (!spinner || (p.photosDone % 10 !== 0 && p.photosDone !== p.photosTotal)) return;
+        const elapsed = (performance.now() - t0) / 1000;
+        const eta = (elapsed / p.photosDone) * (p.photosTotal - p.photosDone);
+        spinner.text = `${p.photosDone}/${p.photosTotal} photos · ${p.added} added · ${p.rejected} rejected · ${p.skipped} already enrolled · ETA ${Math.round(eta)}s`;
+      },
+    });
+    spinner?.succeed(`imported ${dataset} in ${result.seconds.toFixed(1)}s`);
+    return result;
   });
-  spinner?.succeed(`imported ${dataset} in ${r.seconds.toFixed(1)}s`);
-  if (opts.json) return printJson({ store: storeDir, ...r });
+  if (opts.json) return printJson({ store: gallery.location, ...r });
   const rows: (string | number)[][] = [
     ['people in dataset', r.identities],
     ['people enrolled', r.identitiesEnrolled],

@@ -2,11 +2,13 @@
  * `facectl eval --dataset <dir>`: verification (pairs file or generated pairs, LFW 10-fold protocol)
  * and identification (closed and open set) through the real pipeline; charts and a report under reports/.
  */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { planEval, runEval, type EvalRequest, type IdentificationScope } from '../app/eval.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import { formatSummaryTable, type EvalMetrics } from '../eval/index.js';
-import { resolveStoreDir } from '../store/index.js';
+import type { Gallery } from '../gallery/types.js';
+import { openStore } from './store-option.js';
 import { action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { runtimeVersions } from './versions.js';
@@ -38,7 +40,7 @@ export function registerEval(program: Command): void {
       .description('measure accuracy on a dataset: LFW-style 10-fold verification, TPR@FPR, ROC-AUC, rank-1/5, open-set DIR@FPIR; charts + report')
       .requiredOption('--dataset <dir>', 'folder-per-identity dataset (<dir>/<person>/<image>)')
       .option('--pairs <file>', 'pairs file (LFW pairs.txt format); default <dataset>/pairs.txt if present, else generated pairs')
-      .option('--model <id>', 'embedder (default dlib-resnet)')
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
       .option('--identification <scope>', "identification images: 'pairs' (the verification images; default with a pairs file), 'full' (every image), 'none'")
       .option('--no-verification', 'skip verification')
       .option('--gallery-size <k>', 'photos averaged per enrolled identity', '1')
@@ -58,7 +60,7 @@ export function registerEval(program: Command): void {
 }
 
 /** The options as an EvalRequest: every number range-checked before anything is loaded. */
-function evalRequest(opts: EvalOpts): EvalRequest {
+function evalRequest(opts: EvalOpts, gallery: Gallery | null): EvalRequest {
   const scope = opts.identification;
   if (scope !== undefined && !['pairs', 'full', 'none'].includes(scope)) throw new FacectlError(ExitCode.USAGE, `--identification must be pairs, full or none, got "${scope}"`);
   if (opts.face !== 'center' && opts.face !== 'largest') throw new FacectlError(ExitCode.USAGE, `--face must be center or largest, got "${opts.face}"`);
@@ -74,7 +76,7 @@ function evalRequest(opts: EvalOpts): EvalRequest {
     face: opts.face,
     threshold: numberOption('--threshold', opts.threshold, -1, 1),
     targetFpir: numberOption('--target-fpir', opts.targetFpir, 1e-9, 0.5),
-    calibrate: opts.calibrate ? { storeDir: resolveStoreDir(opts.store), targetFpr: numberOption('--target-fpr', opts.targetFpr, 1e-9, 0.5)! } : undefined,
+    calibrate: gallery ? { gallery, targetFpr: numberOption('--target-fpr', opts.targetFpr, 1e-9, 0.5)! } : undefined,
     cache: opts.cache,
     charts: opts.charts,
     reportsDir: opts.reports,
@@ -83,7 +85,16 @@ function evalRequest(opts: EvalOpts): EvalRequest {
 }
 
 async function evalCommand(opts: EvalOpts): Promise<void> {
-  const req = evalRequest(opts);
+  const gallery = opts.calibrate ? await openStore(opts) : null;
+  try {
+    await evalWith(opts, gallery);
+  } finally {
+    await gallery?.close();
+  }
+}
+
+async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> {
+  const req = evalRequest(opts, gallery);
   const plan = planEval(req);
   const pipeline = await loadPipeline(opts);
   const r = await withSpinner(opts, `embedding ${plan.images.length} images`, (spinner) => {
@@ -109,7 +120,7 @@ async function evalCommand(opts: EvalOpts): Promise<void> {
     `throughput: ${r.embedded.imagesPerSecond.toFixed(1)} images/s over ${r.embedded.embedded} embedded images (${r.embedded.cached} from cache)\n` +
       `report: ${r.report.markdown}\n`,
   );
-  if (r.calibrated) note(opts, `threshold ${r.calibrated.value.toFixed(4)} written to ${r.calibrated.store}/manifest.json`);
+  if (r.calibrated) note(opts, `threshold ${r.calibrated.value.toFixed(4)} written to the store ${r.calibrated.store}`);
 }
 
 /** metrics.json holds full curves; --json on stdout keeps the numbers a script wants. */

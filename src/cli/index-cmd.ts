@@ -1,11 +1,10 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import ora from 'ora';
 import { rebuild } from '../app/rebuild.js';
-import { resolveStoreDir } from '../store/index.js';
 import { action, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
-import { storeOption } from './enroll.js';
+import { withSpinner } from './progress.js';
+import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 
 interface RebuildOpts extends GlobalOptions {
@@ -31,22 +30,24 @@ export function registerIndex(program: Command): void {
         .option('--detector <id>', "with --reembed: the detector to switch to (default: the store's)"),
     ),
   ).action(
-    action(async (opts: RebuildOpts) => {
-      const storeDir = resolveStoreDir(opts.store);
+    action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {
       // Re-embedding uses the model asked for (a switch), else the store's own (a refresh).
-      const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, storeDir)) : null;
-      const spinner = opts.reembed && !opts.quiet && !opts.json ? ora({ text: 're-embedding', stream: process.stderr }).start() : null;
-      const r = await rebuild(pipeline, storeDir, {
-        reembed: !!opts.reembed,
-        dropMissing: !!opts.dropMissing,
-        photosRoot: path.resolve(opts.photosRoot ?? '.'),
-        fixPaths: opts.photosRoot !== undefined,
-        index: opts.index,
-        onProgress: (done, total) => {
-          if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
-        },
+      const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, gallery)) : null;
+      // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
+      const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
+        const result = await rebuild(pipeline, gallery, {
+          reembed: !!opts.reembed,
+          dropMissing: !!opts.dropMissing,
+          photosRoot: path.resolve(opts.photosRoot ?? '.'),
+          fixPaths: opts.photosRoot !== undefined,
+          index: opts.index,
+          onProgress: (done, total) => {
+            if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
+          },
+        });
+        spinner?.succeed(`re-embedded ${result.reembedded} photos`);
+        return result;
       });
-      spinner?.succeed(`re-embedded ${r.reembedded} photos`);
       if (opts.json) return printJson(r);
       for (const p of r.verify.problems) note(opts, `found: ${p}`);
       for (const a of r.repairs) note(opts, `repaired: ${a}`);
@@ -64,6 +65,6 @@ export function registerIndex(program: Command): void {
           ['index', r.index.kind === 'none' ? 'none (empty store)' : `${r.index.kind} → ${r.index.file} (${r.index.ms.toFixed(0)} ms)`],
         ]) + '\n',
       );
-    }),
+    })),
   );
 }

@@ -5,11 +5,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { login, type FaceDecision } from '../app/login.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { resolveStoreDir } from '../store/index.js';
 import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
-import { storeOption } from './enroll.js';
+import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
 import { loadTileImage, writeContactSheet } from './sheet.js';
@@ -38,19 +38,20 @@ export function registerLogin(program: Command): void {
         .option('--model <id>', "embedder (default: the store's)"),
     ),
   )).action(action(async (image: string, opts: LoginOpts) => {
-    const storeDir = resolveStoreDir(opts.store);
     const top = numberOption('--top', opts.top, 1, 1000)!;
-    const pipeline = await loadPipelineForStore(opts, storeDir);
-    const r = await login(pipeline, storeDir, image, {
+    return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
+  }));
+}
+
+async function loginCommand(gallery: Gallery, image: string, top: number, opts: LoginOpts): Promise<ExitCodeValue> {
+    const pipeline = await loadPipelineForStore(opts, gallery);
+    const r = await login(pipeline, gallery, image, {
       top,
       threshold: numberOption('--threshold', opts.threshold, -1, 1),
       allFaces: !!opts.allFaces,
       index: opts.index,
     });
-    const enrolledPhotos = (id: string | undefined) => {
-      const identity = id ? r.snapshot.identity(id) : undefined;
-      return identity ? identity.rowIndexes.map((i) => r.snapshot.rows[i]!) : [];
-    };
+    const enrolledPhotos = (id: string | undefined) => (id ? (r.enrolled.get(id)?.rows ?? []) : []);
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
       const images = new Map<string, Promise<RgbImage | null>>();
@@ -58,11 +59,11 @@ export function registerLogin(program: Command): void {
         r.decisions.map(async (d) => ({
           query: { image: await loadTileImage(image, images), box: d.face.box, title: 'query', subtitle: image.split('/').pop() ?? image },
           matches: await Promise.all(
-            enrolledPhotos(d.id).map(async (row) => ({
+            enrolledPhotos(d.id).map(async (row, k) => ({
               image: await loadTileImage(row.sourcePath, images),
               box: row.box,
               title: row.id,
-              subtitle: `cos ${fmt(dot(d.face.embedding, r.snapshot.embeddingOf(row)), 3)}`,
+              subtitle: `cos ${fmt(dot(d.face.embedding, r.enrolled.get(d.id!)!.embeddings[k]!), 3)}`,
             })),
           ),
           verdict: {
@@ -93,7 +94,6 @@ export function registerLogin(program: Command): void {
       });
     } else printDecisions(r.decisions, r.threshold, enrolledPhotos, opts);
     return accepted ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
-  }));
 }
 
 function printDecisions(

@@ -1,11 +1,13 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
+import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEnroll } from './enroll.js';
 import { registerEval } from './eval.js';
 import { registerGallery } from './gallery.js';
 import { registerIndex } from './index-cmd.js';
+import { registerStore } from './store-cmd.js';
 import { registerLogin } from './login.js';
 import { registerModels } from './models.js';
 import { registerVerify } from './verify.js';
@@ -20,23 +22,26 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start:
+  facectl demo                            # detect, enroll, log in on the sample photos installed with facectl
   facectl enroll alice alice1.jpg alice2.jpg --name "Alice"
   facectl login photo.jpg                 # ACCEPT alice (exit 0) or UNKNOWN (exit 3)
   facectl eval --dataset ./lfw            # accuracy report under reports/
 
 Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5 several faces · 6 bad image
   7 unusable face · 8 unknown id · 9 invalid id · 10 model mismatch · 11 store error
-  12 duplicate identity · 13 model error · 14 not found`,
+  12 duplicate identity · 13 model error · 14 not found · 15 database unreachable`,
     )
     .exitOverride();
   registerEnroll(program);
   registerLogin(program);
   registerGallery(program);
   registerIndex(program);
+  registerStore(program);
   registerDetect(program);
   registerModels(program);
   registerEval(program);
   registerVerify(program);
+  registerDemo(program);
   return program;
 }
 

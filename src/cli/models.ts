@@ -4,6 +4,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { locateModel, prepareModel, resolveModelsDir } from '../models/cache.js';
 import { defaultShippedDir } from '../models/shipped.js';
+import { runtimeVersions } from './versions.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { allEmbedders } from '../models/resolve.js';
 import { addUserModel, listUserDetectors, removeUserModel, userModelsDir } from '../models/user-models.js';
@@ -33,7 +34,7 @@ export function registerModels(program: Command): void {
         ...(await listUserDetectors()).map((d) => ({ id: d.id, kind: 'detector (--detector)', origin: 'user', state: d.source.file, description: d.description })),
       ];
       const rows = [...detectors, ...builtins, ...ensembles, ...user];
-      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, defaultDetector: DEFAULT_DETECTOR, models: rows });
+      if (opts.json) return printJson({ shippedDir: defaultShippedDir(), modelsDir: resolveModelsDir(), versions: runtimeVersions(), userModelsDir: userModelsDir(), defaultEmbedder: DEFAULT_EMBEDDER, defaultDetector: DEFAULT_DETECTOR, models: rows });
       const isDefault = (r: (typeof rows)[number]) => r.id === DEFAULT_EMBEDDER || (r.id === DEFAULT_DETECTOR && r.kind.startsWith('detector ('));
       process.stdout.write(table(['id', 'kind', 'origin', 'cache / file', 'description'], rows.map((r) => [isDefault(r) ? `${r.id} (default)` : r.id, r.kind, r.origin, r.state, r.description])) + '\n');
     }),

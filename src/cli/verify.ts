@@ -1,4 +1,5 @@
 /** `facectl verify <a> <b>`: are two photos the same person? Cosine similarity of the largest faces. */
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
@@ -15,7 +16,7 @@ export function registerVerify(program: Command): void {
       .description('compare the largest face of two photos: cosine similarity and SAME / DIFFERENT (exit 0 / 3)')
       .argument('<image1>')
       .argument('<image2>')
-      .option('--model <id>', 'embedder (default dlib-resnet)')
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
       .option('--threshold <t>', "cosine threshold (default: the model's)"),
   )).action(
     action(async (a: string, b: string, opts: VerifyOpts) => {

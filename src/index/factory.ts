@@ -54,29 +54,47 @@ export function loadIndex(file: string, expect: IndexExpectation = {}, options: 
 
 export interface OpenedIndex {
   index: VectorIndex;
-  /** True when the saved index was missing or stale and `build` made a new one (now saved). */
+  /** True when the saved index was missing or stale and `build` made a new one. */
   rebuilt: boolean;
   /** Why the saved index could not be used, when rebuilt. */
   staleReason?: string;
+  /** Whether a rebuilt index was written to `file` (persist may decline, e.g. when the store is busy). */
+  saved: boolean;
+}
+
+export interface LoadOrRebuildOptions extends LoadIndexOptions {
+  /** Skip loading: build anew (`facectl index rebuild`). */
+  rebuild?: boolean;
+  /**
+   * Runs `write` (which saves the new index to `file`) the way the caller's store requires, e.g. under
+   * its lock; resolves false when it chose not to write. Default: write now.
+   */
+  persist?: (write: () => void) => Promise<boolean>;
 }
 
 /**
  * The usual way to open the index beside a store: load `file` if it matches the store
  * (`expect`, normally with the store's fingerprint and count); otherwise call `build` to
- * make a fresh index from the store's vectors, save it under the same fingerprint, return it.
+ * make a fresh index from the store's vectors, save it under the same fingerprint (through
+ * `persist`), return it. Only a stale or missing file is rebuilt; other errors propagate.
  */
-export function loadOrRebuild(
+export async function loadOrRebuild(
   file: string,
   expect: IndexExpectation & { fingerprint: string },
   build: () => VectorIndex,
-  options: LoadIndexOptions = {},
-): OpenedIndex {
-  try {
-    return { index: loadIndex(file, expect, options), rebuilt: false };
-  } catch (e) {
-    if (!(e instanceof StaleIndexError)) throw e;
-    const index = build();
-    index.save(file, expect.fingerprint);
-    return { index, rebuilt: true, staleReason: e.reason };
+  options: LoadOrRebuildOptions = {},
+): Promise<OpenedIndex> {
+  let staleReason = 'rebuild asked for';
+  if (!options.rebuild) {
+    try {
+      return { index: loadIndex(file, expect, options), rebuilt: false, saved: false };
+    } catch (e) {
+      if (!(e instanceof StaleIndexError)) throw e;
+      staleReason = e.reason;
+    }
   }
+  const index = build();
+  const write = () => index.save(file, expect.fingerprint);
+  const saved = options.persist ? await options.persist(write) : (write(), true);
+  return { index, rebuilt: true, staleReason, saved };
 }

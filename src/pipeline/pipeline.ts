@@ -18,7 +18,7 @@ import { StageTimer } from './timing.js';
 import type { DetectedFace, EmbeddedFace, RgbImage } from './types.js';
 
 export interface PipelineOptions {
-  /** Embedder id (built-in or registered); default dlib-resnet. */
+  /** Embedder id (built-in or registered); default DEFAULT_EMBEDDER (registry.ts). */
   embedder?: string;
   /** Detector id (built-in or registered); default blazeface. */
   detector?: string;

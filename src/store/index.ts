@@ -2,6 +2,8 @@
 export { GalleryStore, type MutateOptions, type MutateResult } from './store.js';
 export { StoreSnapshot } from './snapshot.js';
 export { StoreDraft } from './draft.js';
+export { emptySnapshot } from './generation.js';
+export { identityMean } from './identity-mean.js';
 export type { OpenOptions } from './load.js';
 export { verifyStore, repairStore, type VerifyReport, type RepairReport } from './maintenance.js';
 export { defaultStoreDir, resolveStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';

@@ -1,9 +1,10 @@
 /** A read-only, consistent view of one committed generation of a store. */
 import { indexOfRows, type RowIndex } from './csv-index.js';
 import type { Manifest } from './manifest.js';
+import { identityMean } from './identity-mean.js';
 import type { FaceRow, Identity, ModelInfo, ThresholdInfo } from './types.js';
 
-/** Normalised mean of each identity's (normalised) rows, accumulated in float64. */
+/** Each identity's vector (identityMean of its rows), in order of first enrollment. */
 export function deriveIdentities(index: RowIndex, vectors: Float32Array, dimension: number): { list: Identity[]; matrix: Float32Array } {
   const order: string[] = [];
   const byId = new Map<string, number[]>();
@@ -17,20 +18,11 @@ export function deriveIdentities(index: RowIndex, vectors: Float32Array, dimensi
     list.push(i);
   });
   const matrix = new Float32Array(order.length * dimension);
-  const sum = new Float64Array(dimension);
   const list = order.map((id, k): Identity => {
     const rowIndexes = byId.get(id)!;
-    sum.fill(0);
-    for (const i of rowIndexes) {
-      const start = index.embeddingRows[i]! * dimension;
-      for (let d = 0; d < dimension; d++) sum[d]! += vectors[start + d]!;
-    }
-    let norm = 0;
-    for (let d = 0; d < dimension; d++) norm += sum[d]! * sum[d]!;
-    norm = Math.sqrt(norm);
     const vector = matrix.subarray(k * dimension, (k + 1) * dimension);
-    // Opposite embeddings can cancel exactly; the zero vector then matches nothing, which is the honest result.
-    if (norm > 0) for (let d = 0; d < dimension; d++) vector[d] = sum[d]! / norm;
+    const rows = rowIndexes.map((i) => vectors.subarray(index.embeddingRows[i]! * dimension, (index.embeddingRows[i]! + 1) * dimension));
+    identityMean(rows, dimension, vector);
     const name = index.names[rowIndexes[rowIndexes.length - 1]!]!;
     return { id, name, faceCount: rowIndexes.length, vector, rowIndexes };
   });

@@ -173,6 +173,16 @@ export const GalleryStore = {
     });
   },
 
+  /**
+   * Runs `fn` holding the store lock, for files beside the store that other writers also touch (the
+   * search index): STORE_ERROR if the lock stays busy for lockTimeoutMs.
+   */
+  async underLock<T>(dir: string, fn: () => T | Promise<T>, options: OpenOptions = {}): Promise<T> {
+    const root = path.resolve(dir);
+    requireStoreDir(root);
+    return withLock(root, { timeoutMs: options.lockTimeoutMs }, () => fn());
+  },
+
   /** Full check (checksums, norms, modes); changes nothing but completing an interrupted commit. */
   verify: verifyStore,
 

@@ -12,6 +12,7 @@ import { enroll } from '../../src/app/enroll.js';
 import { rebuild, type RebuildOptions } from '../../src/app/rebuild.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import { FacePipeline } from '../../src/pipeline/pipeline.js';
+import { FilesGallery } from '../../src/gallery/files.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { SKIP_NO_SAMPLES, faceCrop, hasSamples } from '../helpers/samples.js';
 
@@ -42,7 +43,7 @@ describe.skipIf(!hasSamples)(`photo paths in the store${hasSamples ? '' : ` (${S
   /** A store with alice enrolled; `legacy` rewrites her path as facectl 0.1.0 stored it: relative to enrollDir. */
   async function aliceStore(legacy: boolean): Promise<string> {
     const store = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-paths-')), 'store');
-    await enroll(pipeline, store, 'alice', [path.relative(process.cwd(), photo)], { largest: false, skipBad: false, force: false, threshold: 0.95 });
+    await enroll(pipeline, FilesGallery.open(store), 'alice', [path.relative(process.cwd(), photo)], { largest: false, skipBad: false, force: false, threshold: 0.95 });
     if (legacy) await GalleryStore.mutate(store, (draft) => draft.setSourcePath(0, 'photos/alice.jpg'));
     return store;
   }
@@ -55,7 +56,7 @@ describe.skipIf(!hasSamples)(`photo paths in the store${hasSamples ? '' : ` (${S
   it('re-embedding a legacy row from elsewhere refuses with the --photos-root remedy and changes nothing', async () => {
     const store = await aliceStore(true);
     const before = storeBytes(store);
-    const err = await thrown(() => rebuild(pipeline, store, options({ reembed: true, photosRoot: os.tmpdir() })));
+    const err = await thrown(() => rebuild(pipeline, FilesGallery.open(store), options({ reembed: true, photosRoot: os.tmpdir() })));
     expect(err.code).toBe(ExitCode.NOT_FOUND);
     expect(err.oneLine()).toMatch(/1 enrolled photo\(s\) cannot be re-embedded .*no such file.*nothing changed.*relative to the directory enroll ran in.*--photos-root/);
     expect(err.oneLine()).not.toContain('\n');
@@ -64,7 +65,7 @@ describe.skipIf(!hasSamples)(`photo paths in the store${hasSamples ? '' : ` (${S
 
   it('re-embedding with --photos-root finds the photo and stores its path absolute', async () => {
     const store = await aliceStore(true);
-    const r = await rebuild(pipeline, store, options({ reembed: true, photosRoot: enrollDir }));
+    const r = await rebuild(pipeline, FilesGallery.open(store), options({ reembed: true, photosRoot: enrollDir }));
     expect([r.reembedded, r.relocated, r.relativePaths]).toEqual([1, 1, 0]);
     expect((await GalleryStore.open(store)).rows[0]!.sourcePath).toBe(photo);
   });
@@ -75,16 +76,16 @@ describe.skipIf(!hasSamples)(`photo paths in the store${hasSamples ? '' : ` (${S
     const legacy = await GalleryStore.open(store);
     const embedding = Array.from(legacy.embeddingOf(legacy.rows[0]!));
     // Wrong root: not found. A root whose photos/alice.jpg is another photo: refused by its sha256.
-    const missing = await thrown(() => rebuild(null, store, options({ fixPaths: true, photosRoot: os.tmpdir() })));
+    const missing = await thrown(() => rebuild(null, FilesGallery.open(store), options({ fixPaths: true, photosRoot: os.tmpdir() })));
     expect([missing.code, missing.oneLine()]).toEqual([ExitCode.NOT_FOUND, expect.stringMatching(/were not found under .*no such file.*--photos-root/)]);
     const impostorRoot = mkdtempSync(path.join(os.tmpdir(), 'facectl-other-'));
     mkdirSync(path.join(impostorRoot, 'photos'));
     copyFileSync(await faceCrop('b'), path.join(impostorRoot, 'photos', 'alice.jpg'));
-    const changed = await thrown(() => rebuild(null, store, options({ fixPaths: true, photosRoot: impostorRoot })));
+    const changed = await thrown(() => rebuild(null, FilesGallery.open(store), options({ fixPaths: true, photosRoot: impostorRoot })));
     expect(changed.oneLine()).toMatch(/not the enrolled photo \(sha256 differs\)/);
     expect(storeBytes(store)).toEqual(before);
 
-    const r = await rebuild(null, store, options({ fixPaths: true, photosRoot: enrollDir }));
+    const r = await rebuild(null, FilesGallery.open(store), options({ fixPaths: true, photosRoot: enrollDir }));
     expect([r.relocated, r.relativePaths, r.reembedded]).toEqual([1, 0, 0]);
     const after = await GalleryStore.open(store);
     expect(after.rows[0]!.sourcePath).toBe(photo);
@@ -93,7 +94,7 @@ describe.skipIf(!hasSamples)(`photo paths in the store${hasSamples ? '' : ` (${S
 
   it('a plain rebuild reports legacy paths without touching them', async () => {
     const store = await aliceStore(true);
-    const r = await rebuild(null, store, options({}));
+    const r = await rebuild(null, FilesGallery.open(store), options({}));
     expect([r.relocated, r.relativePaths]).toEqual([0, 1]);
     expect((await GalleryStore.open(store)).rows[0]!.sourcePath).toBe('photos/alice.jpg');
   });

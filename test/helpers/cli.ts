@@ -45,8 +45,9 @@ export interface HookedRun {
  * The CLI in a child that reports each store commit step on stdout and, with `killAt` ("step" or
  * "step:n"), SIGKILLs itself there (test/helpers/cli-hooked-entry.ts).
  */
-export function spawnHookedCli(argv: string[], env: NodeJS.ProcessEnv = {}, killAt = ''): HookedRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}/test/helpers/cli-hooked-entry.ts`, ...argv], {
+/** `entry`: cli-hooked-entry.ts (store commit steps) or cli-pg-hooked-entry.ts (PostgreSQL transaction steps). */
+export function spawnHookedCli(argv: string[], env: NodeJS.ProcessEnv = {}, killAt = '', entry = 'cli-hooked-entry.ts'): HookedRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}/test/helpers/${entry}`, ...argv], {
     cwd: repoRoot,
     env: { ...process.env, ...env, FACECTL_TEST_KILL_AT: killAt },
     stdio: ['ignore', 'pipe', 'pipe'],

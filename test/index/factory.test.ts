@@ -46,7 +46,7 @@ describe('createIndex / loadIndex', () => {
 });
 
 describe('loadOrRebuild', () => {
-  it('rebuilds and saves when the saved index is missing or stale, loads it otherwise', () => {
+  it('rebuilds and saves when the saved index is missing or stale, loads it otherwise', async () => {
     const file = path.join(dir, 'lor.idx');
     const vectors = randomUnitVectors(20, 8, 52);
     const labels = Array.from({ length: 20 }, (_, i) => `y${i}`);
@@ -57,12 +57,12 @@ describe('loadOrRebuild', () => {
       index.add(labels, vectors);
       return index;
     };
-    const first = loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
+    const first = await loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
     expect(first).toMatchObject({ rebuilt: true, staleReason: 'no index file' });
-    const second = loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
+    const second = await loadOrRebuild(file, { fingerprint: 'g1', count: 20 }, build);
     expect(second.rebuilt).toBe(false);
     expect(second.index.size).toBe(20);
-    const third = loadOrRebuild(file, { fingerprint: 'g2', count: 20 }, build);
+    const third = await loadOrRebuild(file, { fingerprint: 'g2', count: 20 }, build);
     expect(third).toMatchObject({ rebuilt: true, staleReason: 'store fingerprint changed' });
     expect(builds).toBe(2);
   });

@@ -58,11 +58,17 @@ export class OnnxFaceDetector implements FaceDetector {
       return family.decode(tensors, w, h, opt.minScore ?? family.minScore, this.id);
     });
     return nms(raw, family.nmsIou)
-      .filter((f) => f.points.length === 5)
+      .filter(alignable)
       .map((f) => toImage(f, s))
       .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)
       .slice(0, opt.maxFaces);
   }
+}
+
+/** Five finite points that do not all coincide: what alignment needs (a user's model may give anything). */
+function alignable(f: RawFace): boolean {
+  if (f.points.length !== 5 || !f.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return false;
+  return f.points.some((p) => p.x !== f.points[0]!.x || p.y !== f.points[0]!.y);
 }
 
 function toImage(f: RawFace, s: number): DetectedFace {

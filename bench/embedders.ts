@@ -1,0 +1,67 @@
+/**
+ * npm run bench:embedders — milliseconds per face of each embedder alone (the mirrored face included, as
+ * the pipeline runs it), on 1 and 2 onnxruntime threads, side by side in one run: 32 real LFW faces,
+ * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
+ * rounds alternating between embedders so machine noise hits them all. Median over rounds.
+ *
+ *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json]
+ */
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveEmbedder } from '../src/models/resolve.js';
+import type { Embedder } from '../src/pipeline/ensemble.js';
+import { FacePipeline, loadEmbedder } from '../src/pipeline/pipeline.js';
+import { configureRuntime } from '../src/pipeline/runtime.js';
+import { datasetsDir } from '../test/helpers/shared.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble').split(',');
+const faces = Number(arg('faces', '32'));
+const rounds = Number(arg('rounds', '7'));
+
+const lfw = path.join(datasetsDir, 'lfw');
+const people = readdirSync(lfw).filter((d) => !d.includes('.')).sort();
+const step = Math.max(1, Math.floor(people.length / faces));
+const files = people.filter((_, i) => i % step === 0).slice(0, faces).map((p) => path.join(lfw, p, `${p}_0001.jpg`));
+
+// Detect once; each embedder aligns the same landmarks to its own template.
+const detector = await FacePipeline.load({ detectOnly: true });
+const found: { image: Awaited<ReturnType<FacePipeline['decode']>>; landmarks: readonly import('../src/pipeline/types.js').Point[] }[] = [];
+for (const f of files) {
+  const image = await detector.decode(f);
+  const [face] = await detector.detect(image);
+  if (face) found.push({ image, landmarks: face.landmarks });
+}
+
+const runs: { id: string; threads: number; embedder: Embedder; crops: Float32Array[]; ms: number[] }[] = [];
+for (const threads of [1, 2]) {
+  configureRuntime({ threads }); // sessions are keyed by thread count: each gets its own
+  for (const id of models) {
+    const embedder = await loadEmbedder(await resolveEmbedder(id, detector.detector.identity));
+    const crops = found.map((f) => embedder.crop(f.image, f.landmarks));
+    await embedder.embedCrops(crops); // warm-up
+    runs.push({ id, threads, embedder, crops, ms: [] });
+  }
+}
+for (let r = 0; r < rounds; r++) {
+  for (const run of runs) {
+    const t0 = performance.now();
+    await run.embedder.embedCrops(run.crops);
+    run.ms.push((performance.now() - t0) / run.crops.length);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rows = models.map((id) => ({
+  id,
+  dim: runs.find((r) => r.id === id)!.embedder.spec.dim,
+  msPerFace1: median(runs.find((r) => r.id === id && r.threads === 1)!.ms),
+  msPerFace2: median(runs.find((r) => r.id === id && r.threads === 2)!.ms),
+}));
+console.log(`${found.length} LFW faces, mirrored face included, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+console.log('embedder        dim   ms/face 1 thread   ms/face 2 threads');
+for (const r of rows) console.log(`${r.id.padEnd(14)} ${String(r.dim).padStart(4)}   ${r.msPerFace1.toFixed(2).padStart(16)}   ${r.msPerFace2.toFixed(2).padStart(17)}`);
+const out = arg('json', '');
+if (out) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), faces: found.length, rounds, rows }, null, 2)}\n`);

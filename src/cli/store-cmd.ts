@@ -1,0 +1,32 @@
+/** `facectl store copy <from> <to>`: move a gallery between a store directory and PostgreSQL. */
+import type { Command } from 'commander';
+import { copyGallery } from '../app/store-copy.js';
+import { openGallery } from '../gallery/index.js';
+import { action, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+
+export function registerStore(program: Command): void {
+  const store = program.command('store').description('whole galleries: copy between a directory and PostgreSQL');
+  withGlobalOptions(
+    store
+      .command('copy')
+      .description('copy every face, the model binding and the threshold into an empty gallery, then compare counts and checksums')
+      .argument('<from>', 'store directory or postgres://… URL')
+      .argument('<to>', 'store directory or postgres://… URL (must be empty)'),
+  ).action(
+    action(async (fromLocation: string, toLocation: string, opts: GlobalOptions) => {
+      const from = await openGallery(fromLocation, { mustExist: true });
+      try {
+        const to = await openGallery(toLocation);
+        try {
+          const r = await copyGallery(from, to);
+          if (opts.json) return printJson(r);
+          process.stdout.write(`copied ${r.faces} face(s) of ${r.identities} identities: ${r.from} → ${r.to}\nverified: rows sha256 ${r.rowsSha256.slice(0, 16)}…, embeddings sha256 ${r.embeddingsSha256.slice(0, 16)}…\n`);
+        } finally {
+          await to.close();
+        }
+      } finally {
+        await from.close();
+      }
+    }),
+  );
+}

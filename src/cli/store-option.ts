@@ -1,0 +1,24 @@
+/** `--store <dir | postgres://…>` for every command that works on a gallery, and opening it once. */
+import type { Command } from 'commander';
+import { openGallery, resolveGalleryLocation } from '../gallery/open.js';
+import type { Gallery } from '../gallery/types.js';
+
+export const storeOption = (cmd: Command): Command =>
+  cmd.option(
+    '--store <dir|url>',
+    'gallery: a store directory, or postgres://user[:password]@host[:port]/db[?schema=name] (default $FACECTL_STORE, else ~/.local/share/facectl/store)',
+  );
+
+/** The command's gallery; `mustExist` for commands that only read it. Close it when done. */
+export const openStore = (opts: { store?: string }, options: { mustExist?: boolean } = {}): Promise<Gallery> =>
+  openGallery(resolveGalleryLocation(opts.store), options);
+
+/** Runs `body` with the gallery open, closing it (database connections) whatever happens. */
+export async function withStore<T>(opts: { store?: string }, options: { mustExist?: boolean }, body: (gallery: Gallery) => Promise<T>): Promise<T> {
+  const gallery = await openStore(opts, options);
+  try {
+    return await body(gallery);
+  } finally {
+    await gallery.close();
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The flat-file store (src/store/) behind the Gallery interface. The snapshot is read once per command
+ * and replaced by what each commit wrote, so a command never opens the store twice.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
+import { dot } from '../pipeline/vector.js';
+import {
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, repairStore, verifyStore,
+  type StoreDraft, type StoreSnapshot,
+} from '../store/index.js';
+import { indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
+import type {
+  Candidate, CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo,
+  MutateOptions, NewFace, SearchResult, ThresholdInfo,
+} from './types.js';
+
+export class FilesGallery implements Gallery {
+  readonly backend = 'files' as const;
+  private snap?: StoreSnapshot;
+  private indexes = new Map<string, OpenedFilesIndex>();
+
+  private constructor(readonly location: string) {}
+
+  /** `mustExist`: NOT_FOUND now when there is no store directory (reads); otherwise it is created on first write. */
+  static open(dir: string, options: { mustExist?: boolean } = {}): FilesGallery {
+    const root = path.resolve(dir);
+    if (options.mustExist && !fs.existsSync(root)) throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', root);
+    return new FilesGallery(root);
+  }
+
+  /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
+  async snapshot(): Promise<StoreSnapshot> {
+    if (!this.snap) {
+      const blank = !fs.existsSync(path.join(this.location, MANIFEST_FILE)) && (!fs.existsSync(this.location) || fs.readdirSync(this.location).length === 0);
+      this.snap = blank ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
+    }
+    return this.snap;
+  }
+
+  async info(): Promise<GalleryInfo> {
+    const s = await this.snapshot();
+    const size = (f: string) => {
+      try {
+        return fs.statSync(path.join(this.location, f)).size;
+      } catch {
+        return null;
+      }
+    };
+    const files = [MANIFEST_FILE, DATA_FILE, DUMP_FILE, path.basename(indexFile(this.location, 'flat')), path.basename(indexFile(this.location, 'hnsw'))];
+    return {
+      backend: this.backend,
+      location: this.location,
+      model: s.model,
+      threshold: s.threshold,
+      identities: s.faceCount ? s.identities().length : 0,
+      faces: s.faceCount,
+      generation: s.generation,
+      details: Object.fromEntries(files.map((f) => [f, size(f)])),
+    };
+  }
+
+  async identities(): Promise<IdentitySummary[]> {
+    const s = await this.snapshot();
+    return s.identities().map((it) => ({
+      id: it.id,
+      name: it.name,
+      faceCount: it.faceCount,
+      lastAdded: it.rowIndexes.map((i) => s.rows[i]!.addedAt).sort().at(-1) ?? '',
+    }));
+  }
+
+  async rows(): Promise<readonly FaceRow[]> {
+    return (await this.snapshot()).rows;
+  }
+
+  async facesOf(id: string): Promise<IdentityFaces> {
+    const s = await this.snapshot();
+    const rows = s.identity(id)?.rowIndexes.map((i) => s.rows[i]!) ?? [];
+    return { rows: rows.map((r) => ({ ...r })), embeddings: rows.map((r) => s.embeddingOf(r)) };
+  }
+
+  async search(queries: Float32Array, k: number, choice: IndexChoice): Promise<SearchResult> {
+    const s = await this.snapshot();
+    let opened = this.indexes.get(choice);
+    if (!opened) this.indexes.set(choice, (opened = await openFilesIndex(s, choice)));
+    const hits = opened.index.search(queries, Math.max(1, k));
+    const dim = s.dimension;
+    return {
+      index: { kind: opened.kind, origin: opened.origin },
+      hits: hits.map((hit, q) => {
+        const candidates: Candidate[] = hit.labels.map((id, j) => ({ id, name: s.identity(id)?.name ?? '', score: hit.scores[j]! }));
+        // HNSW stores 8-bit vectors (scores off by up to ~0.01): re-score exactly, so a decision near the threshold is right.
+        if (opened.kind === 'hnsw') {
+          const query = queries.subarray(q * dim, (q + 1) * dim);
+          for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
+          candidates.sort((a, b) => b.score - a.score);
+        }
+        return candidates;
+      }),
+    };
+  }
+
+  async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
+    const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), { expectGeneration: options.expectGeneration, create: options.create ?? true });
+    this.snap = r.snapshot;
+    this.closeIndexes();
+    return { result: r.result, committed: r.committed };
+  }
+
+  async exportAll(): Promise<GalleryExport> {
+    const s = await this.snapshot();
+    const rows = s.rows.map((r) => ({ ...r }));
+    const embeddings = new Float32Array(rows.length * s.dimension);
+    rows.forEach((r, i) => embeddings.set(s.embeddingOf(r), i * s.dimension));
+    return { model: s.model, threshold: s.threshold, rows, embeddings };
+  }
+
+  async check(): Promise<CheckReport> {
+    const r = await verifyStore(this.location);
+    return { ok: r.ok, problems: r.problems, notes: r.notes };
+  }
+
+  async repair(): Promise<string[]> {
+    const { actions, snapshot } = await repairStore(this.location);
+    this.snap = snapshot;
+    this.closeIndexes();
+    return actions;
+  }
+
+  async rebuildIndex(choice: IndexChoice) {
+    const t0 = performance.now();
+    const s = await this.snapshot();
+    const opened = await openFilesIndex(s, choice, { rebuild: true });
+    this.indexes.set(choice, opened);
+    return { kind: opened.kind, where: opened.file, identities: s.identities().length, ms: performance.now() - t0 };
+  }
+
+  private closeIndexes(): void {
+    for (const i of this.indexes.values()) i.index.dispose?.();
+    this.indexes.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closeIndexes();
+  }
+}
+
+/** StoreDraft behind the GalleryDraft interface; identity means come from the one float64 function. */
+class FilesDraft implements GalleryDraft {
+  private means?: Map<string, Float32Array>;
+
+  constructor(private readonly draft: StoreDraft) {}
+
+  get model(): ModelInfo | null {
+    return this.draft.model;
+  }
+
+  get threshold(): ThresholdInfo | null {
+    return this.draft.threshold;
+  }
+
+  async hasIdentity(id: string): Promise<boolean> {
+    return this.draft.hasIdentity(id);
+  }
+
+  async facesOf(id: string): Promise<IdentityFaces> {
+    const out: IdentityFaces = { rows: [], embeddings: [] };
+    this.draft.rows.forEach((row, i) => {
+      if (row.id !== id) return;
+      out.rows.push({ ...row });
+      out.embeddings.push(this.draft.embeddingOf(i));
+    });
+    return out;
+  }
+
+  /** Each identity's vector in the draft: the snapshot's own while unchanged, else recomputed the same way. */
+  private identityVectors(): Map<string, Float32Array> {
+    if (this.means) return this.means;
+    if (!this.draft.changed) return (this.means = new Map(this.draft.base.identities().map((it) => [it.id, it.vector])));
+    const byId = new Map<string, Float32Array[]>();
+    this.draft.rows.forEach((row, i) => {
+      let list = byId.get(row.id);
+      if (!list) byId.set(row.id, (list = []));
+      list.push(this.draft.embeddingOf(i));
+    });
+    const dim = this.draft.model?.dimension ?? 0;
+    return (this.means = new Map([...byId].map(([id, vs]) => [id, identityMean(vs, dim)])));
+  }
+
+  async nearestIdentity(vector: Float32Array, excludeId?: string): Promise<{ id: string; score: number } | null> {
+    let best: { id: string; score: number } | null = null;
+    for (const [id, v] of this.identityVectors()) {
+      if (id === excludeId) continue;
+      const score = dot(vector, v);
+      if (!best || score > best.score) best = { id, score };
+    }
+    return best;
+  }
+
+  async addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]> {
+    this.means = undefined;
+    return this.draft.addFaces(model, faces);
+  }
+
+  async removeIdentity(id: string): Promise<number> {
+    this.means = undefined;
+    return this.draft.removeIdentity(id);
+  }
+
+  async setThreshold(threshold: ThresholdInfo | null): Promise<void> {
+    this.draft.setThreshold(threshold);
+  }
+
+  async rows(): Promise<readonly FaceRow[]> {
+    return this.draft.rows;
+  }
+
+  async setSourcePath(index: number, sourcePath: string): Promise<void> {
+    this.draft.setSourcePath(index, sourcePath);
+  }
+
+  async removeFaces(indexes: ReadonlySet<number>): Promise<number> {
+    this.means = undefined;
+    return this.draft.removeFaces((_, i) => indexes.has(i));
+  }
+
+  async replaceAllEmbeddings(model: ModelInfo, embeddings: readonly Float32Array[]): Promise<void> {
+    this.means = undefined;
+    this.draft.replaceAllEmbeddings(model, embeddings);
+  }
+}

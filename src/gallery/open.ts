@@ -1,0 +1,27 @@
+/** A gallery from what the user typed: `postgres://…` / `postgresql://…` is PostgreSQL, anything else a store directory. */
+import { defaultStoreDir } from '../store/index.js';
+import { FilesGallery } from './files.js';
+import type { Gallery } from './types.js';
+
+export interface OpenGalleryOptions {
+  /** Reads: refuse a location that holds no gallery (NOT_FOUND); writes create it on first commit. */
+  mustExist?: boolean;
+}
+
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location);
+
+/** --store, else $FACECTL_STORE, else the default store directory. */
+export function resolveGalleryLocation(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (option) return option;
+  if (env.FACECTL_STORE) return env.FACECTL_STORE;
+  return defaultStoreDir(env);
+}
+
+export async function openGallery(location: string, options: OpenGalleryOptions = {}): Promise<Gallery> {
+  if (isPostgresUrl(location)) {
+    // Loaded only when asked for, so file-store commands never load the PostgreSQL driver.
+    const { PostgresGallery } = await import('./postgres/gallery.js');
+    return PostgresGallery.open(location, options);
+  }
+  return FilesGallery.open(location, options);
+}

@@ -1,0 +1,99 @@
+/**
+ * Connecting to PostgreSQL with exactly what the user typed. node-postgres fills anything missing from
+ * PG* environment variables and ~/.pgpass; facectl does not: the connection string is the whole
+ * configuration (user, password, host, port, database, sslmode, schema), so no other secret or server
+ * is ever used by accident.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { ExitCode, FacectlError } from '../../errors.js';
+
+export interface PgTarget {
+  config: pg.ClientConfig;
+  /** The gallery's schema (`?schema=`, default "facectl"). */
+  schema: string;
+  /** The URL without its password, for messages and `info`. */
+  shown: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const KNOWN_PARAMS = new Set(['schema', 'sslmode', 'connect_timeout']);
+
+function usage(message: string): never {
+  throw new FacectlError(ExitCode.USAGE, message);
+}
+
+/** Parses `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=…]`. */
+export function parsePgUrl(url: string): PgTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return usage(`not a valid PostgreSQL URL: ${redact(url)}`);
+  }
+  for (const key of u.searchParams.keys()) if (!KNOWN_PARAMS.has(key)) usage(`unsupported parameter "${key}" in the store URL (known: ${[...KNOWN_PARAMS].join(', ')})`);
+  const schema = u.searchParams.get('schema') ?? 'facectl';
+  if (!SCHEMA_NAME.test(schema)) usage(`schema name must be 1-63 of a-z 0-9 _ (not starting with a digit), got "${schema}"`);
+  const sslmode = u.searchParams.get('sslmode') ?? 'disable';
+  const ssl: pg.ClientConfig['ssl'] =
+    sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
+  const timeout = Number(u.searchParams.get('connect_timeout') ?? 10);
+  if (!(timeout > 0)) usage('connect_timeout must be a positive number of seconds');
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const user = decodeURIComponent(u.username) || os.userInfo().username;
+  const password = decodeURIComponent(u.password);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
+  const port = u.port ? Number(u.port) : 5432;
+  const config: pg.ClientConfig = {
+    host,
+    port,
+    user,
+    database: database || user,
+    // A function, so node-postgres never falls back to PGPASSWORD or ~/.pgpass.
+    password: async () => password,
+    ssl,
+    connectionTimeoutMillis: timeout * 1000,
+    application_name: 'facectl',
+    client_encoding: 'UTF8',
+    // Session options are ours alone (PGOPTIONS could change search_path or timeouts).
+    options: '-c search_path=public',
+  };
+  return { config, schema, shown: redact(url) };
+}
+
+/** The URL with any password replaced by ***. */
+export function redact(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
+}
+
+/** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */
+export function clientFor(target: PgTarget): pg.Client {
+  const saved: Record<string, string> = {};
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('PG')) {
+      saved[key] = process.env[key]!;
+      delete process.env[key];
+    }
+  }
+  try {
+    return new pg.Client(target.config);
+  } finally {
+    Object.assign(process.env, saved);
+  }
+}
+
+/** Connects, or fails with DB_UNREACHABLE and one line saying why. */
+export async function connect(target: PgTarget): Promise<pg.Client> {
+  const client = clientFor(target);
+  // An idle connection that drops (server restart) must not crash the process: the next query reports it.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    const e = err as NodeJS.ErrnoException & { code?: string };
+    const why = e.code && /^[A-Z]+$/.test(e.code) ? `${e.code}: ${e.message.split('\n')[0]}` : e.message.split('\n')[0];
+    throw new FacectlError(ExitCode.DB_UNREACHABLE, `cannot connect to PostgreSQL at ${target.shown} (${why})`);
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * PostgreSQL + pgvector behind the Gallery interface: one schema per gallery (`?schema=`, default
+ * "facectl"), one connection per command. Every change is one transaction holding the gallery's
+ * advisory lock, so concurrent writers from many terminals serialise and a writer killed mid-change
+ * loses nothing (the server rolls its transaction back). Reads take no lock.
+ */
+import type pg from 'pg';
+import { ExitCode, FacectlError } from '../../errors.js';
+import { chooseKind } from '../../index/factory.js';
+import { dot } from '../../pipeline/vector.js';
+import type {
+  CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
+  SearchResult, ThresholdInfo,
+} from '../types.js';
+import { connect, parsePgUrl, type PgTarget } from './connection.js';
+import { PgDraft, pgTestHooks } from './draft.js';
+import { checkGallery } from './check.js';
+import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
+
+/** Advisory lock class for facectl galleries ('face'); the object id is hashtext(schema). */
+const LOCK_CLASS = 0x66616365;
+/** HNSW candidate list at query time: recall 1.0 at 1e5 identities in bench:gallery. */
+export const HNSW_EF_SEARCH = 400;
+
+interface Meta {
+  generation: number;
+  model: ModelInfo | null;
+  threshold: ThresholdInfo | null;
+}
+
+/** Errors of the driver as one line: lost connection → DB_UNREACHABLE, anything else from the server → STORE_ERROR. */
+function pgError(err: unknown, target: PgTarget): unknown {
+  if (err instanceof FacectlError || err instanceof RangeError) return err;
+  const e = err as Error & { code?: string };
+  const msg = e?.message?.split('\n')[0] ?? String(err);
+  if (!e?.code || /^E[A-Z]+$/.test(e.code) || /terminated|Connection/i.test(msg))
+    return new FacectlError(ExitCode.DB_UNREACHABLE, `lost the connection to PostgreSQL at ${target.shown} (${msg})`);
+  return new FacectlError(ExitCode.STORE_ERROR, `PostgreSQL error ${e.code}: ${msg}`);
+}
+
+export class PostgresGallery implements Gallery {
+  readonly backend = 'postgres' as const;
+  readonly location: string;
+  /** Dimension and identity count for choosing the search kind, read once until this gallery writes. */
+  private sizes?: { dim: number; identities: number };
+  private hnswSeen = false;
+
+  private constructor(
+    private readonly c: pg.Client,
+    private readonly target: PgTarget,
+    private version: number,
+  ) {
+    this.location = target.shown;
+  }
+
+  static async open(url: string, options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
+    const target = parsePgUrl(url);
+    const client = await connect(target);
+    try {
+      await client.query('BEGIN READ ONLY');
+      const version = await schemaVersion(client, target.schema);
+      await client.query('COMMIT');
+      if (version > SCHEMA_VERSION) throw newerSchema(target.schema, version);
+      if (options.mustExist && version === 0)
+        throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${target.schema}" at ${target.shown}: enroll someone first`);
+      return new PostgresGallery(client, target, version);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw pgError(err, target);
+    }
+  }
+
+  private get s(): string {
+    return this.target.schema;
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw pgError(err, this.target);
+    }
+  }
+
+  /**
+   * Reads run in a read-only transaction: one consistent snapshot per call, and PGlite's socket server
+   * (one session shared by all connections) keeps a transaction's messages together, where the
+   * extended-protocol messages of two connections outside transactions would interleave.
+   */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    return this.run(async () => {
+      await this.c.query('BEGIN READ ONLY');
+      try {
+        const out = await fn();
+        await this.c.query('COMMIT');
+        return out;
+      } catch (err) {
+        await this.c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private async meta(): Promise<Meta> {
+    const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')}`);
+    const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
+    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null };
+  }
+
+  async info(): Promise<GalleryInfo> {
+    const base: GalleryInfo = { backend: this.backend, location: this.location, model: null, threshold: null, identities: 0, faces: 0, generation: 0, details: { schema: this.s, 'schema version': this.version || null } };
+    if (!this.version) return base;
+    return this.read(async () => {
+      const meta = await this.meta();
+      const counts = (await this.c.query(`SELECT (SELECT count(*) FROM ${q(this.s, 'faces')}) AS faces, (SELECT count(*) FROM ${q(this.s, 'identities')}) AS ids`)).rows[0];
+      const hnsw = (await this.c.query(`SELECT to_regclass($1) AS i`, [`"${this.s}".${HNSW_INDEX}`])).rows[0].i;
+      const server = (await this.c.query(`SELECT current_setting('server_version') AS v, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgv`)).rows[0];
+      return {
+        ...base,
+        model: meta.model,
+        threshold: meta.threshold,
+        faces: Number(counts.faces),
+        identities: Number(counts.ids),
+        generation: meta.generation,
+        details: { ...base.details, 'search index': hnsw ? `hnsw (${HNSW_INDEX})` : 'none (exact scan)', server: `PostgreSQL ${server.v}, pgvector ${server.pgv}` },
+      };
+    });
+  }
+
+  async identities(): Promise<IdentitySummary[]> {
+    if (!this.version) return [];
+    const r = await this.read(() => this.c.query(`SELECT id, name, face_count, last_added FROM ${q(this.s, 'identities')} ORDER BY first_seq`));
+    return r.rows.map((x) => ({ id: x.id, name: x.name, faceCount: Number(x.face_count), lastAdded: x.last_added }));
+  }
+
+  async rows(): Promise<readonly FaceRow[]> {
+    if (!this.version) return [];
+    return (await this.read(() => this.c.query(`SELECT ${FACE_COLUMNS} FROM ${q(this.s, 'faces')} ORDER BY seq`))).rows.map(faceRowOf);
+  }
+
+  async facesOf(id: string): Promise<IdentityFaces> {
+    if (!this.version) return { rows: [], embeddings: [] };
+    const r = await this.read(() => this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]));
+    return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => parseVector(x.e)) };
+  }
+
+  private async hasHnsw(): Promise<boolean> {
+    return !!(await this.c.query(`SELECT to_regclass($1) AS i`, [`"${this.s}".${HNSW_INDEX}`])).rows[0].i;
+  }
+
+  async search(queries: Float32Array, k: number, choice: IndexChoice): Promise<SearchResult> {
+    if (!this.sizes) {
+      const info = await this.info();
+      this.sizes = { dim: info.model?.dimension ?? 0, identities: info.identities };
+    }
+    const { dim } = this.sizes;
+    const kind = chooseKind(dim, this.sizes.identities, choice);
+    let origin = 'exact scan';
+    if (kind === 'hnsw') {
+      origin = (this.hnswSeen ||= await this.read(() => this.hasHnsw())) ? 'loaded' : 'built';
+      if (origin === 'built') await this.run(() => this.createHnsw());
+      this.hnswSeen = true;
+    }
+    const hits = await this.read(async () => {
+      const out: SearchResult['hits'] = [];
+      if (kind === 'flat') await this.c.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+      else await this.c.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.max(HNSW_EF_SEARCH, k))]);
+      for (let i = 0; dim && i * dim < queries.length; i++) {
+        const query = queries.subarray(i * dim, (i + 1) * dim);
+        // pgvector orders in float32; a few spare candidates, re-scored in float64 like every other score.
+        const r = await this.c.query(`SELECT id, name, mean::text AS m FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector LIMIT $2`, [vectorText(query), k + 4]);
+        const scored = r.rows.map((x) => ({ id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }));
+        out.push(scored.sort((a, b) => b.score - a.score).slice(0, k));
+      }
+      return out;
+    });
+    return { hits, index: { kind, origin } };
+  }
+
+  private async createHnsw(): Promise<void> {
+    await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
+  }
+
+  async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
+    return this.run(async () => {
+      await this.c.query('BEGIN');
+      try {
+        await this.c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]);
+        const version = await schemaVersion(this.c, this.s);
+        if (version === 0 && options.create === false)
+          throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
+        await migrate(this.c, this.s);
+        const meta = await this.meta();
+        if (options.expectGeneration !== undefined && meta.generation !== options.expectGeneration)
+          throw new FacectlError(ExitCode.STORE_ERROR, `store changed while this command ran (generation ${options.expectGeneration} → ${meta.generation}): run it again`);
+        const draft = new PgDraft(this.c, this.s, meta.model, meta.threshold, new Date());
+        const result = await change(draft);
+        await draft.finish(meta.generation);
+        pgTestHooks.onStep?.('before-commit');
+        await this.c.query('COMMIT');
+        this.version = SCHEMA_VERSION;
+        this.sizes = undefined;
+        return { result, committed: draft.changed };
+      } catch (err) {
+        await this.c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async exportAll(): Promise<GalleryExport> {
+    if (!this.version) return { model: null, threshold: null, rows: [], embeddings: new Float32Array(0) };
+    return this.run(async () => {
+      await this.c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const meta = await this.meta();
+        const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
+        const dim = meta.model?.dimension ?? 0;
+        const embeddings = new Float32Array(r.rows.length * dim);
+        r.rows.forEach((x, i) => embeddings.set(parseVector(x.e), i * dim));
+        return { model: meta.model, threshold: meta.threshold, rows: r.rows.map(faceRowOf), embeddings };
+      } finally {
+        await this.c.query('COMMIT');
+      }
+    });
+  }
+
+  async check(): Promise<CheckReport> {
+    if (!this.version) return { ok: false, problems: [`no facectl gallery in schema "${this.s}"`], notes: [] };
+    return this.read(async () => checkGallery(this.c, this.s, await this.meta()));
+  }
+
+  async repair(): Promise<string[]> {
+    const report = await this.check();
+    if (report.ok) return [];
+    // Faces are the truth: every identity row is derived from them.
+    await this.mutate(async (draft) => (draft as PgDraft).touched(null), { create: false });
+    return [`recomputed every identity vector from the faces (found: ${report.problems.length} problem(s))`];
+  }
+
+  async rebuildIndex(choice: IndexChoice) {
+    return this.run(async () => {
+      const t0 = performance.now();
+      const info = await this.info();
+      const kind = chooseKind(info.model?.dimension ?? 0, info.identities, choice);
+      await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
+      if (kind === 'hnsw') await this.createHnsw();
+      const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities`;
+      return { kind, where, identities: info.identities, ms: performance.now() - t0 };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.c.end().catch(() => undefined);
+  }
+}

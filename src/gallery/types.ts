@@ -1,0 +1,115 @@
+/**
+ * The Gallery: what the app layer needs from wherever enrolled faces live. Two implementations: the
+ * flat-file store (files.ts, one directory on one machine) and PostgreSQL + pgvector (postgres/, shared
+ * by many terminals). A command opens its gallery once (open.ts) and closes it at the end.
+ */
+import type { IndexKind } from '../index/types.js';
+import type { FaceRow, ModelInfo, NewFace, ThresholdInfo } from '../store/types.js';
+
+export type { FaceRow, ModelInfo, NewFace, ThresholdInfo };
+export type IndexChoice = 'auto' | IndexKind;
+export type GalleryBackend = 'files' | 'postgres';
+
+export interface GalleryInfo {
+  backend: GalleryBackend;
+  /** Directory, or the connection string without its password. */
+  location: string;
+  model: ModelInfo | null;
+  threshold: ThresholdInfo | null;
+  identities: number;
+  faces: number;
+  /** Increases with every commit. */
+  generation: number;
+  /** Backend details for `facectl info` (file sizes, schema version, index). */
+  details: Record<string, string | number | null>;
+}
+
+export interface IdentitySummary {
+  id: string;
+  name: string;
+  faceCount: number;
+  /** ISO 8601 time of the latest face. */
+  lastAdded: string;
+}
+
+/** The faces of one identity, in enrollment order, with their embeddings. */
+export interface IdentityFaces {
+  rows: FaceRow[];
+  embeddings: Float32Array[];
+}
+
+export interface Candidate {
+  id: string;
+  name: string;
+  /** Exact inner product with the identity's mean vector. */
+  score: number;
+}
+
+export interface SearchResult {
+  /** Per query, best first. */
+  hits: Candidate[][];
+  index: { kind: IndexKind; origin: string };
+}
+
+/** Everything a gallery holds, for `store copy` and checks (embeddings row-major, one per row). */
+export interface GalleryExport {
+  model: ModelInfo | null;
+  threshold: ThresholdInfo | null;
+  rows: FaceRow[];
+  embeddings: Float32Array;
+}
+
+/** One writer's view inside a mutate(): reads see the latest committed state, writes commit together. */
+export interface GalleryDraft {
+  readonly model: ModelInfo | null;
+  readonly threshold: ThresholdInfo | null;
+  hasIdentity(id: string): Promise<boolean>;
+  facesOf(id: string): Promise<IdentityFaces>;
+  /** The identity (other than `excludeId`) whose mean vector is nearest `vector`, exactly. */
+  nearestIdentity(vector: Float32Array, excludeId?: string): Promise<{ id: string; score: number } | null>;
+  addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]>;
+  /** UNKNOWN_ID when not enrolled; returns how many faces went. */
+  removeIdentity(id: string): Promise<number>;
+  setThreshold(threshold: ThresholdInfo | null): Promise<void>;
+  /** Every row, in enrollment order (re-embedding and path fixes work on positions in this list). */
+  rows(): Promise<readonly FaceRow[]>;
+  setSourcePath(index: number, sourcePath: string): Promise<void>;
+  removeFaces(indexes: ReadonlySet<number>): Promise<number>;
+  /** One embedding per current row, from `model`, which becomes the gallery's model. */
+  replaceAllEmbeddings(model: ModelInfo, embeddings: readonly Float32Array[]): Promise<void>;
+}
+
+export interface MutateOptions {
+  /** Fail with STORE_ERROR unless the gallery is still at this generation (work prepared outside the lock). */
+  expectGeneration?: number;
+  /** Create the gallery if it does not exist yet (default true); false: NOT_FOUND instead. */
+  create?: boolean;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  problems: string[];
+  notes: string[];
+}
+
+export interface Gallery {
+  readonly backend: GalleryBackend;
+  readonly location: string;
+  info(): Promise<GalleryInfo>;
+  identities(): Promise<IdentitySummary[]>;
+  /** Every face row (no embeddings), in enrollment order. */
+  rows(): Promise<readonly FaceRow[]>;
+  facesOf(id: string): Promise<IdentityFaces>;
+  /** Top-k identities for each of the row-major queries, scores exact. */
+  search(queries: Float32Array, k: number, index: IndexChoice): Promise<SearchResult>;
+  /** Runs `change` under the gallery's writer lock and commits what it did atomically (nothing if it throws). */
+  mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options?: MutateOptions): Promise<{ result: T; committed: boolean }>;
+  exportAll(): Promise<GalleryExport>;
+  /** Full consistency check (checksums, norms, identity means); changes nothing. */
+  check(): Promise<CheckReport>;
+  /** Fixes what can be fixed and says what it did. */
+  repair(): Promise<string[]>;
+  /** Builds the search index of this kind now. */
+  rebuildIndex(index: IndexChoice): Promise<{ kind: IndexKind; where: string; identities: number; ms: number }>;
+  close(): Promise<void>;
+}

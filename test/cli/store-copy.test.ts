@@ -1,0 +1,56 @@
+/**
+ * `facectl store copy` between a store directory and PostgreSQL (PGlite over the wire protocol, or
+ * FACECTL_TEST_PG_URL), both ways: the copy holds exactly the same rows, embeddings, model and threshold.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { galleryDigest } from '../../src/app/store-copy.js';
+import { ExitCode } from '../../src/errors.js';
+import { openGallery } from '../../src/gallery/open.js';
+import { FilesGallery } from '../../src/gallery/files.js';
+import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
+import { runCli } from '../helpers/cli.js';
+import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+
+let server: PgServer;
+beforeAll(async () => {
+  server = await startPgServer();
+}, 120_000);
+afterAll(async () => server?.stop());
+
+async function digestOf(location: string) {
+  const g = await openGallery(location, { mustExist: true });
+  try {
+    return galleryDigest(await g.exportAll());
+  } finally {
+    await g.close();
+  }
+}
+
+describe('facectl store copy', () => {
+  it('files → PostgreSQL → files: same counts, rows and embeddings; a non-empty target is refused', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-copy-'));
+    const source = path.join(tmp, 'source');
+    const v = unitVectors(30, MODEL.dimension, 31);
+    await FilesGallery.open(source).mutate(async (d) => {
+      await d.addFaces(MODEL, v.map((e, i) => newFace(`p${i % 12}`, e, { addedAt: `2026-12-0${1 + (i % 3)}T10:00:00.000Z`, sourcePath: `/photos/${i}.jpg` })));
+      await d.setThreshold({ value: 0.52, source: 'calibrated', dataset: 'lfw', targetFpr: 0.01, basis: 'open-set', date: '2026-12-03T00:00:00.000Z', model: MODEL.id });
+    });
+    const url = server.url(uniqueSchema());
+    const back = path.join(tmp, 'back');
+    let r = runCli(['store', 'copy', source, url, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ faces: 30, identities: 12 });
+    r = runCli(['store', 'copy', url, back]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^copied 30 face\(s\) of 12 identities: postgres:\/\/.* → .*back\nverified: rows sha256/);
+    const want = await digestOf(source);
+    expect(await digestOf(url)).toEqual(want);
+    expect(await digestOf(back)).toEqual(want);
+    r = runCli(['store', 'copy', source, url]);
+    expect([r.code, r.stderr]).toEqual([ExitCode.STORE_ERROR, expect.stringMatching(/already holds 30 face\(s\): copy into an empty store/)]);
+    expect(runCli(['store', 'copy', path.join(tmp, 'nothing'), url]).code).toBe(ExitCode.NOT_FOUND);
+  }, 180_000);
+});

@@ -1,0 +1,55 @@
+/** The files backend behind the Gallery interface: the shared contract, plus its index cache and lock. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FilesGallery } from '../../src/gallery/files.js';
+import { processStartTime } from '../../src/store/lock.js';
+import { tempDir } from '../store/helpers.js';
+import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
+
+describe('files gallery: the Gallery contract', () => {
+  galleryContract(async () => FilesGallery.open(path.join(tempDir(), 'store')));
+});
+
+describe('files gallery: opening and the index cache', () => {
+  it('reads a missing store as empty without creating it; the first write creates it; mustExist refuses', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const g = FilesGallery.open(dir);
+    expect((await g.info()).faces).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(() => FilesGallery.open(dir, { mustExist: true })).toThrow(/no store here/);
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    expect(fs.readdirSync(dir).sort()).toEqual(['data.csv', 'embeddings.f32', 'manifest.json']);
+  });
+
+  it('writes the index under the store lock: a login that finds the lock held searches without saving', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(20, DIM, 9);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    // Another live process holds the lock (our parent: alive, with its real start time).
+    const lock = path.join(dir, 'store.lock');
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.ppid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(process.ppid) }));
+    const busy = await FilesGallery.open(dir).search(v[3]!, 1, 'flat');
+    expect(busy.hits[0]![0]!.id).toBe('p3');
+    expect(busy.index.origin).toBe('built');
+    expect(fs.existsSync(path.join(dir, 'index.flat'))).toBe(false);
+    fs.unlinkSync(lock);
+    expect((await FilesGallery.open(dir).search(v[3]!, 1, 'flat')).index.origin).toBe('built');
+    expect(fs.existsSync(path.join(dir, 'index.flat'))).toBe(true);
+    expect((await FilesGallery.open(dir).search(v[3]!, 1, 'flat')).index.origin).toBe('loaded');
+    // Switching kind replaces the other kind's file.
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.')).sort()).toEqual(['index.hnsw', 'index.hnsw.usearch']);
+  });
+
+  it('an unreadable index file reads as stale: rebuilt from the store and saved again', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(5, DIM, 10);
+    const g = FilesGallery.open(dir);
+    await g.mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    await g.rebuildIndex('flat');
+    fs.writeFileSync(path.join(dir, 'index.flat'), 'garbage');
+    expect((await FilesGallery.open(dir).search(v[0]!, 1, 'flat')).index.origin).toBe('built');
+  });
+});

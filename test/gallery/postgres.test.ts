@@ -1,0 +1,116 @@
+/**
+ * The PostgreSQL + pgvector gallery over the real wire protocol (PGlite served by scripts/pg-serve.ts,
+ * or FACECTL_TEST_PG_URL): the shared Gallery contract, plus connection handling, schema versions, a
+ * server without pgvector, HNSW search, and the connection string as the only configuration.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { clientFor, parsePgUrl, redact } from '../../src/gallery/postgres/connection.js';
+import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
+import type { Gallery } from '../../src/gallery/types.js';
+import { expectFacectlError } from '../store/helpers.js';
+import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
+
+let server: PgServer;
+const opened: Gallery[] = [];
+const open = async (schema = uniqueSchema(), options: { mustExist?: boolean } = {}) => {
+  const g = await PostgresGallery.open(server.url(schema), options);
+  opened.push(g);
+  return g;
+};
+
+beforeAll(async () => {
+  server = await startPgServer();
+}, 120_000);
+afterAll(async () => {
+  for (const g of opened) await g.close();
+  await server?.stop();
+});
+
+describe('postgres gallery: the Gallery contract', () => {
+  galleryContract(() => open());
+});
+
+describe('postgres gallery: connection, schema, index', () => {
+  it('reads an absent gallery as empty, refuses it with mustExist, and creates it on the first write', async () => {
+    const schema = uniqueSchema();
+    await expectFacectlError(() => open(schema, { mustExist: true }), ExitCode.NOT_FOUND, /no facectl gallery in schema/);
+    const g = await open(schema);
+    expect(await g.info()).toMatchObject({ backend: 'postgres', faces: 0, model: null });
+    await expectFacectlError(() => g.mutate((d) => d.removeIdentity('x'), { create: false }), ExitCode.NOT_FOUND);
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    const again = await open(schema, { mustExist: true });
+    expect(await again.info()).toMatchObject({ faces: 1, identities: 1, model: MODEL, details: { schema, 'schema version': 1 } });
+  });
+
+  it('refuses a schema written by a newer facectl', async () => {
+    const schema = uniqueSchema();
+    const g = await open(schema);
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    const c = clientFor(parsePgUrl(server.url(schema)));
+    await c.connect();
+    await c.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
+    await c.end();
+    await expectFacectlError(() => open(schema), ExitCode.STORE_ERROR, /newer facectl \(schema version 99/);
+  });
+
+  it('HNSW search (pgvector) finds the same best match as the exact scan, with exact scores', async () => {
+    const g = await open();
+    const v = unitVectors(300, DIM, 21);
+    await g.mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const built = await g.rebuildIndex('hnsw');
+    expect(built).toMatchObject({ kind: 'hnsw', identities: 300 });
+    expect((await g.info()).details['search index']).toMatch(/^hnsw/);
+    for (const i of [0, 150, 299]) {
+      const exact = await g.search(v[i]!, 3, 'flat');
+      const approx = await g.search(v[i]!, 3, 'hnsw');
+      expect(approx.index).toEqual({ kind: 'hnsw', origin: 'loaded' });
+      expect(approx.hits[0]![0]).toEqual(exact.hits[0]![0]);
+      expect(exact.hits[0]![0]!.id).toBe(`p${i}`);
+    }
+    expect((await g.check()).ok).toBe(true);
+  });
+
+  it('an unreachable server is DB_UNREACHABLE (exit 15) in one line, without the password', async () => {
+    const err = await expectFacectlError(() => PostgresGallery.open('postgres://me:secret@127.0.0.1:1/db'), ExitCode.DB_UNREACHABLE, /cannot connect to PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/db \(ECONNREFUSED/);
+    expect(err.message).not.toContain('secret');
+  });
+
+  it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { PGHOST: 'evil.example', PGPORT: '6666', PGUSER: 'mallory', PGDATABASE: 'other', PGPASSWORD: 'leak', PGSSLMODE: 'require', PGOPTIONS: '-c search_path=evil', PGAPPNAME: 'x' });
+    try {
+      const client = clientFor(parsePgUrl('postgres://alice@db.local/faces?schema=gate'));
+      const p = (client as unknown as { connectionParameters: Record<string, unknown> }).connectionParameters;
+      expect([p.host, p.port, p.user, p.database, p.ssl, p.options, p.application_name]).toEqual(['db.local', 5432, 'alice', 'faces', false, '-c search_path=public', 'facectl']);
+      expect(typeof (client as unknown as { password: unknown }).password).toBe('function');
+      expect(process.env.PGHOST).toBe('evil.example'); // restored for the rest of the process
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    }
+    expect(parsePgUrl('postgres://u:p@h:1/d?schema=s1').schema).toBe('s1');
+    expect(() => parsePgUrl('postgres://u@h/d?schema=Bad-Name')).toThrow(/schema name/);
+    expect(() => parsePgUrl('postgres://u@h/d?host=elsewhere')).toThrow(/unsupported parameter "host"/);
+    expect(redact('postgresql://u:p%40ss@h/d')).toBe('postgresql://u:***@h/d');
+    expect(pg).toBeDefined();
+  });
+});
+
+describe('postgres gallery: a server without pgvector', () => {
+  let bare: PgServer;
+  beforeAll(async () => {
+    bare = await startPgServer({ vector: false });
+  }, 120_000);
+  afterAll(async () => bare?.stop());
+
+  it('the first write says in one line that the server has no pgvector (exit 11)', async () => {
+    const g = await PostgresGallery.open(bare.url(uniqueSchema()));
+    try {
+      await expectFacectlError(() => g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)])), ExitCode.STORE_ERROR, /no pgvector extension/);
+    } finally {
+      await g.close();
+    }
+  });
+});

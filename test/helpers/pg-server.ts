@@ -1,0 +1,45 @@
+/**
+ * A PostgreSQL server for tests: PGlite + pgvector served on a free local port by scripts/pg-serve.ts
+ * (the real wire protocol, no system server needed), started and stopped by the tests themselves. With
+ * FACECTL_TEST_PG_URL set, the same tests run against that server instead. Each test uses its own schema.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './shared.js';
+
+export interface PgServer {
+  /** The server's URL with `?schema=<schema>`. */
+  url(schema: string): string;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+export const uniqueSchema = (): string => `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+
+const withSchema = (url: string, schema: string): string => `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+
+export async function startPgServer(options: { vector?: boolean } = {}): Promise<PgServer> {
+  const external = process.env.FACECTL_TEST_PG_URL;
+  if (external && options.vector !== false) return { url: (schema) => withSchema(external, schema), stop: async () => undefined };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pg-serve.ts'), '--port', '0', ...(options.vector === false ? ['--no-vector'] : [])], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^url (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('close', (code) => reject(new Error(`pg-serve exited (${code}) before listening: ${out}`)));
+  });
+  return {
+    url: (schema) => withSchema(url, schema),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}
