@@ -68,11 +68,19 @@ async function measure(size: number, backend: string, open: () => Promise<Galler
   }
   await g.close();
   const recall = exact ? top.filter((id, i) => id === exact[i]).length / top.length : 1;
-  rows.push({ size, backend, loadS, indexS, enrollMs: median(enroll), loginMedianMs: median(times), loginP95Ms: p95(times), recall });
-  console.error(`${size} ${backend}: login ${median(times).toFixed(2)} / ${p95(times).toFixed(2)} ms, enroll ${median(enroll).toFixed(0)} ms, recall ${recall}`);
+  const row = { size, backend, loadS, indexS, enrollMs: median(enroll), loginMedianMs: median(times), loginP95Ms: p95(times), recall };
+  rows.push(row);
+  // Each row as soon as it is measured, so a run stopped early still reports what it finished.
+  console.log(formatRow(row));
   return top;
 }
 
+const formatRow = (r: Row) =>
+  `| ${r.size.toExponential(0)} | ${r.backend} | ${r.loadS.toFixed(1)} | ${r.indexS.toFixed(1)} | ${r.enrollMs.toFixed(0)} | ${r.loginMedianMs.toFixed(2)} / ${r.loginP95Ms.toFixed(2)} | ${r.recall.toFixed(2)} |`;
+
+console.log(`# bench:gallery — ${dim}-d, ${queryCount} queries, PostgreSQL = PGlite + pgvector over the wire protocol, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
+console.log('| identities | backend | load (s) | index build (s) | enroll one face (ms) | login median / p95 (ms) | recall@1 vs exact |');
+console.log('|---:|---|---:|---:|---:|---:|---:|');
 const server = await startPgServer();
 try {
   for (const size of [...sizes, ...filesOnly]) {
@@ -95,8 +103,3 @@ try {
   await server.stop();
 }
 
-console.log(`# bench:gallery — ${dim}-d, ${queryCount} queries, PostgreSQL = PGlite + pgvector over the wire protocol, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| identities | backend | load (s) | index build (s) | enroll one face (ms) | login median / p95 (ms) | recall@1 vs exact |');
-console.log('|---:|---|---:|---:|---:|---:|---:|');
-for (const r of rows)
-  console.log(`| ${r.size.toExponential(0)} | ${r.backend} | ${r.loadS.toFixed(1)} | ${r.indexS.toFixed(1)} | ${r.enrollMs.toFixed(0)} | ${r.loginMedianMs.toFixed(2)} / ${r.loginP95Ms.toFixed(2)} | ${r.recall.toFixed(2)} |`);
