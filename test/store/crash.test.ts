@@ -122,7 +122,10 @@ describe('readers never see a half-written store', () => {
     try {
       // The writer commits forever: keep reading until it is past 80 commits and we have read often
       // enough (on a loaded machine the writer can outrun the reader, so count reads, not time).
-      while (last < 80 || reads < 20) {
+      // Also read until two committed states besides the first were seen (bounded: a reader that
+      // never catches the writer mid-run fails the check below).
+      const deadline = Date.now() + 60_000;
+      while (last < 80 || reads < 20 || (seen.size < 3 && Date.now() < deadline)) {
         const snapshot = await GalleryStore.open(dir);
         const n = snapshot.generation - 1;
         expect(n).toBeGreaterThanOrEqual(last);
