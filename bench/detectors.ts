@@ -2,7 +2,7 @@
  * npm run bench:detectors — every detector (`facectl models list`), side by side in one run:
  *  1. faces found and ms per photo on ../shared/datasets/edge-cases, per folder ('thorough', as `detect`);
  *  2. LFW View 1 (pairsDevTest.txt): every detector × every built-in embedder — photos without a face,
- *     ROC-AUC, EER, best-threshold accuracy, DIR @ FPIR 1 % — and the pair chosen on it (lowest EER);
+ *     ROC-AUC, EER, best-threshold accuracy, DIR @ FPIR 1 % — and the pair chosen on it (highest DIR @ FPIR 1 %, the login criterion; ties by EER);
  *  3. LFW View 2 (pairs.txt, the test set): every detector with the default embedder, and the chosen pair:
  *     photos without a face out of 7,701, 10-fold accuracy, DIR @ FPIR 1 % (through the eval embedding cache).
  * Results go to stdout (markdown) and, as they come, to reports/bench-detectors.json.
@@ -81,7 +81,7 @@ for (const id of detectorIds) {
     save();
   }
 }
-const chosen = [...results.view1].sort((a, b) => a.eer - b.eer || b.rocAuc - a.rocAuc)[0]!;
+const chosen = [...results.view1].sort((a, b) => (b.dirAtFpir1 ?? 0) - (a.dirAtFpir1 ?? 0) || a.eer - b.eer)[0]!;
 results.chosen = chosen;
 save();
 console.log(`\n## LFW View 1 (pairsDevTest.txt: ${plan1.protocol!.pairs.length} pairs, ${plan1.images.length} photos): detector × embedder\n`);
@@ -89,7 +89,7 @@ console.log('| detector | embedder | no face | ROC-AUC | EER | accuracy (best th
 console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const r of results.view1)
   console.log(`| ${r.detector} | ${r.embedder} | ${r.noFace} | ${r.rocAuc.toFixed(4)} | ${pct(r.eer)} | ${pct(r.accuracy)} | ${pct(r.dirAtFpir1)} |`);
-console.log(`\nChosen on View 1 (lowest EER): **${chosen.detector} + ${chosen.embedder}**. Detection ms per LFW photo ('fast'): ${detectorIds.map((id) => `${id} ${results.view1MsPerPhoto[id]!.toFixed(0)}`).join(', ')}.`);
+console.log(`\nChosen on View 1 (highest DIR @ FPIR 1 %): **${chosen.detector} + ${chosen.embedder}**. Detection ms per LFW photo ('fast'): ${detectorIds.map((id) => `${id} ${results.view1MsPerPhoto[id]!.toFixed(0)}`).join(', ')}.`);
 
 // 3. View 2 (the test set): each detector with the default embedder, then the chosen pair.
 if (!process.argv.includes('--skip-view2')) {
