@@ -53,6 +53,15 @@ describe('models add: fixed-batch files and files that cannot run', () => {
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
     const ex = (f: string) => dataset('face-recognition-examples', f);
     it('verify and eval work with the freed fr_feature; verify with the face-by-face model', () => {
+      // Its own models folder and registrations, so it holds whatever ran before it (vitest -t, reorders).
+      const own = { ...env, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models-verify'), FACECTL_STORE: path.join(tmp, 'store-verify') };
+      const cli = (...argv: string[]) => runCli(argv, own);
+      const mixingFile = path.join(tmp, 'mixing-verify.onnx');
+      writeFileSync(mixingFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 32, batch: 1, mixRows: true }));
+      for (const add of [[facepluginOnnx(), '--id', 'fr-feature', '--mean', '127', '--std', '128'], [mixingFile, '--id', 'mixing']]) {
+        const r = cli('models', 'add', ...add);
+        expect(r.code, r.stderr).toBe(0);
+      }
       const same = cli('verify', ex('joe_biden/biden.jpg'), ex('joe_biden/biden2.jpg'), '--model', 'fr-feature', '--json');
       expect(same.code, same.stderr).toBe(0);
       noNativeLog(same.stderr);
