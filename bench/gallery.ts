@@ -1,5 +1,5 @@
 /**
- * npm run bench:gallery [-- --sizes 1e4,1e5 --files-only 1e6 --dim 128 --queries 50]
+ * npm run bench:gallery [-- --sizes 1e4,1e5 --files-only 1e6 --dim 128 --queries 50 --backends files,pg-exact,pg-hnsw]
  * Gallery backends side by side on the same synthetic data and queries: flat files, PostgreSQL exact
  * scan and PostgreSQL HNSW (pgvector), PostgreSQL being PGlite + pgvector served over the wire protocol
  * by scripts/pg-serve.ts (so the numbers include the driver and the socket, on this machine).
@@ -25,6 +25,8 @@ const sizes = arg('sizes', '1e4,1e5').split(',').filter(Boolean).map(Number);
 const filesOnly = arg('files-only', '').split(',').filter(Boolean).map(Number);
 const dim = Number(arg('dim', '128'));
 const queryCount = Number(arg('queries', '50'));
+/** Which backends to run ('files' always runs: it is the exact reference for recall). */
+const backends = new Set(arg('backends', 'files,pg-exact,pg-hnsw').split(','));
 const model = { id: 'bench-model', hash: 'fp:bench', dimension: dim };
 
 const face = (id: string, embedding: Float32Array): NewFace => ({
@@ -96,8 +98,8 @@ try {
     const exact = await measure(size, 'files (exact flat index)', async () => FilesGallery.open(path.join(dir, 'store')), vectors, queries, null, 'flat');
     rmSync(dir, { recursive: true, force: true });
     if (filesOnly.includes(size) && !sizes.includes(size)) continue;
-    await measure(size, 'PostgreSQL exact scan', () => PostgresGallery.open(server.url(uniqueSchema())), vectors, queries, exact, 'flat');
-    await measure(size, 'PostgreSQL HNSW (ef_search 400)', () => PostgresGallery.open(server.url(uniqueSchema())), vectors, queries, exact, 'hnsw');
+    if (backends.has('pg-exact')) await measure(size, 'PostgreSQL exact scan', () => PostgresGallery.open(server.url(uniqueSchema())), vectors, queries, exact, 'flat');
+    if (backends.has('pg-hnsw')) await measure(size, 'PostgreSQL HNSW (ef_search 400)', () => PostgresGallery.open(server.url(uniqueSchema())), vectors, queries, exact, 'hnsw');
   }
 } finally {
   await server.stop();
