@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { GalleryStore, verifyStore } from '../../src/store/index.js';
 import { runCli, spawnHookedCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets, repoRoot } from '../helpers/shared.js';
+import { COMMIT_STEPS } from '../helpers/store-checks.js';
 
 /** ORL: 40 people × 10 small PGM photos, cheap to embed. */
 const orl = (s: number, n: number) => dataset('orl-faces', `s${s}`, `${n}.pgm`);
@@ -69,16 +70,7 @@ describe.skipIf(!hasDatasets)(`CLI under concurrency and kills${hasDatasets ? ''
 
     // 1. Killed at each named step of the commit. Before the journal ("committed") the old state must
     //    survive; from it on the commit is durable and the next open rolls it forward.
-    const commitSteps: [string, 'old' | 'new'][] = [
-      ['staged:data.csv', 'old'],
-      ['staged:embeddings.f32', 'old'],
-      ['staged:manifest.json', 'old'],
-      ['committed', 'new'],
-      ['renamed:data.csv', 'new'],
-      ['renamed:embeddings.f32', 'new'],
-      ['renamed:manifest.json', 'new'],
-      ['journal-removed', 'new'],
-    ];
+    const commitSteps = COMMIT_STEPS;
     for (const [stepName, expected] of commitSteps) {
       const r = run(enrollArgs(), stepName);
       const exit = await r.closed;

@@ -3,37 +3,23 @@
  * bad input, and the store left byte-for-byte intact by each failure.
  */
 import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets, repoRoot } from '../helpers/shared.js';
+import { expectErrorExits, storeCopier } from '../helpers/store-checks.js';
 
 const ex = (p: string) => dataset('face-recognition-examples', p);
-
-/** sha256 of every store file: "unchanged" means exactly this. */
-function storeState(dir: string): Record<string, string> {
-  return Object.fromEntries(
-    readdirSync(dir)
-      .filter((f) => !f.startsWith('index.'))
-      .sort()
-      .map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]),
-  );
-}
 
 describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-flow-'));
   const base = path.join(tmp, 'base-store');
   const envFor = (store: string) => ({ FACECTL_STORE: store, FACECTL_CACHE_DIR: path.join(tmp, 'cache'), FACECTL_USER_MODELS_DIR: path.join(tmp, 'models') });
-  /** Each test works on its own copy of the base store (obama and biden enrolled), so none depends on another's run or order. */
-  const withStore = (name: string) => {
-    const store = path.join(tmp, name);
-    cpSync(base, store, { recursive: true });
-    return { store, cli: (...argv: string[]) => runCli(argv, envFor(store)) };
-  };
+  /** Each test works on its own copy of the base store, so none depends on another's run or order. */
+  const withStore = storeCopier(tmp, base, envFor);
 
   beforeAll(() => {
     const a = runCli(['enroll', 'obama', ex('barack_obama/obama.jpg'), ex('barack_obama/obama2.jpg'), '--name', 'Barack Obama'], envFor(base));
@@ -85,7 +71,6 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
 
   it('bad input: one line on stderr, a distinct exit code, and the store unchanged', () => {
     const { store, cli } = withStore('bad-input');
-    const before = storeState(store);
     const corrupt = path.join(tmp, 'corrupt.jpg');
     writeFileSync(corrupt, readFileSync(ex('barack_obama/obama.jpg')).subarray(0, 5000));
     const text = path.join(tmp, 'notes.jpg');
@@ -107,13 +92,7 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
       [['enroll', 'rose', ex('rose_leslie/img1.jpg'), '--model', 'mobileface'], ExitCode.MODEL_MISMATCH],
       [['frobnicate'], ExitCode.USAGE],
     ];
-    for (const [argv, code] of cases) {
-      const r = cli(...argv);
-      expect(r.code, `${argv.join(' ')} → ${r.stderr}`).toBe(code);
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with'));
-      expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
-      expect(storeState(store), argv.join(' ')).toEqual(before);
-    }
+    expectErrorExits(cli, store, cases);
   }, 300_000); // ~15 CLI runs, each loading the default ensemble's two embedders
 
   it('--skip-bad enrolls the good photos; --largest takes the biggest face; names are guarded against formula injection', () => {

@@ -4,8 +4,7 @@
  * images made here. Each test works on its own copy of a base store, so none depends on another.
  */
 import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
-import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,20 +13,14 @@ import { ExitCode } from '../../src/errors.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_SAMPLES, faceCrop, hasSamples, sample } from '../helpers/samples.js';
-
-/** sha256 of every store file except the index cache: "unchanged" means exactly this. */
-const storeState = (dir: string) =>
-  Object.fromEntries(readdirSync(dir).filter((f) => !f.startsWith('index.')).sort().map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]));
+import { expectErrorExits, storeCopier } from '../helpers/store-checks.js';
 
 describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-nodata-'));
   const base = path.join(tmp, 'base-store');
   const envFor = (store: string) => ({ FACECTL_STORE: store, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models'), FACECTL_CACHE_DIR: path.join(tmp, 'cache') });
-  const withStore = (name: string) => {
-    const store = path.join(tmp, name);
-    cpSync(base, store, { recursive: true });
-    return { store, cli: (...argv: string[]) => runCli(argv, envFor(store)) };
-  };
+  /** Each test works on its own copy of the base store, so none depends on another's run or order. */
+  const withStore = storeCopier(tmp, base, envFor);
   /** alice: a face from sample1; bob: one from sample3; carol: one from sample6 (never enrolled). */
   let alice: string, bob: string, carol: string, aliceMirrored: string;
 
@@ -91,7 +84,6 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
 
   it('bad input: one line on stderr, its documented exit code, and the store byte-for-byte unchanged', async () => {
     const { store, cli } = withStore('bad');
-    const before = storeState(store);
     const corrupt = path.join(tmp, 'corrupt.jpg');
     writeFileSync(corrupt, readFileSync(sample(1)).subarray(0, 4000));
     const text = path.join(tmp, 'notes.jpg');
@@ -115,13 +107,7 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
       [['enroll', 'carol', carol, '--model', 'mobileface'], ExitCode.MODEL_MISMATCH],
       [['frobnicate'], ExitCode.USAGE],
     ];
-    for (const [argv, code] of cases) {
-      const r = cli(...argv);
-      expect(r.code, `${argv.join(' ')} → ${r.stderr}`).toBe(code);
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with'));
-      expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
-      expect(storeState(store), argv.join(' ')).toEqual(before);
-    }
+    expectErrorExits(cli, store, cases);
     // --largest takes the biggest face of a group photo; --skip-bad enrolls the usable photos.
     const group = cli('enroll', 'group', sample(6), '--largest', '--force', '--json');
     expect(group.code, group.stderr).toBe(0);

@@ -10,6 +10,7 @@ import { GalleryStore } from '../../src/store/index.js';
 import { JOURNAL_FILE } from '../../src/store/names.js';
 import { removeBundles, startFixture } from './fixtures/children.js';
 import { expectScenarioState, tempDir } from './helpers.js';
+import { COMMIT_STEPS } from '../helpers/store-checks.js';
 
 afterAll(removeBundles);
 
@@ -33,16 +34,7 @@ async function seededStore(steps: number): Promise<string> {
 describe('crash at each commit step (SIGKILL from inside the commit)', () => {
   // Before "committed" the journal does not exist yet: the old state must survive. From "committed" on,
   // the commit is durable and the next open must roll it forward to the new state.
-  const steps: [string, 'old' | 'new'][] = [
-    ['staged:data.csv', 'old'],
-    ['staged:embeddings.f32', 'old'],
-    ['staged:manifest.json', 'old'],
-    ['committed', 'new'],
-    ['renamed:data.csv', 'new'],
-    ['renamed:embeddings.f32', 'new'],
-    ['renamed:manifest.json', 'new'],
-    ['journal-removed', 'new'],
-  ];
+  const steps = COMMIT_STEPS;
 
   it.each(steps)('killed at %s → %s state', async (stepName, expected) => {
     const dir = await seededStore(4);
