@@ -182,7 +182,7 @@ function writeEvalReport(
     command: req.provenance.command,
     versions: req.provenance.versions,
     dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length },
-    model: { id: model.spec.id, hash: model.fingerprint },
+    model: { id: model.spec.id, hash: model.fingerprint, detector: pipeline.detector.id },
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
   });

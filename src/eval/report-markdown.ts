@@ -20,7 +20,8 @@ export interface ReportContext {
   command: string;
   versions: Record<string, string>;
   dataset: { name: string; path: string; identities?: number; images?: number };
-  model: { id: string; hash?: string };
+  /** The embedder, its fingerprint and the detector that found the faces. */
+  model: { id: string; hash?: string; detector?: string };
   /** Milliseconds per phase, e.g. { embedding: 81234, metrics: 512 }. */
   timings: Record<string, number>;
   /** Pipeline throughput: images embedded (not from the cache) and images per second. */
@@ -196,6 +197,7 @@ export function renderReportMarkdown(ctx: ReportContext): string {
         ...(ctx.dataset.identities !== undefined ? [['Identities', String(ctx.dataset.identities)]] : []),
         ...(ctx.dataset.images !== undefined ? [['Images', String(ctx.dataset.images)]] : []),
         ['Model', ctx.model.hash ? `${ctx.model.id} (${ctx.model.hash})` : ctx.model.id],
+        ...(ctx.model.detector ? [['Detector', ctx.model.detector]] : []),
         ...Object.entries(ctx.versions).map(([k, v]) => [k, v]),
         ...Object.entries(ctx.timings).map(([k, ms]) => [`Time: ${k}`, duration(ms)]),
         ...(ctx.throughput

@@ -59,7 +59,7 @@ describe('report', () => {
     command: 'facectl eval --dataset /data/synthetic --model test-model',
     versions: { facectl: '0.1.0', node: process.version, 'onnxruntime-node': '1.30.0' },
     dataset: { name: 'synthetic', path: '/data/synthetic', identities: 40, images: 240 },
-    model: { id: 'test/model v1', hash: 'sha256:abc' },
+    model: { id: 'test/model v1', hash: 'sha256:abc', detector: 'mtcnn' },
     timings: { embedding: 83456, metrics: 120 },
     createdAt: new Date('2025-03-04T05:06:07.890Z'),
   };
@@ -72,6 +72,7 @@ describe('report', () => {
 
     const json = JSON.parse(readFileSync(out.metricsJson, 'utf8'));
     expect(json.command).toBe(input.command);
+    expect(json.model.detector).toBe('mtcnn');
     expect(json.metrics.verification.allPairs.rocAuc).toBeCloseTo(verification.report.allPairs.rocAuc, 12);
     expect(json.metrics.verification.allPairs.roc.thresholds[0]).toBe('Infinity');
     expect(json.metrics.failures.images).toBe(failures.length);
@@ -85,6 +86,7 @@ describe('report', () => {
     const md = readFileSync(out.markdown, 'utf8');
     expect(md).toContain(input.command);
     expect(md).toContain('onnxruntime-node');
+    expect(md).toContain('| Detector | mtcnn |');
     expect(md).toContain(`${failures.length} of 240 images produced no embedding`);
     expect(md).toContain('scored -1');
     expect(md).toContain('![ROC curve](roc.png)');
