@@ -2,7 +2,7 @@
  * Vector index benchmark: `npm run bench:index -- [--sizes 1e4,1e5,1e6] [--json out.json]`
  * (more flags: --hnsw-sizes, --ef, --connectivity, --expansion-add, --quantization, --batches,
  * --recall-queries, --budget-s, --dim, --seed, --no-hnsw, --no-js, --no-faiss, --python,
- * --prefilter auto|i8|none: facectl's single-query path, default auto as in the product).
+ * --prefilter i8|none: facectl's single-query path, default i8 as in the product).
  *
  * For each size N: N seeded random L2-normalised vectors (dim 512 by default), random unit
  * queries and "real-looking" queries (a stored vector plus noise, cosine ≈ 0.7 to it).
@@ -48,7 +48,7 @@ const { values } = parseArgs({
     'budget-s': { type: 'string', default: '3' },
     'no-hnsw': { type: 'boolean', default: false },
     'no-js': { type: 'boolean', default: false },
-    prefilter: { type: 'string', default: 'auto' },
+    prefilter: { type: 'string', default: 'i8' },
     'no-faiss': { type: 'boolean', default: false },
     python: { type: 'string', default: 'python3' },
     /** Sizes that also get the HNSW part (default: those ≤ 2e5). Building 1e6×512 takes ~70 min on 2 cores. */
@@ -109,7 +109,7 @@ for (const size of sizes) {
   const real = nearbyQueries(base, dim, recallQueries, 0.7, seed + 2);
 
   log('exact: facectl (i8 prefilter), float32 scan, plain JS');
-  const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10, noJs: values['no-js'], prefilter: values.prefilter as 'auto' | 'i8' | 'none' });
+  const exact = measureExact({ size, dim, labels, base, queries: randomQueries, batches, budgetS, k: 10, noJs: values['no-js'], prefilter: values.prefilter as 'i8' | 'none' });
   for (const r of exact.rows) log(`  ${r.mode}: facectl ${r.wasmQps.toFixed(1)} q/s, f32 ${r.f32Qps?.toFixed(1) ?? '—'}, JS ${r.jsQps?.toFixed(2) ?? '—'} q/s`);
   if (!values['no-faiss'] && !faissError) {
     log('exact: FAISS IndexFlatIP, one thread');

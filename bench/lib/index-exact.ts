@@ -18,8 +18,8 @@ export interface ExactSetup {
   k: number;
   /** Skip the plain-JS baseline (it holds a second float32 copy and is slow at 1e6). */
   noJs?: boolean;
-  /** facectl's single-query path: 'auto' (the default), or forced 'i8' / 'none' to compare. */
-  prefilter?: 'auto' | 'i8' | 'none';
+  /** facectl's single-query path: 'i8' (the default) or 'none' (float32 scan) to compare. */
+  prefilter?: 'i8' | 'none';
 }
 
 const qps = (t: Timing, perUnit: number): number => (t.units * perUnit) / t.wallS;
@@ -86,7 +86,7 @@ export function measureExact(s: ExactSetup): ExactResult {
   let addS = 0;
   let codesS = 0;
   const built = measureBuild(() => {
-    const index = new FlatIndex(s.dim, { kernel: 'wasm', prefilter: s.prefilter ?? 'auto' });
+    const index = new FlatIndex(s.dim, { kernel: 'wasm', prefilter: s.prefilter ?? 'i8' });
     const t0 = performance.now();
     index.add(s.labels, s.base);
     const t1 = performance.now();

@@ -19,20 +19,12 @@ export interface FlatIndexOptions {
   /** 'auto' (default): the SIMD kernel when the runtime supports it, else plain JS. */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
-   * Single queries: 'i8' scans i8 codes of the rows, then re-scores exactly every row that can
-   * still be in the top-k (same result, a quarter of the bytes read, +25% memory); 'none' scans
-   * the float32 rows; 'auto' (default with the SIMD kernel) takes 'i8' from PREFILTER_MIN_FLOATS on.
+   * Single queries: 'i8' (default with the SIMD kernel) scans i8 codes of the rows, then
+   * re-scores exactly every row that can still be in the top-k (same result, a quarter of
+   * the bytes read, +25% memory); 'none' scans the float32 rows.
    */
-  prefilter?: 'auto' | 'i8' | 'none';
+  prefilter?: 'i8' | 'none';
 }
-
-/**
- * Stored floats (rows × dim) from which 'auto' single queries go through the i8 prefilter. Below it
- * the float32 rows (≤ 8 MB) stay in cache, the scan is bound by arithmetic, not memory, and the
- * prefilter's second pass costs more than the bytes it saves (npm run bench:index, 1e4 × 128:
- * float32 scan ahead of i8; 1e4 × 512 and larger: i8 ahead).
- */
-export const PREFILTER_MIN_FLOATS = 2_000_000;
 
 /** Row numbers and scan scores of the prefilter's candidates (reused between queries). */
 interface Candidates {
@@ -44,7 +36,7 @@ interface Candidates {
 function createKernel(dim: number, options: FlatIndexOptions): DotKernel {
   const choice = options.kernel ?? 'auto';
   if (choice === 'js' || (choice === 'auto' && !wasmSimdAvailable())) return new JsDotKernel(dim);
-  return new WasmDotKernel(dim, { codes: (options.prefilter ?? 'auto') !== 'none' });
+  return new WasmDotKernel(dim, { codes: (options.prefilter ?? 'i8') === 'i8' });
 }
 
 /** Pushes scores[offset .. offset+n) for rows rowBase.. into the heap. */
@@ -76,18 +68,14 @@ export class FlatIndex implements VectorIndex {
   ) {
     checkDim(dim);
     this.kernel = createKernel(dim, options);
-    this.prefilterMinFloats = options.prefilter === 'i8' ? 0 : PREFILTER_MIN_FLOATS;
   }
 
-  private readonly prefilterMinFloats: number;
-
-  /** The kernel when it keeps i8 codes and the rows are many enough for the prefilter to pay. */
+  /** The kernel when it keeps i8 codes of the rows for the single-query prefilter. */
   private get codes(): WasmDotKernel | null {
-    if (!(this.kernel instanceof WasmDotKernel && this.kernel.hasCodes)) return null;
-    return this.kernel.count * this.dim >= this.prefilterMinFloats ? this.kernel : null;
+    return this.kernel instanceof WasmDotKernel && this.kernel.hasCodes ? this.kernel : null;
   }
 
-  /** Which single-query scan runs now: 'i8' (prefilter + exact re-scoring) or 'none' (float32 scan). */
+  /** Which single-query scan runs: 'i8' (prefilter + exact re-scoring) or 'none'. */
   get prefilter(): 'i8' | 'none' {
     return this.codes ? 'i8' : 'none';
   }

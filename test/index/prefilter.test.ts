@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng, naiveTopK, randomUnitVectors } from '../../bench/lib/index-vectors.js';
-import { FlatIndex, PREFILTER_MIN_FLOATS } from '../../src/index/flat.js';
+import { FlatIndex } from '../../src/index/flat.js';
 import { quantizeQuery } from '../../src/index/i8-codes.js';
 import { WasmDotKernel } from '../../src/index/wasm-kernel.js';
 
@@ -103,33 +103,12 @@ describe('i8 prefilter: single exact queries', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'facectl-prefilter-')), 'index.bin');
     try {
       i8.save(file, 'fp');
-      const loaded = FlatIndex.load(file, { fingerprint: 'fp' }, { prefilter: 'i8' });
+      const loaded = FlatIndex.load(file, { fingerprint: 'fp' });
       expect(loaded.prefilter).toBe('i8');
       loaded.buildPrefilter();
       for (let q = 0; q < 5; q++) expect(loaded.search(row(queries, dim, q), 8)).toEqual(plain.search(row(queries, dim, q), 8));
     } finally {
       rmSync(path.dirname(file), { recursive: true, force: true });
-    }
-  });
-
-  it("'auto' (the default) scans floats below PREFILTER_MIN_FLOATS and takes the prefilter from there, same results", () => {
-    const dim = 512;
-    const n = Math.ceil(PREFILTER_MIN_FLOATS / dim);
-    const base = randomUnitVectors(n, dim, 71);
-    const auto = new FlatIndex(dim);
-    auto.add(labelsFor(1000), base.subarray(0, 1000 * dim));
-    auto.buildPrefilter();
-    expect(auto.prefilter).toBe('none');
-    auto.add(labelsFor(n).slice(1000), base.subarray(1000 * dim));
-    expect(auto.prefilter).toBe('i8');
-    const plain = new FlatIndex(dim, { prefilter: 'none' });
-    plain.add(labelsFor(n), base);
-    const queries = randomUnitVectors(4, dim, 73);
-    for (let q = 0; q < 4; q++) {
-      auto.rescoredLastQuery = 0;
-      expect(auto.search(row(queries, dim, q), 5)).toEqual(plain.search(row(queries, dim, q), 5));
-      // Codes are built on the second single query: from then on the prefilter re-scores rows.
-      if (q > 0) expect(auto.rescoredLastQuery).toBeGreaterThan(0);
     }
   });
 
