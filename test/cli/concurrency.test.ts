@@ -70,8 +70,7 @@ describe.skipIf(!hasDatasets)(`CLI under concurrency and kills${hasDatasets ? ''
 
     // 1. Killed at each named step of the commit. Before the journal ("committed") the old state must
     //    survive; from it on the commit is durable and the next open rolls it forward.
-    const commitSteps = COMMIT_STEPS;
-    for (const [stepName, expected] of commitSteps) {
+    for (const [stepName, expected] of COMMIT_STEPS) {
       const r = run(enrollArgs(), stepName);
       const exit = await r.closed;
       expect(exit.signal, `killed at ${stepName}? stderr: ${r.stderr()}`).toBe('SIGKILL');

@@ -34,9 +34,7 @@ async function seededStore(steps: number): Promise<string> {
 describe('crash at each commit step (SIGKILL from inside the commit)', () => {
   // Before "committed" the journal does not exist yet: the old state must survive. From "committed" on,
   // the commit is durable and the next open must roll it forward to the new state.
-  const steps = COMMIT_STEPS;
-
-  it.each(steps)('killed at %s → %s state', async (stepName, expected) => {
+  it.each(COMMIT_STEPS)('killed at %s → %s state', async (stepName, expected) => {
     const dir = await seededStore(4);
     const before = 4;
     // Step 4 → 5 adds a face and removes p1: it rewrites all three files.
