@@ -4,7 +4,10 @@
  * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
  * rounds alternating between embedders so machine noise hits them all. Median over rounds.
  *
- *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json]
+ *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json] [--prelu-as-is]
+ *
+ * --prelu-as-is adds each embedder run with the model file's own PRelu ops (`<id>/as-file`), side by
+ * side with the PRelu rewrite facectl applies at session creation (src/models/onnx/prelu-rewrite.ts).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +24,7 @@ const arg = (name: string, fallback: string) => {
 const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble').split(',');
 const faces = Number(arg('faces', '32'));
 const rounds = Number(arg('rounds', '7'));
+const preluVariants = process.argv.includes('--prelu-as-is') ? [true, false] : [true];
 
 const lfw = path.join(datasetsDir, 'lfw');
 const people = readdirSync(lfw).filter((d) => !d.includes('.')).sort();
@@ -38,14 +42,17 @@ for (const f of files) {
 
 const runs: { id: string; threads: number; embedder: Embedder; crops: Float32Array[]; ms: number[] }[] = [];
 for (const threads of [1, 2]) {
-  configureRuntime({ threads }); // sessions are keyed by thread count: each gets its own
-  for (const id of models) {
-    const embedder = await loadEmbedder(await resolveEmbedder(id, detector.detector.identity));
-    const crops = found.map((f) => embedder.crop(f.image, f.landmarks));
-    await embedder.embedCrops(crops); // warm-up
-    runs.push({ id, threads, embedder, crops, ms: [] });
+  for (const preluRewrite of preluVariants) {
+    configureRuntime({ threads, preluRewrite }); // sessions are keyed by both: each gets its own
+    for (const model of models) {
+      const embedder = await loadEmbedder(await resolveEmbedder(model, detector.detector.identity));
+      const crops = found.map((f) => embedder.crop(f.image, f.landmarks));
+      await embedder.embedCrops(crops); // warm-up
+      runs.push({ id: preluRewrite ? model : `${model}/as-file`, threads, embedder, crops, ms: [] });
+    }
   }
 }
+configureRuntime({ preluRewrite: true });
 for (let r = 0; r < rounds; r++) {
   for (const run of runs) {
     const t0 = performance.now();
@@ -54,14 +61,15 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rows = models.map((id) => ({
+const ids = preluVariants.flatMap((on) => models.map((m) => (on ? m : `${m}/as-file`)));
+const rows = ids.map((id) => ({
   id,
   dim: runs.find((r) => r.id === id)!.embedder.spec.dim,
   msPerFace1: median(runs.find((r) => r.id === id && r.threads === 1)!.ms),
   msPerFace2: median(runs.find((r) => r.id === id && r.threads === 2)!.ms),
 }));
 console.log(`${found.length} LFW faces, mirrored face included, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
-console.log('embedder        dim   ms/face 1 thread   ms/face 2 threads');
-for (const r of rows) console.log(`${r.id.padEnd(14)} ${String(r.dim).padStart(4)}   ${r.msPerFace1.toFixed(2).padStart(16)}   ${r.msPerFace2.toFixed(2).padStart(17)}`);
+console.log('embedder                dim   ms/face 1 thread   ms/face 2 threads');
+for (const r of rows) console.log(`${r.id.padEnd(22)} ${String(r.dim).padStart(4)}   ${r.msPerFace1.toFixed(2).padStart(16)}   ${r.msPerFace2.toFixed(2).padStart(17)}`);
 const out = arg('json', '');
 if (out) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), faces: found.length, rounds, rows }, null, 2)}\n`);

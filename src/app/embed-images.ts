@@ -11,16 +11,19 @@ import { FacectlError } from '../errors.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { combineEnsemble } from '../pipeline/ensemble.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
+import { EXECUTION_REVISION, runtimeOptions } from '../pipeline/runtime.js';
 import type { FacePolicy } from '../pipeline/select.js';
 
 /**
  * What a cached embedding depends on besides the photo: the embedder (id + fingerprint of weights,
- * recipe and detector), which face of the photo was taken, and the revision of the detection code.
+ * recipe and detector), which face of the photo was taken, the revision of the detection code, and how
+ * the models are run (`-x…`: onnxruntime graph rewrites, absent when they are off).
  */
 export function embeddingCacheKey(pipeline: Pick<FacePipeline, 'embedderInfo'>, policy: FacePolicy): string {
   const model = pipeline.embedderInfo;
   if (!model) throw new Error('pipeline was loaded without an embedder');
-  return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}`;
+  const execution = runtimeOptions().preluRewrite ? `-x${EXECUTION_REVISION}` : '';
+  return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}${execution}`;
 }
 
 /**

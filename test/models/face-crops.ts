@@ -6,6 +6,8 @@
  */
 import sharp from 'sharp';
 import { getBuiltinModel, type BuiltinModelId } from '../../src/models/builtin.js';
+import { BUILTIN_EMBEDDERS } from '../../src/models/registry.js';
+import { writeNetworkInput } from '../../src/pipeline/embedder.js';
 import { dataset } from '../helpers/shared.js';
 
 /** Centred faces, 250×250. */
@@ -60,4 +62,18 @@ export async function realInputs(id: BuiltinModelId): Promise<{ data: Float32Arr
       ? await modelInput(id, [...SCENE_PHOTOS, ...LFW_FACES.slice(0, 2)], false)
       : await modelInput(id, LFW_FACES, true);
   return { data, batch: kind === 'detector' ? SCENE_PHOTOS.length + 2 : LFW_FACES.length };
+}
+
+/** An LFW photo's centred face as an aligned crop: HWC RGB 0..255, size × size (what Embedder.crop returns). */
+export async function lfwFaceCrop(file: string, size: number): Promise<Float32Array> {
+  return Float32Array.from(await rgbPixels(file, size, true));
+}
+
+/** LFW_FACES as the pipeline feeds built-in embedder `id`: centred face, its input size, layout and normalisation. */
+export async function embedderInput(id: string): Promise<Float32Array> {
+  const s = BUILTIN_EMBEDDERS.find((e) => e.id === id)!;
+  const per = s.inputSize * s.inputSize * 3;
+  const out = new Float32Array(LFW_FACES.length * per);
+  for (const [n, file] of LFW_FACES.entries()) writeNetworkInput(await lfwFaceCrop(file, s.inputSize), s, out, n * per);
+  return out;
 }

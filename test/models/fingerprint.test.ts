@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { embeddingCacheKey } from '../../src/app/embed-images.js';
+import { configureRuntime, EXECUTION_REVISION } from '../../src/pipeline/runtime.js';
 import { BUILTIN_EMBEDDERS, embedderFingerprint } from '../../src/models/registry.js';
 import { DETECTION_REVISION } from '../../src/pipeline/detectors/types.js';
 
@@ -47,7 +48,14 @@ describe('store fingerprint', () => {
   it('the eval cache key follows the same fingerprint and revision', () => {
     const info = (detector: string) => ({ spec, path: '', sha256: sha, fingerprint: embedderFingerprint(spec, sha, detector), detector });
     const key = embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center');
-    expect(key).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}`);
+    expect(key).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}-x${EXECUTION_REVISION}`);
     expect(embeddingCacheKey({ embedderInfo: info('blazeface-front') }, 'center')).not.toBe(key);
+    // Embeddings computed with the file's own PRelu ops are kept apart from rewritten ones.
+    configureRuntime({ preluRewrite: false });
+    try {
+      expect(embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center')).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}`);
+    } finally {
+      configureRuntime({ preluRewrite: true });
+    }
   });
 });

@@ -10,33 +10,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { facepluginOnnx, getBuiltinModel } from '../../src/models/builtin.js';
-import { BUILTIN_EMBEDDERS } from '../../src/models/registry.js';
-import { writeNetworkInput } from '../../src/pipeline/embedder.js';
-import { dataset, hasDatasets, SKIP_NO_DATA } from '../helpers/shared.js';
+import { hasDatasets, SKIP_NO_DATA } from '../helpers/shared.js';
 import { maxRelativeError, rowCosines } from './compare.js';
-import { LFW_FACES } from './face-crops.js';
+import { embedderInput } from './face-crops.js';
 import { createSession, runSession } from './session.js';
 import { tfliteCases } from './tflite-cases.js';
 
 const MAX_RELATIVE_ERROR = 1e-4;
 const MIN_COSINE = 0.99999;
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite');
-const spec = (id: string) => BUILTIN_EMBEDDERS.find((s) => s.id === id)!;
-
-/** LFW_FACES as the pipeline would feed embedder `id`: centred face, 112×112, its layout and normalisation. */
-async function pipelineInput(id: string): Promise<Float32Array> {
-  const s = spec(id);
-  const per = s.inputSize * s.inputSize * 3;
-  const out = new Float32Array(LFW_FACES.length * per);
-  for (const [n, file] of LFW_FACES.entries()) {
-    const px = await sharp(dataset(file)).removeAlpha().toColourspace('srgb').extract({ left: 55, top: 55, width: 140, height: 140 }).resize(112, 112, { fit: 'fill' }).raw().toBuffer();
-    writeNetworkInput(Float32Array.from(px), s, out, n * per);
-  }
-  return out;
-}
 
 function expectDistinguishesPeople(e: Float32Array, dim: number): void {
   const cos = (i: number, j: number) => rowCosines(e.subarray(i * dim, (i + 1) * dim), e.subarray(j * dim, (j + 1) * dim), dim)[0]!;
@@ -57,7 +41,7 @@ describe.skipIf(!hasDatasets)('npm-packaged embedders (mobilefacenet, faceplugin
     const c = (await tfliteCases()).find((x) => x.model === 'MobileFaceNet')!;
     const input = c.inputs[0]!;
     // The reference inputs were made with (x − 127.5) / 128 from the same crops: the registry must say the same.
-    expect(maxRelativeError(await pipelineInput('mobilefacenet'), input.data)).toBeLessThan(1e-6);
+    expect(maxRelativeError(await embedderInput('mobilefacenet'), input.data)).toBeLessThan(1e-6);
     const ref = JSON.parse(readFileSync(path.join(fixtures, 'MobileFaceNet.json'), 'utf8')) as { runs: { outputs: { embeddings: { f32: string } } }[] };
     const bytes = Buffer.from(ref.runs[0]!.outputs.embeddings.f32, 'base64');
     const want = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -74,7 +58,7 @@ describe.skipIf(!hasDatasets)('npm-packaged embedders (mobilefacenet, faceplugin
     beforeAll(async () => {
       freed = await createSession(getBuiltinModel('faceplugin').convert().bytes);
       original = await createSession(facepluginOnnx());
-      input = await pipelineInput('faceplugin');
+      input = await embedderInput('faceplugin');
     });
 
     it('the original file is fixed at batch 1 (it refuses 4 faces); the built-in takes any batch', async () => {

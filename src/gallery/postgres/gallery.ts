@@ -177,8 +177,26 @@ export class PostgresGallery implements Gallery {
     return { hits, index: { kind, origin } };
   }
 
+  /**
+   * pgvector builds HNSW fast only while the graph fits in maintenance_work_mem (64 MB by default);
+   * past that it goes on page by page, several times slower. The build raises the setting for its own
+   * transaction to what the graph needs (never lowers one the server's owner set higher, at most 1 GB).
+   */
   private async createHnsw(): Promise<void> {
-    await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
+    await this.c.query('BEGIN');
+    try {
+      const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
+      const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
+      await this.c.query(
+        `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
+        [`${wantKb}kB`, wantKb],
+      );
+      await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
+      await this.c.query('COMMIT');
+    } catch (err) {
+      await this.c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
@@ -253,4 +271,14 @@ export class PostgresGallery implements Gallery {
   async close(): Promise<void> {
     await this.c.end().catch(() => undefined);
   }
+}
+
+/**
+ * maintenance_work_mem (kB) that holds pgvector's in-memory HNSW graph for `rows` vectors of `dim`
+ * floats: the vector plus, at m = 16, up to 32 layer-0 neighbour slots and element overhead (~400 B),
+ * with a quarter spare; between 64 MB and 1 GB.
+ */
+export function hnswBuildMemoryKb(rows: number, dim: number): number {
+  const bytes = rows * (4 * dim + 400) * 1.25;
+  return Math.round(Math.min(1 << 20, Math.max(64 << 10, bytes / 1024)));
 }
