@@ -3,7 +3,9 @@
  * against a store of 1e4 enrolled identities, in a warm process; plus the cold one-shot cost of
  * `facectl login` (process start, model load, store open) measured separately.
  *
- *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json]
+ *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json] [--prelu-as-is]
+ * --prelu-as-is also logs in with the model files' own PRelu ops (runtime rewrite off), query by query
+ * alternating with the default, so the two are measured side by side under the same machine noise.
  * The gallery: real dlib embeddings of LFW people (one photo each) topped up to the size asked with
  * synthetic identities (real embeddings mixed with noise and renormalised), so search cost is that
  * of a real 1e4-person store. Queries: other photos of enrolled LFW people, which must be accepted.
@@ -16,6 +18,7 @@ import { identify, openLoginContext } from '../src/app/login.js';
 import { storeModelInfo } from '../src/app/store-model.js';
 import { openGallery } from '../src/gallery/open.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
+import { configureRuntime } from '../src/pipeline/runtime.js';
 import { GalleryStore, type NewFace } from '../src/store/index.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
 
@@ -55,21 +58,49 @@ for (let i = real.length; i < identities; i++) {
 }
 await GalleryStore.mutate(store, (draft) => void draft.addFaces(model, [...real, ...synthetic]));
 
-const ctx = await openLoginContext(pipeline, await openGallery(store, { mustExist: true }), { index: 'auto' });
 const queries = people.map((p) => path.join(lfw, p, `${p}_0002.jpg`));
-for (const q of queries.slice(0, 3)) await identify(pipeline, ctx, q, { top: 1, allFaces: false }); // warm-up
-pipeline.timer.reset();
-const times: number[] = [];
-let accepted = 0, correct = 0;
-for (const [i, q] of queries.entries()) {
-  const t0 = performance.now();
-  const [d] = await identify(pipeline, ctx, q, { top: 1, allFaces: false });
-  times.push(performance.now() - t0);
-  if (d!.decision === 'ACCEPT') accepted++;
-  if (d!.candidates[0]?.id === people[i]) correct++; // rank-1, whatever the threshold decided
+interface Variant {
+  label: string;
+  pipeline: FacePipeline;
+  ctx: Awaited<ReturnType<typeof openLoginContext>>;
+  times: number[];
+  accepted: number;
+  correct: number;
 }
-times.sort((a, b) => a - b);
-const per = (stage: string) => (pipeline.timer.totals.get(stage as never) ?? 0) / queries.length;
+const variants: Variant[] = [];
+for (const preluRewrite of process.argv.includes('--prelu-as-is') ? [true, false] : [true]) {
+  configureRuntime({ preluRewrite }); // sessions are keyed on it: each variant runs its own
+  const p = preluRewrite ? pipeline : await FacePipeline.load();
+  const ctx = await openLoginContext(p, await openGallery(store, { mustExist: true }), { index: 'auto' });
+  for (const q of queries.slice(0, 3)) await identify(p, ctx, q, { top: 1, allFaces: false }); // warm-up
+  p.timer.reset();
+  variants.push({ label: preluRewrite ? 'default' : 'PRelu as in the model files', pipeline: p, ctx, times: [], accepted: 0, correct: 0 });
+}
+configureRuntime({ preluRewrite: true });
+for (const [i, q] of queries.entries()) {
+  for (const v of variants) {
+    const t0 = performance.now();
+    const [d] = await identify(v.pipeline, v.ctx, q, { top: 1, allFaces: false });
+    v.times.push(performance.now() - t0);
+    if (d!.decision === 'ACCEPT') v.accepted++;
+    if (d!.candidates[0]?.id === people[i]) v.correct++; // rank-1, whatever the threshold decided
+  }
+}
+const summary = (v: Variant) => {
+  const times = [...v.times].sort((a, b) => a - b);
+  const per = (stage: string) => (v.pipeline.timer.totals.get(stage as never) ?? 0) / queries.length;
+  return {
+    label: v.label,
+    medianMs: times[Math.floor(times.length / 2)]!,
+    p95Ms: times[Math.floor(times.length * 0.95)]!,
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    stagesMs: Object.fromEntries(['decode', 'detect', 'landmarks', 'align', 'embed', 'search'].map((s) => [s, per(s)])),
+    accepted: v.accepted,
+    rank1Correct: v.correct,
+  };
+};
+const [main, ...others] = variants.map(summary);
+const ctx = variants[0]!.ctx;
 
 // Cold: one `facectl login` process, start to exit (what a shell script pays per call). The built CLI
 // (bin/facectl → dist/, what `npm ci` installs) when it exists, else the sources through tsx.
@@ -89,21 +120,18 @@ const result = {
   identities: ctx.info.identities,
   index: ctx.lastIndex?.kind ?? 'none',
   queries: queries.length,
-  medianMs: times[Math.floor(times.length / 2)]!,
-  p95Ms: times[Math.floor(times.length * 0.95)]!,
-  meanMs: times.reduce((a, b) => a + b, 0) / times.length,
-  stagesMs: Object.fromEntries(['decode', 'detect', 'landmarks', 'align', 'embed', 'search'].map((s) => [s, per(s)])),
-  accepted,
-  rank1Correct: correct,
+  ...main!,
   coldCliMs: coldMs,
   coldCli: built ? 'bin/facectl' : 'tsx',
   coldCliExit: cold.status,
+  sideBySide: others,
 };
-console.log(`# login latency: ${result.identities} enrolled identities (${result.index} index), ${result.queries} LFW query photos (250×250), ${os.cpus().length} cores\n`);
-console.log('| stage | ms per photo |\n|---|---:|');
-for (const [s, ms] of Object.entries(result.stagesMs)) console.log(`| ${s} | ${ms.toFixed(2)} |`);
-console.log(`| **total (median / p95)** | **${result.medianMs.toFixed(1)} / ${result.p95Ms.toFixed(1)}** |`);
-console.log(`\naccepted ${accepted}/${queries.length} at the login threshold; best match is the right person (rank-1) for ${correct}/${queries.length}`);
+console.log(`# login latency: ${result.identities} enrolled identities (${result.index} index), ${result.queries} LFW query photos (250×250), ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
+const all = [main!, ...others];
+console.log(`| stage | ${all.map((r) => `ms per photo (${r.label})`).join(' | ')} |\n|---|${all.map(() => '---:').join('|')}|`);
+for (const s of Object.keys(main!.stagesMs)) console.log(`| ${s} | ${all.map((r) => r.stagesMs[s]!.toFixed(2)).join(' | ')} |`);
+console.log(`| **total (median / p95)** | ${all.map((r) => `**${r.medianMs.toFixed(1)} / ${r.p95Ms.toFixed(1)}**`).join(' | ')} |`);
+for (const r of all) console.log(`\n${r.label}: accepted ${r.accepted}/${queries.length} at the login threshold; best match is the right person (rank-1) for ${r.rank1Correct}/${queries.length}`);
 console.log(`cold one-shot \`facectl login\` (${built ? 'bin/facectl' : 'sources via tsx'}; process start + models + store open + login, median of 3): ${coldMs.toFixed(0)} ms (exit ${cold.status})`);
 const json = arg('json', '');
 if (json) writeFileSync(json, JSON.stringify(result, null, 2));

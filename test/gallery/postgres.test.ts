@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { clientFor, parsePgUrl, redact } from '../../src/gallery/postgres/connection.js';
-import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
+import { hnswBuildMemoryKb, PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
 import { expectFacectlError } from '../store/helpers.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
@@ -71,6 +71,13 @@ describe('postgres gallery: connection, schema, index', () => {
       expect(exact.hits[0]![0]!.id).toBe(`p${i}`);
     }
     expect((await g.check()).ok).toBe(true);
+  });
+
+  it('the HNSW build asks for the memory its graph needs: never below 64 MB, never above 1 GB', () => {
+    expect(hnswBuildMemoryKb(300, 128)).toBe(64 * 1024);
+    expect(hnswBuildMemoryKb(100_000, 128)).toBe(Math.round((100_000 * (512 + 400) * 1.25) / 1024));
+    expect(hnswBuildMemoryKb(100_000, 704)).toBeGreaterThan(hnswBuildMemoryKb(100_000, 128));
+    expect(hnswBuildMemoryKb(10_000_000, 512)).toBe(1024 * 1024);
   });
 
   it('an unreachable server is DB_UNREACHABLE (exit 15) in one line, without the password', async () => {
