@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   device: Device;
   /**
    * Run constant-slope PRelu as Relu, Mul and Add (src/models/onnx/prelu-rewrite.ts): the same
-   * function within float32 rounding, ~30 % faster on MobileFaceNet-class models. Off only to measure
+   * function within float32 rounding; MobileFaceNet-class embedders run 1.6–1.8× faster. Off only to measure
    * the difference (`npm run bench:embedders -- --prelu-as-is`).
    */
   preluRewrite: boolean;
