@@ -3,6 +3,9 @@
  * float32 rounding for any slope (negative, zero, above one; per channel or one for all), only where
  * the slope is a constant, and through the runtime for the real embedders on real LFW faces.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getBuiltinModel } from '../../src/models/builtin.js';
 import { onnx } from '../../src/models/onnx/proto.js';
@@ -58,6 +61,35 @@ describe('PRelu rewrite', () => {
     expect(rewritePrelu(plain)).toEqual({ bytes: plain, rewritten: 0 });
     const old = preluModel({ opset: 6 });
     expect(rewritePrelu(old).bytes).toBe(old);
+  });
+});
+
+describe('PRelu rewrite in the runtime', () => {
+  it('falls back to the file when onnxruntime refuses the rewritten model (weights in an external data file)', async () => {
+    // x · W → PRelu: W lives in w.bin beside the model, which onnxruntime finds from the file's path but
+    // not from bytes in memory; the rewrite therefore fails to load and the file must be run instead.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-prelu-'));
+    const b = new OnnxGraphBuilder('external');
+    const x = b.addInput('x', DIMS);
+    const weight = Float32Array.from({ length: 4 }, (_, i) => i + 1);
+    writeFileSync(path.join(dir, 'w.bin'), new Uint8Array(weight.buffer));
+    const w = b.addInitializer('w', weight, [4, 1, 1]);
+    const y = b.node('PRelu', [b.node('Mul', [x, w]), b.constFloat('slope', [0.1, 0.2, 0.3, 0.4], [4, 1, 1])]);
+    b.exposeAs(y, 'y', DIMS);
+    const model = b.toModelProto();
+    const init = model.graph!.initializer!.find((t) => t.name === w)!;
+    init.rawData = new Uint8Array(0);
+    init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    init.externalData = [{ key: 'location', value: 'w.bin' }, { key: 'offset', value: '0' }, { key: 'length', value: '16' }];
+    const file = path.join(dir, 'model.onnx');
+    const bytes = onnx.ModelProto.encode(model).finish();
+    writeFileSync(file, bytes);
+    expect(rewritePrelu(bytes).rewritten).toBe(1); // the rewrite itself applies…
+    const session = await getSession(file);
+    expect(rewrittenPreluCount(session)).toBe(0); // …but the session runs the file
+    const out = (await runSession(session, input, DIMS)).y!;
+    const i = input.findIndex((v) => v < 0); // channel 0 for the first elements: w 1, slope 0.1
+    expect(out[i]).toBeCloseTo(input[i]! * 1 * 0.1, 6);
   });
 });
 
