@@ -82,14 +82,10 @@ export class PostgresGallery implements Gallery {
     }
   }
 
-  /**
-   * Reads run in a read-only transaction: one consistent snapshot per call, and PGlite's socket server
-   * (one session shared by all connections) keeps a transaction's messages together, where the
-   * extended-protocol messages of two connections outside transactions would interleave.
-   */
-  private async read<T>(fn: () => Promise<T>): Promise<T> {
+  /** fn inside one transaction opened by `begin`: committed when fn returns, rolled back when it throws. */
+  private async transaction<T>(begin: string, fn: () => Promise<T>): Promise<T> {
     return this.run(async () => {
-      await this.c.query('BEGIN READ ONLY');
+      await this.c.query(begin);
       try {
         const out = await fn();
         await this.c.query('COMMIT');
@@ -99,6 +95,15 @@ export class PostgresGallery implements Gallery {
         throw err;
       }
     });
+  }
+
+  /**
+   * Reads run in a read-only transaction: one consistent snapshot per call, and PGlite's socket server
+   * (one session shared by all connections) keeps a transaction's messages together, where the
+   * extended-protocol messages of two connections outside transactions would interleave.
+   */
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN READ ONLY', fn);
   }
 
   private async meta(): Promise<Meta> {
@@ -158,7 +163,7 @@ export class PostgresGallery implements Gallery {
     let origin = 'exact scan';
     if (kind === 'hnsw') {
       origin = (this.hnswSeen ||= await this.read(() => this.hasHnsw())) ? 'loaded' : 'built';
-      if (origin === 'built') await this.run(() => this.createHnsw());
+      if (origin === 'built') await this.createHnsw();
       this.hnswSeen = true;
     }
     const hits = await this.read(async () => {
@@ -182,9 +187,8 @@ export class PostgresGallery implements Gallery {
    * past that it goes on page by page, several times slower. The build raises the setting for its own
    * transaction to what the graph needs (never lowers one the server's owner set higher, at most 1 GB).
    */
-  private async createHnsw(): Promise<void> {
-    await this.c.query('BEGIN');
-    try {
+  private createHnsw(): Promise<void> {
+    return this.transaction('BEGIN', async () => {
       const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
       const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
       await this.c.query(
@@ -192,54 +196,39 @@ export class PostgresGallery implements Gallery {
         [`${wantKb}kB`, wantKb],
       );
       await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
-      await this.c.query('COMMIT');
-    } catch (err) {
-      await this.c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
-    return this.run(async () => {
-      await this.c.query('BEGIN');
-      try {
-        await this.c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]);
-        const version = await schemaVersion(this.c, this.s);
-        if (version === 0 && options.create === false)
-          throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
-        await migrate(this.c, this.s);
-        const meta = await this.meta();
-        if (options.expectGeneration !== undefined && meta.generation !== options.expectGeneration)
-          throw new FacectlError(ExitCode.STORE_ERROR, `store changed while this command ran (generation ${options.expectGeneration} → ${meta.generation}): run it again`);
-        const draft = new PgDraft(this.c, this.s, meta.model, meta.threshold, new Date());
-        const result = await change(draft);
-        await draft.finish(meta.generation);
-        pgTestHooks.onStep?.('before-commit');
-        await this.c.query('COMMIT');
-        this.version = SCHEMA_VERSION;
-        this.sizes = undefined;
-        return { result, committed: draft.changed };
-      } catch (err) {
-        await this.c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+    const out = await this.transaction('BEGIN', async () => {
+      await this.c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]);
+      const version = await schemaVersion(this.c, this.s);
+      if (version === 0 && options.create === false)
+        throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
+      await migrate(this.c, this.s);
+      const meta = await this.meta();
+      if (options.expectGeneration !== undefined && meta.generation !== options.expectGeneration)
+        throw new FacectlError(ExitCode.STORE_ERROR, `store changed while this command ran (generation ${options.expectGeneration} → ${meta.generation}): run it again`);
+      const draft = new PgDraft(this.c, this.s, meta.model, meta.threshold, new Date());
+      const result = await change(draft);
+      await draft.finish(meta.generation);
+      pgTestHooks.onStep?.('before-commit');
+      return { result, committed: draft.changed };
     });
+    this.version = SCHEMA_VERSION;
+    this.sizes = undefined;
+    return out;
   }
 
   async exportAll(): Promise<GalleryExport> {
     if (!this.version) return { model: null, threshold: null, rows: [], embeddings: new Float32Array(0) };
-    return this.run(async () => {
-      await this.c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      try {
-        const meta = await this.meta();
-        const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
-        const dim = meta.model?.dimension ?? 0;
-        const embeddings = new Float32Array(r.rows.length * dim);
-        r.rows.forEach((x, i) => embeddings.set(parseVector(x.e), i * dim));
-        return { model: meta.model, threshold: meta.threshold, rows: r.rows.map(faceRowOf), embeddings };
-      } finally {
-        await this.c.query('COMMIT');
-      }
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+      const meta = await this.meta();
+      const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
+      const dim = meta.model?.dimension ?? 0;
+      const embeddings = new Float32Array(r.rows.length * dim);
+      r.rows.forEach((x, i) => embeddings.set(parseVector(x.e), i * dim));
+      return { model: meta.model, threshold: meta.threshold, rows: r.rows.map(faceRowOf), embeddings };
     });
   }
 
