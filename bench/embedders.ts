@@ -61,7 +61,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ids = preluVariants.flatMap((on) => models.map((m) => (on ? m : `${m}/as-file`)));
+const ids = [...new Set(runs.map((r) => r.id))];
 const rows = ids.map((id) => ({
   id,
   dim: runs.find((r) => r.id === id)!.embedder.spec.dim,

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUnitVectors } from './lib/index-vectors.js';
+import { naiveTopK, randomUnitVectors } from './lib/index-vectors.js';
 import { FilesGallery } from '../src/gallery/files.js';
 import { PostgresGallery } from '../src/gallery/postgres/gallery.js';
 import type { Gallery, IndexChoice, NewFace } from '../src/gallery/types.js';
@@ -78,19 +78,9 @@ async function measure(size: number, backend: string, open: () => Promise<Galler
   return top;
 }
 
-/** Exact top-1 identity per query by a plain scan (float64 sums): the recall reference when files are left out. */
-function bruteForceTop1(vectors: Float32Array, queries: Float32Array[]): string[] {
-  return queries.map((q) => {
-    let best = -Infinity;
-    let bestId = -1;
-    for (let i = 0, o = 0; o < vectors.length; i++, o += dim) {
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += vectors[o + d]! * q[d]!;
-      if (dot > best) [best, bestId] = [dot, i];
-    }
-    return `p${bestId}`;
-  });
-}
+/** Exact top-1 identity per query by a plain scan (naiveTopK): the recall reference when files are left out. */
+const plainScanTop1 = (vectors: Float32Array, queries: Float32Array[]): string[] =>
+  naiveTopK(vectors, Float32Array.from(queries.flatMap((q) => [...q])), dim, 1).map((r) => `p${r.rows[0]}`);
 
 const formatRow = (r: Row) =>
   `| ${r.size.toExponential(0)} | ${r.backend} | ${r.loadS.toFixed(1)} | ${r.indexS.toFixed(1)} | ${r.enrollMs.toFixed(0)} | ${r.loginMedianMs.toFixed(2)} / ${r.loginP95Ms.toFixed(2)} | ${r.recall.toFixed(2)} |`;
@@ -112,7 +102,7 @@ try {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-bench-gallery-'));
     const exact = backends.has('files')
       ? await measure(size, 'files (exact flat index)', async () => FilesGallery.open(path.join(dir, 'store')), vectors, queries, 'self', 'flat')
-      : bruteForceTop1(vectors, queries);
+      : plainScanTop1(vectors, queries);
     rmSync(dir, { recursive: true, force: true });
     if (filesOnly.includes(size) && !sizes.includes(size)) continue;
     if (backends.has('pg-exact')) await measure(size, 'PostgreSQL exact scan', () => PostgresGallery.open(server.url(uniqueSchema())), vectors, queries, exact, 'flat');
