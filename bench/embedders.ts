@@ -4,10 +4,13 @@
  * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
  * rounds alternating between embedders so machine noise hits them all. Median over rounds.
  *
- *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json] [--prelu-as-is]
+ *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json] [--per-call N] [--prelu-unfolded] [--prelu-as-is]
  *
- * --prelu-as-is adds each embedder run with the model file's own PRelu ops (`<id>/as-file`), side by
- * side with the PRelu rewrite facectl applies at session creation (src/models/onnx/prelu-rewrite.ts).
+ * --per-call N hands the embedder N faces per call (default: all, which it runs 16 faces = 32 rows at a
+ * time); --per-call 1 is what one login costs (the face and its mirror: 2 rows).
+ * --prelu-unfolded adds each embedder run with PRelu split but not folded (`<id>/unfolded`), --prelu-as-is
+ * with the model file's own PRelu ops (`<id>/as-file`), side by side with the PRelu rewrite facectl
+ * applies at session creation (src/models/onnx/prelu-rewrite.ts).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +19,7 @@ import type { Embedder } from '../src/pipeline/ensemble.js';
 import { FacePipeline, loadEmbedder } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
 import { datasetsDir } from '../test/helpers/shared.js';
+import { DEFAULT_PRELU, preluVariants } from './lib/prelu-variants.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +28,7 @@ const arg = (name: string, fallback: string) => {
 const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble').split(',');
 const faces = Number(arg('faces', '32'));
 const rounds = Number(arg('rounds', '7'));
-const preluVariants = process.argv.includes('--prelu-as-is') ? [true, false] : [true];
+const perCall = Number(arg('per-call', '0'));
 
 const lfw = path.join(datasetsDir, 'lfw');
 const people = readdirSync(lfw).filter((d) => !d.includes('.')).sort();
@@ -42,21 +46,22 @@ for (const f of files) {
 
 const runs: { id: string; threads: number; embedder: Embedder; crops: Float32Array[]; ms: number[] }[] = [];
 for (const threads of [1, 2]) {
-  for (const preluRewrite of preluVariants) {
-    configureRuntime({ threads, preluRewrite }); // sessions are keyed by both: each gets its own
+  for (const variant of preluVariants(process.argv)) {
+    configureRuntime({ threads, ...variant.options }); // sessions are keyed by these: each gets its own
     for (const model of models) {
       const embedder = await loadEmbedder(await resolveEmbedder(model, detector.detector.identity));
       const crops = found.map((f) => embedder.crop(f.image, f.landmarks));
       await embedder.embedCrops(crops); // warm-up
-      runs.push({ id: preluRewrite ? model : `${model}/as-file`, threads, embedder, crops, ms: [] });
+      runs.push({ id: `${model}${variant.suffix}`, threads, embedder, crops, ms: [] });
     }
   }
 }
-configureRuntime({ preluRewrite: true });
+configureRuntime(DEFAULT_PRELU.options);
 for (let r = 0; r < rounds; r++) {
   for (const run of runs) {
+    const step = perCall > 0 ? perCall : run.crops.length;
     const t0 = performance.now();
-    await run.embedder.embedCrops(run.crops);
+    for (let i = 0; i < run.crops.length; i += step) await run.embedder.embedCrops(run.crops.slice(i, i + step));
     run.ms.push((performance.now() - t0) / run.crops.length);
   }
 }
@@ -68,8 +73,8 @@ const rows = ids.map((id) => ({
   msPerFace1: median(runs.find((r) => r.id === id && r.threads === 1)!.ms),
   msPerFace2: median(runs.find((r) => r.id === id && r.threads === 2)!.ms),
 }));
-console.log(`${found.length} LFW faces, mirrored face included, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`${found.length} LFW faces, ${perCall > 0 ? `${perCall} per call` : 'all in one call'}, mirrored face included, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
 console.log('embedder                dim   ms/face 1 thread   ms/face 2 threads');
 for (const r of rows) console.log(`${r.id.padEnd(22)} ${String(r.dim).padStart(4)}   ${r.msPerFace1.toFixed(2).padStart(16)}   ${r.msPerFace2.toFixed(2).padStart(17)}`);
 const out = arg('json', '');
-if (out) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), faces: found.length, rounds, rows }, null, 2)}\n`);
+if (out) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), faces: found.length, perCall, rounds, rows }, null, 2)}\n`);

@@ -11,7 +11,7 @@ import { FacectlError } from '../errors.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { combineEnsemble } from '../pipeline/ensemble.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
-import { EXECUTION_REVISION, runtimeOptions } from '../pipeline/runtime.js';
+import { executionRevision } from '../pipeline/runtime.js';
 import type { FacePolicy } from '../pipeline/select.js';
 
 /**
@@ -22,8 +22,7 @@ import type { FacePolicy } from '../pipeline/select.js';
 export function embeddingCacheKey(pipeline: Pick<FacePipeline, 'embedderInfo'>, policy: FacePolicy): string {
   const model = pipeline.embedderInfo;
   if (!model) throw new Error('pipeline was loaded without an embedder');
-  const execution = runtimeOptions().preluRewrite ? `-x${EXECUTION_REVISION}` : '';
-  return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}${execution}`;
+  return `${model.spec.id}-${model.fingerprint}-${policy}-r${DETECTION_REVISION}${executionRevision()}`;
 }
 
 /**

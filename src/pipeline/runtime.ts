@@ -28,16 +28,26 @@ export interface RuntimeOptions {
    * the difference (`npm run bench:embedders -- --prelu-as-is`).
    */
   preluRewrite: boolean;
+  /**
+   * With preluRewrite, move each PRelu's per-channel factor into the convolutions that read it, where
+   * they all are convolutions (one Mul fewer per PRelu, ~10 % faster). Off only to measure the difference
+   * (`npm run bench:embedders -- --prelu-unfolded`).
+   */
+  preluFold: boolean;
 }
 
 /**
- * Revision of how sessions run a model file beyond the file itself (1: PRelu rewritten). Results equal
- * within float32 rounding, but the eval cache keeps them apart (src/app/embed-images.ts), so a reported
- * figure always comes from embeddings computed the way facectl computes them now.
+ * How sessions run a model file beyond the file itself, as the eval cache key's suffix: '' (the file),
+ * '-x1' (PRelu split into Relu/Mul/Add), '-x2' (PRelu folded into the next convolutions, the default).
+ * Results equal within float32 rounding, but the eval cache keeps them apart (src/app/embed-images.ts),
+ * so a reported figure always comes from embeddings computed the way facectl computes them now.
  */
-export const EXECUTION_REVISION = 1;
+export function executionRevision(): string {
+  if (!runtime.preluRewrite) return '';
+  return runtime.preluFold ? '-x2' : '-x1';
+}
 
-const runtime: RuntimeOptions = { threads: 0, device: 'cpu', preluRewrite: true };
+const runtime: RuntimeOptions = { threads: 0, device: 'cpu', preluRewrite: true, preluFold: true };
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 /** Set process-wide runtime options; call before the first session is created. */
@@ -53,9 +63,8 @@ export function configureRuntime(options: Partial<RuntimeOptions>): void {
     runtime.device = options.device;
   }
   if (options.preluRewrite !== undefined) runtime.preluRewrite = options.preluRewrite;
+  if (options.preluFold !== undefined) runtime.preluFold = options.preluFold;
 }
-
-export const runtimeOptions = (): Readonly<RuntimeOptions> => ({ ...runtime });
 
 export interface SessionHints {
   /**
@@ -69,17 +78,17 @@ export interface SessionHints {
 /** The session for a model file, created on first use. */
 export function getSession(modelPath: string, hints: SessionHints = {}): Promise<ort.InferenceSession> {
   const threads = runtime.threads > 0 ? runtime.threads : (hints.autoThreads ?? 0);
-  const key = `${modelPath}|${runtime.device}|${threads}|${runtime.preluRewrite}`;
+  const key = `${modelPath}|${runtime.device}|${threads}|${executionRevision()}`;
   let session = sessions.get(key);
   if (!session) {
-    session = createSession(modelPath, threads, runtime.preluRewrite);
+    session = createSession(modelPath, threads);
     sessions.set(key, session);
     session.catch(() => sessions.delete(key));
   }
   return session;
 }
 
-async function createSession(modelPath: string, threads: number, preluRewrite: boolean): Promise<ort.InferenceSession> {
+async function createSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
   ort.env.logLevel = 'fatal'; // the process-wide native logger too (set before the first session)
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -97,12 +106,12 @@ async function createSession(modelPath: string, threads: number, preluRewrite: b
   // busy-wait and starve the running one. Measured here: 148 → 48 ms per photo with a busy second core.
   options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
   try {
-    const rewrite = preluRewrite ? await rewrittenModel(modelPath) : undefined;
+    const rewrite = runtime.preluRewrite ? await rewrittenModel(modelPath, runtime.preluFold) : undefined;
     if (rewrite) {
       // A rewrite onnxruntime refuses must not cost the user the model: the file itself is tried next.
       const session = await ort.InferenceSession.create(rewrite.bytes, options).catch(() => undefined);
       if (session) {
-        rewrittenPrelu.set(session, rewrite.rewritten);
+        rewrittenPrelu.set(session, { rewritten: rewrite.rewritten, folded: rewrite.folded });
         return session;
       }
     }
@@ -118,17 +127,21 @@ async function createSession(modelPath: string, threads: number, preluRewrite: b
   }
 }
 
-const rewrittenPrelu = new WeakMap<ort.InferenceSession, number>();
+const rewrittenPrelu = new WeakMap<ort.InferenceSession, { rewritten: number; folded: number }>();
 
-/** How many PRelu ops of the model file this session runs rewritten (0: the file as it is). */
-export const rewrittenPreluCount = (session: ort.InferenceSession): number => rewrittenPrelu.get(session) ?? 0;
+/**
+ * How many PRelu ops of the model file this session runs rewritten, and how many of those folded into
+ * the next convolutions (both 0: the file as it is).
+ */
+export const sessionPreluRewrite = (session: ort.InferenceSession): { rewritten: number; folded: number } =>
+  rewrittenPrelu.get(session) ?? { rewritten: 0, folded: 0 };
 
 /** The model with its PRelu ops rewritten, or undefined when it has none (or cannot be read here). */
-async function rewrittenModel(modelPath: string): Promise<PreluRewrite | undefined> {
+async function rewrittenModel(modelPath: string, fold: boolean): Promise<PreluRewrite | undefined> {
   const bytes = await readFile(modelPath).catch(() => undefined);
   if (!bytes) return undefined; // onnxruntime reports the unreadable file in its own words
   try {
-    const rewrite = rewritePrelu(bytes);
+    const rewrite = rewritePrelu(bytes, { fold });
     return rewrite.rewritten ? rewrite : undefined;
   } catch {
     return undefined; // not a model protobuf can decode: onnxruntime says why

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { embeddingCacheKey } from '../../src/app/embed-images.js';
-import { configureRuntime, EXECUTION_REVISION } from '../../src/pipeline/runtime.js';
+import { configureRuntime } from '../../src/pipeline/runtime.js';
 import { BUILTIN_EMBEDDERS, embedderFingerprint } from '../../src/models/registry.js';
 import { DETECTION_REVISION } from '../../src/pipeline/detectors/types.js';
 
@@ -48,14 +48,17 @@ describe('store fingerprint', () => {
   it('the eval cache key follows the same fingerprint and revision', () => {
     const info = (detector: string) => ({ spec, path: '', sha256: sha, fingerprint: embedderFingerprint(spec, sha, detector), detector });
     const key = embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center');
-    expect(key).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}-x${EXECUTION_REVISION}`);
+    expect(key).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}-x2`);
     expect(embeddingCacheKey({ embedderInfo: info('blazeface-front') }, 'center')).not.toBe(key);
-    // Embeddings computed with the file's own PRelu ops are kept apart from rewritten ones.
-    configureRuntime({ preluRewrite: false });
+    // Embeddings computed with the file's own PRelu ops, or with the PRelu split but not folded, are
+    // kept apart from the default's.
     try {
+      configureRuntime({ preluFold: false });
+      expect(embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center')).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}-x1`);
+      configureRuntime({ preluRewrite: false });
       expect(embeddingCacheKey({ embedderInfo: info('blazeface') }, 'center')).toBe(`dlib-resnet-${fingerprintBefore()}-center-r${DETECTION_REVISION}`);
     } finally {
-      configureRuntime({ preluRewrite: true });
+      configureRuntime({ preluRewrite: true, preluFold: true });
     }
   });
 });
