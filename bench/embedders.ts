@@ -4,7 +4,7 @@
  * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
  * rounds alternating between embedders so machine noise hits them all. Median over rounds.
  *
- *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble] [--faces 32] [--rounds 7] [--json out.json] [--per-call N] [--prelu-unfolded] [--prelu-as-is]
+ *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble,ensemble-noflip] [--faces 32] [--rounds 7] [--json out.json] [--per-call N] [--prelu-unfolded] [--prelu-as-is]
  *
  * --per-call N hands the embedder N faces per call (default: all, which it runs 16 faces = 32 rows at a
  * time); --per-call 1 is what one login costs (the face and its mirror: 2 rows).
@@ -25,7 +25,7 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
-const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble').split(',');
+const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble,ensemble-noflip').split(',');
 const faces = Number(arg('faces', '32'));
 const rounds = Number(arg('rounds', '7'));
 const perCall = Number(arg('per-call', '0'));

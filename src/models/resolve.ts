@@ -1,7 +1,8 @@
 /**
  * Model id → ready-to-load ONNX file. Built-in models are converted on first use (cache.ts); user models
  * are files registered with `facectl models add` (user-models.ts), checked against their recorded sha256;
- * an ensemble resolves each of its members.
+ * an ensemble resolves each of its members, with the ensemble's own `flip` (whether the mirrored face is
+ * embedded too) in place of theirs.
  */
 import { createHash } from 'node:crypto';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -41,13 +42,19 @@ export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<E
   return spec;
 }
 
+export interface EmbedderOverrides {
+  /** Embed the mirrored face too, or not, whatever the spec says (the fingerprint follows). */
+  flip?: boolean;
+}
+
 /** The embedder `id`, its file, and its fingerprint when faces come from `detectorIdentity` (FaceDetector.identity). */
-export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string): Promise<ResolvedEmbedder> {
-  const spec = await findEmbedderSpec(id);
+export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string, overrides: EmbedderOverrides = {}): Promise<ResolvedEmbedder> {
+  const found = await findEmbedderSpec(id);
+  const spec = overrides.flip === undefined || overrides.flip === found.flip ? found : { ...found, flip: overrides.flip };
   if ('ensemble' in spec.source) {
     const declared = spec.members ?? [];
     const members: ResolvedEmbedder[] = [];
-    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity));
+    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity, { flip: spec.flip }));
     const sha256 = createHash('sha256').update(JSON.stringify(members.map((m, i) => [m.spec.id, m.fingerprint, declared[i]!.weight]))).digest('hex');
     return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
   }

@@ -4,7 +4,7 @@
  */
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
-import { resolveEmbedder, type ResolvedEmbedder } from '../models/resolve.js';
+import { resolveEmbedder, type EmbedderOverrides, type ResolvedEmbedder } from '../models/resolve.js';
 import { decodeImageBytes, decodeImageFile, type DecodedImage } from './decode.js';
 import { loadDetector } from './detectors/registry.js';
 import type { DetectOptions, FaceDetector } from './detectors/types.js';
@@ -20,6 +20,8 @@ import type { DetectedFace, EmbeddedFace, RgbImage } from './types.js';
 export interface PipelineOptions {
   /** Embedder id (built-in or registered); default DEFAULT_EMBEDDER (registry.ts). */
   embedder?: string;
+  /** The embedder run otherwise than its spec says (bench/fit-ensemble.ts: members without the mirrored face). */
+  embedderOverrides?: EmbedderOverrides;
   /** Detector id (built-in or registered); default blazeface. */
   detector?: string;
   /** Load only the detector (the `detect` command needs no embedder). */
@@ -44,7 +46,7 @@ export class FacePipeline {
   static async load(options: PipelineOptions = {}): Promise<FacePipeline> {
     const detector = await loadDetector(options.detector);
     if (options.detectOnly) return new FacePipeline(detector, null, null);
-    const resolved = await resolveEmbedder(options.embedder, detector.identity);
+    const resolved = await resolveEmbedder(options.embedder, detector.identity, options.embedderOverrides);
     return new FacePipeline(detector, await loadEmbedder(resolved), resolved);
   }
 

@@ -1,7 +1,7 @@
 /**
- * The default embedder is the ensemble; a store built with dlib-resnet (before the default changed) keeps
- * working without --model, because its manifest names its model, until `index rebuild --reembed --model`
- * moves it.
+ * The default embedder is ensemble-noflip; stores built with an earlier default (dlib-resnet until
+ * 2026-12-03, ensemble until 2026-12-07) keep working without --model, because their manifest names
+ * their model, until `index rebuild --reembed --model` moves them.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -18,14 +18,14 @@ describe.skipIf(!hasDatasets)(`default model and older dlib stores${hasDatasets 
   const cli = (...argv: string[]) => runCli(argv, env);
   const ex = (f: string) => dataset('face-recognition-examples', f);
 
-  it('the default is the ensemble (verify names it)', () => {
-    expect(DEFAULT_EMBEDDER).toBe('ensemble');
+  it('the default is ensemble-noflip (verify names it)', () => {
+    expect(DEFAULT_EMBEDDER).toBe('ensemble-noflip');
     const v = cli('verify', ex('joe_biden/biden.jpg'), ex('joe_biden/biden2.jpg'), '--json');
     expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout).model).toBe('ensemble');
+    expect(JSON.parse(v.stdout).model).toBe('ensemble-noflip');
   });
 
-  it('a dlib-resnet store: login without --model uses dlib-resnet and its View 1 threshold; reembed moves it to the ensemble', () => {
+  it('a dlib-resnet store: login without --model uses dlib-resnet and its View 1 threshold; reembed moves it to the ensemble, then to the default', () => {
     expect(cli('enroll', 'biden', ex('joe_biden/biden.jpg'), '--model', 'dlib-resnet').code).toBe(0);
     expect(cli('enroll', 'obama', ex('barack_obama/obama.jpg')).code).toBe(0); // no --model: the store's
     const login = cli('login', ex('joe_biden/biden2.jpg'), '--json');
@@ -41,5 +41,12 @@ describe.skipIf(!hasDatasets)(`default model and older dlib stores${hasDatasets 
     const again = cli('login', ex('joe_biden/biden2.jpg'), '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).threshold.value).toBe(0.4779);
+    // An ensemble store (the default before 2026-12-07) moves to the default the same way.
+    const moved = cli('index', 'rebuild', '--reembed', '--model', DEFAULT_EMBEDDER, '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(cli('info', '--json').stdout).model.id).toBe('ensemble-noflip');
+    const last = cli('login', ex('joe_biden/biden2.jpg'), '--json');
+    expect(last.code, last.stderr).toBe(0);
+    expect(JSON.parse(last.stdout).threshold.value).toBe(0.505);
   });
 });

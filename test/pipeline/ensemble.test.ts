@@ -72,6 +72,25 @@ describe.skipIf(!hasDatasets)('the built-in ensemble on real photos', () => {
     expect(info.members!.map((m) => m.fingerprint)).not.toContain(info.fingerprint);
   });
 
+  it('ensemble-noflip: its members run without the mirrored face (their own fingerprints), and it equals combining their no-flip vectors', async () => {
+    const ens = await FacePipeline.load({ embedder: 'ensemble-noflip' });
+    const info = ens.embedderInfo!;
+    expect(info.members!.map((m) => m.spec.flip)).toEqual([false, false]);
+    const withFlip = (await FacePipeline.load({ embedder: 'ensemble' })).embedderInfo!;
+    // Same member files, another recipe: the fingerprints differ, so neither store nor cache mixes them.
+    expect(info.members!.map((m) => m.sha256)).toEqual(withFlip.members!.map((m) => m.sha256));
+    for (const [i, m] of info.members!.entries()) expect(m.fingerprint).not.toBe(withFlip.members![i]!.fingerprint);
+    const [face] = (await ens.processFile(photo, 'largest')).faces;
+    const parts: Float32Array[] = [];
+    for (const id of ['mobilefacenet', 'faceplugin'])
+      parts.push((await (await FacePipeline.load({ embedder: id, embedderOverrides: { flip: false } })).processFile(photo, 'largest')).faces[0]!.embedding);
+    const want = combineEnsemble(parts, [0.55, 0.45]);
+    for (let d = 0; d < 704; d++) expect(face!.embedding[d]).toBeCloseTo(want[d]!, 5);
+    // Not what the members give with their mirrored face.
+    const flipped = (await (await FacePipeline.load({ embedder: 'mobilefacenet' })).processFile(photo, 'largest')).faces[0]!.embedding;
+    expect(Math.max(...parts[0]!.map((v, d) => Math.abs(v - flipped[d]!)))).toBeGreaterThan(1e-3);
+  });
+
   it('refuses a member with another alignment template (the dlib chip)', async () => {
     const dlib = await FacePipeline.load({ embedder: 'dlib-resnet' });
     const mfn = await FacePipeline.load({ embedder: 'mobilefacenet' });
