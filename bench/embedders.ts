@@ -1,5 +1,5 @@
 /**
- * npm run bench:embedders — milliseconds per face of each embedder alone (the mirrored face included, as
+ * npm run bench:embedders — milliseconds per face of each embedder alone (the mirrored face included where the embedder uses it, as
  * the pipeline runs it), on 1 and 2 onnxruntime threads, side by side in one run: 32 real LFW faces,
  * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
  * rounds alternating between embedders so machine noise hits them all. Median over rounds.
@@ -73,7 +73,7 @@ const rows = ids.map((id) => ({
   msPerFace1: median(runs.find((r) => r.id === id && r.threads === 1)!.ms),
   msPerFace2: median(runs.find((r) => r.id === id && r.threads === 2)!.ms),
 }));
-console.log(`${found.length} LFW faces, ${perCall > 0 ? `${perCall} per call` : 'all in one call'}, mirrored face included, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`${found.length} LFW faces, ${perCall > 0 ? `${perCall} per call` : 'all in one call'}, mirrored face included where used, median of ${rounds} rounds, ${new Date().toISOString().slice(0, 10)}`);
 console.log('embedder                dim   ms/face 1 thread   ms/face 2 threads');
 for (const r of rows) console.log(`${r.id.padEnd(22)} ${String(r.dim).padStart(4)}   ${r.msPerFace1.toFixed(2).padStart(16)}   ${r.msPerFace2.toFixed(2).padStart(17)}`);
 const out = arg('json', '');
