@@ -63,6 +63,33 @@ function view1Thresholds(model: string, verify: number, login: number): Embedder
   };
 }
 
+/**
+ * An ensemble of mobilefacenet and faceplugin (src/pipeline/ensemble.ts). One ArcFace 112 crop feeds both
+ * members; each applies its own layout and normalisation. `flip` is the members' (resolve.ts): with or
+ * without the mirrored face. Weights and thresholds fitted on View 1 (bench/fit-ensemble.ts).
+ */
+function mobilefacenetPlusFaceplugin(id: string, description: string, flip: boolean, weights: [number, number], [verify, login]: [number, number]): EmbedderSpec {
+  return {
+    id,
+    description,
+    origin: 'builtin',
+    source: { ensemble: true },
+    inputSize: 112,
+    layout: 'NHWC',
+    channels: 'RGB',
+    mean: 0,
+    std: 1,
+    template: arcfaceTemplate(112),
+    dim: 192 + 512,
+    flip,
+    members: [
+      { id: 'mobilefacenet', weight: weights[0] },
+      { id: 'faceplugin', weight: weights[1] },
+    ],
+    thresholds: view1Thresholds(id, verify, login),
+  };
+}
+
 export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
   {
     id: 'dlib-resnet',
@@ -139,47 +166,20 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
     flip: true,
     thresholds: view1Thresholds('faceplugin', 0.3097, 0.4581),
   },
-  {
-    id: 'ensemble',
-    description: 'mobilefacenet + faceplugin: their normalised vectors weighted 0.4 / 0.6 (fitted on LFW View 1), concatenated, 704-d',
-    origin: 'builtin',
-    source: { ensemble: true },
-    // One ArcFace 112 crop feeds both members; each applies its own layout and normalisation.
-    inputSize: 112,
-    layout: 'NHWC',
-    channels: 'RGB',
-    mean: 0,
-    std: 1,
-    template: arcfaceTemplate(112),
-    dim: 192 + 512,
-    flip: true,
-    members: [
-      { id: 'mobilefacenet', weight: 0.4 },
-      { id: 'faceplugin', weight: 0.6 },
-    ],
-    thresholds: view1Thresholds('ensemble', 0.3279, 0.4779),
-  },
-  {
-    id: 'ensemble-noflip',
-    description:
-      'mobilefacenet + faceplugin, each on the face only (no mirrored face: half the cost): normalised vectors weighted 0.55 / 0.45 (fitted on LFW View 1), concatenated, 704-d',
-    origin: 'builtin',
-    source: { ensemble: true },
-    inputSize: 112,
-    layout: 'NHWC',
-    channels: 'RGB',
-    mean: 0,
-    std: 1,
-    template: arcfaceTemplate(112),
-    dim: 192 + 512,
-    // An ensemble's flip is its members' (resolve.ts): these run without the mirrored face.
-    flip: false,
-    members: [
-      { id: 'mobilefacenet', weight: 0.55 },
-      { id: 'faceplugin', weight: 0.45 },
-    ],
-    thresholds: view1Thresholds('ensemble-noflip', 0.3372, 0.505),
-  },
+  mobilefacenetPlusFaceplugin(
+    'ensemble',
+    'mobilefacenet + faceplugin: their normalised vectors weighted 0.4 / 0.6 (fitted on LFW View 1), concatenated, 704-d',
+    true,
+    [0.4, 0.6],
+    [0.3279, 0.4779],
+  ),
+  mobilefacenetPlusFaceplugin(
+    'ensemble-noflip',
+    'mobilefacenet + faceplugin, each on the face only (no mirrored face: half the cost): normalised vectors weighted 0.55 / 0.45 (fitted on LFW View 1), concatenated, 704-d',
+    false,
+    [0.55, 0.45],
+    [0.3372, 0.505],
+  ),
 ];
 
 /**
