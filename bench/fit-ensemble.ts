@@ -138,6 +138,7 @@ for (const [id, f] of Object.entries(fits))
   console.log(`${id.padEnd(16)} ${f.verify.toFixed(4).padStart(14)}  ${f.login.toFixed(4).padStart(14)}  ${pct(f.accuracy)}  ${pct(f.tarAtFar1e3)}    ${pct(f.rank1)}   ${pct(f.dirAtFpir1e2)}`);
 console.log(`default: ${chosenDefault}`);
 
+const kept = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { thresholds: object; metrics: object }) : { thresholds: {}, metrics: {} };
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,
@@ -149,8 +150,9 @@ writeFileSync(
       photos: plan.images.length,
       default: chosenDefault,
       ensembles,
-      thresholds: Object.fromEntries(Object.entries(fits).map(([id, f]) => [id, { verify: round(f.verify), login: round(f.login) }])),
-      metrics: fits,
+      // Models fitted separately (--models) keep their entries.
+      thresholds: { ...kept.thresholds, ...Object.fromEntries(Object.entries(fits).map(([id, f]) => [id, { verify: round(f.verify), login: round(f.login) }])) },
+      metrics: { ...kept.metrics, ...fits },
     },
     null,
     2,
