@@ -8,6 +8,7 @@ import { embeddingCacheKey } from '../../src/app/embed-images.js';
 import { configureRuntime } from '../../src/pipeline/runtime.js';
 import { BUILTIN_EMBEDDERS, embedderFingerprint } from '../../src/models/registry.js';
 import { DETECTION_REVISION } from '../../src/pipeline/detectors/types.js';
+import { resolveEmbedder } from '../../src/models/resolve.js';
 
 const spec = BUILTIN_EMBEDDERS.find((s) => s.id === 'dlib-resnet')!;
 const sha = 'a'.repeat(64);
@@ -61,4 +62,16 @@ describe('store fingerprint', () => {
       configureRuntime({ preluRewrite: true, preluFold: true });
     }
   });
+});
+
+describe('ensemble fingerprints', () => {
+  it('`ensemble` keeps the fingerprint its stores recorded (before ensembles passed their flip to members); `ensemble-noflip` has its own', async () => {
+    // 9799bc7053ad70fb: `facectl info` on an `ensemble` store written on 2026-12-03 (README tour of that day).
+    const ensemble = await resolveEmbedder('ensemble', 'blazeface');
+    expect(ensemble.fingerprint).toBe('9799bc7053ad70fb');
+    const noflip = await resolveEmbedder('ensemble-noflip', 'blazeface');
+    expect(noflip.fingerprint).not.toBe(ensemble.fingerprint);
+    expect(noflip.members!.map((m) => m.spec.flip)).toEqual([false, false]);
+    expect(ensemble.members!.map((m) => m.spec.flip)).toEqual([true, true]);
+  }, 120_000); // converts both members on first use
 });
