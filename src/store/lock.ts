@@ -1,9 +1,15 @@
 /**
- * Exclusive store lock: `store.lock` holds {pid, hostname, time, process start}. It is created whole
- * (written to a temp file, then hard-linked into place, which fails if the lock exists), so a reader
- * never sees an empty lock. A lock whose pid is dead on this host (or reused by another process) is
- * stale and is broken by renaming it aside, so two breakers cannot both remove a fresh lock.
+ * Exclusive store lock: `store.lock` holds {pid, hostname, time, process start, a random token}. It is
+ * created whole (written to a temp file, then hard-linked into place, which fails if the lock exists), so
+ * a reader never sees an empty lock. A lock whose pid is dead on this host (or reused by another process)
+ * is stale and is broken by renaming it aside, so two breakers cannot both remove a fresh lock.
+ *
+ * A lock file is told from another by its content (the token), never by its inode number: ext4 gives a
+ * new file the inode number the last deleted one had, so every lock file of a busy store can carry the
+ * same one. Judging by inode let a breaker delete a live lock that had replaced the stale one it read,
+ * and let two holders both believe they held the lock (lost commits under contention).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +24,8 @@ export interface LockInfo {
   since: string;
   /** Kernel start time of the holder (Linux /proc), to tell a dead holder from a reused pid. */
   processStart?: string;
+  /** Random, unique to this lock file: what tells it from any other lock file. */
+  token?: string;
 }
 
 export interface LockHandle {
@@ -56,20 +64,25 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export function readLockInfo(dir: string): { info: LockInfo | undefined; ino: number } | undefined {
-  const file = path.join(dir, LOCK_FILE);
+/** The lock file's exact text, or undefined when there is none. */
+function readLockText(file: string): string | undefined {
   try {
-    const ino = fs.statSync(file).ino;
-    const text = fs.readFileSync(file, 'utf8');
-    try {
-      const info = JSON.parse(text) as LockInfo;
-      return { info: Number.isInteger(info.pid) && typeof info.hostname === 'string' ? info : undefined, ino };
-    } catch {
-      return { info: undefined, ino };
-    }
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/** The current lock: its parsed info (undefined if unreadable) and its exact text, which identifies it. */
+export function readLockInfo(dir: string): { info: LockInfo | undefined; text: string } | undefined {
+  const text = readLockText(path.join(dir, LOCK_FILE));
+  if (text === undefined) return undefined;
+  try {
+    const info = JSON.parse(text) as LockInfo;
+    return { info: Number.isInteger(info.pid) && typeof info.hostname === 'string' ? info : undefined, text };
+  } catch {
+    return { info: undefined, text };
   }
 }
 
@@ -84,8 +97,11 @@ export function staleReason(info: LockInfo | undefined, dir: string): string | u
   return undefined;
 }
 
-/** Renames the stale lock aside and deletes it, unless what was renamed turns out to be a fresh lock. */
-export function breakStaleLock(dir: string, staleIno: number): void {
+/**
+ * Renames the stale lock aside and deletes it, unless what was renamed turns out to be another lock
+ * than the one judged stale (`staleText`, its exact content).
+ */
+export function breakStaleLock(dir: string, staleText: string): void {
   const lockFile = path.join(dir, LOCK_FILE);
   const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
@@ -94,7 +110,7 @@ export function breakStaleLock(dir: string, staleIno: number): void {
     if (errnoCode(err) === 'ENOENT') return;
     throw err;
   }
-  if (fs.statSync(aside).ino !== staleIno) {
+  if (readLockText(aside) !== staleText) {
     // Another process replaced the stale lock between our read and our rename: put its lock back.
     try {
       fs.linkSync(aside, lockFile);
@@ -105,18 +121,19 @@ export function breakStaleLock(dir: string, staleIno: number): void {
   unlinkIfExists(aside);
 }
 
-/** One attempt: the inode of our new lock file, or undefined if the lock exists. */
-function tryCreateLock(dir: string): number | undefined {
+/** One attempt: the exact text of our new lock file, or undefined if the lock exists. */
+function tryCreateLock(dir: string): string | undefined {
   const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
   const start = processStartTime(process.pid);
   if (start) info.processStart = start;
+  info.token = randomBytes(16).toString('hex');
+  const text = `${JSON.stringify(info)}\n`;
   const temp = path.join(dir, `${LOCK_FILE}.new-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    fs.writeFileSync(temp, `${JSON.stringify(info)}\n`, { mode: FILE_MODE, flag: 'wx' });
+    fs.writeFileSync(temp, text, { mode: FILE_MODE, flag: 'wx' });
     fs.chmodSync(temp, FILE_MODE);
-    const ino = fs.statSync(temp).ino;
     fs.linkSync(temp, path.join(dir, LOCK_FILE));
-    return ino;
+    return text;
   } catch (err) {
     // EEXIST: someone holds the lock. ENOENT: a repair removed our temp file as a leftover: try again.
     if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') return undefined;
@@ -143,11 +160,11 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   for (;;) {
     let current: ReturnType<typeof readLockInfo>;
     try {
-      const ino = tryCreateLock(resolved);
-      if (ino !== undefined) return makeHandle(resolved, ino);
+      const mine = tryCreateLock(resolved);
+      if (mine !== undefined) return makeHandle(resolved, mine);
       current = readLockInfo(resolved);
       if (current && staleReason(current.info, resolved)) {
-        breakStaleLock(resolved, current.ino);
+        breakStaleLock(resolved, current.text);
         continue;
       }
     } catch (err) {
@@ -160,12 +177,12 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   }
 }
 
-function makeHandle(dir: string, ino: number): LockHandle {
+function makeHandle(dir: string, text: string): LockHandle {
   heldHere.add(dir);
   const lockFile = path.join(dir, LOCK_FILE);
   const ours = (): boolean => {
     try {
-      return fs.statSync(lockFile).ino === ino;
+      return readLockText(lockFile) === text;
     } catch {
       return false;
     }

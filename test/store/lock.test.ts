@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
-import { acquireLock, breakStaleLock, processStartTime } from '../../src/store/lock.js';
+import { acquireLock, breakStaleLock, processStartTime, readLockInfo } from '../../src/store/lock.js';
 import { LOCK_FILE } from '../../src/store/names.js';
 import { removeBundles, startFixture } from './fixtures/children.js';
 import { scenarioEmbedding } from './fixtures/scenario.js';
@@ -138,13 +138,42 @@ describe('store lock', () => {
   it('breaking a stale lock that was meanwhile replaced by a fresh one puts the fresh one back', async () => {
     const dir = await newStore();
     const lock = await acquireLock(dir);
-    const fresh = fs.statSync(path.join(dir, LOCK_FILE)).ino;
-    breakStaleLock(dir, fresh + 1); // we judged an older lock file stale; what we rename aside is the fresh one
-    expect(fs.statSync(path.join(dir, LOCK_FILE)).ino).toBe(fresh);
+    const fresh = fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8');
+    // We judged an older lock file stale; what we rename aside is the fresh one.
+    breakStaleLock(dir, JSON.stringify({ pid: await deadPid(), hostname: os.hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    expect(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(fresh);
     expect(() => lock.assertHeld()).not.toThrow();
     expect(fs.readdirSync(dir).filter((n) => n.startsWith(`${LOCK_FILE}.`))).toEqual([]);
     lock.release();
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  // ext4 gives a new file the inode number of the last deleted one, so a fresh lock often has the stale
+  // one's inode number. Rewriting the file in place keeps the inode for certain: what identifies a lock
+  // must be its content, or a breaker deletes a live lock and two holders commit at once.
+  it('a fresh lock with the stale one’s very inode is still told apart: put back, not deleted', async () => {
+    const dir = await newStore();
+    const file = path.join(dir, LOCK_FILE);
+    writeLock(dir, { pid: await deadPid(), hostname: os.hostname(), since: '2026-01-01T00:00:00.000Z' });
+    const stale = readLockInfo(dir)!;
+    const ino = fs.statSync(file).ino;
+    const live = `${JSON.stringify({ pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), token: 'fresh' })}\n`;
+    fs.writeFileSync(file, live); // the same inode, another lock
+    expect(fs.statSync(file).ino).toBe(ino);
+    breakStaleLock(dir, stale.text);
+    expect(fs.readFileSync(file, 'utf8')).toBe(live);
+  });
+
+  it('a holder whose lock file was replaced by another lock, even at the same inode, refuses to commit', async () => {
+    const dir = await newStore();
+    const lock = await acquireLock(dir);
+    const file = path.join(dir, LOCK_FILE);
+    const ino = fs.statSync(file).ino;
+    fs.writeFileSync(file, `${JSON.stringify({ pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), token: 'another' })}\n`);
+    expect(fs.statSync(file).ino).toBe(ino);
+    expect(() => lock.assertHeld()).toThrow(/lost the store lock/);
+    lock.release();
+    expect(fs.existsSync(file)).toBe(true); // not ours: release leaves it
   });
 
   it('a holder whose lock was broken refuses to commit', async () => {
