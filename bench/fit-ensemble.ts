@@ -93,9 +93,10 @@ for (const id of SINGLE) fits[id] = fit((img) => results.get(id)!.get(img));
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
 const round = (x: number) => Number(x.toFixed(4));
+// The committed fit: models not refitted in this run keep their entries.
+const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : { thresholds: {}, metrics: {} };
 if (only) {
   // Refit some models' thresholds: merge into the committed fit, leaving the ensemble's alone.
-  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : { thresholds: {}, metrics: {} };
   for (const [id, f] of Object.entries(fits)) {
     previous.thresholds[id] = { verify: round(f.verify), login: round(f.login) };
     previous.metrics[id] = { ...f, fitted: new Date().toISOString(), command: `npx tsx bench/fit-ensemble.ts --models ${only}` };
@@ -138,7 +139,6 @@ for (const [id, f] of Object.entries(fits))
   console.log(`${id.padEnd(16)} ${f.verify.toFixed(4).padStart(14)}  ${f.login.toFixed(4).padStart(14)}  ${pct(f.accuracy)}  ${pct(f.tarAtFar1e3)}    ${pct(f.rank1)}   ${pct(f.dirAtFpir1e2)}`);
 console.log(`default: ${chosenDefault}`);
 
-const kept = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { thresholds: object; metrics: object }) : { thresholds: {}, metrics: {} };
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(
   out,
@@ -151,8 +151,8 @@ writeFileSync(
       default: chosenDefault,
       ensembles,
       // Models fitted separately (--models) keep their entries.
-      thresholds: { ...kept.thresholds, ...Object.fromEntries(Object.entries(fits).map(([id, f]) => [id, { verify: round(f.verify), login: round(f.login) }])) },
-      metrics: { ...kept.metrics, ...fits },
+      thresholds: { ...previous.thresholds, ...Object.fromEntries(Object.entries(fits).map(([id, f]) => [id, { verify: round(f.verify), login: round(f.login) }])) },
+      metrics: { ...previous.metrics, ...fits },
     },
     null,
     2,

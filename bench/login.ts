@@ -7,7 +7,7 @@
  * --prelu-unfolded also logs in with PRelu split but not folded into the next convolutions, --prelu-as-is
  * with the model files' own PRelu ops (runtime rewrite off), query by query alternating with the
  * default, so they are measured side by side under the same machine noise.
- * The gallery: real dlib embeddings of LFW people (one photo each) topped up to the size asked with
+ * The gallery: real embeddings (the default embedder's) of LFW people (one photo each) topped up to the size asked with
  * synthetic identities (real embeddings mixed with noise and renormalised), so search cost is that
  * of a real 1e4-person store. Queries: other photos of enrolled LFW people, which must be accepted.
  */
