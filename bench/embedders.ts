@@ -4,13 +4,14 @@
  * detected and aligned once per template, embedded in one call (FaceEmbedder batches 16 faces = 32 rows),
  * rounds alternating between embedders so machine noise hits them all. Median over rounds.
  *
- *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble,ensemble-noflip] [--faces 32] [--rounds 7] [--json out.json] [--per-call N] [--prelu-unfolded] [--prelu-as-is]
+ *   npx tsx bench/embedders.ts [--models dlib-resnet,mobilefacenet,faceplugin,ensemble,ensemble-noflip] [--faces 32] [--rounds 7] [--json out.json] [--per-call N] [--prelu-unfolded] [--prelu-as-is] [--no-spin]
  *
  * --per-call N hands the embedder N faces per call (default: all, which it runs 16 faces = 32 rows at a
  * time); --per-call 1 is what one login costs (the face and its mirror: 2 rows).
  * --prelu-unfolded adds each embedder run with PRelu split but not folded (`<id>/unfolded`), --prelu-as-is
  * with the model file's own PRelu ops (`<id>/as-file`), side by side with the PRelu rewrite facectl
- * applies at session creation (src/models/onnx/prelu-rewrite.ts).
+ * applies at session creation (src/models/onnx/prelu-rewrite.ts); --no-spin with worker threads that sleep
+ * between ops (`<id>/no-spin`) instead of spinning within a run (src/pipeline/runtime.ts).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import type { Embedder } from '../src/pipeline/ensemble.js';
 import { FacePipeline, loadEmbedder } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
 import { datasetsDir } from '../test/helpers/shared.js';
-import { DEFAULT_PRELU, preluVariants } from './lib/prelu-variants.js';
+import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,7 +47,7 @@ for (const f of files) {
 
 const runs: { id: string; threads: number; embedder: Embedder; crops: Float32Array[]; ms: number[] }[] = [];
 for (const threads of [1, 2]) {
-  for (const variant of preluVariants(process.argv)) {
+  for (const variant of runtimeVariants(process.argv)) {
     configureRuntime({ threads, ...variant.options }); // sessions are keyed by these: each gets its own
     for (const model of models) {
       const embedder = await loadEmbedder(await resolveEmbedder(model, detector.detector.identity));
@@ -56,7 +57,7 @@ for (const threads of [1, 2]) {
     }
   }
 }
-configureRuntime(DEFAULT_PRELU.options);
+configureRuntime(DEFAULT_RUNTIME.options);
 for (let r = 0; r < rounds; r++) {
   for (const run of runs) {
     const step = perCall > 0 ? perCall : run.crops.length;

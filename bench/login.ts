@@ -3,9 +3,10 @@
  * against a store of 1e4 enrolled identities, in a warm process; plus the cold one-shot cost of
  * `facectl login` (process start, model load, store open) measured separately.
  *
- *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json] [--prelu-unfolded] [--prelu-as-is]
+ *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json] [--prelu-unfolded] [--prelu-as-is] [--no-spin]
  * --prelu-unfolded also logs in with PRelu split but not folded into the next convolutions, --prelu-as-is
- * with the model files' own PRelu ops (runtime rewrite off), query by query alternating with the
+ * with the model files' own PRelu ops (runtime rewrite off), --no-spin with worker threads that sleep between
+ * ops (src/pipeline/runtime.ts), query by query alternating with the
  * default, so they are measured side by side under the same machine noise.
  * The gallery: real embeddings (the default embedder's) of LFW people (one photo each) topped up to the size asked with
  * synthetic identities (real embeddings mixed with noise and renormalised), so search cost is that
@@ -22,7 +23,7 @@ import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
 import { GalleryStore, type NewFace } from '../src/store/index.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
-import { DEFAULT_PRELU, preluVariants } from './lib/prelu-variants.js';
+import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,15 +71,15 @@ interface Variant {
   correct: number;
 }
 const variants: Variant[] = [];
-for (const variant of preluVariants(process.argv)) {
+for (const variant of runtimeVariants(process.argv)) {
   configureRuntime(variant.options); // sessions are keyed on it: each variant runs its own
-  const p = variant === DEFAULT_PRELU ? pipeline : await FacePipeline.load();
+  const p = variant === DEFAULT_RUNTIME ? pipeline : await FacePipeline.load();
   const ctx = await openLoginContext(p, await openGallery(store, { mustExist: true }), { index: 'auto' });
   for (const q of queries.slice(0, 3)) await identify(p, ctx, q, { top: 1, allFaces: false }); // warm-up
   p.timer.reset();
   variants.push({ label: variant.label, pipeline: p, ctx, times: [], accepted: 0, correct: 0 });
 }
-configureRuntime(DEFAULT_PRELU.options);
+configureRuntime(DEFAULT_RUNTIME.options);
 for (const [i, q] of queries.entries()) {
   for (const v of variants) {
     const t0 = performance.now();

@@ -1,12 +1,14 @@
 /**
- * npx tsx bench/ort-threads.ts — milliseconds per onnxruntime call of each built-in model for 1 and 2
- * intra-op threads, with the session options facectl itself uses (src/pipeline/runtime.ts). It is how each model's thread count was chosen
- * (src/models/registry.ts `autoThreads`).
+ * npx tsx bench/ort-threads.ts — milliseconds per onnxruntime call of each built-in model on 1 intra-op
+ * thread and on 2 (worker threads spinning within a run, facectl's default, and sleeping between ops),
+ * with the session options facectl itself uses (src/pipeline/runtime.ts); the three take turns, median of
+ * 7 rounds. It is how each model's thread count was chosen (src/models/registry.ts `autoThreads`) and how
+ * spinning was.
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import { resolveBuiltin } from '../src/models/resolve.js';
 import type { BuiltinModelId } from '../src/models/builtin.js';
+import { resolveBuiltin } from '../src/models/resolve.js';
 import { configureRuntime, getSession, releaseSessions } from '../src/pipeline/runtime.js';
 
 const cases: [BuiltinModelId, number[]][] = [
@@ -14,23 +16,40 @@ const cases: [BuiltinModelId, number[]][] = [
   ['facemesh', [1, 192, 192, 3]],
   ['facemesh', [2, 192, 192, 3]],
   ['dlib-resnet', [2, 150, 150, 3]],
+  ['mobilefacenet', [1, 112, 112, 3]],
+  ['faceplugin', [1, 3, 112, 112]],
+  ['rfb320', [1, 3, 240, 320]],
+  ['fr-landmark', [1, 1, 64, 64]],
+  ['mtcnn-onet', [4, 48, 48, 3]],
 ];
-console.log(`# onnxruntime-node ${ort.env.versions.common}, ${os.cpus().length} cores, allow_spinning 0\n`);
-console.log('| model | input | 1 thread ms | 2 threads ms |\n|---|---|---:|---:|');
+const setups = [
+  { label: '1 thread', threads: 1, spinning: true },
+  { label: '2 threads, sleeping', threads: 2, spinning: false },
+  { label: '2 threads, spinning', threads: 2, spinning: true },
+];
+const rounds = 7;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`# onnxruntime-node ${ort.env.versions.common}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(`| model | input | ${setups.map((s) => `${s.label} ms`).join(' | ')} |\n|---|---|${setups.map(() => '---:').join('|')}|`);
 for (const [id, dims] of cases) {
   const { path } = await resolveBuiltin(id);
   const data = Float32Array.from({ length: dims.reduce((a, b) => a * b) }, () => Math.random());
   const tensor = new ort.Tensor('float32', data, dims);
-  const ms: string[] = [];
-  for (const threads of [1, 2]) {
-    configureRuntime({ threads }); // the product's own session options, thread count forced
-    const s = await getSession(path);
-    const feeds = { [s.inputNames[0]!]: tensor };
-    for (let i = 0; i < 5; i++) await s.run(feeds);
-    const runs = 40, t0 = performance.now();
-    for (let i = 0; i < runs; i++) await s.run(feeds);
-    ms.push(((performance.now() - t0) / runs).toFixed(2));
-    await releaseSessions();
+  const sessions = [];
+  for (const s of setups) {
+    configureRuntime({ threads: s.threads, spinning: s.spinning }); // the product's own session options, these forced
+    const session = await getSession(path);
+    const feeds = { [session.inputNames[0]!]: tensor };
+    for (let i = 0; i < 5; i++) await session.run(feeds);
+    sessions.push({ session, feeds, ms: [] as number[] });
   }
-  console.log(`| ${id} | ${dims.join('×')} | ${ms[0]} | ${ms[1]} |`);
+  for (let r = 0; r < rounds; r++)
+    for (const s of sessions) {
+      const runs = 20;
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) await s.session.run(s.feeds);
+      s.ms.push((performance.now() - t0) / runs);
+    }
+  await releaseSessions();
+  console.log(`| ${id} | ${dims.join('×')} | ${sessions.map((s) => median(s.ms).toFixed(2)).join(' | ')} |`);
 }

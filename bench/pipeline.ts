@@ -4,7 +4,9 @@
  * run, the same pipeline code with the original TF.js models on the wasm backend (dlib-resnet only: the
  * other embedders have no TF.js original; `--model` picks the embedder, default dlib-resnet).
  *
- *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--model dlib-resnet] [--no-tfjs] [--json out.json]
+ *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--model dlib-resnet] [--no-tfjs] [--json out.json] [--no-spin]
+ * --no-spin adds the onnxruntime pipeline with worker threads that sleep between ops (`onnxruntime-node/no-spin`),
+ * against the default where they spin within a run (src/pipeline/runtime.ts), alternating rounds.
  * Images: LFW photos (250×250, one per person) from ../shared/datasets, or FACECTL_SHARED.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { BlazeFaceDetector } from '../src/pipeline/detectors/blazeface.js';
 import { FaceEmbedder } from '../src/pipeline/embedder.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
+import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 import { tfjsSession } from './lib/tfjs-sessions.js';
 
@@ -34,8 +37,12 @@ const people = readdirSync(lfw).filter((d) => !d.includes('.')).sort();
 const step = Math.max(1, Math.floor(people.length / count));
 const images = people.filter((_, i) => i % step === 0).slice(0, count).map((p) => path.join(lfw, p, `${p}_0001.jpg`));
 
-const ortPipeline = await FacePipeline.load({ embedder: model });
-const engines: { name: string; pipeline: FacePipeline }[] = [{ name: 'onnxruntime-node', pipeline: ortPipeline }];
+const engines: { name: string; pipeline: FacePipeline }[] = [];
+for (const variant of runtimeVariants(process.argv).filter((v) => v === DEFAULT_RUNTIME || v.suffix === '/no-spin')) {
+  configureRuntime(variant.options); // sessions are keyed on it: each variant runs its own
+  engines.push({ name: `onnxruntime-node${variant.suffix}`, pipeline: await FacePipeline.load({ embedder: model }) });
+}
+configureRuntime(DEFAULT_RUNTIME.options);
 if (withTfjs) {
   const resolved = await resolveEmbedder('dlib-resnet', 'blazeface');
   const detector = new BlazeFaceDetector(tfjsSession('blazeface'), tfjsSession('facemesh'), ort.Tensor, 256);
@@ -74,11 +81,14 @@ console.log(`# pipeline benchmark: ${images.length} LFW images × ${rounds} roun
 console.log(`| engine | ${stages.join(' ms | ')} ms | total ms/image | images/s |`);
 console.log(`|---|${stages.map(() => '---:').join('|')}|---:|---:|`);
 for (const r of rows) console.log(`| ${r.engine} | ${stages.map((s) => r.perStage[s]!.toFixed(1)).join(' | ')} | ${r.msPerImage.toFixed(1)} | ${r.imagesPerSecond.toFixed(1)} |`);
-if (rows.length === 2) {
-  const [o, t] = rows as [(typeof rows)[0], (typeof rows)[0]];
+const tfjsRow = rows.find((r) => r.engine === 'tfjs-wasm');
+if (tfjsRow) {
+  const [o, t] = [rows[0]!, tfjsRow];
   console.log(`\nend to end: onnxruntime-node is ${(t.msPerImage / o.msPerImage).toFixed(1)}× faster than TF.js wasm (same run, alternating rounds)`);
   const model = (s: 'detect' | 'landmarks' | 'embed') => (t.perStage[s]! / o.perStage[s]!).toFixed(1);
   console.log(`per stage: detect ${model('detect')}×, landmarks ${model('landmarks')}×, embed ${model('embed')}×`);
 }
+const sleepRow = rows.find((r) => r.engine.endsWith('/no-spin'));
+if (sleepRow) console.log(`\nspinning within a run: ${(sleepRow.msPerImage / rows[0]!.msPerImage).toFixed(2)}× faster end to end, embed ${(sleepRow.perStage.embed! / rows[0]!.perStage.embed!).toFixed(2)}×, detect ${(sleepRow.perStage.detect! / rows[0]!.perStage.detect!).toFixed(2)}× (same run, alternating rounds)`);
 const json = arg('json', '');
 if (json) writeFileSync(json, JSON.stringify({ images: images.length, rounds, rows }, null, 2));

@@ -21,7 +21,7 @@ export interface GlobalOptions {
 export function withGlobalOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print machine-readable JSON on stdout')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic: all cores, one for the small landmark model)')
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic: all cores, one for the tiny RFB-320 landmark model)')
     .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']).default('cpu'))
     .option('-q, --quiet', 'no progress output on stderr');
 }

@@ -190,8 +190,12 @@ export const BUILTIN_EMBEDDERS: readonly EmbedderSpec[] = [
  */
 export const DEFAULT_EMBEDDER = 'ensemble-noflip';
 
-/** `autoThreads`: FaceMesh is small enough that one intra-op thread beats two (see runtime.ts). */
-export const LANDMARKER = { id: 'facemesh', builtin: 'facemesh', inputSize: 192, autoThreads: 1 } as const;
+/**
+ * FaceMesh runs on onnxruntime's default thread count: with worker threads spinning within a run it is
+ * faster on two threads than on one (`npx tsx bench/ort-threads.ts`: 1.59–1.61 against 1.87–1.89 ms,
+ * 2026-12-07); before spinning it ran on one.
+ */
+export const LANDMARKER = { id: 'facemesh', builtin: 'facemesh', inputSize: 192 } as const;
 
 /**
  * Stores written before the detector was part of the fingerprint recorded `pipeline: 1` for BlazeFace +

@@ -34,6 +34,14 @@ export interface RuntimeOptions {
    * (`npm run bench:embedders -- --prelu-unfolded`).
    */
   preluFold: boolean;
+  /**
+   * Let a session's worker threads busy-wait briefly between the ops of one run, and stop them when the
+   * run ends (onnxruntime's `force_spinning_stop`). Waking a sleeping worker for every small op is what
+   * made two threads barely faster than one for the 112×112 embedders; no thread spins outside a run, so
+   * idle sessions never steal a core from the running one. Off only to measure the difference
+   * (`npm run bench:pipeline -- --no-spin`, also on bench:embedders and bench:login).
+   */
+  spinning: boolean;
 }
 
 /**
@@ -47,7 +55,13 @@ export function executionRevision(): string {
   return runtime.preluFold ? '-x2' : '-x1';
 }
 
-const runtime: RuntimeOptions = { threads: 0, device: 'cpu', preluRewrite: true, preluFold: true };
+/**
+ * How long an idle worker spins within a run before it sleeps. On this 2-core machine (`npm run
+ * bench:pipeline -- --no-spin`, ensemble-noflip, 2026-12-07): onnxruntime's default spin made photos
+ * 1.10× faster on an idle machine but 0.88× with the other core busy; 10 µs gave 1.15× idle and 1.01× busy.
+ */
+const SPIN_DURATION_US = 10;
+const runtime: RuntimeOptions = { threads: 0, device: 'cpu', preluRewrite: true, preluFold: true, spinning: true };
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 /** Set process-wide runtime options; call before the first session is created. */
@@ -64,13 +78,14 @@ export function configureRuntime(options: Partial<RuntimeOptions>): void {
   }
   if (options.preluRewrite !== undefined) runtime.preluRewrite = options.preluRewrite;
   if (options.preluFold !== undefined) runtime.preluFold = options.preluFold;
+  if (options.spinning !== undefined) runtime.spinning = options.spinning;
 }
 
 export interface SessionHints {
   /**
-   * Intra-op threads when the user left --threads at 0 (auto). Small models lose more to waking a
-   * second thread per op than they gain: FaceMesh at 192×192 took 1.4–2.2 ms on one thread against
-   * 1.8–3.9 ms on two in six runs here (`npx tsx bench/ort-threads.ts`).
+   * Intra-op threads when the user left --threads at 0 (auto). The smallest models lose more to
+   * handing work to a second thread than they gain: RFB-320's 64×64 landmark net took 0.46 ms on one
+   * thread against 0.36–0.55 ms on two (`npx tsx bench/ort-threads.ts`, 2026-12-07).
    */
   autoThreads?: number;
 }
@@ -78,7 +93,7 @@ export interface SessionHints {
 /** The session for a model file, created on first use. */
 export function getSession(modelPath: string, hints: SessionHints = {}): Promise<ort.InferenceSession> {
   const threads = runtime.threads > 0 ? runtime.threads : (hints.autoThreads ?? 0);
-  const key = `${modelPath}|${runtime.device}|${threads}|${executionRevision()}`;
+  const key = `${modelPath}|${runtime.device}|${threads}|${executionRevision()}|${runtime.spinning ? 'spin' : 'sleep'}`;
   let session = sessions.get(key);
   if (!session) {
     session = createSession(modelPath, threads);
@@ -102,9 +117,18 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
     options.intraOpNumThreads = threads;
     options.interOpNumThreads = 1;
   }
-  // Three sessions (detector, mesh, embedder) each own a thread pool; with spinning on, idle pools
-  // busy-wait and starve the running one. Measured here: 148 → 48 ms per photo with a busy second core.
-  options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+  // Three sessions (detector, mesh, embedder) each own a thread pool. Left spinning after a run, idle
+  // pools busy-wait and starve the running one (148 → 48 ms per photo with a busy second core when that
+  // stopped), hence force_spinning_stop. Within a run, a short spin before sleeping (SPIN_DURATION_US)
+  // keeps the fast wake-up between ops without the loss of spinning on a core another process needs.
+  const spin = runtime.spinning ? '1' : '0';
+  options.extra = {
+    session: {
+      intra_op: { allow_spinning: spin, ...(runtime.spinning ? { spin_duration_us: String(SPIN_DURATION_US) } : {}) },
+      inter_op: { allow_spinning: spin },
+      ...(runtime.spinning ? { force_spinning_stop: '1' } : {}),
+    },
+  };
   try {
     const rewrite = runtime.preluRewrite ? await rewrittenModel(modelPath, runtime.preluFold) : undefined;
     if (rewrite) {

@@ -42,7 +42,7 @@ export type BlazeFaceModelId = 'blazeface' | 'blazeface-front';
 /** A BlazeFace detector with FaceMesh refining its boxes; sessions are shared per process, FaceMesh's with its thread hint. */
 export async function loadBlazeFace(modelId: BlazeFaceModelId = 'blazeface'): Promise<BlazeFaceDetector> {
   const [det, mesh] = await Promise.all([resolveBuiltin(modelId), resolveBuiltin(LANDMARKER.builtin)]);
-  const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path, { autoThreads: LANDMARKER.autoThreads })]);
+  const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path)]);
   const inputSize = Number(getBuiltinModel(modelId).input.dims[1]); // NHWC [N, size, size, 3]
   return new BlazeFaceDetector(detSession, meshSession, ort.Tensor, inputSize, modelId);
 }
