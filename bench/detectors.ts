@@ -43,7 +43,7 @@ const request = (pairsFile?: string): EvalRequest => ({
   provenance: { command: 'npm run bench:detectors', versions: {} },
 });
 
-const results: { date: string; edge: Record<string, FolderCount[]>; view1: PairResult[]; view1MsPerPhoto: Record<string, number>; chosen?: PairResult; view2: (PairResult & { imagesPerSecond: number })[] } = {
+const results: { date: string; edge: Record<string, FolderCount[]>; view1: PairResult[]; view1MsPerPhoto: Record<string, number>; chosen?: PairResult; view2: (PairResult & { imagesEmbedded: number; imagesPerSecond: number | null })[] } = {
   date: new Date().toISOString(),
   edge: {},
   view1: [],
@@ -100,7 +100,9 @@ if (!process.argv.includes('--skip-view2')) {
     log(`View 2: ${d} × ${e} (${plan2.images.length} photos, cached where a previous run embedded them)`);
     const pipeline = await FacePipeline.load({ detector: d, embedder: e });
     const embedded = await embedPlan(pipeline, plan2, request());
-    results.view2.push({ ...summarise(plan2, (img) => embedded.results.get(img), d, e), imagesPerSecond: embedded.imagesPerSecond });
+    // Photos/s of the photos embedded in this run (detect + embed); null when all came from the cache.
+    const imagesPerSecond = embedded.embedded ? embedded.imagesPerSecond : null;
+    results.view2.push({ ...summarise(plan2, (img) => embedded.results.get(img), d, e), imagesEmbedded: embedded.embedded, imagesPerSecond });
     save();
   }
   console.log(`\n## LFW View 2 (pairs.txt, ${plan2.protocol!.pairs.length} pairs, 10 folds; ${plan2.images.length} photos)\n`);
