@@ -83,9 +83,9 @@ export function configureRuntime(options: Partial<RuntimeOptions>): void {
 
 export interface SessionHints {
   /**
-   * Intra-op threads when the user left --threads at 0 (auto). The smallest models lose more to
-   * handing work to a second thread than they gain: RFB-320's 64×64 landmark net took 0.46 ms on one
-   * thread against 0.36–0.55 ms on two (`npx tsx bench/ort-threads.ts`, 2026-12-07).
+   * Intra-op threads when the user left --threads at 0 (auto). The smallest models gain nothing reliable
+   * from a second thread: RFB-320's 64×64 landmark net took 0.46 ms on one thread and 0.36 or 0.55 ms on
+   * two in two runs (`npx tsx bench/ort-threads.ts`, 2026-12-07), so it keeps to one.
    */
   autoThreads?: number;
 }

@@ -39,7 +39,7 @@ const IOU_MERGE = 0.3;
 /** The BlazeFace models as built-in detectors: the 256×256 back-camera one (default) and the 128×128 front one. */
 export type BlazeFaceModelId = 'blazeface' | 'blazeface-front';
 
-/** A BlazeFace detector with FaceMesh refining its boxes; sessions are shared per process, FaceMesh's with its thread hint. */
+/** A BlazeFace detector with FaceMesh refining its boxes; sessions are shared per process. */
 export async function loadBlazeFace(modelId: BlazeFaceModelId = 'blazeface'): Promise<BlazeFaceDetector> {
   const [det, mesh] = await Promise.all([resolveBuiltin(modelId), resolveBuiltin(LANDMARKER.builtin)]);
   const [detSession, meshSession] = await Promise.all([getSession(det.path), getSession(mesh.path)]);
