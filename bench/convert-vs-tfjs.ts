@@ -19,6 +19,7 @@ import { maxRelativeError, rowCosines } from '../test/models/compare.js';
 import { realInputs } from '../test/models/face-crops.js';
 import { hasDatasets, repoRoot } from '../test/helpers/shared.js';
 import { loadTfjsWasm, runTfjsReference } from '../test/helpers/tfjs-reference.js';
+import { median } from './lib/stats.js';
 
 const BATCH = 8;
 /** Timing rounds continue until this much time per engine has passed (or MAX_RUNS), after warm-up runs. */
@@ -42,7 +43,6 @@ interface ModelResult {
   tfjs: Timing;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * Median wall time (ms) of each function. The functions take turns within every round, so a change

@@ -21,6 +21,7 @@ import { FacePipeline, loadEmbedder } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
+import { median } from './lib/stats.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,7 +67,6 @@ for (let r = 0; r < rounds; r++) {
     run.ms.push((performance.now() - t0) / run.crops.length);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ids = [...new Set(runs.map((r) => r.id))];
 const rows = ids.map((id) => ({
   id,

@@ -16,6 +16,7 @@ import { FilesGallery } from '../src/gallery/files.js';
 import { PostgresGallery } from '../src/gallery/postgres/gallery.js';
 import type { Gallery, IndexChoice, NewFace } from '../src/gallery/types.js';
 import { startPgServer, uniqueSchema } from '../test/helpers/pg-server.js';
+import { median, p95 } from './lib/stats.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,8 +35,6 @@ const face = (id: string, embedding: Float32Array): NewFace => ({
   quality: { score: 0.99, eyeDistancePx: 40, sizePx: 100, rollDeg: 0, yawDeg: 0 }, embedding,
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
 
 interface Row { size: number; backend: string; loadS: number; indexS: number; enrollMs: number; loginMedianMs: number; loginP95Ms: number; recall: number }
 const rows: Row[] = [];

@@ -24,6 +24,7 @@ import { configureRuntime } from '../src/pipeline/runtime.js';
 import { GalleryStore, type NewFace } from '../src/store/index.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
 import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
+import { median, p95 } from './lib/stats.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -90,13 +91,12 @@ for (const [i, q] of queries.entries()) {
   }
 }
 const summary = (v: Variant) => {
-  const times = [...v.times].sort((a, b) => a - b);
   const per = (stage: string) => (v.pipeline.timer.totals.get(stage as never) ?? 0) / queries.length;
   return {
     label: v.label,
-    medianMs: times[Math.floor(times.length / 2)]!,
-    p95Ms: times[Math.floor(times.length * 0.95)]!,
-    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    medianMs: median(v.times),
+    p95Ms: p95(v.times),
+    meanMs: v.times.reduce((a, b) => a + b, 0) / v.times.length,
     stagesMs: Object.fromEntries(['decode', 'detect', 'landmarks', 'align', 'embed', 'search'].map((s) => [s, per(s)])),
     accepted: v.accepted,
     rank1Correct: v.correct,

@@ -2,14 +2,15 @@
  * npx tsx bench/ort-threads.ts — milliseconds per onnxruntime call of each built-in model on 1 intra-op
  * thread and on 2 (worker threads spinning within a run, facectl's default, and sleeping between ops),
  * with the session options facectl itself uses (src/pipeline/runtime.ts); the three take turns, median of
- * 7 rounds. It is how each model's thread count was chosen (src/models/registry.ts `autoThreads`) and how
- * spinning was.
+ * 7 rounds. It is how each model's thread count was chosen (`autoThreads` hints, src/pipeline/runtime.ts:
+ * only RFB-320's landmark net keeps to one) and how spinning was.
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import type { BuiltinModelId } from '../src/models/builtin.js';
 import { resolveBuiltin } from '../src/models/resolve.js';
 import { configureRuntime, getSession, releaseSessions } from '../src/pipeline/runtime.js';
+import { median } from './lib/stats.js';
 
 const cases: [BuiltinModelId, number[]][] = [
   ['blazeface', [1, 256, 256, 3]],
@@ -28,7 +29,6 @@ const setups = [
   { label: '2 threads, spinning', threads: 2, spinning: true },
 ];
 const rounds = 7;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`# onnxruntime-node ${ort.env.versions.common}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
 console.log(`| model | input | ${setups.map((s) => `${s.label} ms`).join(' | ')} |\n|---|---|${setups.map(() => '---:').join('|')}|`);
 for (const [id, dims] of cases) {

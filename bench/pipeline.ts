@@ -4,9 +4,10 @@
  * run, the same pipeline code with the original TF.js models on the wasm backend (dlib-resnet only: the
  * other embedders have no TF.js original; `--model` picks the embedder, default dlib-resnet).
  *
- *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--model dlib-resnet] [--no-tfjs] [--json out.json] [--no-spin]
+ *   npx tsx bench/pipeline.ts [--images 60] [--rounds 3] [--threads 0] [--model dlib-resnet] [--no-tfjs] [--json out.json] [--no-spin] [--prelu-unfolded] [--prelu-as-is]
  * --no-spin adds the onnxruntime pipeline with worker threads that sleep between ops (`onnxruntime-node/no-spin`),
- * against the default where they spin within a run (src/pipeline/runtime.ts), alternating rounds.
+ * against the default where they spin within a run (src/pipeline/runtime.ts), alternating rounds;
+ * --prelu-unfolded / --prelu-as-is add the PRelu variants the same way (bench/lib/runtime-variants.ts).
  * Images: LFW photos (250×250, one per person) from ../shared/datasets, or FACECTL_SHARED.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -18,8 +19,8 @@ import { BlazeFaceDetector } from '../src/pipeline/detectors/blazeface.js';
 import { FaceEmbedder } from '../src/pipeline/embedder.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { configureRuntime } from '../src/pipeline/runtime.js';
-import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { datasetsDir } from '../test/helpers/shared.js';
+import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { tfjsSession } from './lib/tfjs-sessions.js';
 
 const arg = (name: string, fallback: string) => {
@@ -38,7 +39,7 @@ const step = Math.max(1, Math.floor(people.length / count));
 const images = people.filter((_, i) => i % step === 0).slice(0, count).map((p) => path.join(lfw, p, `${p}_0001.jpg`));
 
 const engines: { name: string; pipeline: FacePipeline }[] = [];
-for (const variant of runtimeVariants(process.argv).filter((v) => v === DEFAULT_RUNTIME || v.suffix === '/no-spin')) {
+for (const variant of runtimeVariants(process.argv)) {
   configureRuntime(variant.options); // sessions are keyed on it: each variant runs its own
   engines.push({ name: `onnxruntime-node${variant.suffix}`, pipeline: await FacePipeline.load({ embedder: model }) });
 }
