@@ -31,12 +31,15 @@ describe('onnxruntime worker threads', () => {
     let seed = 7;
     const input = Float32Array.from({ length: 4 * 3 * 112 * 112 }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
     const outputs: Float32Array[] = [];
+    const sessions: ort.InferenceSession[] = [];
     for (const spinning of [true, false]) {
       configureRuntime({ threads: 2, spinning });
       const session = await getSession(path);
+      sessions.push(session);
       const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [4, 3, 112, 112]) });
       outputs.push(out[session.outputNames[0]!]!.data as Float32Array);
     }
+    expect(sessions[0], 'spinning and sleeping must be two sessions, or the comparison proves nothing').not.toBe(sessions[1]);
     expect(outputs[0]!.length).toBe(4 * 512);
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     expect(bytes(outputs[0]!).equals(bytes(outputs[1]!))).toBe(true);
