@@ -57,8 +57,9 @@ export function executionRevision(): string {
 
 /**
  * How long an idle worker spins within a run before it sleeps. On this 2-core machine (`npm run
- * bench:pipeline -- --no-spin`, ensemble-noflip, 2026-12-07): onnxruntime's default spin made photos
- * 1.10× faster on an idle machine but 0.88× with the other core busy; 10 µs gave 1.15× idle and 1.01× busy.
+ * bench:pipeline -- --no-spin`, ensemble-noflip, 2026-12-07, other durations through a throwaway switch):
+ * onnxruntime's default spin made photos 1.10× faster on an idle machine but 0.88× with the other core
+ * busy; 10 µs gave 1.15× idle and 1.01× busy.
  */
 const SPIN_DURATION_US = 10;
 const runtime: RuntimeOptions = { threads: 0, device: 'cpu', preluRewrite: true, preluFold: true, spinning: true };
