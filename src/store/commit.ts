@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, fsyncDir, step, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import type { LockHandle } from './lock.js';
-import { pidAlive } from './lock.js';
-import { isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, stagedName } from './names.js';
+import { clearAbandonedBreakLock, pidAlive } from './lock.js';
+import { BREAK_LOCK_FILE, isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, stagedName } from './names.js';
 
 interface JournalEntry {
   /** Final name, e.g. data.csv. */
@@ -89,10 +89,17 @@ function ownedByLiveProcess(name: string): boolean {
   return match !== null && Number(match[1]) !== process.pid && pidAlive(Number(match[1]));
 }
 
-/** Deletes staged files and temp files of interrupted writers (caller holds the lock, no journal pending). */
+/**
+ * Deletes staged files and temp files of interrupted writers (caller holds the lock, no journal pending).
+ * The break lock is removed only once its holder is gone.
+ */
 export function removeLeftovers(dir: string): string[] {
   const removed: string[] = [];
   for (const name of fs.readdirSync(dir)) {
+    if (name === BREAK_LOCK_FILE) {
+      if (clearAbandonedBreakLock(dir) === 'cleared') removed.push(name);
+      continue;
+    }
     if (name === LOCK_FILE || !isTempLeftover(name) || ownedByLiveProcess(name)) continue;
     if (unlinkIfExists(path.join(dir, name))) removed.push(name);
   }

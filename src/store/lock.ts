@@ -2,20 +2,27 @@
  * Exclusive store lock: `store.lock` holds {pid, hostname, time, process start, a random token}. It is
  * created whole (written to a temp file, then hard-linked into place, which fails if the lock exists), so
  * a reader never sees an empty lock. A lock whose pid is dead on this host (or reused by another process)
- * is stale and is broken by renaming it aside, so two breakers cannot both remove a fresh lock.
+ * is stale.
+ *
+ * A stale lock is broken under a second lock, `store.lock.break`, held only for the break: the breaker
+ * checks that store.lock is still the very lock it judged stale, and only then deletes it. A stale
+ * lock's holder is dead and other breakers wait, so nothing can replace it in between, and store.lock
+ * is never absent while a live process holds it. (Breaking by renaming store.lock aside and putting it
+ * back if it proved to be a fresh lock left the store unlocked in between: with a breaker paused there,
+ * its holder failed with "lost the store lock", or, had it already checked, could commit over writers
+ * that took the free lock meanwhile.)
  *
  * A lock file is told from another by its content (the token), never by its inode number: ext4 gives a
  * new file the inode number the last deleted one had, so every lock file of a busy store can carry the
- * same one. Judging by inode let a breaker delete a live lock that had replaced the stale one it read,
- * and let two holders both believe they held the lock (lost commits under contention).
+ * same one.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { errnoCode, FILE_MODE, sleep, storeError, storeIoError, unlinkIfExists } from './fsio.js';
-import { LOCK_FILE } from './names.js';
+import { errnoCode, FILE_MODE, sleep, step, storeError, storeIoError, unlinkIfExists } from './fsio.js';
+import { BREAK_LOCK_FILE, LOCK_FILE } from './names.js';
 
 export interface LockInfo {
   pid: number;
@@ -74,9 +81,9 @@ function readLockText(file: string): string | undefined {
   }
 }
 
-/** The current lock: its parsed info (undefined if unreadable) and its exact text, which identifies it. */
-export function readLockInfo(dir: string): { info: LockInfo | undefined; text: string } | undefined {
-  const text = readLockText(path.join(dir, LOCK_FILE));
+/** The current lock (or break lock): its parsed info (undefined if unreadable) and its exact text, which identifies it. */
+export function readLockInfo(dir: string, name: string = LOCK_FILE): { info: LockInfo | undefined; text: string } | undefined {
+  const text = readLockText(path.join(dir, name));
   if (text === undefined) return undefined;
   try {
     const info = JSON.parse(text) as LockInfo;
@@ -86,43 +93,77 @@ export function readLockInfo(dir: string): { info: LockInfo | undefined; text: s
   }
 }
 
-/** Why a lock is stale, or undefined if its holder may still be running. Locks from other hosts are never stale. */
-export function staleReason(info: LockInfo | undefined, dir: string): string | undefined {
+/** Why the holder named in a lock file is gone, or undefined if it may still be running. Other hosts' never are. */
+function holderGone(info: LockInfo | undefined): string | undefined {
   if (!info) return 'unreadable lock file';
   if (info.hostname !== os.hostname()) return undefined;
-  if (info.pid === process.pid) return heldHere.has(dir) ? undefined : 'left by an earlier process with our pid';
   if (!pidAlive(info.pid)) return `pid ${info.pid} is not running`;
   const start = processStartTime(info.pid);
   if (info.processStart && start && start !== info.processStart) return `pid ${info.pid} now belongs to another process`;
   return undefined;
 }
 
+/** Why a lock is stale, or undefined if its holder may still be running. Locks from other hosts are never stale. */
+export function staleReason(info: LockInfo | undefined, dir: string): string | undefined {
+  if (info?.pid === process.pid && info.hostname === os.hostname()) {
+    return heldHere.has(dir) ? undefined : 'left by an earlier process with our pid';
+  }
+  return holderGone(info);
+}
+
 /**
- * Renames the stale lock aside and deletes it, unless what was renamed turns out to be another lock
- * than the one judged stale (`staleText`, its exact content).
+ * Deletes the stale lock whose exact content is `staleText`, holding the break lock meanwhile. Returns
+ * true when the caller should try to take the lock again at once (broken, or already gone or replaced),
+ * false when another process is breaking it (wait).
  */
-export function breakStaleLock(dir: string, staleText: string): void {
+export function breakStaleLock(dir: string, staleText: string): boolean {
   const lockFile = path.join(dir, LOCK_FILE);
+  const breakFile = path.join(dir, BREAK_LOCK_FILE);
+  const mine = tryCreateLockFile(dir, BREAK_LOCK_FILE);
+  if (mine === undefined) return clearAbandonedBreakLock(dir) !== 'live';
+  try {
+    // Under the break lock the stale lock can only go away through us: if it is still there, it is
+    // the one judged stale, and deleting it cannot hit a fresh lock. Anything else is left alone.
+    if (readLockText(lockFile) !== staleText) return true;
+    step('lock:breaking');
+    unlinkIfExists(lockFile);
+    return true;
+  } finally {
+    if (readLockText(breakFile) === mine) unlinkIfExists(breakFile);
+  }
+}
+
+/**
+ * Removes a break lock left by a process that died mid-break (a window of microseconds), renamed aside
+ * first and put back if it proved to be another one. Only after such a crash could two breakers run at
+ * once. 'live': its holder may still be breaking (wait); 'absent': there is none (or it just went).
+ */
+export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'cleared' {
+  const current = readLockInfo(dir, BREAK_LOCK_FILE);
+  if (!current) return 'absent';
+  if (!holderGone(current.info)) return 'live';
+  const breakFile = path.join(dir, BREAK_LOCK_FILE);
   const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
-    fs.renameSync(lockFile, aside);
+    fs.renameSync(breakFile, aside);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'ENOENT') return 'absent';
     throw err;
   }
-  if (readLockText(aside) !== staleText) {
-    // Another process replaced the stale lock between our read and our rename: put its lock back.
+  const cleared = readLockText(aside) === current.text;
+  if (!cleared) {
     try {
-      fs.linkSync(aside, lockFile);
+      fs.linkSync(aside, breakFile);
     } catch {
-      /* a third process took the lock meanwhile; the displaced holder's assertHeld() will refuse to commit */
+      /* another breaker took the break lock meanwhile */
     }
   }
   unlinkIfExists(aside);
+  return cleared ? 'cleared' : 'live';
 }
 
-/** One attempt: the exact text of our new lock file, or undefined if the lock exists. */
-function tryCreateLock(dir: string): string | undefined {
+/** One attempt at creating lock file `name` whole: its exact text, or undefined if it exists. */
+function tryCreateLockFile(dir: string, name: string): string | undefined {
   const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
   const start = processStartTime(process.pid);
   if (start) info.processStart = start;
@@ -132,7 +173,7 @@ function tryCreateLock(dir: string): string | undefined {
   try {
     fs.writeFileSync(temp, text, { mode: FILE_MODE, flag: 'wx' });
     fs.chmodSync(temp, FILE_MODE);
-    fs.linkSync(temp, path.join(dir, LOCK_FILE));
+    fs.linkSync(temp, path.join(dir, name));
     return text;
   } catch (err) {
     // EEXIST: someone holds the lock. ENOENT: a repair removed our temp file as a leftover: try again.
@@ -160,13 +201,10 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   for (;;) {
     let current: ReturnType<typeof readLockInfo>;
     try {
-      const mine = tryCreateLock(resolved);
+      const mine = tryCreateLockFile(resolved, LOCK_FILE);
       if (mine !== undefined) return makeHandle(resolved, mine);
       current = readLockInfo(resolved);
-      if (current && staleReason(current.info, resolved)) {
-        breakStaleLock(resolved, current.text);
-        continue;
-      }
+      if (current && staleReason(current.info, resolved) && breakStaleLock(resolved, current.text)) continue;
     } catch (err) {
       throw storeIoError(err, 'take the store lock', path.join(resolved, LOCK_FILE));
     }

@@ -6,6 +6,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const DATA_FILE = 'data.csv';
 export const DUMP_FILE = 'embeddings.f32';
 export const LOCK_FILE = 'store.lock';
+/** Held (briefly) by whoever breaks a stale store.lock, so that only one process at a time breaks it. */
+export const BREAK_LOCK_FILE = `${LOCK_FILE}.break`;
 /** Present only while a commit is being applied (or after a crash in that window): rolled forward on the next open. */
 export const JOURNAL_FILE = 'commit.journal';
 
