@@ -80,7 +80,7 @@ async function benchModel(id: BuiltinModelId): Promise<ModelResult> {
   const model = getBuiltinModel(id);
   const size = model.input.dims[1] as number;
   const t0 = performance.now();
-  model.convert();
+  await model.convert();
   const convertMs = performance.now() - t0;
   const prepared = await prepareModel(id);
   const { data, per, real } = await benchInput(id, BATCH);

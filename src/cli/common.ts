@@ -5,8 +5,8 @@
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
-import { FacePipeline, type PipelineOptions } from '../pipeline/pipeline.js';
-import { configureRuntime, type Device } from '../pipeline/runtime.js';
+import type { FacePipeline, PipelineOptions } from '../pipeline/pipeline.js';
+import type { Device } from '../pipeline/runtime.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -31,14 +31,15 @@ export function withDetectorOption(cmd: Command): Command {
   return cmd.option('--detector <id>', 'face detector (default blazeface; `facectl models list` shows them all)');
 }
 
-export function applyRuntimeOptions(opts: GlobalOptions): void {
+/**
+ * The pipeline with the command's runtime options. It and onnxruntime load here, on first use, so that
+ * commands that need no model (list, info, --help) start without them.
+ */
+export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
+  const [{ configureRuntime }, { FacePipeline }] = await Promise.all([import('../pipeline/runtime.js'), import('../pipeline/pipeline.js')]);
   configureRuntime({ threads, device: opts.device });
-}
-
-export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
-  applyRuntimeOptions(opts);
   return FacePipeline.load({ embedder: opts.model, detector: opts.detector, ...extra });
 }
 

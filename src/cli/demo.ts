@@ -1,7 +1,7 @@
 /** `facectl demo [--photos <dir>]`: detect, enroll and log in on photos that ship with the install, in a temporary store. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findDemoPhotos, runDemo, type DemoEvent } from '../app/demo.js';
+import type { DemoEvent } from '../app/demo.js';
 import { action, fmt, loadPipeline, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DemoOpts extends GlobalOptions {
@@ -35,6 +35,7 @@ export function registerDemo(program: Command): void {
       .option('--model <id>', 'embedder (default dlib-resnet)'),
   )).action(
     action(async (opts: DemoOpts) => {
+      const { findDemoPhotos, runDemo } = await import('../app/demo.js');
       const files = findDemoPhotos(opts.photos);
       const pipeline = await loadPipeline(opts);
       if (!opts.json) line(`facectl demo on ${files.length} photos in ${path.dirname(files[0]!)} (first ${Math.ceil(files.length / 2)} enrolled, one id per face)`);

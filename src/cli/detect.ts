@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { DetectedFace } from '../pipeline/types.js';
+import type { drawDetections } from './draw.js';
 import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
-import { drawDetections } from './draw.js';
 
 interface DetectOpts extends GlobalOptions {
   draw?: string;
@@ -70,7 +70,8 @@ async function drawTo(out: string, file: string, count: number, image: Parameter
     await mkdir(out, { recursive: true });
     target = path.join(out, `${path.parse(file).name}.faces.png`);
   }
-  await drawDetections(image, faces, target);
+  const draw = await import('./draw.js'); // sharp's drawing loads only with --draw
+  await draw.drawDetections(image, faces, target);
   return target;
 }
 

@@ -1,11 +1,8 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import { bulkEnroll } from '../app/bulk-enroll.js';
-import { enroll, EnrollRefused } from '../app/enroll.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
-import { validateId } from '../gallery/index.js';
 import { action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
@@ -46,10 +43,11 @@ export function registerEnroll(program: Command): void {
     }
     if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
     // Before anything is loaded or created: a bad id leaves no store behind.
-    validateId(id);
+    (await import('../gallery/index.js')).validateId(id);
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     return withStore(opts, {}, async (gallery) => {
       const pipeline = await loadPipelineForStore(opts, gallery);
+      const { enroll, EnrollRefused } = await import('../app/enroll.js');
       try {
         const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
         for (const w of r.warnings) note(opts, `warning: ${w}`);
@@ -67,6 +65,7 @@ export function registerEnroll(program: Command): void {
 
 async function bulk(gallery: Gallery, dataset: string, opts: EnrollOpts): Promise<void> {
   const pipeline = await loadPipelineForStore(opts, gallery);
+  const { bulkEnroll } = await import('../app/bulk-enroll.js');
   const t0 = performance.now();
   // The spinner stops whether the import succeeds or fails (a running one would keep the process alive).
   const r = await withSpinner(opts, `importing ${dataset}`, async (spinner) => {

@@ -4,14 +4,13 @@
  */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import { planEval, runEval, type EvalRequest, type IdentificationScope } from '../app/eval.js';
+import type { EvalRequest, IdentificationScope } from '../app/eval.js';
 import { ExitCode, FacectlError } from '../errors.js';
-import { formatSummaryTable, type EvalMetrics } from '../eval/index.js';
+import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
 import { openStore } from './store-option.js';
 import { action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
-import { runtimeVersions } from './versions.js';
 
 interface EvalOpts extends GlobalOptions {
   dataset: string;
@@ -60,7 +59,7 @@ export function registerEval(program: Command): void {
 }
 
 /** The options as an EvalRequest: every number range-checked before anything is loaded. */
-function evalRequest(opts: EvalOpts, gallery: Gallery | null): EvalRequest {
+function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<string, string>): EvalRequest {
   const scope = opts.identification;
   if (scope !== undefined && !['pairs', 'full', 'none'].includes(scope)) throw new FacectlError(ExitCode.USAGE, `--identification must be pairs, full or none, got "${scope}"`);
   if (opts.face !== 'center' && opts.face !== 'largest') throw new FacectlError(ExitCode.USAGE, `--face must be center or largest, got "${opts.face}"`);
@@ -80,7 +79,7 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null): EvalRequest {
     cache: opts.cache,
     charts: opts.charts,
     reportsDir: opts.reports,
-    provenance: { command: ['facectl', ...process.argv.slice(2)].join(' '), versions: runtimeVersions() },
+    provenance: { command: ['facectl', ...process.argv.slice(2)].join(' '), versions },
   };
 }
 
@@ -94,7 +93,13 @@ async function evalCommand(opts: EvalOpts): Promise<void> {
 }
 
 async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> {
-  const req = evalRequest(opts, gallery);
+  // The evaluation code (metrics, charts, canvas) loads only for this command.
+  const [{ planEval, runEval }, { formatSummaryTable }, { runtimeVersions }] = await Promise.all([
+    import('../app/eval.js'),
+    import('../eval/index.js'),
+    import('./versions.js'),
+  ]);
+  const req = evalRequest(opts, gallery, runtimeVersions());
   const plan = planEval(req);
   const pipeline = await loadPipeline(opts);
   const r = await withSpinner(opts, `embedding ${plan.images.length} images`, (spinner) => {

@@ -1,7 +1,8 @@
 /** `facectl list`, `facectl remove <id>`, `facectl info`: what the gallery holds. */
 import type { Command } from 'commander';
-import { describeGallery, listIdentities, removeIdentity } from '../app/gallery-ops.js';
-import { validateId } from '../gallery/index.js';
+
+// The gallery code loads when a command runs, not for --help or other commands.
+const galleryOps = () => import('../app/gallery-ops.js');
 import { action, fmt, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { storeOption, withStore } from './store-option.js';
 
@@ -13,7 +14,7 @@ export function registerGallery(program: Command): void {
   withGlobalOptions(storeOption(program.command('list').description('enrolled identities: id, name, faces, last added'))).action(
     action(async (opts: StoreOpts) =>
       withStore(opts, { mustExist: true }, async (gallery) => {
-        const people = (await listIdentities(gallery)).map((p) => ({ id: p.id, name: p.name, faces: p.faceCount, lastAdded: p.lastAdded }));
+        const people = (await (await galleryOps()).listIdentities(gallery)).map((p) => ({ id: p.id, name: p.name, faces: p.faceCount, lastAdded: p.lastAdded }));
         if (opts.json) return printJson({ identities: people, total: people.length });
         process.stdout.write(table(['id', 'name', 'faces', 'last added'], people.map((p) => [p.id, p.name, p.faces, p.lastAdded])) + '\n');
         process.stdout.write(`${people.length} identities, ${people.reduce((n, p) => n + p.faces, 0)} faces\n`);
@@ -23,9 +24,9 @@ export function registerGallery(program: Command): void {
 
   withGlobalOptions(storeOption(program.command('remove').description('delete an identity and all its faces').argument('<id>'))).action(
     action(async (id: string, opts: StoreOpts) => {
-      validateId(id);
+      (await import('../gallery/index.js')).validateId(id);
       return withStore(opts, { mustExist: true }, async (gallery) => {
-        const removed = await removeIdentity(gallery, id);
+        const removed = await (await galleryOps()).removeIdentity(gallery, id);
         if (opts.json) return printJson({ removed: id, faces: removed });
         process.stdout.write(`removed ${id} (${removed} face(s))\n`);
       });
@@ -35,7 +36,7 @@ export function registerGallery(program: Command): void {
   withGlobalOptions(storeOption(program.command('info').description('store summary: model, counts, threshold and its provenance, sizes'))).action(
     action(async (opts: StoreOpts) =>
       withStore(opts, { mustExist: true }, async (gallery) => {
-        const d = await describeGallery(gallery);
+        const d = await (await galleryOps()).describeGallery(gallery);
         const t = d.threshold;
         const threshold = t
           ? { value: t.value, source: t.source, dataset: t.dataset, targetFpr: t.targetFpr, date: t.date }

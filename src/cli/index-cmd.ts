@@ -1,7 +1,6 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { rebuild } from '../app/rebuild.js';
 import { action, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
@@ -34,6 +33,7 @@ export function registerIndex(program: Command): void {
       // Re-embedding uses the model asked for (a switch), else the store's own (a refresh).
       const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, gallery)) : null;
       // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
+      const { rebuild } = await import('../app/rebuild.js');
       const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
         const result = await rebuild(pipeline, gallery, {
           reembed: !!opts.reembed,

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { login, type FaceDecision } from '../app/login.js';
+import type { FaceDecision } from '../app/login.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
@@ -12,7 +12,6 @@ import { action, fmt, note, numberOption, printJson, table, withDetectorOption, 
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
-import { loadTileImage, writeContactSheet } from './sheet.js';
 
 interface LoginOpts extends GlobalOptions {
   top: string;
@@ -45,6 +44,7 @@ export function registerLogin(program: Command): void {
 
 async function loginCommand(gallery: Gallery, image: string, top: number, opts: LoginOpts): Promise<ExitCodeValue> {
     const pipeline = await loadPipelineForStore(opts, gallery);
+    const { login } = await import('../app/login.js');
     const r = await login(pipeline, gallery, image, {
       top,
       threshold: numberOption('--threshold', opts.threshold, -1, 1),
@@ -54,6 +54,7 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
     const enrolledPhotos = (id: string | undefined) => (id ? (r.enrolled.get(id)?.rows ?? []) : []);
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
+      const { loadTileImage, writeContactSheet } = await import('./sheet.js'); // canvas loads only for a sheet
       const images = new Map<string, Promise<RgbImage | null>>();
       const rows = await Promise.all(
         r.decisions.map(async (d) => ({

@@ -1,5 +1,5 @@
 /** Progress spinners on stderr that never outlive the work they report on, whether it succeeds or fails. */
-import ora, { type Ora, type Options } from 'ora';
+import type { Ora, Options } from 'ora';
 import type { GlobalOptions } from './common.js';
 
 /**
@@ -8,7 +8,8 @@ import type { GlobalOptions } from './common.js';
  * instead of leaving an animation (and its timer) running.
  */
 export async function withSpinner<T>(opts: GlobalOptions, text: string, work: (spinner: Ora | null) => Promise<T>, options: Options = {}): Promise<T> {
-  const spinner = opts.quiet || opts.json ? null : ora({ text, stream: process.stderr, ...options }).start();
+  // ora loads only when a spinner is shown.
+  const spinner = opts.quiet || opts.json ? null : (await import('ora')).default({ text, stream: process.stderr, ...options }).start();
   try {
     return await work(spinner);
   } finally {

@@ -1,7 +1,5 @@
 /** `facectl store copy <from> <to>`: move a gallery between a store directory and PostgreSQL. */
 import type { Command } from 'commander';
-import { copyGallery } from '../app/store-copy.js';
-import { openGallery } from '../gallery/index.js';
 import { action, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerStore(program: Command): void {
@@ -14,6 +12,7 @@ export function registerStore(program: Command): void {
       .argument('<to>', 'store directory or postgres://… URL (must be empty)'),
   ).action(
     action(async (fromLocation: string, toLocation: string, opts: GlobalOptions) => {
+      const [{ copyGallery }, { openGallery }] = await Promise.all([import('../app/store-copy.js'), import('../gallery/index.js')]);
       const from = await openGallery(fromLocation, { mustExist: true });
       try {
         const to = await openGallery(toLocation);

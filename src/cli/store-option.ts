@@ -1,6 +1,5 @@
 /** `--store <dir | postgres://…>` for every command that works on a gallery, and opening it once. */
 import type { Command } from 'commander';
-import { openGallery, resolveGalleryLocation } from '../gallery/open.js';
 import type { Gallery } from '../gallery/types.js';
 
 export const storeOption = (cmd: Command): Command =>
@@ -10,8 +9,10 @@ export const storeOption = (cmd: Command): Command =>
   );
 
 /** The command's gallery; `mustExist` for commands that only read it. Close it when done. */
-export const openStore = (opts: { store?: string }, options: { mustExist?: boolean } = {}): Promise<Gallery> =>
-  openGallery(resolveGalleryLocation(opts.store), options);
+export async function openStore(opts: { store?: string }, options: { mustExist?: boolean } = {}): Promise<Gallery> {
+  const { openGallery, resolveGalleryLocation } = await import('../gallery/open.js');
+  return openGallery(resolveGalleryLocation(opts.store), options);
+}
 
 /** Runs `body` with the gallery open, closing it (database connections) whatever happens. */
 export async function withStore<T>(opts: { store?: string }, options: { mustExist?: boolean }, body: (gallery: Gallery) => Promise<T>): Promise<T> {

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BuiltinModel, TensorDoc } from './builtin.js';
-import { convertTfliteFile } from './tflite/convert.js';
 
 export const DETECTOR_MODEL_IDS = ['mtcnn-pnet', 'mtcnn-rnet', 'mtcnn-onet', 'rfb320', 'fr-landmark'] as const;
 export type DetectorModelId = (typeof DETECTOR_MODEL_IDS)[number];
@@ -42,7 +41,8 @@ function mtcnnStage(stage: 'pnet' | 'rnet' | 'onet', size: number | null, output
     sources: [file],
     input: { name: 'input', dims: ['N', side, size ?? 'H', 3], layout: 'NHWC', channels: 'RGB', range: [-1, 1], description: '(pixel − 127.5) / 128, image transposed (x before y)' },
     outputs: outputs.map(({ tflite: _tflite, ...doc }) => doc),
-    convert: () => {
+    convert: async () => {
+      const { convertTfliteFile } = await import('./tflite/convert.js');
       const c = convertTfliteFile(file, {
         graphName: `mtcnn-${stage}`,
         inputName: 'input',
@@ -61,7 +61,7 @@ function onnxAsIs(spec: Omit<BuiltinModel, 'sources' | 'convert'>, file: string,
   return {
     ...spec,
     sources: [source],
-    convert: () => ({
+    convert: async () => ({
       bytes: readFileSync(source),
       input: { name: spec.input.name, shape: input },
       outputs: spec.outputs.map((o, i) => ({ name: o.name, shape: outputs[i]! })),

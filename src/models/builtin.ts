@@ -7,12 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { DETECTOR_MODEL_IDS, DETECTOR_MODELS } from './builtin-detectors.js';
-import { convertDlibResnet } from './dlib-resnet.js';
-import { freeBatch } from './onnx/free-batch.js';
 import type { Dim } from './onnx/graph-builder.js';
 import type { Value } from './onnx/nhwc-layers.js';
-import { convertTfjsGraphModelFile } from './tfjs-graph.js';
-import { convertTfliteFile } from './tflite/convert.js';
 
 /** Bump when any converter's output changes: cached files made by an older converter are rebuilt. */
 export const CONVERTER_VERSION = '3';
@@ -27,6 +23,12 @@ export interface TensorDoc {
   description: string;
 }
 
+export interface ConvertedModel {
+  bytes: Uint8Array;
+  input: Value;
+  outputs: Value[];
+}
+
 export interface BuiltinModel {
   id: BuiltinModelId;
   description: string;
@@ -37,7 +39,8 @@ export interface BuiltinModel {
   outputs: TensorDoc[];
   /** Present for TF.js graph models: the file and the TF tensor behind each ONNX output (used by the tests). */
   tfjs?: { modelJson: string; outputs: { tf: string; name: string }[] };
-  convert(): { bytes: Uint8Array; input: Value; outputs: Value[] };
+  /** Builds the ONNX file. The converters load only here: a cached model never loads them. */
+  convert(): Promise<ConvertedModel>;
 }
 
 const require = createRequire(import.meta.url);
@@ -69,8 +72,8 @@ function tfjsGraphModel(
     ...spec,
     sources: [modelJson, humanModel(`${file}.bin`)],
     tfjs: { modelJson, outputs },
-    convert: () =>
-      convertTfjsGraphModelFile(modelJson, {
+    convert: async () =>
+      (await import('./tfjs-graph.js')).convertTfjsGraphModelFile(modelJson, {
         graphName: spec.id,
         inputName: spec.input.name,
         outputs,
@@ -185,7 +188,7 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
         description: 'RGB 0..255; the graph subtracts mean RGB [122.782, 117.001, 104.298] and divides by 255',
       },
       outputs: [{ name: 'embedding', dims: ['N', 128], description: 'descriptor, not normalised' }],
-      convert: () => convertDlibResnet(manifest),
+      convert: async () => (await import('./dlib-resnet.js')).convertDlibResnet(manifest),
     };
   },
   mobilefacenet: () => {
@@ -198,7 +201,8 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
       input: { name: 'input', dims: ['N', 112, 112, 3], layout: 'NHWC', channels: 'RGB', range: [-127.5 / 128, 127.5 / 128], description: '(pixel − 127.5) / 128' },
       outputs: [{ name: 'embedding', dims: ['N', 192], description: 'descriptor, not normalised' }],
       // The file's batch is fixed at 2; the TFLite front end makes it dynamic and folds the spelled-out PReLUs.
-      convert: () => {
+      convert: async () => {
+        const { convertTfliteFile } = await import('./tflite/convert.js');
         const c = convertTfliteFile(file, {
           graphName: 'mobilefacenet',
           inputName: 'input',
@@ -219,7 +223,8 @@ const MODELS: Record<BuiltinModelId, () => BuiltinModel> = {
       input: { name: 'input', dims: ['N', 3, 112, 112], layout: 'NCHW', channels: 'RGB', range: [-127 / 128, 128 / 128], description: '(pixel − 127) / 128, NCHW' },
       outputs: [{ name: 'output', dims: ['N', 512], description: 'descriptor, not normalised' }],
       // Already ONNX, but exported with batch 1 (input and a final Reshape [1, −1]): only the batch is rewritten.
-      convert: () => {
+      convert: async () => {
+        const { freeBatch } = await import('./onnx/free-batch.js');
         const r = freeBatch(readFileSync(file));
         if (r.kind !== 'rewritten') throw new Error(`fr_feature.onnx: cannot free its batch (${r.kind === 'unsupported' ? r.reason : 'already dynamic'})`);
         return { bytes: r.bytes, input: { name: 'input', shape: [-1, 3, 112, 112] }, outputs: [{ name: 'output', shape: [-1, 512] }] };

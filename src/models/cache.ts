@@ -126,7 +126,7 @@ async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<P
   const sources = await recordSources(id, [], false);
   let bytes: Uint8Array;
   try {
-    bytes = model.convert().bytes;
+    bytes = (await model.convert()).bytes;
   } catch (err) {
     if (err instanceof FacectlError) throw err;
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot convert built-in model ${id}: ${(err as Error).message}`);

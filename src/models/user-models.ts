@@ -17,7 +17,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
 import { detectorSignature, type DetectorSignature } from './model-router.js';
-import { freeBatch } from './onnx/free-batch.js';
+import type { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
@@ -136,9 +136,10 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
  * give what the file gives; otherwise the faces are run `fixedBatch` at a time.
  */
 async function settleBatch(bytes: Uint8Array, fixedBatch: number, imageDims: number[]): Promise<{ bytes: Uint8Array; fixedBatch?: number; note: string }> {
+  const { freeBatch: free } = await import('./onnx/free-batch.js');
   let rewrite: ReturnType<typeof freeBatch>;
   try {
-    rewrite = freeBatch(bytes);
+    rewrite = free(bytes);
   } catch {
     rewrite = { kind: 'unsupported', fixedBatch, reason: 'the file could not be rewritten' };
   }

@@ -25,7 +25,7 @@ describe.skipIf(!hasDatasets)('embedders → ONNX equal TF.js wasm on real LFW f
       let tfjsOut: Record<string, Float32Array>;
 
       beforeAll(async () => {
-        session = await createSession(model.convert().bytes);
+        session = await createSession((await model.convert()).bytes);
         const input = await realInputs(id);
         onnxOut = await runSession(session, input.data, [input.batch, size, size, 3]);
         tfjsOut = await runTfjsReference(id, input.data, input.batch);

@@ -34,7 +34,7 @@ describe.skipIf(!hasDatasets)('npm-packaged embedders (mobilefacenet, faceplugin
 
   it('mobilefacenet: the built-in conversion equals the TFLite interpreter; dynamic batch; registry recipe matches the reference inputs', async () => {
     const model = getBuiltinModel('mobilefacenet');
-    const converted = model.convert();
+    const converted = await model.convert();
     expect(converted.input.shape).toEqual([-1, 112, 112, 3]);
     expect(converted.outputs).toEqual([{ name: 'embedding', shape: [-1, 192] }]);
     const session = await createSession(converted.bytes);
@@ -56,7 +56,7 @@ describe.skipIf(!hasDatasets)('npm-packaged embedders (mobilefacenet, faceplugin
     let original: ort.InferenceSession;
     let input: Float32Array;
     beforeAll(async () => {
-      freed = await createSession(getBuiltinModel('faceplugin').convert().bytes);
+      freed = await createSession((await getBuiltinModel('faceplugin').convert()).bytes);
       original = await createSession(facepluginOnnx());
       input = await embedderInput('faceplugin');
     });

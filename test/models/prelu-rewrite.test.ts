@@ -178,7 +178,7 @@ describe.skipIf(!hasDatasets)('PRelu rewrite on the real embedders, through the 
   if (!hasDatasets) it.skip(SKIP_NO_DATA, () => {});
 
   it.each(['mobilefacenet', 'faceplugin'])('%s: every PRelu rewritten, folded and split; real LFW faces embed the same (cosine ≥ 0.99999, max rel. error ≤ 1e-5)', async (id) => {
-    const model = getBuiltinModel(id as 'mobilefacenet').convert().bytes;
+    const model = (await getBuiltinModel(id as 'mobilefacenet').convert()).bytes;
     const x = await embedderInput(id);
     const dims = id === 'faceplugin' ? [4, 3, 112, 112] : [4, 112, 112, 3];
     const want = Object.values(await runSession(await createSession(model), x, dims))[0]!;

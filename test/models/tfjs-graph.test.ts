@@ -28,7 +28,7 @@ describe.skipIf(!hasDatasets)('TF.js graph models → ONNX equal TF.js wasm on r
       let tfjsOut: Record<string, Float32Array>;
 
       beforeAll(async () => {
-        session = await createSession(model.convert().bytes);
+        session = await createSession((await model.convert()).bytes);
         input = await realInputs(id);
         onnxOut = await runSession(session, input.data, [input.batch, size, size, 3]);
         tfjsOut = await runTfjsReference(id, input.data, input.batch);

