@@ -58,7 +58,7 @@ export function registerEval(program: Command): void {
   )).action(action(evalCommand));
 }
 
-/** The options as an EvalRequest: every number range-checked before anything is loaded. */
+/** The options as an EvalRequest: every number range-checked before any model or dataset is loaded. */
 function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<string, string>): EvalRequest {
   const scope = opts.identification;
   if (scope !== undefined && !['pairs', 'full', 'none'].includes(scope)) throw new FacectlError(ExitCode.USAGE, `--identification must be pairs, full or none, got "${scope}"`);

@@ -1,10 +1,10 @@
 /** `facectl list`, `facectl remove <id>`, `facectl info`: what the gallery holds. */
 import type { Command } from 'commander';
+import { action, fmt, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { storeOption, withStore } from './store-option.js';
 
 // The gallery code loads when a command runs, not for --help or other commands.
 const galleryOps = () => import('../app/gallery-ops.js');
-import { action, fmt, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
-import { storeOption, withStore } from './store-option.js';
 
 interface StoreOpts extends GlobalOptions {
   store?: string;
