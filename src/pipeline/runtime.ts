@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError, ModelError } from '../errors.js';
-import { rewritePrelu, type PreluRewrite } from '../models/onnx/prelu-rewrite.js';
+import { resolveModelsDir } from '../models/cache.js';
+import { cachedPreluRewrite } from '../models/onnx/prelu-cache.js';
+import type { PreluRewrite } from '../models/onnx/prelu-rewrite.js';
 
 // onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
 // ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
@@ -161,12 +163,15 @@ const rewrittenPrelu = new WeakMap<ort.InferenceSession, { rewritten: number; fo
 export const sessionPreluRewrite = (session: ort.InferenceSession): { rewritten: number; folded: number } =>
   rewrittenPrelu.get(session) ?? { rewritten: 0, folded: 0 };
 
-/** The model with its PRelu ops rewritten, or undefined when it has none (or cannot be read here). */
+/**
+ * The model with its PRelu ops rewritten, or undefined when it has none (or cannot be read here). The
+ * rewrite is kept in the models cache (prelu-cache.ts), so only the first process pays for it.
+ */
 async function rewrittenModel(modelPath: string, fold: boolean): Promise<PreluRewrite | undefined> {
   const bytes = await readFile(modelPath).catch(() => undefined);
   if (!bytes) return undefined; // onnxruntime reports the unreadable file in its own words
   try {
-    const rewrite = rewritePrelu(bytes, { fold });
+    const rewrite = await cachedPreluRewrite(bytes, fold, path.join(resolveModelsDir(), 'prelu'));
     return rewrite.rewritten ? rewrite : undefined;
   } catch {
     return undefined; // not a model protobuf can decode: onnxruntime says why

@@ -1,6 +1,6 @@
 /**
  * What a command loads before it can run: `--help` loads no model runtime, and `login` with cached
- * models loads neither the model converters nor the evaluation and drawing code (cold-start time:
+ * models loads neither the model converters, the PRelu rewrite nor the evaluation and drawing code (cold-start time:
  * README, Login latency). Each run records every module it loads (test/helpers/module-trace.mjs).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ describe('what commands load', () => {
     }
   });
 
-  it.skipIf(!hasSamples)(`login with cached models loads the runtime but no converter, evaluation or drawing code${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, async () => {
+  it.skipIf(!hasSamples)(`login with cached models loads the runtime but no converter, PRelu rewrite, evaluation or drawing code${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, async () => {
     const env = { FACECTL_STORE: path.join(tmp, 'store'), FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models') };
     const enroll = traced(['enroll', 'alice', await faceCrop('a')], env); // converts the models if the cache lacks them
     expect(enroll.code, enroll.stderr).toBe(0);
@@ -57,7 +57,8 @@ describe('what commands load', () => {
     for (const prefix of ['node_modules/onnxruntime-node', 'node_modules/sharp', 'src/store/store', 'src/pipeline/detectors/blazeface']) {
       expect(loaded(login.modules, prefix), prefix).not.toEqual([]);
     }
-    for (const prefix of [...CONVERTERS, ...REPORTING, 'src/pipeline/detectors/mtcnn', 'src/pipeline/detectors/rfb320']) {
+    // The PRelu rewrites were stored by the enroll: login neither redoes them nor loads the ONNX schema.
+    for (const prefix of [...CONVERTERS, ...REPORTING, 'src/pipeline/detectors/mtcnn', 'src/pipeline/detectors/rfb320', 'src/models/onnx/prelu-rewrite', 'node_modules/onnx-proto']) {
       expect(loaded(login.modules, prefix), prefix).toEqual([]);
     }
   }, 600_000);

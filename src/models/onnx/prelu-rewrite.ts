@@ -15,10 +15,12 @@
  * - split, anywhere else: (1 − α) ⊙ Relu(y) + α ⊙ y. Relu, two Muls, one Add.
  *
  * The file on disk is not changed: its sha256 is the model's identity in store fingerprints, and this
- * is only how onnxruntime runs it.
+ * is only how onnxruntime runs it. Rewrites are kept on disk (prelu-cache.ts): bump
+ * PRELU_REWRITE_VERSION there whenever this output changes.
  */
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { convTargets, floatValues, indexGraph, scaleConvInputs } from './prelu-fold.js';
+import { mayHavePrelu } from './prelu-scan.js';
 import { onnx } from './proto.js';
 
 const FLOAT = 1;
@@ -40,11 +42,6 @@ export interface PreluRewrite {
   rewritten: number;
   /** How many of them in the folded form (the rest split). */
   folded: number;
-}
-
-/** True when the bytes hold a PRelu op name at all: skips decoding models that have none. */
-function mayHavePrelu(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('PRelu');
 }
 
 /**

@@ -1,0 +1,65 @@
+/**
+ * The PRelu rewrite of a model (prelu-rewrite.ts), kept on disk so that later processes skip it: decoding,
+ * rewriting and encoding an embedder takes ~30 ms, and the ONNX schema it needs takes ~20 ms to load,
+ * together ~10 % of a cold `facectl login`.
+ *
+ * `<modelsDir>/prelu/<sha256 of the model file>.<folded|split>.v<PRELU_REWRITE_VERSION>.json` records
+ * how many PRelu ops were rewritten and the size and sha256 of the rewritten model, stored beside it as
+ * `….onnx` (no file when nothing was rewritten). A stored rewrite is used only when its size and sha256
+ * match that record; anything else (no record, a damaged file, a folder that cannot be written) means
+ * rewriting in memory as before, and storing the result when possible. The cache only saves time.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { sha256, writeFileAtomic } from '../file-record.js';
+import { mayHavePrelu } from './prelu-scan.js';
+import type { PreluRewrite } from './prelu-rewrite.js';
+
+/** Bump whenever prelu-rewrite.ts or prelu-fold.ts would write other bytes: stored rewrites are then ignored. */
+export const PRELU_REWRITE_VERSION = 1;
+
+export interface CachedPreluRewrite extends PreluRewrite {
+  /** 'none': the file has no PRelu; 'cache': read from disk; 'rewritten': computed now. */
+  origin: 'none' | 'cache' | 'rewritten';
+}
+
+interface Record {
+  rewritten: number;
+  folded: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** The rewrite of `model` (the bytes of an ONNX file), from `dir` when stored there, else computed and stored. */
+export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: string): Promise<CachedPreluRewrite> {
+  if (!mayHavePrelu(model)) return { bytes: model, rewritten: 0, folded: 0, origin: 'none' };
+  const base = path.join(dir, `${sha256(model)}.${fold ? 'folded' : 'split'}.v${PRELU_REWRITE_VERSION}`);
+  const stored = await readStored(base, model);
+  if (stored) return { ...stored, origin: 'cache' };
+  const { rewritePrelu } = await import('./prelu-rewrite.js');
+  const rewrite = rewritePrelu(model, { fold });
+  await store(dir, base, rewrite).catch(() => undefined); // an unwritable cache costs time, nothing else
+  return { ...rewrite, origin: 'rewritten' };
+}
+
+async function readStored(base: string, model: Uint8Array): Promise<PreluRewrite | undefined> {
+  let record: Record;
+  try {
+    record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as Record;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(record?.rewritten) || !Number.isInteger(record.folded)) return undefined;
+  if (record.rewritten === 0) return { bytes: model, rewritten: 0, folded: 0 };
+  const bytes = await readFile(`${base}.onnx`).catch(() => undefined);
+  if (!bytes || bytes.byteLength !== record.bytes || sha256(bytes) !== record.sha256) return undefined;
+  return { bytes, rewritten: record.rewritten, folded: record.folded };
+}
+
+/** The model first, then its record: a record never names a file that is not complete. */
+async function store(dir: string, base: string, rewrite: PreluRewrite): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const record: Record = { rewritten: rewrite.rewritten, folded: rewrite.folded, bytes: rewrite.bytes.byteLength, sha256: sha256(rewrite.bytes) };
+  if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes);
+  await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`);
+}
