@@ -23,7 +23,7 @@ export interface CachedPreluRewrite extends PreluRewrite {
   origin: 'none' | 'cache' | 'rewritten';
 }
 
-interface Record {
+interface StoredRecord {
   rewritten: number;
   folded: number;
   bytes: number;
@@ -43,9 +43,9 @@ export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: 
 }
 
 async function readStored(base: string, model: Uint8Array): Promise<PreluRewrite | undefined> {
-  let record: Record;
+  let record: StoredRecord;
   try {
-    record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as Record;
+    record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
   } catch {
     return undefined;
   }
@@ -59,7 +59,7 @@ async function readStored(base: string, model: Uint8Array): Promise<PreluRewrite
 /** The model first, then its record: a record never names a file that is not complete. */
 async function store(dir: string, base: string, rewrite: PreluRewrite): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const record: Record = { rewritten: rewrite.rewritten, folded: rewrite.folded, bytes: rewrite.bytes.byteLength, sha256: sha256(rewrite.bytes) };
+  const record: StoredRecord = { rewritten: rewrite.rewritten, folded: rewrite.folded, bytes: rewrite.bytes.byteLength, sha256: sha256(rewrite.bytes) };
   if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes);
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`);
 }
