@@ -23,6 +23,7 @@ import { getSession } from '../src/pipeline/runtime.js';
 import { selectFace } from '../src/pipeline/select.js';
 import type { Point } from '../src/pipeline/types.js';
 import { datasetsDir } from '../test/helpers/shared.js';
+import { arg } from './lib/args.js';
 
 type Landmarks = 'mesh-five' | 'mesh-dlib5';
 interface Variant {
@@ -45,10 +46,6 @@ const VARIANTS: Variant[] = [
   { name: 'faceres', detector: 'blazeface', landmarks: 'mesh-five', embedder: 'faceres', flip: true, note: 'human faceres 1024-d, ArcFace + 15 % margin, BGR' },
 ];
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const folds = Number(arg('folds', '10'));
 const wanted = arg('variants', VARIANTS.map((v) => v.name).join(',')).split(',');
 const variants = VARIANTS.filter((v) => wanted.includes(v.name));

@@ -13,11 +13,8 @@ import path from 'node:path';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../test/helpers/samples.js';
 import { repoRoot } from '../test/helpers/shared.js';
 import { median } from './lib/stats.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-};
 const rounds = Number(arg('rounds', '7'));
 const baseline = arg('baseline', '');
 

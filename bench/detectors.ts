@@ -17,14 +17,11 @@ import { allDetectors, loadDetector } from '../src/pipeline/detectors/registry.j
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
 import { countFaces, detectCentreFaces, embedAndMeasure, summarise, type FolderCount, type PairResult } from './lib/detector-runs.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const detectorIds = arg('--detectors')?.split(',') ?? (await allDetectors()).map((d) => d.id);
-const embedderIds = arg('--embedders')?.split(',') ?? BUILTIN_EMBEDDERS.map((e) => e.id);
-const out = arg('--json') ?? path.join(repoRoot, 'reports', 'bench-detectors.json');
+const detectorIds = arg('detectors')?.split(',') ?? (await allDetectors()).map((d) => d.id);
+const embedderIds = arg('embedders')?.split(',') ?? BUILTIN_EMBEDDERS.map((e) => e.id);
+const out = arg('json') ?? path.join(repoRoot, 'reports', 'bench-detectors.json');
 mkdirSync(path.dirname(out), { recursive: true });
 
 const lfw = path.join(datasetsDir, 'lfw');

@@ -22,11 +22,8 @@ import { configureRuntime } from '../src/pipeline/runtime.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { median } from './lib/stats.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const models = arg('models', 'dlib-resnet,mobilefacenet,faceplugin,ensemble,ensemble-noflip').split(',');
 const faces = Number(arg('faces', '32'));
 const rounds = Number(arg('rounds', '7'));

@@ -25,11 +25,8 @@ import type { EmbeddingLookup, EmbeddingResult } from '../src/eval/index.js';
 import { combineEnsemble } from '../src/pipeline/ensemble.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { datasetsDir } from '../test/helpers/shared.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const datasetDir = path.resolve(arg('dataset', path.join(datasetsDir, 'lfw')));
 const out = arg('out', 'bench/results/view1-fit.json');
 const only = arg('models', '');

@@ -17,11 +17,8 @@ import { PostgresGallery } from '../src/gallery/postgres/gallery.js';
 import type { Gallery, IndexChoice, NewFace } from '../src/gallery/types.js';
 import { startPgServer, uniqueSchema } from '../test/helpers/pg-server.js';
 import { median, p95 } from './lib/stats.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const sizes = arg('sizes', '1e4,1e5').split(',').filter(Boolean).map(Number);
 const filesOnly = arg('files-only', '').split(',').filter(Boolean).map(Number);
 const dim = Number(arg('dim', '128'));

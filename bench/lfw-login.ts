@@ -12,11 +12,8 @@ import path from 'node:path';
 import { FacePipeline } from '../src/pipeline/pipeline.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 import { runLfwLogin } from './lib/lfw-login.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
 const num = (name: string) => (arg(name) === undefined ? undefined : Number(arg(name)));
 const pipeline = await FacePipeline.load();
 const store = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-lfw-login-')), 'store');

@@ -25,11 +25,8 @@ import { GalleryStore, type NewFace } from '../src/store/index.js';
 import { datasetsDir, repoRoot } from '../test/helpers/shared.js';
 import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { median, p95 } from './lib/stats.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const identities = Number(arg('identities', '10000'));
 const queryCount = Number(arg('queries', '50'));
 const lfw = path.join(datasetsDir, 'lfw');

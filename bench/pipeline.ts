@@ -22,11 +22,8 @@ import { configureRuntime } from '../src/pipeline/runtime.js';
 import { datasetsDir } from '../test/helpers/shared.js';
 import { DEFAULT_RUNTIME, runtimeVariants } from './lib/runtime-variants.js';
 import { tfjsSession } from './lib/tfjs-sessions.js';
+import { arg } from './lib/args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
 const count = Number(arg('images', '60'));
 const rounds = Number(arg('rounds', '3'));
 const model = arg('model', 'dlib-resnet');
