@@ -51,6 +51,8 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 /** Directories this process holds the lock of: a nested mutate would otherwise wait on itself. */
 const heldHere = new Set<string>();
+/** Directories whose break lock this process holds (only inside breakStaleLock). */
+const breakingHere = new Set<string>();
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined off Linux. */
 export function processStartTime(pid: number): string | undefined {
@@ -93,10 +95,15 @@ export function readLockInfo(dir: string, name: string = LOCK_FILE): { info: Loc
   }
 }
 
-/** Why the holder named in a lock file is gone, or undefined if it may still be running. Other hosts' never are. */
-function holderGone(info: LockInfo | undefined): string | undefined {
+/**
+ * Why a lock file (store.lock or the break lock) is stale, or undefined if its holder may still be
+ * running. Locks from other hosts never are. `heldByUs`: this process holds it now; one naming our own
+ * pid that we do not hold was left by an earlier process with our pid.
+ */
+function staleness(info: LockInfo | undefined, heldByUs: boolean): string | undefined {
   if (!info) return 'unreadable lock file';
   if (info.hostname !== os.hostname()) return undefined;
+  if (info.pid === process.pid) return heldByUs ? undefined : 'left by an earlier process with our pid';
   if (!pidAlive(info.pid)) return `pid ${info.pid} is not running`;
   const start = processStartTime(info.pid);
   if (info.processStart && start && start !== info.processStart) return `pid ${info.pid} now belongs to another process`;
@@ -104,12 +111,7 @@ function holderGone(info: LockInfo | undefined): string | undefined {
 }
 
 /** Why a lock is stale, or undefined if its holder may still be running. Locks from other hosts are never stale. */
-export function staleReason(info: LockInfo | undefined, dir: string): string | undefined {
-  if (info?.pid === process.pid && info.hostname === os.hostname()) {
-    return heldHere.has(dir) ? undefined : 'left by an earlier process with our pid';
-  }
-  return holderGone(info);
-}
+export const staleReason = (info: LockInfo | undefined, dir: string): string | undefined => staleness(info, heldHere.has(dir));
 
 /**
  * Deletes the stale lock whose exact content is `staleText`, holding the break lock meanwhile. Returns
@@ -121,6 +123,7 @@ export function breakStaleLock(dir: string, staleText: string): boolean {
   const breakFile = path.join(dir, BREAK_LOCK_FILE);
   const mine = tryCreateLockFile(dir, BREAK_LOCK_FILE);
   if (mine === undefined) return clearAbandonedBreakLock(dir) !== 'live';
+  breakingHere.add(dir);
   try {
     // Under the break lock the stale lock can only go away through us: if it is still there, it is
     // the one judged stale, and deleting it cannot hit a fresh lock. Anything else is left alone.
@@ -129,6 +132,7 @@ export function breakStaleLock(dir: string, staleText: string): boolean {
     unlinkIfExists(lockFile);
     return true;
   } finally {
+    breakingHere.delete(dir);
     if (readLockText(breakFile) === mine) unlinkIfExists(breakFile);
   }
 }
@@ -141,7 +145,7 @@ export function breakStaleLock(dir: string, staleText: string): boolean {
 export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'cleared' {
   const current = readLockInfo(dir, BREAK_LOCK_FILE);
   if (!current) return 'absent';
-  if (!holderGone(current.info)) return 'live';
+  if (!staleness(current.info, breakingHere.has(dir))) return 'live';
   const breakFile = path.join(dir, BREAK_LOCK_FILE);
   const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {

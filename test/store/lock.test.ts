@@ -209,6 +209,16 @@ describe('store lock', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  it('a break lock naming this process, which is not breaking, was left by an earlier process with our pid: cleared', async () => {
+    const dir = await newStore();
+    writeLock(dir, JSON.parse(await deadLockText()));
+    const ours = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(process.pid) };
+    fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), JSON.stringify(ours), { mode: 0o600 });
+    const { snapshot } = await addBobNow(dir);
+    expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'bob']);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
   it('a live break lock makes others wait instead of breaking the stale lock twice, and no writer deletes it as a leftover', async () => {
     const dir = await newStore();
     writeLock(dir, JSON.parse(await deadLockText()));
