@@ -32,8 +32,8 @@ export function registerIndex(program: Command): void {
     action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {
       // Re-embedding uses the model asked for (a switch), else the store's own (a refresh).
       const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, gallery)) : null;
-      // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
       const { rebuild } = await import('../app/rebuild.js');
+      // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
       const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
         const result = await rebuild(pipeline, gallery, {
           reembed: !!opts.reembed,

@@ -5,26 +5,21 @@ import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 
-/** What the models commands use, loaded when one runs (onnxruntime among it). */
-const modelModules = async () => {
-  const [cache, shipped, versions, resolve, user, detectors] = await Promise.all([
-    import('../models/cache.js'),
-    import('../models/shipped.js'),
-    import('./versions.js'),
-    import('../models/resolve.js'),
-    import('../models/user-models.js'),
-    import('../pipeline/detectors/registry.js'),
-  ]);
-  return { ...cache, ...shipped, ...versions, ...resolve, ...user, ...detectors };
-};
-
 export function registerModels(program: Command): void {
   const models = program.command('models').description('list, prepare and register models');
 
   withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state')).action(
     action(async (opts: GlobalOptions) => {
-      const { locateModel, allEmbedders, BUILTIN_DETECTORS, listUserDetectors, defaultShippedDir, resolveModelsDir, runtimeVersions, userModelsDir, DEFAULT_DETECTOR } =
-        await modelModules();
+      // Each subcommand loads what it uses when it runs (onnxruntime among it), not with every command.
+      const [{ locateModel, resolveModelsDir }, { defaultShippedDir }, { runtimeVersions }, { allEmbedders }, { listUserDetectors, userModelsDir }, { BUILTIN_DETECTORS, DEFAULT_DETECTOR }] =
+        await Promise.all([
+          import('../models/cache.js'),
+          import('../models/shipped.js'),
+          import('./versions.js'),
+          import('../models/resolve.js'),
+          import('../models/user-models.js'),
+          import('../pipeline/detectors/registry.js'),
+        ]);
       const builtins = await Promise.all(
         BUILTIN_MODEL_IDS.map(async (id) => {
           const m = getBuiltinModel(id);
@@ -57,7 +52,7 @@ export function registerModels(program: Command): void {
       .option('--force', 'convert again even if the cache is valid'),
   ).action(
     action(async (ids: string[], opts: GlobalOptions & { force?: boolean }) => {
-      const { prepareModel } = await modelModules();
+      const { prepareModel } = await import('../models/cache.js');
       const wanted = ids.length ? ids : [...BUILTIN_MODEL_IDS];
       const results = [];
       for (const id of wanted) {
@@ -83,7 +78,7 @@ export function registerModels(program: Command): void {
   ).action(
     action(async (file: string, opts: GlobalOptions & { id?: string; mean?: string; std?: string; bgr?: boolean; flip: boolean }) => {
       const std = numberOption('--std', opts.std, 1e-6, 1e6);
-      const { addUserModel, BUILTIN_DETECTORS } = await modelModules();
+      const [{ addUserModel }, { BUILTIN_DETECTORS }] = await Promise.all([import('../models/user-models.js'), import('../pipeline/detectors/registry.js')]);
       const spec = await addUserModel(file, {
         id: opts.id,
         mean: numberOption('--mean', opts.mean, -1e6, 1e6),
@@ -101,7 +96,7 @@ export function registerModels(program: Command): void {
   withGlobalOptions(models.command('remove').description('unregister a user model and delete its copy').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
       if ((BUILTIN_MODEL_IDS as readonly string[]).includes(id)) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
-      await (await modelModules()).removeUserModel(id);
+      await (await import('../models/user-models.js')).removeUserModel(id);
       if (opts.json) printJson({ removed: id });
       else process.stdout.write(`removed ${id}\n`);
     }),

@@ -124,13 +124,10 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
   // pools busy-wait and starve the running one (148 → 48 ms per photo with a busy second core when that
   // stopped), hence force_spinning_stop. Within a run, a short spin before sleeping (SPIN_DURATION_US)
   // keeps the fast wake-up between ops without the loss of spinning on a core another process needs.
-  const spin = runtime.spinning ? '1' : '0';
   options.extra = {
-    session: {
-      intra_op: { allow_spinning: spin, ...(runtime.spinning ? { spin_duration_us: String(SPIN_DURATION_US) } : {}) },
-      inter_op: { allow_spinning: spin },
-      ...(runtime.spinning ? { force_spinning_stop: '1' } : {}),
-    },
+    session: runtime.spinning
+      ? { intra_op: { allow_spinning: '1', spin_duration_us: String(SPIN_DURATION_US) }, inter_op: { allow_spinning: '1' }, force_spinning_stop: '1' }
+      : { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
   };
   try {
     const rewrite = runtime.preluRewrite ? await rewrittenModel(modelPath, runtime.preluFold) : undefined;
