@@ -30,6 +30,9 @@ async function newStore(): Promise<string> {
 }
 
 const writeLock = (dir: string, info: object) => fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify(info), { mode: 0o600 });
+const writeBreakLock = (dir: string, info: object) => fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), JSON.stringify(info), { mode: 0o600 });
+/** A lock's content as the live process `pid` writes it. */
+const liveLockOf = (pid: number) => ({ pid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(pid) });
 
 describe('store lock', () => {
   it('8 processes × 25 separate mutate() calls: exactly 200 rows, none lost, store valid', async () => {
@@ -65,7 +68,7 @@ describe('store lock', () => {
 
   it('a live lock with no wait fails at once (what the stale-lock tests below rely on)', async () => {
     const dir = await newStore();
-    writeLock(dir, { pid: process.ppid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(process.ppid) });
+    writeLock(dir, liveLockOf(process.ppid));
     await expectFacectlError(() => addBobNow(dir), ExitCode.STORE_ERROR, new RegExp(`store is locked by pid ${process.ppid} `));
   });
 
@@ -198,13 +201,13 @@ describe('store lock', () => {
   it('a break lock left by a dead process is cleared, then the stale lock is broken', async () => {
     const dir = await newStore();
     writeLock(dir, JSON.parse(await deadLockText()));
-    fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), await deadLockText(), { mode: 0o600 });
+    writeBreakLock(dir, JSON.parse(await deadLockText()));
     const { snapshot } = await addBobNow(dir);
     expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'bob']);
     expect(leftovers(dir)).toEqual([]);
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
     // With no stale lock to break, the next writer removes an abandoned break lock as a leftover.
-    fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), await deadLockText(), { mode: 0o600 });
+    writeBreakLock(dir, JSON.parse(await deadLockText()));
     await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('carol', 2)]), { lockTimeoutMs: 0 });
     expect(leftovers(dir)).toEqual([]);
   });
@@ -212,8 +215,7 @@ describe('store lock', () => {
   it('a break lock naming this process, which is not breaking, was left by an earlier process with our pid: cleared', async () => {
     const dir = await newStore();
     writeLock(dir, JSON.parse(await deadLockText()));
-    const ours = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(process.pid) };
-    fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), JSON.stringify(ours), { mode: 0o600 });
+    writeBreakLock(dir, liveLockOf(process.pid));
     const { snapshot } = await addBobNow(dir);
     expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'bob']);
     expect(leftovers(dir)).toEqual([]);
@@ -222,8 +224,7 @@ describe('store lock', () => {
   it('a live break lock makes others wait instead of breaking the stale lock twice, and no writer deletes it as a leftover', async () => {
     const dir = await newStore();
     writeLock(dir, JSON.parse(await deadLockText()));
-    const breaking = { pid: process.ppid, hostname: os.hostname(), since: new Date().toISOString(), processStart: processStartTime(process.ppid) };
-    fs.writeFileSync(path.join(dir, BREAK_LOCK_FILE), JSON.stringify(breaking), { mode: 0o600 });
+    writeBreakLock(dir, liveLockOf(process.ppid));
     await expectFacectlError(() => addBobNow(dir), ExitCode.STORE_ERROR, /store is locked by pid \d+ /);
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(true);
     // Once the stale lock is gone, a writer commits and leaves the (live) break lock alone.
