@@ -1,6 +1,6 @@
 /** Files recorded by size, mtime and sha256, so a later check can skip re-hashing an untouched file. */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 
 export interface FileRecord {
   file: string;
@@ -28,14 +28,28 @@ export async function recordFile(file: string, label: string, trusted: FileRecor
   return { file: label, sha256: digest, bytes: info.size, mtimeMs: info.mtimeMs };
 }
 
-/** Writes `bytes` to `file` through a unique temporary name in the same folder and an atomic rename. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+/**
+ * Writes `bytes` to `file` through a unique temporary name in the same folder and an atomic rename;
+ * with `mode`, the file gets exactly that mode whatever the umask.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode?: number): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await writeFile(tmp, bytes);
+    await writeFile(tmp, bytes, mode === undefined ? undefined : { mode });
+    if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A cache folder only this user can read (0700), made with its parents when missing; an existing one
+ * that is ours is made private too (caches made by facectl before 2026-12-07 were 0755). Files derived
+ * from a model the user added (`facectl models add`, kept 0600) are as private as the model.
+ */
+export async function privateCacheDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700).catch(() => undefined); // not ours (a shared FACECTL_MODELS_DIR): left as it is
 }

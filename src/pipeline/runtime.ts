@@ -9,8 +9,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError, ModelError } from '../errors.js';
 import { resolveModelsDir } from '../models/cache.js';
-import { cachedPreluRewrite } from '../models/onnx/prelu-cache.js';
-import type { PreluRewrite } from '../models/onnx/prelu-rewrite.js';
+import { cachedPreluRewrite, type CachedPreluRewrite } from '../models/onnx/prelu-cache.js';
+import { openOptimizedSession } from './optimized-cache.js';
 
 // onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
 // ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
@@ -130,16 +130,21 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
       : { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
   };
   try {
-    const rewrite = runtime.preluRewrite ? await rewrittenModel(modelPath, runtime.preluFold) : undefined;
+    const bytes = await readFile(modelPath).catch(() => undefined);
+    // An unreadable file: onnxruntime reports it in its own words.
+    if (!bytes) return await ort.InferenceSession.create(modelPath, options);
+    const rewrite = runtime.preluRewrite ? await rewrittenModel(bytes, runtime.preluFold) : undefined;
     if (rewrite) {
       // A rewrite onnxruntime refuses must not cost the user the model: the file itself is tried next.
-      const session = await ort.InferenceSession.create(rewrite.bytes, options).catch(() => undefined);
+      const session = await openSession(rewrite.bytes, options, rewrite.sha256).catch(() => undefined);
       if (session) {
         rewrittenPrelu.set(session, { rewritten: rewrite.rewritten, folded: rewrite.folded });
         return session;
       }
     }
-    return await ort.InferenceSession.create(modelPath, options);
+    // From bytes, a model whose weights sit in external data files beside it cannot find them: those
+    // load from their path (uncached), as does a file that fails either way, for onnxruntime's reason.
+    return await openSession(bytes, options).catch(() => ort.InferenceSession.create(modelPath, options));
   } catch (err) {
     const msg = String((err as Error)?.message ?? err).split('\n')[0];
     if (runtime.device === 'cuda')
@@ -161,18 +166,26 @@ export const sessionPreluRewrite = (session: ort.InferenceSession): { rewritten:
   rewrittenPrelu.get(session) ?? { rewritten: 0, folded: 0 };
 
 /**
- * The model with its PRelu ops rewritten, or undefined when it has none (or cannot be read here). The
- * rewrite is kept in the models cache (prelu-cache.ts), so only the first process pays for it.
+ * The model with its PRelu ops rewritten, or undefined when it has none (or is not a model protobuf can
+ * decode: onnxruntime then says why). The rewrite is kept in the models cache (prelu-cache.ts), so only
+ * the first process pays for it.
  */
-async function rewrittenModel(modelPath: string, fold: boolean): Promise<PreluRewrite | undefined> {
-  const bytes = await readFile(modelPath).catch(() => undefined);
-  if (!bytes) return undefined; // onnxruntime reports the unreadable file in its own words
+async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedPreluRewrite | undefined> {
   try {
     const rewrite = await cachedPreluRewrite(bytes, fold, path.join(resolveModelsDir(), 'prelu'));
     return rewrite.rewritten ? rewrite : undefined;
   } catch {
-    return undefined; // not a model protobuf can decode: onnxruntime says why
+    return undefined;
   }
+}
+
+/**
+ * A session for a model's bytes. On the CPU, onnxruntime's optimized graph is kept in the models cache
+ * and reused by later processes (optimized-cache.ts); CUDA sessions optimize every time.
+ */
+async function openSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions, modelSha256?: string): Promise<ort.InferenceSession> {
+  if (runtime.device !== 'cpu') return ort.InferenceSession.create(model, options);
+  return (await openOptimizedSession(model, options, path.join(resolveModelsDir(), 'ort'), modelSha256)).session;
 }
 
 /**

@@ -1,9 +1,10 @@
 /** The on-disk cache of PRelu rewrites: used only when intact, rebuilt when not, never required. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { facepluginOnnx } from '../../src/models/builtin.js';
+import { sha256 } from '../../src/models/file-record.js';
 import { cachedPreluRewrite } from '../../src/models/onnx/prelu-cache.js';
 import { rewritePrelu } from '../../src/models/onnx/prelu-rewrite.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
@@ -28,9 +29,13 @@ describe.skipIf(!hasFaceplugin)(`PRelu rewrite cache${hasFaceplugin ? '' : ` (${
       for (const r of [first, again]) {
         expect(Buffer.from(r.bytes).equals(Buffer.from(want.bytes))).toBe(true);
         expect([r.rewritten, r.folded]).toEqual([want.rewritten, want.folded]);
+        expect(r.sha256).toBe(sha256(want.bytes)); // handed on to the optimized-graph cache's key
       }
     }
     expect(readdirSync(dir).sort()).toHaveLength(4); // folded and split: a model and its record each
+    // Private like the user-added models it may come from, whatever the umask.
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(dir)) expect(statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
   });
 
   it('ignores a damaged stored rewrite, computes it again and repairs the cache', async () => {

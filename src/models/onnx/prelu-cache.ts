@@ -9,9 +9,9 @@
  * match that record; anything else (no record, a damaged file, a folder that cannot be written) means
  * rewriting in memory as before, and storing the result when possible. The cache only saves time.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256, writeFileAtomic } from '../file-record.js';
+import { privateCacheDir, sha256, writeFileAtomic } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
 
@@ -21,6 +21,8 @@ export const PRELU_REWRITE_VERSION = 1;
 export interface CachedPreluRewrite extends PreluRewrite {
   /** 'none': the file has no PRelu; 'cache': read from disk; 'rewritten': computed now. */
   origin: 'none' | 'cache' | 'rewritten';
+  /** sha256 of `bytes` when it was known without hashing them again (rewritten or stored, not 'none'). */
+  sha256?: string;
 }
 
 interface StoredRecord {
@@ -38,11 +40,19 @@ export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: 
   if (stored) return { ...stored, origin: 'cache' };
   const { rewritePrelu } = await import('./prelu-rewrite.js');
   const rewrite = rewritePrelu(model, { fold });
-  await store(dir, base, rewrite).catch(() => undefined); // an unwritable cache costs time, nothing else
-  return { ...rewrite, origin: 'rewritten' };
+  const record = recordOf(rewrite);
+  await store(dir, base, rewrite, record).catch(() => undefined); // an unwritable cache costs time, nothing else
+  return { ...rewrite, origin: 'rewritten', sha256: record.sha256 };
 }
 
-async function readStored(base: string, model: Uint8Array): Promise<PreluRewrite | undefined> {
+const recordOf = (rewrite: PreluRewrite): StoredRecord => ({
+  rewritten: rewrite.rewritten,
+  folded: rewrite.folded,
+  bytes: rewrite.bytes.byteLength,
+  sha256: sha256(rewrite.bytes),
+});
+
+async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrite & { sha256?: string }) | undefined> {
   let record: StoredRecord;
   try {
     record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
@@ -53,13 +63,12 @@ async function readStored(base: string, model: Uint8Array): Promise<PreluRewrite
   if (record.rewritten === 0) return { bytes: model, rewritten: 0, folded: 0 };
   const bytes = await readFile(`${base}.onnx`).catch(() => undefined);
   if (!bytes || bytes.byteLength !== record.bytes || sha256(bytes) !== record.sha256) return undefined;
-  return { bytes, rewritten: record.rewritten, folded: record.folded };
+  return { bytes, rewritten: record.rewritten, folded: record.folded, sha256: record.sha256 };
 }
 
 /** The model first, then its record: a record never names a file that is not complete. */
-async function store(dir: string, base: string, rewrite: PreluRewrite): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const record: StoredRecord = { rewritten: rewrite.rewritten, folded: rewrite.folded, bytes: rewrite.bytes.byteLength, sha256: sha256(rewrite.bytes) };
-  if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes);
-  await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`);
+async function store(dir: string, base: string, rewrite: PreluRewrite, record: StoredRecord): Promise<void> {
+  await privateCacheDir(dir);
+  if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes, 0o600);
+  await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
 }

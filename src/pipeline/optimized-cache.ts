@@ -1,0 +1,123 @@
+/**
+ * onnxruntime's own optimized form of each model (graph fusions and the NCHWc layout, level 'all'),
+ * kept in the models cache so that later processes load it with optimization off instead of optimizing
+ * again: creating the four sessions of a login took ~145 ms optimizing and ~100 ms from stored graphs
+ * (a throwaway timing, 2026-12-07; `npm run bench:cold-start` measures the whole command).
+ *
+ * onnxruntime says such a graph may hold hardware-specific choices and belongs to the environment that
+ * made it, so the key is the sha256 of the model's bytes together with onnxruntime's version and this
+ * CPU's identity and instruction sets (`optimizationEnvironment`): another machine sharing the cache, or
+ * another onnxruntime, gets its own entry. CPU only; other execution providers optimize as before.
+ *
+ * `<dir>/<key>.onnx` is the graph onnxruntime wrote, `<key>.json` its size and sha256; a stored graph is
+ * used only when both match. A missing or damaged entry, a folder that cannot be written, or a stored
+ * graph onnxruntime refuses all mean a normal session, stored when possible. The cache only saves time:
+ * outputs are the same to the bit (test/pipeline/optimized-cache.test.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, readFileSync } from 'node:fs';
+import { access, chmod, readFile, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { privateCacheDir, sha256, writeFileAtomic } from '../models/file-record.js';
+
+/** Bump when what is stored changes meaning: older entries are then ignored. */
+export const OPTIMIZED_CACHE_VERSION = 1;
+
+export type OptimizedOrigin = 'cache' | 'stored' | 'not-stored';
+
+interface StoredRecord {
+  bytes: number;
+  sha256: string;
+}
+
+let environment: string | undefined;
+
+/**
+ * What an optimized graph depends on besides the model: onnxruntime's version, the architecture, and on
+ * Linux the CPU's vendor, model and flags (the instruction sets onnxruntime picks kernels and block
+ * sizes by); elsewhere the CPU model name as Node reports it.
+ */
+export function optimizationEnvironment(): string {
+  if (environment) return environment;
+  const version = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const first = readFileSync('/proc/cpuinfo', 'utf8').split(/\n\s*\n/)[0]!;
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? '';
+    cpu = [field('vendor_id'), field('model name'), field('flags') || field('Features')].join('|');
+  } catch {
+    // not Linux: the model name above
+  }
+  environment = JSON.stringify({ v: OPTIMIZED_CACHE_VERSION, ort: version, arch: process.arch, platform: process.platform, cpu });
+  return environment;
+}
+
+/** The cache key of a model's optimized graph in an environment (hex sha256). */
+export const optimizedKey = (modelSha256: string, env: string = optimizationEnvironment()): string =>
+  createHash('sha256').update(`${modelSha256}\n${env}`).digest('hex');
+
+/**
+ * A CPU session for `model` (an ONNX file's bytes) with `options` (graph optimization 'all'): from the
+ * optimized graph stored in `dir` when there is a sound one, else optimized now and stored.
+ * `modelSha256`, when the caller already knows it, saves hashing the model again.
+ */
+export async function openOptimizedSession(
+  model: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  dir: string,
+  modelSha256: string = sha256(model),
+): Promise<{ session: ort.InferenceSession; origin: OptimizedOrigin }> {
+  const base = path.join(dir, optimizedKey(modelSha256));
+  const stored = await readStored(base);
+  if (stored) {
+    const session = await ort.InferenceSession.create(stored, { ...options, graphOptimizationLevel: 'disabled' }).catch(() => undefined);
+    if (session) return { session, origin: 'cache' };
+  }
+  const tmp = await writableTemp(dir, base);
+  try {
+    if (tmp) {
+      const session = await ort.InferenceSession.create(model, { ...options, optimizedModelFilePath: tmp }).catch(() => undefined);
+      if (session) {
+        const saved = await keep(tmp, base).then(() => true, () => false);
+        return { session, origin: saved ? 'stored' : 'not-stored' };
+      }
+    }
+    // No writable cache, or onnxruntime could not write its graph there: a plain session (and, for a
+    // model that cannot run at all, onnxruntime's own error).
+    return { session: await ort.InferenceSession.create(model, options), origin: 'not-stored' };
+  } finally {
+    if (tmp) await rm(tmp, { force: true });
+  }
+}
+
+async function readStored(base: string): Promise<Uint8Array | undefined> {
+  try {
+    const record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
+    const bytes = await readFile(`${base}.onnx`);
+    return bytes.byteLength === record.bytes && sha256(bytes) === record.sha256 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A temporary name in `dir` for onnxruntime to write to, or undefined when `dir` cannot be made or written. */
+async function writableTemp(dir: string, base: string): Promise<string | undefined> {
+  try {
+    await privateCacheDir(dir);
+    await access(dir, constants.W_OK); // else onnxruntime would optimize once to fail writing, then again
+    return `${base}.tmp-${process.pid}-${randomBytes(4).toString('hex')}.onnx`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The graph first, then its record: a record never names a file that is not complete. */
+async function keep(tmp: string, base: string): Promise<void> {
+  const bytes = await readFile(tmp);
+  await chmod(tmp, 0o600); // onnxruntime wrote it with the umask's mode
+  await rename(tmp, `${base}.onnx`);
+  await writeFileAtomic(`${base}.json`, `${JSON.stringify({ bytes: bytes.byteLength, sha256: sha256(bytes) } satisfies StoredRecord)}\n`, 0o600);
+}
