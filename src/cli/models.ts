@@ -93,7 +93,7 @@ export function registerModels(program: Command): void {
     }),
   );
 
-  withGlobalOptions(models.command('remove').description('unregister a user model and delete its copy').argument('<id>')).action(
+  withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
       if ((BUILTIN_MODEL_IDS as readonly string[]).includes(id)) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
       await (await import('../models/user-models.js')).removeUserModel(id);

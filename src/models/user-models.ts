@@ -16,7 +16,10 @@ import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { resolveModelsDir } from './cache.js';
 import { detectorSignature, type DetectorSignature } from './model-router.js';
+import { forgetOptimized } from './onnx/optimized-cache.js';
+import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
@@ -254,6 +257,21 @@ export async function removeUserModel(id: string): Promise<void> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
-  await saveUserModels({ embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) });
-  if ('file' in spec.source) await rm(spec.source.file, { force: true });
+  const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
+  await saveUserModels(rest);
+  if (!('file' in spec.source)) return;
+  await rm(spec.source.file, { force: true });
+  const sha = spec.source.sha256;
+  if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
+}
+
+/**
+ * What facectl derived from a removed model's file in the models cache: its PRelu rewrites and
+ * onnxruntime's optimized graphs of it and of them. Only a cache (the model is gone), but made from the
+ * user's file, so it goes with it.
+ */
+async function forgetDerivedFiles(sha256: string): Promise<void> {
+  const modelsDir = resolveModelsDir();
+  const rewrites = await forgetPreluRewrites(path.join(modelsDir, 'prelu'), sha256);
+  await forgetOptimized(path.join(modelsDir, 'ort'), [sha256, ...rewrites]);
 }

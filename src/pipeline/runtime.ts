@@ -9,8 +9,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ExitCode, FacectlError, ModelError } from '../errors.js';
 import { resolveModelsDir } from '../models/cache.js';
+import { openOptimizedSession } from '../models/onnx/optimized-cache.js';
 import { cachedPreluRewrite, type CachedPreluRewrite } from '../models/onnx/prelu-cache.js';
-import { openOptimizedSession } from './optimized-cache.js';
 
 // onnxruntime-node ≥ 1.2x on Linux keeps usage telemetry: a device id and queued events in
 // ~/.cache/Microsoft/DeveloperTools/.onnxruntime (XDG_CACHE_HOME), uploaded to Microsoft when online.
@@ -181,7 +181,7 @@ async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedP
 
 /**
  * A session for a model's bytes. On the CPU, onnxruntime's optimized graph is kept in the models cache
- * and reused by later processes (optimized-cache.ts); CUDA sessions optimize every time.
+ * and reused by later processes (src/models/onnx/optimized-cache.ts); CUDA sessions optimize every time.
  */
 async function openSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions, modelSha256?: string): Promise<ort.InferenceSession> {
   if (runtime.device !== 'cpu') return ort.InferenceSession.create(model, options);

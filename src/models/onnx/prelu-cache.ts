@@ -9,7 +9,7 @@
  * match that record; anything else (no record, a damaged file, a folder that cannot be written) means
  * rewriting in memory as before, and storing the result when possible. The cache only saves time.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { privateCacheDir, sha256, writeFileAtomic } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
@@ -71,4 +71,22 @@ async function store(dir: string, base: string, rewrite: PreluRewrite, record: S
   await privateCacheDir(dir);
   if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes, 0o600);
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
+}
+
+/**
+ * Deletes the stored rewrites of a model (sha256 of its file), every mode and version, when the model is
+ * removed (`facectl models remove`); returns the sha256 of each rewrite deleted, so that what was made
+ * from them (optimized-cache.ts) can go too.
+ */
+export async function forgetPreluRewrites(dir: string, modelSha256: string): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${modelSha256}.`));
+  const rewrites: string[] = [];
+  for (const name of names) {
+    if (name.endsWith('.json')) {
+      const record = await readFile(path.join(dir, name), 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
+      if (record?.sha256) rewrites.push(record.sha256);
+    }
+    await rm(path.join(dir, name), { force: true });
+  }
+  return rewrites;
 }

@@ -12,16 +12,16 @@
  * `<dir>/<key>.onnx` is the graph onnxruntime wrote, `<key>.json` its size and sha256; a stored graph is
  * used only when both match. A missing or damaged entry, a folder that cannot be written, or a stored
  * graph onnxruntime refuses all mean a normal session, stored when possible. The cache only saves time:
- * outputs are the same to the bit (test/pipeline/optimized-cache.test.ts).
+ * outputs are the same to the bit (test/models/optimized-cache.test.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
-import { access, chmod, readFile, rename, rm } from 'node:fs/promises';
+import { access, chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { privateCacheDir, sha256, writeFileAtomic } from '../models/file-record.js';
+import { privateCacheDir, sha256, writeFileAtomic } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
 export const OPTIMIZED_CACHE_VERSION = 1;
@@ -31,6 +31,8 @@ export type OptimizedOrigin = 'cache' | 'stored' | 'not-stored';
 interface StoredRecord {
   bytes: number;
   sha256: string;
+  /** sha256 of the model it was made from (what `forgetOptimized` looks for). */
+  model: string;
 }
 
 let environment: string | undefined;
@@ -81,7 +83,7 @@ export async function openOptimizedSession(
     if (tmp) {
       const session = await ort.InferenceSession.create(model, { ...options, optimizedModelFilePath: tmp }).catch(() => undefined);
       if (session) {
-        const saved = await keep(tmp, base).then(() => true, () => false);
+        const saved = await keep(tmp, base, modelSha256).then(() => true, () => false);
         return { session, origin: saved ? 'stored' : 'not-stored' };
       }
     }
@@ -115,9 +117,28 @@ async function writableTemp(dir: string, base: string): Promise<string | undefin
 }
 
 /** The graph first, then its record: a record never names a file that is not complete. */
-async function keep(tmp: string, base: string): Promise<void> {
+async function keep(tmp: string, base: string, model: string): Promise<void> {
   const bytes = await readFile(tmp);
   await chmod(tmp, 0o600); // onnxruntime wrote it with the umask's mode
   await rename(tmp, `${base}.onnx`);
-  await writeFileAtomic(`${base}.json`, `${JSON.stringify({ bytes: bytes.byteLength, sha256: sha256(bytes) } satisfies StoredRecord)}\n`, 0o600);
+  const record: StoredRecord = { bytes: bytes.byteLength, sha256: sha256(bytes), model };
+  await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
+}
+
+/**
+ * Deletes the optimized graphs made from these models (sha256 of the bytes given to onnxruntime), for
+ * every environment, when the model they came from is removed (`facectl models remove`).
+ */
+export async function forgetOptimized(dir: string, modelSha256s: readonly string[]): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const base = path.join(dir, name.slice(0, -'.json'.length));
+    const record = await readFile(`${base}.json`, 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
+    if (!record?.model || !modelSha256s.includes(record.model)) continue;
+    await rm(`${base}.onnx`, { force: true });
+    await rm(`${base}.json`, { force: true });
+    removed++;
+  }
+  return removed;
 }

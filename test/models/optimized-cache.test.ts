@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { facepluginOnnx } from '../../src/models/builtin.js';
 import { sha256 } from '../../src/models/file-record.js';
-import { openOptimizedSession, optimizationEnvironment, optimizedKey } from '../../src/pipeline/optimized-cache.js';
+import { openOptimizedSession, optimizationEnvironment, optimizedKey } from '../../src/models/onnx/optimized-cache.js';
 import { getSession, releaseSessions } from '../../src/pipeline/runtime.js';
 import { FACES, hasSamples, sample, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 

@@ -1,0 +1,62 @@
+/**
+ * `facectl models remove` takes with the model what facectl derived from its file in the models cache:
+ * the PRelu rewrites (prelu/) and onnxruntime's optimized graphs (ort/), and nothing of other models.
+ */
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { facepluginOnnx } from '../../src/models/builtin.js';
+import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
+import { addUserModel, removeUserModel } from '../../src/models/user-models.js';
+import { getSession, releaseSessions } from '../../src/pipeline/runtime.js';
+
+const hasModel = existsSync(facepluginOnnx());
+const SKIP = `${facepluginOnnx()} not found (run npm ci): skipped`;
+const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+
+describe.skipIf(!hasModel)(`models remove and the models cache${hasModel ? '' : ` (${SKIP})`}`, () => {
+  const saved = { models: process.env.FACECTL_MODELS_DIR, user: process.env.FACECTL_USER_MODELS_DIR };
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-remove-'));
+  const modelsDir = path.join(tmp, 'cache');
+  beforeAll(async () => {
+    process.env.FACECTL_MODELS_DIR = modelsDir;
+    process.env.FACECTL_USER_MODELS_DIR = path.join(tmp, 'user');
+    await releaseSessions();
+  });
+  afterAll(async () => {
+    await releaseSessions();
+    for (const [key, value] of [['FACECTL_MODELS_DIR', saved.models], ['FACECTL_USER_MODELS_DIR', saved.user]] as const)
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+  });
+
+  it('deletes the removed model’s PRelu rewrite and optimized graphs, and keeps another model’s', async () => {
+    const toyFile = path.join(tmp, 'toy.onnx');
+    writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));
+    const faceplugin = await addUserModel(facepluginOnnx(), { id: 'fp-user' });
+    const toy = await addUserModel(toyFile, { id: 'toy-user' });
+    for (const spec of [faceplugin, toy]) await getSession((spec.source as { file: string }).file);
+    const prelu = path.join(modelsDir, 'prelu');
+    const ort = path.join(modelsDir, 'ort');
+    // fr_feature.onnx has PRelu: one rewrite (model + record), its optimized graph; the toy has none.
+    expect(files(prelu)).toHaveLength(2);
+    expect(files(ort)).toHaveLength(4);
+    const toyGraphs = async () => {
+      await releaseSessions();
+      await getSession((toy.source as { file: string }).file); // from the cache: nothing new is stored
+      return files(ort);
+    };
+    const before = await toyGraphs();
+
+    await removeUserModel('fp-user');
+    expect(files(prelu)).toEqual([]);
+    const after = files(ort);
+    expect(after).toHaveLength(2); // the toy's graph and record, untouched
+    expect(before).toEqual(expect.arrayContaining(after));
+    expect(await toyGraphs()).toEqual(after);
+
+    await removeUserModel('toy-user');
+    expect(files(ort)).toEqual([]);
+  });
+});
