@@ -16,7 +16,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
-import { recordFile, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
+import { recordFile, removeAbandonedTemps, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
 import { checkShippedModel, defaultShippedDir } from './shipped.js';
 
 export { writeFileAtomic } from './file-record.js';
@@ -135,6 +135,7 @@ async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<P
   const paths = modelPaths(id, modelsDir);
   try {
     await mkdir(modelsDir, { recursive: true });
+    await removeAbandonedTemps(modelsDir); // what a conversion killed mid-write left (up to 22 MB each)
     await writeFileAtomic(paths.onnx, bytes);
     const info = await stat(paths.onnx);
     const onnx: FileRecord = { file: path.basename(paths.onnx), sha256: digest, bytes: bytes.byteLength, mtimeMs: info.mtimeMs };

@@ -1,6 +1,7 @@
 /** Files recorded by size, mtime and sha256, so a later check can skip re-hashing an untouched file. */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 export interface FileRecord {
   file: string;
@@ -28,12 +29,33 @@ export async function recordFile(file: string, label: string, trusted: FileRecor
   return { file: label, sha256: digest, bytes: info.size, mtimeMs: info.mtimeMs };
 }
 
+/** The temporary name `writeFileAtomic` (and onnxruntime, for optimized graphs) writes `file` under first. */
+export const tempNameFor = (file: string, suffix = ''): string => `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
+const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}/;
+
+/**
+ * Removes the temporary files (tempNameFor) that a writer killed mid-write left in `dir`, once nobody has
+ * touched them for `maxAgeMs` (a write takes well under a second; an hour leaves any live writer alone,
+ * on this machine or another sharing the folder). Cleaning only: errors are ignored.
+ */
+export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!TEMP_NAME.test(name)) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || Date.now() - info.mtimeMs < maxAgeMs) continue;
+    await rm(file, { force: true }).then(() => removed++, () => undefined);
+  }
+  return removed;
+}
+
 /**
  * Writes `bytes` to `file` through a unique temporary name in the same folder and an atomic rename;
  * with `mode`, the file gets exactly that mode whatever the umask.
  */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode?: number): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempNameFor(file);
   try {
     await writeFile(tmp, bytes, mode === undefined ? undefined : { mode });
     if (mode !== undefined) await chmod(tmp, mode);

@@ -2,7 +2,7 @@
  * The on-disk cache of onnxruntime's optimized graphs: the same outputs to the bit as a session that
  * optimizes, used only when intact and made for this onnxruntime and CPU, never required.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { facepluginOnnx } from '../../src/models/builtin.js';
-import { sha256 } from '../../src/models/file-record.js';
+import { sha256, tempNameFor } from '../../src/models/file-record.js';
 import { openOptimizedSession, optimizationEnvironment, optimizedKey } from '../../src/models/onnx/optimized-cache.js';
 import { getSession, releaseSessions } from '../../src/pipeline/runtime.js';
 import { FACES, hasSamples, sample, SKIP_NO_SAMPLES } from '../helpers/samples.js';
@@ -78,8 +78,13 @@ describe.skipIf(!hasModel || !hasSamples)(`optimized-graph cache${hasModel && ha
     const bytes = readFileSync(file);
     bytes[bytes.length >> 1] ^= 0xff; // same size, one byte changed
     writeFileSync(file, bytes);
+    // A temporary graph left two hours ago by a process killed mid-write goes when the cache is written.
+    const abandoned = tempNameFor(file, '.onnx');
+    writeFileSync(abandoned, 'partial');
+    utimesSync(abandoned, Date.now() / 1000 - 7200, Date.now() / 1000 - 7200);
     const r = await openOptimizedSession(model, OPTIONS, dir);
     expect(r.origin).toBe('stored');
+    expect(existsSync(abandoned)).toBe(false);
     expect((await embed(r.session)).equals(reference)).toBe(true);
     expect((await openOptimizedSession(model, OPTIONS, dir)).origin).toBe('cache');
   });

@@ -14,14 +14,14 @@
  * graph onnxruntime refuses all mean a normal session, stored when possible. The cache only saves time:
  * outputs are the same to the bit (test/models/optimized-cache.test.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { access, chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { privateCacheDir, sha256, writeFileAtomic } from '../file-record.js';
+import { privateCacheDir, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
 export const OPTIMIZED_CACHE_VERSION = 1;
@@ -110,7 +110,8 @@ async function writableTemp(dir: string, base: string): Promise<string | undefin
   try {
     await privateCacheDir(dir);
     await access(dir, constants.W_OK); // else onnxruntime would optimize once to fail writing, then again
-    return `${base}.tmp-${process.pid}-${randomBytes(4).toString('hex')}.onnx`;
+    await removeAbandonedTemps(dir);
+    return tempNameFor(base, '.onnx');
   } catch {
     return undefined;
   }

@@ -11,7 +11,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { privateCacheDir, sha256, writeFileAtomic } from '../file-record.js';
+import { privateCacheDir, removeAbandonedTemps, sha256, writeFileAtomic } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
 
@@ -69,6 +69,7 @@ async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrit
 /** The model first, then its record: a record never names a file that is not complete. */
 async function store(dir: string, base: string, rewrite: PreluRewrite, record: StoredRecord): Promise<void> {
   await privateCacheDir(dir);
+  await removeAbandonedTemps(dir);
   if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes, 0o600);
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
 }
