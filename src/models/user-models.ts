@@ -8,8 +8,7 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -17,6 +16,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
 import { resolveModelsDir } from './cache.js';
+import { sha256, writeFileAtomic } from './file-record.js';
 import { detectorSignature, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -66,20 +66,24 @@ export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
 }
 
 async function saveUserModels(models: UserModelsFile): Promise<void> {
-  const file = registryFile();
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: 1, ...models }, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, file);
+  await writeFileAtomic(registryFile(), JSON.stringify({ version: 1, ...models }, null, 2) + '\n', 0o600);
 }
 
-const sha256File = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+/** The model's private copy (0600 in a 0700 folder) under `<user models dir>/<id>.onnx`, written atomically. */
+async function storeCopy(id: string, bytes: Uint8Array): Promise<{ file: string; sha256: string }> {
+  const dir = userModelsDir();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${id}.onnx`);
+  await writeFileAtomic(file, bytes, 0o600);
+  return { file, sha256: sha256(bytes) };
+}
 
 /** The registered file, checked against the sha256 recorded when it was added. */
 export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
   if (!('file' in spec.source)) throw new Error('not a user model');
   let sha: string;
   try {
-    sha = await sha256File(spec.source.file);
+    sha = sha256(await readFile(spec.source.file));
   } catch {
     throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (run \`facectl models add\` again)`);
   }
@@ -200,17 +204,12 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
   const dim = vector[1]!;
 
-  const dir = userModelsDir();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const dest = path.join(dir, `${id}.onnx`);
-  await writeFile(`${dest}.tmp`, settled.bytes, { mode: 0o600 });
-  await chmod(`${dest}.tmp`, 0o600);
-  await rename(`${dest}.tmp`, dest);
+  const copy = await storeCopy(id, settled.bytes);
   const spec: EmbedderSpec = {
     id,
     description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
     origin: 'user',
-    source: { file: dest, sha256: await sha256File(dest) },
+    source: copy,
     inputSize: size,
     layout: inspected.layout,
     channels: opts.channels ?? 'RGB',
@@ -236,16 +235,12 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
   } catch (err) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `the detector cannot run on a ${d.inputWidth}×${d.inputHeight} image: ${onnxruntimeReason(err)}`, file);
   }
-  const dest = path.join(userModelsDir(), `${id}.onnx`);
-  await mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-  await writeFile(`${dest}.tmp`, bytes, { mode: 0o600 });
-  await chmod(`${dest}.tmp`, 0o600);
-  await rename(`${dest}.tmp`, dest);
+  const copy = await storeCopy(id, bytes);
   const spec: UserDetectorSpec = {
     id,
     description: `user ONNX detector ${path.basename(file)} (${d.family}, ${d.inputWidth}×${d.inputHeight})`,
     family: d.family,
-    source: { file: dest, sha256: await sha256File(dest) },
+    source: copy,
     inputWidth: d.inputWidth,
     inputHeight: d.inputHeight,
   };

@@ -1,8 +1,9 @@
 /**
  * `facectl models remove` takes with the model what facectl derived from its file in the models cache:
- * the PRelu rewrites (prelu/) and onnxruntime's optimized graphs (ort/), and nothing of other models.
+ * the PRelu rewrites (prelu/) and onnxruntime's optimized graphs (ort/), and nothing of other models;
+ * the copies `models add` keeps are private.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,11 @@ describe.skipIf(!hasModel)(`models remove and the models cache${hasModel ? '' : 
     writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));
     const faceplugin = await addUserModel(facepluginOnnx(), { id: 'fp-user' });
     const toy = await addUserModel(toyFile, { id: 'toy-user' });
+    // The copies and the registry are private, whatever the umask.
+    const userDir = path.join(tmp, 'user');
+    expect(statSync(userDir).mode & 0o777).toBe(0o700);
+    expect(files(userDir)).toEqual(['fp-user.onnx', 'toy-user.onnx', 'user-models.json']);
+    for (const f of files(userDir)) expect(statSync(path.join(userDir, f)).mode & 0o777, f).toBe(0o600);
     for (const spec of [faceplugin, toy]) await getSession((spec.source as { file: string }).file);
     const prelu = path.join(modelsDir, 'prelu');
     const ort = path.join(modelsDir, 'ort');
