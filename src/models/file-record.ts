@@ -29,6 +29,20 @@ export async function recordFile(file: string, label: string, trusted: FileRecor
   return { file: label, sha256: digest, bytes: info.size, mtimeMs: info.mtimeMs };
 }
 
+/** What a cache record says of a file it names: its size and sha256. */
+export interface ContentRecord {
+  bytes: number;
+  sha256: string;
+}
+
+export const contentRecord = (bytes: Uint8Array): ContentRecord => ({ bytes: bytes.byteLength, sha256: sha256(bytes) });
+
+/** The bytes of `file` when they are exactly what `record` says (size, then sha256), else undefined. */
+export async function readIntact(file: string, record: ContentRecord): Promise<Buffer | undefined> {
+  const bytes = await readFile(file).catch(() => undefined);
+  return bytes && bytes.byteLength === record.bytes && sha256(bytes) === record.sha256 ? bytes : undefined;
+}
+
 /** The temporary name `writeFileAtomic` (and onnxruntime, for optimized graphs) writes `file` under first. */
 export const tempNameFor = (file: string, suffix = ''): string => `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
 const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}/;

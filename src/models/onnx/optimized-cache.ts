@@ -21,16 +21,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { privateCacheDir, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic } from '../file-record.js';
+import { contentRecord, privateCacheDir, readIntact, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
 export const OPTIMIZED_CACHE_VERSION = 1;
 
 export type OptimizedOrigin = 'cache' | 'stored' | 'not-stored';
 
-interface StoredRecord {
-  bytes: number;
-  sha256: string;
+interface StoredRecord extends ContentRecord {
   /** sha256 of the model it was made from (what `forgetOptimized` looks for). */
   model: string;
 }
@@ -98,8 +96,7 @@ export async function openOptimizedSession(
 async function readStored(base: string): Promise<Uint8Array | undefined> {
   try {
     const record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
-    const bytes = await readFile(`${base}.onnx`);
-    return bytes.byteLength === record.bytes && sha256(bytes) === record.sha256 ? bytes : undefined;
+    return await readIntact(`${base}.onnx`, record);
   } catch {
     return undefined;
   }
@@ -122,7 +119,7 @@ async function keep(tmp: string, base: string, model: string): Promise<void> {
   const bytes = await readFile(tmp);
   await chmod(tmp, 0o600); // onnxruntime wrote it with the umask's mode
   await rename(tmp, `${base}.onnx`);
-  const record: StoredRecord = { bytes: bytes.byteLength, sha256: sha256(bytes), model };
+  const record: StoredRecord = { ...contentRecord(bytes), model };
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
 }
 

@@ -11,7 +11,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { privateCacheDir, removeAbandonedTemps, sha256, writeFileAtomic } from '../file-record.js';
+import { contentRecord, privateCacheDir, readIntact, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
 
@@ -25,11 +25,9 @@ export interface CachedPreluRewrite extends PreluRewrite {
   sha256?: string;
 }
 
-interface StoredRecord {
+interface StoredRecord extends ContentRecord {
   rewritten: number;
   folded: number;
-  bytes: number;
-  sha256: string;
 }
 
 /** The rewrite of `model` (the bytes of an ONNX file), from `dir` when stored there, else computed and stored. */
@@ -45,12 +43,7 @@ export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: 
   return { ...rewrite, origin: 'rewritten', sha256: record.sha256 };
 }
 
-const recordOf = (rewrite: PreluRewrite): StoredRecord => ({
-  rewritten: rewrite.rewritten,
-  folded: rewrite.folded,
-  bytes: rewrite.bytes.byteLength,
-  sha256: sha256(rewrite.bytes),
-});
+const recordOf = (rewrite: PreluRewrite): StoredRecord => ({ rewritten: rewrite.rewritten, folded: rewrite.folded, ...contentRecord(rewrite.bytes) });
 
 async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrite & { sha256?: string }) | undefined> {
   let record: StoredRecord;
@@ -61,8 +54,8 @@ async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrit
   }
   if (!Number.isInteger(record?.rewritten) || !Number.isInteger(record.folded)) return undefined;
   if (record.rewritten === 0) return { bytes: model, rewritten: 0, folded: 0 };
-  const bytes = await readFile(`${base}.onnx`).catch(() => undefined);
-  if (!bytes || bytes.byteLength !== record.bytes || sha256(bytes) !== record.sha256) return undefined;
+  const bytes = await readIntact(`${base}.onnx`, record);
+  if (!bytes) return undefined;
   return { bytes, rewritten: record.rewritten, folded: record.folded, sha256: record.sha256 };
 }
 
