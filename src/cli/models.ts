@@ -68,8 +68,8 @@ export function registerModels(program: Command): void {
   withGlobalOptions(
     models
       .command('add')
-      .description('register your own ONNX embedder (112×112 ArcFace-style, one output vector) or detector (SCRFD with keypoints, YOLOv5-face)')
-      .argument('<file>', 'the .onnx file')
+      .description('register your own embedder (ONNX or TFLite, 112×112 ArcFace-style, one output vector) or ONNX detector (SCRFD with keypoints, YOLOv5-face)')
+      .argument('<file>', 'the .onnx or .tflite file (a TFLite model is converted to ONNX once, here)')
       .option('--id <id>', 'name to use with --model (default: the file name)')
       .option('--mean <m>', 'input = (pixel − mean) / std; default 127.5')
       .option('--std <s>', 'default 127.5')

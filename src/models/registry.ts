@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { AlignTemplate } from '../pipeline/align.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { arcfaceTemplate, dlibChipTemplate } from './templates.js';
+import type { TfliteOrigin } from './tflite/user-tflite.js';
 
 export type Layout = 'NHWC' | 'NCHW';
 
@@ -19,7 +20,7 @@ export interface EmbedderSpec {
    * Built-in: the converter id passed to prepareModel. User: absolute path of the registered .onnx file.
    * Ensemble: no file of its own; its `members` are run and combined (src/pipeline/ensemble.ts).
    */
-  source: { builtin: string } | { file: string; sha256: string } | { ensemble: true };
+  source: { builtin: string } | { file: string; sha256: string; convertedFrom?: TfliteOrigin } | { ensemble: true };
   /** Ensemble only: the member embedders and the weight each one's normalised vector is scaled by. */
   members?: readonly { id: string; weight: number }[];
   inputSize: number;

@@ -1,5 +1,6 @@
 /**
- * User-supplied ONNX models (`facectl models add <file.onnx>`). An embedder is recognised by its shape:
+ * User-supplied models (`facectl models add <file.onnx | file.tflite>`; a TFLite file is converted to
+ * ONNX first, tflite/user-tflite.ts, and the converted file is what is kept). An embedder is recognised by its shape:
  * one image input of 112×112 (NCHW or NHWC) and one output vector — what an insightface ArcFace or a
  * GhostFaceNet export looks like. It is aligned with the ArcFace 112 template and normalised with
  * (x − 127.5) / 127.5 unless the user says otherwise. The file is copied into the user models directory
@@ -21,6 +22,7 @@ import { detectorSignature, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
+import { isTfliteFile } from './tflite/schema.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
@@ -181,8 +183,11 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   } catch (err) {
     throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`, file);
   }
+  // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
+  const tflite = isTfliteFile(original) ? (await import('./tflite/user-tflite.js')).convertUserTflite(original, file) : undefined;
+  if (tflite) original = tflite.bytes;
   const inspected = await inspectOnnx(original, file);
-  const id = opts.id ?? path.basename(file).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
+  const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
   const existing = await readUserModels();
   const taken = [...BUILTIN_EMBEDDERS.map((s) => s.id), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
@@ -205,11 +210,12 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const dim = vector[1]!;
 
   const copy = await storeCopy(id, settled.bytes);
+  const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';
   const spec: EmbedderSpec = {
     id,
-    description: `user ONNX embedder ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
+    description: `user ${kind} ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
     origin: 'user',
-    source: copy,
+    source: tflite ? { ...copy, convertedFrom: tflite.origin } : copy,
     inputSize: size,
     layout: inspected.layout,
     channels: opts.channels ?? 'RGB',

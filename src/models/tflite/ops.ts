@@ -243,6 +243,20 @@ const prelu: OpHandler = (ctx) => {
   return tensor(ctx.b.node('PRelu', [x.name, alpha], {}, ctx.name), x.shape);
 };
 
+/**
+ * TFLite's L2_NORMALIZATION over the last axis: x / max(√Σx², 1e-6), its kernel's epsilon (a zero vector
+ * stays zero instead of becoming NaN). Embedders often end with it.
+ */
+const l2Normalization: OpHandler = (ctx) => {
+  const x = input(ctx, 0);
+  const b = ctx.b;
+  const sumSquares = b.node('ReduceSumSquare', [x.name], { axes: [-1], keepdims: 1 }, `${ctx.name}/sum_squares`);
+  const norm = b.node('Sqrt', [sumSquares], {}, `${ctx.name}/norm`);
+  const floor = b.node('Max', [norm, b.constFloat(`${ctx.name}/epsilon`, [1e-6], [])], {}, `${ctx.name}/floor`);
+  const y = tensor(b.node('Div', [x.name, floor], {}, ctx.name), x.shape);
+  return activate(ctx, y, leadingActivation(ctx.op.options));
+};
+
 export const OP_HANDLERS: Record<number, OpHandler> = {
   [TfliteOp.CONV_2D]: conv,
   [TfliteOp.DEPTHWISE_CONV_2D]: conv,
@@ -274,4 +288,5 @@ export const OP_HANDLERS: Record<number, OpHandler> = {
   [TfliteOp.CAST]: cast,
   [TfliteOp.DEQUANTIZE]: dequantizeOp,
   [TfliteOp.SOFTMAX]: softmax,
+  [TfliteOp.L2_NORMALIZATION]: l2Normalization,
 };

@@ -14,6 +14,7 @@ export const TfliteOp = {
   DEPTHWISE_CONV_2D: 4,
   DEQUANTIZE: 6,
   FULLY_CONNECTED: 9,
+  L2_NORMALIZATION: 11,
   LOGISTIC: 14,
   MAX_POOL_2D: 17,
   MUL: 18,
@@ -39,7 +40,16 @@ export const TfliteOp = {
   ABS: 101,
 } as const;
 
-export const opName = (code: number): string => Object.entries(TfliteOp).find(([, c]) => c === code)?.[0] ?? `builtin op ${code}`;
+/** Names of other BuiltinOperator codes often met in face models, so an unsupported op is named in errors. */
+const OTHER_OP_NAMES: Record<number, string> = {
+  5: 'DEPTH_TO_SPACE', 12: 'L2_POOL_2D', 13: 'LOCAL_RESPONSE_NORMALIZATION', 21: 'RELU6', 23: 'RESIZE_BILINEAR',
+  26: 'SPACE_TO_DEPTH', 28: 'TANH', 32: 'CUSTOM', 34: 'PAD', 36: 'GATHER', 39: 'TRANSPOSE', 43: 'SQUEEZE', 49: 'SPLIT',
+  60: 'PADV2', 65: 'SLICE', 67: 'TRANSPOSE_CONV', 70: 'EXPAND_DIMS', 75: 'SQRT', 76: 'RSQRT', 83: 'PACK', 92: 'SQUARE',
+  97: 'RESIZE_NEAREST_NEIGHBOR', 99: 'SQUARED_DIFFERENCE', 111: 'ELU', 114: 'QUANTIZE', 117: 'HARD_SWISH', 126: 'BATCH_MATMUL',
+};
+
+export const opName = (code: number): string =>
+  Object.entries(TfliteOp).find(([, c]) => c === code)?.[0] ?? OTHER_OP_NAMES[code] ?? `builtin op ${code}`;
 
 /** TensorType codes (schema.fbs). */
 export const TensorType = { FLOAT32: 0, FLOAT16: 1, INT32: 2, UINT8: 3, INT64: 4, STRING: 5, BOOL: 6, INT16: 7, INT8: 9 } as const;
@@ -98,9 +108,13 @@ function readQuantization(q: FbTable | undefined): Quantization | undefined {
   return { scale, zeroPoint: q.i64s(3), axis: q.i32(6) };
 }
 
+/** A TFLite model is a FlatBuffer whose file identifier (bytes 4–7) is "TFL3"; its name does not matter. */
+export const isTfliteFile = (bytes: Uint8Array): boolean =>
+  bytes.length >= 8 && bytes[4] === 0x54 && bytes[5] === 0x46 && bytes[6] === 0x4c && bytes[7] === 0x33;
+
 /** Reads the first subgraph of a .tflite file (the only one the models here have). */
 export function readTfliteModel(file: Uint8Array): TfliteModel {
-  if (file.byteLength < 8 || new TextDecoder().decode(file.subarray(4, 8)) !== 'TFL3') throw new Error('not a TFLite model (no TFL3 identifier)');
+  if (!isTfliteFile(file)) throw new Error('not a TFLite model (no TFL3 identifier)');
   const model = FbTable.root(file);
   const codes = model.tables(1).map((c) => Math.max(c.i8(0), c.i32(3))); // deprecated_builtin_code, builtin_code
   const subgraphs = model.tables(2);
