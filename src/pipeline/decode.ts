@@ -1,17 +1,18 @@
 /**
  * Image decoding: file bytes → 8-bit RGB with EXIF orientation applied.
  * The format is sniffed from the bytes, never from the file extension (real datasets hold PNGs named .jpg
- * and WebPs named .jpeg). sharp decodes everything it can; PGM/PPM (the ORL set) go through a small parser
- * because sharp's prebuilt libvips has no PNM loader.
+ * and WebPs named .jpeg). sharp decodes everything it can; PGM/PPM (the ORL set) and BMP go through small
+ * parsers (pnm.ts, bmp.ts) because sharp's prebuilt libvips has no loader for them.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ExitCode, FacectlError } from '../errors.js';
+import { decodeBmp } from './bmp.js';
 import { decodePnm } from './pnm.js';
 import type { RgbImage } from './types.js';
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif' | 'pnm';
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif' | 'pnm' | 'bmp';
 
 export interface DecodedImage extends RgbImage {
   format: ImageFormat;
@@ -45,6 +46,7 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
     if (brand.startsWith('avi')) return 'avif';
     if (['heic', 'heix', 'mif1', 'msf1', 'heim', 'heis'].includes(brand)) return 'heif';
   }
+  if (bytes.length >= 2 && ascii(0, 'BM')) return 'bmp';
   if (bytes.length >= 3 && bytes[0] === 0x50 /* P */ && bytes[1]! >= 0x31 && bytes[1]! <= 0x36 && /\s/.test(String.fromCharCode(bytes[2]!)))
     return 'pnm';
   return null;
@@ -52,11 +54,10 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
 
 /** A human name for a file we refuse, so the error says what it is rather than "unsupported". */
 function describeUnknown(bytes: Uint8Array): string {
-  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) return 'BMP images are not supported (convert to PNG or JPEG)';
   if (bytes.length >= 4 && bytes[0] === 0x25 && bytes[1] === 0x50 && bytes[2] === 0x44 && bytes[3] === 0x46) return 'a PDF is not an image';
   const head = Buffer.from(bytes.subarray(0, 256)).toString('utf8');
   if (/^\s*</.test(head) && /svg/i.test(head)) return 'SVG drawings are not supported';
-  return 'not a supported image (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF, PGM/PPM)';
+  return 'not a supported image (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF, BMP, PGM/PPM)';
 }
 
 /** Decode image bytes (already read) to RGB. `label` names the source in errors. */
@@ -71,8 +72,8 @@ export async function decodeImageBytes(
   if (!format) throw badImage(describeUnknown(bytes), label);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
 
-  if (format === 'pnm') {
-    const img = decodePnm(bytes, label, limits.maxPixels);
+  if (format === 'pnm' || format === 'bmp') {
+    const img = (format === 'pnm' ? decodePnm : decodeBmp)(bytes, label, limits.maxPixels);
     return { ...img, format, sha256 };
   }
 
