@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { DetectedFace } from '../pipeline/types.js';
 import type { drawDetections } from './draw.js';
-import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, note, numberOption, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DetectOpts extends GlobalOptions {
   draw?: string;
@@ -30,12 +30,13 @@ export function registerDetect(program: Command): void {
     program
       .command('detect')
       .description('find faces in photos: box, score, five landmarks, quality (size, pose)')
-      .argument('<images...>', 'image files')
+      .argument('<images...>', 'image files (- for standard input)')
       .option('--draw <out>', 'write the photo with faces drawn (a .png path for one image, a directory for several)')
       .option('--min-score <s>', "keep faces scoring at least this (0..1; default: the detector's tuned threshold, 0.6 for blazeface)")
       .option('--fast', 'one whole-photo pass only (no tiles for small faces)')
       .option('--timings', 'print per-stage milliseconds'),
   )).action(action(async (images: string[], opts: DetectOpts) => {
+    stdinPhotoAtMostOnce(images);
     const pipeline = await loadPipeline(opts, { detectOnly: true });
     const minScore = numberOption('--min-score', opts.minScore, 0, 1);
     const results: FileResult[] = [];

@@ -42,6 +42,8 @@ export function registerEnroll(program: Command): void {
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, opts));
     }
     if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
+    if (images.includes('-'))
+      throw new FacectlError(ExitCode.USAGE, 'enroll needs photo files, not standard input: their paths are kept so that `index rebuild --reembed` can embed them again');
     // Before anything is loaded or created: a bad id leaves no store behind.
     (await import('../gallery/index.js')).validateId(id);
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);

@@ -28,7 +28,7 @@ export function registerLogin(program: Command): void {
       program
         .command('login')
         .description('identify the face in a photo against the store: ACCEPT <id> (exit 0) or UNKNOWN (exit 3)')
-        .argument('<image>')
+        .argument('<image>', 'a photo, or - to read it from standard input')
         .option('--top <k>', 'candidates to show', '3')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--all-faces', 'decide for every face in the photo (exit 0 if any is accepted)')

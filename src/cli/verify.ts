@@ -3,7 +3,7 @@ import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
-import { action, fmt, loadPipeline, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, numberOption, printJson, stdinPhotoAtMostOnce, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface VerifyOpts extends GlobalOptions {
   threshold?: string;
@@ -14,12 +14,13 @@ export function registerVerify(program: Command): void {
     program
       .command('verify')
       .description('compare the largest face of two photos: cosine similarity and SAME / DIFFERENT (exit 0 / 3)')
-      .argument('<image1>')
+      .argument('<image1>', 'a photo, or - for standard input')
       .argument('<image2>')
       .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
       .option('--threshold <t>', "cosine threshold (default: the model's)"),
   )).action(
     action(async (a: string, b: string, opts: VerifyOpts) => {
+      stdinPhotoAtMostOnce([a, b]);
       const pipeline = await loadPipeline(opts);
       const spec = pipeline.embedder.spec;
       const threshold = numberOption('--threshold', opts.threshold, -1, 1) ?? spec.thresholds.verify.value;

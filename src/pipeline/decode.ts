@@ -102,8 +102,36 @@ function sharpMessage(err: unknown, format: ImageFormat): string {
   return `corrupt ${format.toUpperCase()} file (${msg})`;
 }
 
-/** Read and decode an image file. Missing files → NOT_FOUND; anything undecodable → BAD_IMAGE. */
+/** The file name that means "the photo on standard input" (`facectl login -`, `verify a.jpg -`, `detect -`). */
+export const STDIN_PHOTO = '-';
+
+let stdinBytes: Promise<Buffer> | undefined;
+
+/**
+ * Standard input, read once per process (a contact sheet decodes the query photo again), refused when
+ * it is a terminal (nothing was piped) or larger than `maxBytes`.
+ */
+function readStdinOnce(maxBytes: number): Promise<Buffer> {
+  stdinBytes ??= (async () => {
+    if (process.stdin.isTTY) throw new FacectlError(ExitCode.USAGE, `"${STDIN_PHOTO}" reads the photo from standard input, but nothing is piped in (e.g. facectl login - < photo.jpg)`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) throw badImage(`file too large (over ${maxBytes} bytes)`, '(standard input)');
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  })();
+  return stdinBytes;
+}
+
+/**
+ * Read and decode an image file (`-`: standard input). Missing files → NOT_FOUND; anything
+ * undecodable → BAD_IMAGE.
+ */
 export async function decodeImageFile(file: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<DecodedImage> {
+  if (file === STDIN_PHOTO) return decodeImageBytes(await readStdinOnce(limits.maxBytes), '(standard input)', limits);
   let size: number;
   try {
     const st = await stat(file);
