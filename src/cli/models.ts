@@ -1,4 +1,4 @@
-/** `facectl models list|prepare|add|remove`: the models facectl can use and where they come from. */
+/** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
@@ -90,6 +90,26 @@ export function registerModels(program: Command): void {
       if (opts.json) return printJson(spec);
       if ('family' in spec) process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --detector ${spec.id}\n`);
       else process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --model ${spec.id}; calibrate a threshold with \`facectl eval --model ${spec.id} --calibrate\`\n`);
+    }),
+  );
+
+  withGlobalOptions(
+    models
+      .command('prune')
+      .description('delete what the models cache holds that this install no longer uses (other versions, other CPUs, removed models); all of it is made again when needed')
+      .option('--dry-run', 'list what would be deleted, delete nothing'),
+  ).action(
+    action(async (opts: GlobalOptions & { dryRun?: boolean }) => {
+      const report = await (await import('../models/prune.js')).pruneModelsCache({ dryRun: !!opts.dryRun });
+      if (opts.json) return printJson(report);
+      const byReason = new Map<string, { files: number; bytes: number }>();
+      for (const r of report.removed) {
+        const entry = byReason.get(r.reason) ?? { files: 0, bytes: 0 };
+        byReason.set(r.reason, { files: entry.files + 1, bytes: entry.bytes + r.bytes });
+      }
+      const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+      if (byReason.size) process.stdout.write(table(['why', 'entries', 'MB'], [...byReason].map(([why, e]) => [why, e.files, mb(e.bytes)])) + '\n');
+      process.stdout.write(`${report.dryRun ? 'would free' : 'freed'} ${mb(report.freedBytes)} MB in ${report.modelsDir}\n`);
     }),
   );
 

@@ -48,19 +48,25 @@ export const tempNameFor = (file: string, suffix = ''): string => `${file}.tmp-$
 const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}/;
 
 /**
- * Removes the temporary files (tempNameFor) that a writer killed mid-write left in `dir`, once nobody has
- * touched them for `maxAgeMs` (a write takes well under a second; an hour leaves any live writer alone,
- * on this machine or another sharing the folder). Cleaning only: errors are ignored.
+ * The temporary files (tempNameFor) in `dir` that a writer killed mid-write left, once nobody has touched
+ * them for `maxAgeMs` (a write takes well under a second; an hour leaves any live writer alone, on this
+ * machine or another sharing the folder).
  */
-export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): Promise<number> {
-  let removed = 0;
+export async function findAbandonedTemps(dir: string, maxAgeMs = 3_600_000): Promise<{ file: string; bytes: number }[]> {
+  const found: { file: string; bytes: number }[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!TEMP_NAME.test(name)) continue;
     const file = path.join(dir, name);
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile() || Date.now() - info.mtimeMs < maxAgeMs) continue;
-    await rm(file, { force: true }).then(() => removed++, () => undefined);
+    if (info?.isFile() && Date.now() - info.mtimeMs >= maxAgeMs) found.push({ file, bytes: info.size });
   }
+  return found;
+}
+
+/** Removes what findAbandonedTemps finds; returns how many. Cleaning only: errors are ignored. */
+export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): Promise<number> {
+  let removed = 0;
+  for (const { file } of await findAbandonedTemps(dir, maxAgeMs)) await rm(file, { force: true }).then(() => removed++, () => undefined);
   return removed;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * `facectl models prune`: deletes from the models cache what this install can no longer use, which
+ * otherwise stays forever (a few MB to ~60 MB each time):
+ *  - converted models of other converter versions (sibling `v<N>` folders of the default cache) and of
+ *    models no longer built in;
+ *  - onnxruntime optimized graphs (`ort/`) made for another onnxruntime version or another CPU, or made
+ *    from a model that is no longer built in, shipped or registered;
+ *  - PRelu rewrites (`prelu/`) of such models, or of an older rewrite version;
+ *  - temporary files left by writers killed mid-write (untouched for an hour).
+ * Only names facectl writes are touched: anything else in the folder stays. Everything removed is
+ * derived and is made again on first use, so pruning never loses data; it costs the next start of
+ * another install sharing the cache (another version, or another machine) its own entries.
+ */
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
+import { modelPaths, resolveModelsDir } from './cache.js';
+import { findAbandonedTemps } from './file-record.js';
+import { optimizedKey } from './onnx/optimized-cache.js';
+import { PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
+import { readShippedManifest } from './shipped.js';
+import { listUserDetectors, listUserModels } from './user-models.js';
+
+export interface PrunedEntry {
+  path: string;
+  bytes: number;
+  reason: string;
+}
+
+export interface PruneReport {
+  modelsDir: string;
+  dryRun: boolean;
+  removed: PrunedEntry[];
+  /** Bytes removed (or, with dryRun, that would be). */
+  freedBytes: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+async function sizeOf(target: string): Promise<number> {
+  const info = await stat(target).catch(() => undefined);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const name of await readdir(target)) total += await sizeOf(path.join(target, name));
+  return total;
+}
+
+const readJson = (file: string): Promise<Record<string, unknown> | undefined> =>
+  readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+
+/** sha256 of every model file this install may run: built-ins converted here, shipped ones, the user's. */
+async function modelsInUse(modelsDir: string): Promise<Set<string>> {
+  const shas = new Set<string>();
+  for (const id of BUILTIN_MODEL_IDS) {
+    const sidecar = (await readJson(modelPaths(id, modelsDir).sidecar)) as { onnx?: { sha256?: string } } | undefined;
+    if (sidecar?.onnx?.sha256) shas.add(sidecar.onnx.sha256);
+  }
+  for (const m of Object.values(readShippedManifest()?.models ?? {})) shas.add(m.sha256);
+  for (const spec of [...(await listUserModels()), ...(await listUserDetectors())]) if ('sha256' in spec.source) shas.add(spec.source.sha256);
+  return shas;
+}
+
+export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: string } = {}): Promise<PruneReport> {
+  const dryRun = options.dryRun ?? false;
+  const modelsDir = options.modelsDir ?? resolveModelsDir();
+  const removed: PrunedEntry[] = [];
+  const remove = async (target: string, reason: string) => {
+    const bytes = await sizeOf(target);
+    if (!dryRun) await rm(target, { recursive: true, force: true });
+    removed.push({ path: target, bytes, reason });
+  };
+
+  // Other converter versions: only in the default layout, where the folder is `…/facectl/models/v<N>`.
+  if (!options.modelsDir && !process.env.FACECTL_MODELS_DIR && path.basename(modelsDir) === `v${CONVERTER_VERSION}`) {
+    const root = path.dirname(modelsDir);
+    for (const name of await readdir(root).catch(() => [] as string[]))
+      if (/^v\d+$/.test(name) && name !== `v${CONVERTER_VERSION}`) await remove(path.join(root, name), `models converted by another facectl version (converter ${name.slice(1)})`);
+  }
+
+  // Conversions of models no longer built in: `<id>.onnx` with the `<id>.json.sha256` sidecar facectl wrote.
+  for (const name of await readdir(modelsDir).catch(() => [] as string[])) {
+    const id = name.endsWith('.json.sha256') ? name.slice(0, -'.json.sha256'.length) : undefined;
+    if (!id || (BUILTIN_MODEL_IDS as readonly string[]).includes(id)) continue;
+    const sidecar = await readJson(path.join(modelsDir, name));
+    if (sidecar?.id !== id || typeof sidecar.converterVersion !== 'string') continue; // not one of ours
+    await remove(path.join(modelsDir, `${id}.onnx`), `converted model "${id}", no longer built in`);
+    await remove(path.join(modelsDir, name), `converted model "${id}", no longer built in`);
+  }
+
+  const inUse = await modelsInUse(modelsDir);
+
+  // PRelu rewrites: `<model sha>.<folded|split>.v<version>.(json|onnx)`; kept ones name the graphs onnxruntime may be given.
+  const runnable = new Set(inUse);
+  const preluDir = path.join(modelsDir, 'prelu');
+  for (const name of (await readdir(preluDir).catch(() => [] as string[])).sort()) {
+    const m = /^([0-9a-f]{64})\.(folded|split)\.v(\d+)\.(json|onnx)$/.exec(name);
+    if (!m) continue;
+    const [, model, , version, ext] = m;
+    const reason = !inUse.has(model!) ? 'PRelu rewrite of a model no longer in use' : Number(version) !== PRELU_REWRITE_VERSION ? 'PRelu rewrite of an older rewrite version' : undefined;
+    if (reason) await remove(path.join(preluDir, name), reason);
+    else if (ext === 'json') {
+      const record = await readJson(path.join(preluDir, name));
+      if (typeof record?.sha256 === 'string') runnable.add(record.sha256);
+    }
+  }
+
+  // onnxruntime's optimized graphs: `<key>.json` names its source model; the key says for which environment.
+  const ortDir = path.join(modelsDir, 'ort');
+  const ortNames = await readdir(ortDir).catch(() => [] as string[]);
+  for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.json$/.test(n))) {
+    const key = name.slice(0, 64);
+    const record = await readJson(path.join(ortDir, name));
+    const model = typeof record?.model === 'string' && HEX64.test(record.model) ? record.model : undefined;
+    const reason = !model
+      ? 'optimized graph whose record names no model (written before facectl recorded it)'
+      : !runnable.has(model)
+        ? 'optimized graph of a model no longer in use'
+        : optimizedKey(model) !== key
+          ? 'optimized graph made for another onnxruntime version or CPU'
+          : undefined;
+    if (!reason) continue;
+    await remove(path.join(ortDir, name), reason);
+    if (ortNames.includes(`${key}.onnx`)) await remove(path.join(ortDir, `${key}.onnx`), reason);
+  }
+  // A graph whose record never got written (a writer killed between the two renames).
+  for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.onnx$/.test(n) && !ortNames.includes(`${n.slice(0, 64)}.json`)))
+    await remove(path.join(ortDir, name), 'optimized graph without a record');
+
+  for (const dir of [modelsDir, preluDir, ortDir])
+    for (const { file } of await findAbandonedTemps(dir)) await remove(file, 'temporary file of a writer killed mid-write');
+  return { modelsDir, dryRun, removed, freedBytes: removed.reduce((n, r) => n + r.bytes, 0) };
+}
