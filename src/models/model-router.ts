@@ -1,5 +1,5 @@
 /**
- * What a user's ONNX file is, told from its inputs and outputs the way insightface's model router does
+ * What a user's model file is: TFLite by its identifier; an ONNX file told from its inputs and outputs the way insightface's model router does
  * (model_zoo.get_model): several outputs → a detector; one vector output → an embedder.
  *  - SCRFD: 9 outputs, per stride 8/16/32 scores […, 1], boxes […, 4], keypoints […, 10]. The 6-output
  *    variant has no keypoints and cannot be aligned with, so it is refused with that reason.
@@ -7,6 +7,13 @@
  *  - Embedder: one [N, D] output from a 112×112 image (the checks stay in user-models.ts).
  */
 import { ExitCode, FacectlError } from '../errors.js';
+
+/**
+ * A TFLite model is a FlatBuffer whose file identifier (bytes 4–7) is "TFL3"; its name does not matter.
+ * (`models add` converts such a file first: tflite/user-tflite.ts.)
+ */
+export const isTfliteFile = (bytes: Uint8Array): boolean =>
+  bytes.length >= 8 && bytes[4] === 0x54 && bytes[5] === 0x46 && bytes[6] === 0x4c && bytes[7] === 0x33;
 
 /** A dimension as onnxruntime reports it: a number, or a symbolic name / -1 when dynamic. */
 export type MetaDim = number | string;

@@ -18,11 +18,10 @@ import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
 import { resolveModelsDir } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
-import { detectorSignature, type DetectorSignature } from './model-router.js';
+import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
-import { isTfliteFile } from './tflite/schema.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 

@@ -3,6 +3,7 @@
  * Model → SubGraph → Tensor / Operator, Buffer, QuantizationParameters, and the builtin option tables of
  * the ops in tflite/ops.ts. Field ids are the schema's declaration order.
  */
+import { isTfliteFile } from '../model-router.js';
 import { FbTable } from './flatbuffer.js';
 
 /** BuiltinOperator codes (schema.fbs) of the ops the converter translates (tflite/ops.ts). */
@@ -107,10 +108,6 @@ function readQuantization(q: FbTable | undefined): Quantization | undefined {
   if (!q || scale.length === 0) return undefined;
   return { scale, zeroPoint: q.i64s(3), axis: q.i32(6) };
 }
-
-/** A TFLite model is a FlatBuffer whose file identifier (bytes 4–7) is "TFL3"; its name does not matter. */
-export const isTfliteFile = (bytes: Uint8Array): boolean =>
-  bytes.length >= 8 && bytes[4] === 0x54 && bytes[5] === 0x46 && bytes[6] === 0x4c && bytes[7] === 0x33;
 
 /** Reads the first subgraph of a .tflite file (the only one the models here have). */
 export function readTfliteModel(file: Uint8Array): TfliteModel {
