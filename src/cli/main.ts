@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
+import { registerEmbed } from './embed.js';
 import { registerEnroll } from './enroll.js';
 import { registerEval } from './eval.js';
 import { registerGallery } from './gallery.js';
@@ -41,6 +42,7 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerModels(program);
   registerEval(program);
   registerVerify(program);
+  registerEmbed(program);
   registerDemo(program);
   return program;
 }
