@@ -1,7 +1,8 @@
 /**
  * npm run bench:login — login latency per photo (decode → detect → landmarks → align → embed → search)
  * against a store of 1e4 enrolled identities, in a warm process; plus the cold one-shot cost of
- * `facectl login` (process start, model load, store open) measured separately.
+ * `facectl login` (process start, model load, store open) and the per-request cost through
+ * `facectl serve` (a client's round trip over its stdin/stdout), measured separately.
  *
  *   npx tsx bench/login.ts [--identities 10000] [--queries 50] [--json out.json] [--prelu-unfolded] [--prelu-as-is] [--no-spin]
  * --prelu-unfolded also logs in with PRelu split but not folded into the next convolutions, --prelu-as-is
@@ -12,10 +13,11 @@
  * synthetic identities (real embeddings mixed with noise and renormalised), so search cost is that
  * of a real 1e4-person store. Queries: other photos of enrolled LFW people, which must be accepted.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { identify, openLoginContext } from '../src/app/login.js';
 import { storeModelInfo } from '../src/app/store-model.js';
 import { openGallery } from '../src/gallery/open.js';
@@ -116,6 +118,31 @@ for (const q of queries.slice(1, 4)) {
 }
 const coldMs = coldRuns.sort((a, b) => a - b)[1]!;
 
+// Served: one `facectl serve` process, the same queries as requests, timed by the client (request line
+// written → answer line read), plus its start (spawn → first answer).
+const served = await (async () => {
+  const child = spawn(process.execPath, [...cli, 'serve', '--store', store, '-q'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const ask = async (request: unknown) => {
+    child.stdin!.write(`${JSON.stringify(request)}\n`);
+    return JSON.parse((await lines.next()).value as string) as { ok: boolean; faces?: { decision: string }[] };
+  };
+  const t0 = performance.now();
+  await ask({ op: 'ping' });
+  const startMs = performance.now() - t0;
+  const times: number[] = [];
+  let accepted = 0;
+  for (const q of queries) {
+    const t = performance.now();
+    const answer = await ask({ op: 'login', image: q, top: 1 });
+    times.push(performance.now() - t);
+    if (answer.faces?.[0]?.decision === 'ACCEPT') accepted++;
+  }
+  child.stdin!.end();
+  await new Promise((resolve) => child.on('close', resolve));
+  return { startMs, medianMs: median(times), p95Ms: p95(times), accepted };
+})();
+
 const result = {
   identities: ctx.info.identities,
   index: ctx.lastIndex?.kind ?? 'none',
@@ -124,6 +151,7 @@ const result = {
   coldCliMs: coldMs,
   coldCli: built ? 'bin/facectl' : 'tsx',
   coldCliExit: cold.status,
+  served,
   sideBySide: others,
 };
 console.log(`# login latency: ${result.identities} enrolled identities (${result.index} index), ${result.queries} LFW query photos (250×250), ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
@@ -133,5 +161,6 @@ for (const s of Object.keys(main!.stagesMs)) console.log(`| ${s} | ${all.map((r)
 console.log(`| **total (median / p95)** | ${all.map((r) => `**${r.medianMs.toFixed(1)} / ${r.p95Ms.toFixed(1)}**`).join(' | ')} |`);
 for (const r of all) console.log(`\n${r.label}: accepted ${r.accepted}/${queries.length} at the login threshold; best match is the right person (rank-1) for ${r.rank1Correct}/${queries.length}`);
 console.log(`cold one-shot \`facectl login\` (${built ? 'bin/facectl' : 'sources via tsx'}; process start + models + store open + login, median of 3): ${coldMs.toFixed(0)} ms (exit ${cold.status})`);
+console.log(`served: \`facectl serve\` (the same CLI), one request per query as its client sees it: median ${served.medianMs.toFixed(1)} ms, p95 ${served.p95Ms.toFixed(1)} ms, accepted ${served.accepted}/${queries.length}; start to first answer ${served.startMs.toFixed(0)} ms`);
 const json = arg('json', '');
 if (json) writeFileSync(json, JSON.stringify(result, null, 2));

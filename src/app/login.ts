@@ -56,9 +56,13 @@ export async function openLoginContext(pipeline: FacePipeline, gallery: Gallery,
   return { gallery, info, index: options.index, threshold: effectiveThreshold(info.threshold, pipeline.embedderInfo!.spec, options.threshold)! };
 }
 
+/** A photo: its path, or its file's bytes with a label for errors. */
+export type PhotoInput = string | { bytes: Uint8Array; label: string };
+
 /** Embed the photo's face(s) and decide against an opened gallery. */
-export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: string, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
-  const { faces } = await pipeline.processFile(image, options.allFaces ? 'all' : 'largest');
+export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
+  const select = options.allFaces ? 'all' : 'largest';
+  const { faces } = typeof image === 'string' ? await pipeline.processFile(image, select) : await pipeline.processBytes(image.bytes, select, image.label);
   const dim = ctx.info.model!.dimension;
   const queries = new Float32Array(faces.length * dim);
   faces.forEach((f, i) => queries.set(f.embedding, i * dim));
@@ -73,9 +77,14 @@ export async function identify(pipeline: FacePipeline, ctx: LoginContext, image:
 }
 
 export async function login(pipeline: FacePipeline, gallery: Gallery, image: string, options: LoginOptions): Promise<LoginResult> {
-  const ctx = await openLoginContext(pipeline, gallery, options);
+  return loginWith(pipeline, await openLoginContext(pipeline, gallery, options), image, options);
+}
+
+/** One login against an opened gallery: the decisions, and the enrolled faces of each accepted identity. */
+export async function loginWith(pipeline: FacePipeline, ctx: LoginContext, image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<LoginResult> {
   const decisions = await identify(pipeline, ctx, image, options);
   const enrolled = new Map<string, IdentityFaces>();
-  for (const d of decisions) if (d.id && !enrolled.has(d.id)) enrolled.set(d.id, await gallery.facesOf(d.id));
-  return { image, threshold: ctx.threshold, decisions, enrolled, index: ctx.lastIndex ?? { kind: 'none', origin: 'none' } };
+  for (const d of decisions) if (d.id && !enrolled.has(d.id)) enrolled.set(d.id, await ctx.gallery.facesOf(d.id));
+  const label = typeof image === 'string' ? image : image.label;
+  return { image: label, threshold: ctx.threshold, decisions, enrolled, index: ctx.lastIndex ?? { kind: 'none', origin: 'none' } };
 }

@@ -53,6 +53,9 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** An embedding for JSON at full float32 precision (9 significant digits read back as the same float32). */
+export const float32Values = (v: Float32Array): number[] => Array.from(v, (x) => Number(x.toPrecision(9)));
+
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({ head, style: { head: [], border: [] } });
   for (const r of rows) t.push(r.map(String));

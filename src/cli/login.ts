@@ -9,6 +9,7 @@ import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
 import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { loginFacesJson } from './login-json.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -81,16 +82,7 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
         threshold: r.threshold,
         index: r.index,
         timingsMs: pipeline.timer.toJSON(),
-        faces: r.decisions.map((d) => ({
-          decision: d.decision,
-          id: d.id ?? null,
-          name: d.name ?? null,
-          score: d.score,
-          candidates: d.candidates,
-          box: d.face.box,
-          quality: d.face.quality,
-          enrolledPhotos: enrolledPhotos(d.id).map((row) => row.sourcePath),
-        })),
+        faces: loginFacesJson(r),
         sheet: opts.sheet ?? null,
       });
     } else printDecisions(r.decisions, r.threshold, enrolledPhotos, opts);

@@ -11,6 +11,7 @@ import { registerIndex } from './index-cmd.js';
 import { registerStore } from './store-cmd.js';
 import { registerLogin } from './login.js';
 import { registerModels } from './models.js';
+import { registerServe } from './serve.js';
 import { registerVerify } from './verify.js';
 import { VERSION } from './version.js';
 
@@ -43,6 +44,7 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerEval(program);
   registerVerify(program);
   registerEmbed(program);
+  registerServe(program);
   registerDemo(program);
   return program;
 }

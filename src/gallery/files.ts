@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, repairStore, verifyStore,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, parseManifest, repairStore, verifyStore,
   type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -59,6 +59,12 @@ export class FilesGallery implements Gallery {
       generation: s.generation,
       details: Object.fromEntries(files.map((f) => [f, size(f)])),
     };
+  }
+
+  async committedGeneration(): Promise<number> {
+    // The manifest alone (a few hundred bytes): commits replace it last, by rename.
+    const text = await fs.promises.readFile(path.join(this.location, MANIFEST_FILE), 'utf8').catch(() => undefined);
+    return text === undefined ? 0 : parseManifest(text).generation;
   }
 
   async identities(): Promise<IdentitySummary[]> {

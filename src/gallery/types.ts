@@ -96,6 +96,12 @@ export interface Gallery {
   readonly backend: GalleryBackend;
   readonly location: string;
   info(): Promise<GalleryInfo>;
+  /**
+   * The generation committed now, read from the backend rather than from what this object has read
+   * (0 when nothing is committed): a long-lived reader (`facectl serve`) compares it with its own
+   * `info().generation` to see another process's enroll, remove or calibration, and reopens.
+   */
+  committedGeneration(): Promise<number>;
   identities(): Promise<IdentitySummary[]>;
   /** Every face row (no embeddings), in enrollment order. */
   rows(): Promise<readonly FaceRow[]>;

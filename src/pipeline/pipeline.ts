@@ -98,6 +98,12 @@ export class FacePipeline {
     return { image, faces: await this.processImage(image, select, detectOptions, file) };
   }
 
+  /** processFile for a photo given as its file's bytes (a request to `facectl serve`); `label` names it in errors. */
+  async processBytes(bytes: Uint8Array, select: FaceSelection, label: string): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
+    const image = await this.decodeBytes(bytes, label);
+    return { image, faces: await this.processImage(image, select, {}, label) };
+  }
+
   async processImage(image: RgbImage, select: FaceSelection, detectOptions: Partial<DetectOptions> = {}, label?: string): Promise<EmbeddedFace[]> {
     const mode = select === 'all' ? 'thorough' : (detectOptions.mode ?? 'fast');
     const found = await this.detect(image, { ...detectOptions, mode });

@@ -132,6 +132,11 @@ export class PostgresGallery implements Gallery {
     });
   }
 
+  async committedGeneration(): Promise<number> {
+    if (!this.version) return 0;
+    return this.read(async () => (await this.meta()).generation);
+  }
+
   async identities(): Promise<IdentitySummary[]> {
     if (!this.version) return [];
     const r = await this.read(() => this.c.query(`SELECT id, name, face_count, last_added FROM ${q(this.s, 'identities')} ORDER BY first_seq`));

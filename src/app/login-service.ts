@@ -1,0 +1,57 @@
+/**
+ * Logins from a long-lived process (`facectl serve`): the pipeline is loaded and the gallery opened once,
+ * so a login costs what a warm one does (`npm run bench:login`) instead of a process start with model
+ * loading. Another process's commit (enroll, remove, calibrate) moves the gallery's committed generation;
+ * each login checks it first (one small read) and reopens the gallery when it moved, so no login is
+ * decided against an older gallery than the one committed when it began.
+ */
+import { openGallery } from '../gallery/open.js';
+import type { Gallery } from '../gallery/types.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult, type PhotoInput } from './login.js';
+
+export class LoginService {
+  private constructor(
+    private readonly pipeline: FacePipeline,
+    private readonly options: Pick<LoginOptions, 'threshold' | 'index'>,
+    private ctx: LoginContext,
+  ) {}
+
+  /** Over an opened gallery, which the service then owns (and closes). */
+  static async open(pipeline: FacePipeline, gallery: Gallery, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<LoginService> {
+    return new LoginService(pipeline, options, await openLoginContext(pipeline, gallery, options));
+  }
+
+  get gallery(): Gallery {
+    return this.ctx.gallery;
+  }
+
+  /** The gallery as the last login saw it (identities, generation, threshold). */
+  get context(): LoginContext {
+    return this.ctx;
+  }
+
+  async login(image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<LoginResult> {
+    await this.refresh();
+    return loginWith(this.pipeline, this.ctx, image, options);
+  }
+
+  /** Reopens the gallery when another process committed since it was read. */
+  async refresh(): Promise<boolean> {
+    const old = this.ctx.gallery;
+    if ((await old.committedGeneration()) === this.ctx.info.generation) return false;
+    const fresh = await openGallery(old.location, { mustExist: true });
+    try {
+      this.ctx = await openLoginContext(this.pipeline, fresh, this.options);
+    } catch (err) {
+      await fresh.close(); // e.g. re-embedded with another model: this request fails, the old gallery stays open
+      throw err;
+    }
+    await old.close();
+    return true;
+  }
+
+  close(): Promise<void> {
+    return this.ctx.gallery.close();
+  }
+}

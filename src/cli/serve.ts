@@ -1,0 +1,125 @@
+/**
+ * `facectl serve`: logins (and embeddings) for a long-running caller, one JSON request per line on stdin,
+ * one JSON answer per line on stdout, in order. The models are loaded and the gallery opened once, so a
+ * kiosk or a script pays a warm login per photo instead of a process start (README: Login latency).
+ *
+ * Requests: {"op": "login", "image": "<path>" | "imageBase64": "<the file's bytes>", "top"?: k,
+ * "allFaces"?: bool} · {"op": "embed", image…, "allFaces"?: bool} · {"op": "ping"}; any "id" is echoed.
+ * Answers: {"id", "ok": true, "op", …} or {"id", "ok": false, "exitCode", "error"} with the exit code the
+ * one-shot command would give. A bad request never stops the service; end of input does.
+ */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import type { LoginService } from '../app/login-service.js';
+import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import { action, float32Values, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { loginFacesJson } from './login-json.js';
+import { openStore, storeOption } from './store-option.js';
+import { loadPipelineForStore } from './store-pipeline.js';
+
+interface ServeOpts extends GlobalOptions {
+  store?: string;
+  threshold?: string;
+  index: 'auto' | 'flat' | 'hnsw';
+}
+
+type Request = Record<string, unknown>;
+
+export function registerServe(program: Command): void {
+  withDetectorOption(withGlobalOptions(
+    storeOption(
+      program
+        .command('serve')
+        .description('answer login / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
+        .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
+        .option('--index <kind>', 'auto | flat | hnsw', 'auto'),
+    ),
+  )).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
+    const threshold = numberOption('--threshold', opts.threshold, -1, 1);
+    const gallery = await openStore(opts, { mustExist: true });
+    let service: LoginService;
+    let pipeline: FacePipeline;
+    try {
+      pipeline = await loadPipelineForStore(opts, gallery);
+      service = await (await import('../app/login-service.js')).LoginService.open(pipeline, gallery, { threshold, index: opts.index });
+    } catch (err) {
+      await gallery.close();
+      throw err;
+    }
+    const info = service.context.info;
+    note(opts, `serving ${gallery.location} (${info.model?.id}, ${info.identities} identities): one JSON request per line on stdin`);
+    try {
+      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+        if (!line.trim()) continue;
+        process.stdout.write(`${JSON.stringify(await answer(line, service, pipeline))}\n`);
+      }
+    } finally {
+      await service.close();
+    }
+    return ExitCode.OK;
+  }));
+}
+
+async function answer(line: string, service: LoginService, pipeline: FacePipeline): Promise<Record<string, unknown>> {
+  let request: Request;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    request = parsed as Request;
+  } catch {
+    return { id: null, ok: false, exitCode: ExitCode.USAGE, error: 'not a JSON object: send one request per line, e.g. {"op":"login","image":"photo.jpg"}' };
+  }
+  const id = request.id ?? null;
+  const started = performance.now();
+  try {
+    const result = await run(request, service, pipeline);
+    return { id, ok: true, op: request.op, ...result, ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (err) {
+    if (err instanceof FacectlError) return { id, ok: false, exitCode: err.code, error: err.file ? `${err.file}: ${err.message}` : err.message };
+    return { id, ok: false, exitCode: ExitCode.INTERNAL, error: `internal error: ${(err as Error)?.message ?? err}` };
+  }
+}
+
+const usage = (message: string) => new FacectlError(ExitCode.USAGE, message);
+
+function photo(request: Request): string | { bytes: Uint8Array; label: string } {
+  const { image, imageBase64 } = request;
+  if ((image === undefined) === (imageBase64 === undefined)) throw usage('give the photo as "image" (a path) or "imageBase64" (the file\'s bytes), one of them');
+  if (image !== undefined) {
+    if (typeof image !== 'string' || !image || image === '-') throw usage('"image" must be a file path');
+    return image;
+  }
+  if (typeof imageBase64 !== 'string') throw usage('"imageBase64" must be a string');
+  return { bytes: Buffer.from(imageBase64, 'base64'), label: '(imageBase64)' };
+}
+
+const flag = (request: Request, key: string): boolean => {
+  const v = request[key];
+  if (v !== undefined && typeof v !== 'boolean') throw usage(`"${key}" must be true or false`);
+  return v === true;
+};
+
+async function run(request: Request, service: LoginService, pipeline: FacePipeline): Promise<Record<string, unknown>> {
+  switch (request.op) {
+    case 'login': {
+      const top = request.top === undefined ? 3 : request.top;
+      if (!Number.isInteger(top) || (top as number) < 1 || (top as number) > 1000) throw usage('"top" must be an integer from 1 to 1000');
+      const r = await service.login(photo(request), { top: top as number, allFaces: flag(request, 'allFaces') });
+      return { accepted: r.decisions.some((d) => d.decision === 'ACCEPT'), threshold: r.threshold, faces: loginFacesJson(r) };
+    }
+    case 'embed': {
+      const input = photo(request);
+      const select = flag(request, 'allFaces') ? 'all' : 'largest';
+      const { faces } = typeof input === 'string' ? await pipeline.processFile(input, select) : await pipeline.processBytes(input.bytes, select, input.label);
+      return { model: service.context.info.model, faces: faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, embedding: float32Values(f.embedding) })) };
+    }
+    case 'ping': {
+      await service.refresh();
+      const { info } = service.context;
+      return { store: service.gallery.location, model: info.model, identities: info.identities, faces: info.faces, generation: info.generation };
+    }
+    default:
+      throw usage(`unknown op ${JSON.stringify(request.op)}: login, embed or ping`);
+  }
+}

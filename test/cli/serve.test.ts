@@ -1,0 +1,121 @@
+/**
+ * `facectl serve`: one JSON answer per request line, in order; the answers are `login --json`'s; a bad
+ * request gets its exit code and the service goes on; a photo can come as bytes (imageBase64). Another
+ * process's enroll or remove is seen by the next login, on a store directory and on PostgreSQL (the real
+ * wire protocol: PGlite + pgvector, test/helpers/pg-server.ts). Real faces cut from the sample photos
+ * `npm ci` installs, so no ../shared is needed.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { CLI_ENTRY, runCli } from '../helpers/cli.js';
+import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
+import { repoRoot } from '../helpers/shared.js';
+
+type Answer = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A running `facectl serve`: each request resolves with the next answer line. */
+class ServeClient {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending: ((line: string) => void)[] = [];
+  readonly exited: Promise<number | null>;
+  stderr = '';
+
+  constructor(argv: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', ...argv], { cwd: repoRoot, env: { ...process.env, ...env } });
+    this.child.stderr.on('data', (d) => (this.stderr += d));
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.pending.shift()?.(line));
+    this.exited = new Promise((resolve) => this.child.on('close', resolve));
+  }
+
+  request(body: unknown): Promise<Answer> {
+    return new Promise((resolve) => {
+      this.pending.push((line) => resolve(JSON.parse(line)));
+      this.child.stdin.write(`${typeof body === 'string' ? body : JSON.stringify(body)}\n`);
+    });
+  }
+
+  async end(): Promise<number | null> {
+    this.child.stdin.end();
+    return this.exited;
+  }
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-serve-'));
+const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
+
+/** The same story on any backend: serve, then enroll and remove in other processes, and see it. */
+async function story(store: string) {
+  const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+  const cli = (...argv: string[]) => runCli([...argv, '--store', store], env);
+  expect(cli('enroll', 'alice', a, '-q').code).toBe(0);
+  const serve = new ServeClient(['--store', store], env);
+  const login = (image: string, id?: number) => serve.request({ id, op: 'login', image, top: 2 });
+
+  const first = await login(a, 1);
+  expect(first).toMatchObject({ id: 1, ok: true, op: 'login', accepted: true, faces: [{ decision: 'ACCEPT', id: 'alice', enrolledPhotos: [a] }] });
+  expect(first.faces[0].score).toBeGreaterThan(0.99); // the enrolled photo itself
+  // The answer is what `login --json` prints.
+  const oneShot = JSON.parse(cli('login', a, '--top', '2', '--json').stdout);
+  expect(first.faces).toEqual(oneShot.faces);
+  expect(first.threshold).toEqual(oneShot.threshold);
+  // The same photo as bytes.
+  const bytes = await serve.request({ id: 'b64', op: 'login', imageBase64: readFileSync(a).toString('base64') });
+  expect(bytes.faces[0].score).toBe(first.faces[0].score);
+  expect((await login(b)).faces[0].decision).toBe('UNKNOWN');
+
+  // Other processes commit; the next request sees it.
+  expect(cli('enroll', 'bob', b, '-q').code).toBe(0);
+  expect(await login(b)).toMatchObject({ accepted: true, faces: [{ id: 'bob' }] });
+  expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: true, identities: 2, faces: 2 });
+  expect(cli('remove', 'alice').code).toBe(0);
+  expect(await login(a)).toMatchObject({ accepted: false, faces: [{ decision: 'UNKNOWN' }] });
+
+  // Bad requests: the one-shot command's exit code, and the service goes on.
+  const bad: [unknown, number, RegExp][] = [
+    ['not json', ExitCode.USAGE, /not a JSON object/],
+    [{ op: 'dance' }, ExitCode.USAGE, /unknown op "dance"/],
+    [{ op: 'login' }, ExitCode.USAGE, /"image" \(a path\) or "imageBase64"/],
+    [{ op: 'login', image: path.join(tmp, 'missing.jpg') }, ExitCode.NOT_FOUND, /missing\.jpg: no such file/],
+    [{ op: 'login', imageBase64: Buffer.from('not a photo').toString('base64') }, ExitCode.BAD_IMAGE, /\(imageBase64\): not a supported image/],
+    [{ op: 'login', image: a, top: 0 }, ExitCode.USAGE, /"top" must be an integer/],
+  ];
+  for (const [request, code, message] of bad) {
+    const r = await serve.request(request);
+    expect(r).toMatchObject({ ok: false, exitCode: code });
+    expect(r.error).toMatch(message);
+  }
+  const embed = await serve.request({ op: 'embed', image: b });
+  expect(embed.faces[0].embedding).toHaveLength(embed.model.dimension);
+  expect(await login(b)).toMatchObject({ accepted: true, faces: [{ id: 'bob' }] });
+  expect(await serve.end()).toBe(0);
+  expect(serve.stderr).toMatch(/serving .* 1 identities/);
+}
+
+describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  it('on a store directory', async () => {
+    await story(path.join(tmp, 'store'));
+  }, 180_000);
+
+  describe('on PostgreSQL', () => {
+    let server: PgServer;
+    beforeAll(async () => {
+      server = await startPgServer();
+    }, 60_000);
+    afterAll(async () => server?.stop());
+    it('the same, against a database another process writes to', async () => {
+      await story(server.url(uniqueSchema()));
+    }, 180_000);
+  });
+
+  it('a store that does not exist: exit 14 before reading any request', () => {
+    const r = runCli(['serve', '--store', path.join(tmp, 'nothing-here')], env, Buffer.from('{"op":"ping"}\n'));
+    expect(r.code).toBe(ExitCode.NOT_FOUND);
+    expect(r.stdout).toBe('');
+  });
+});
