@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
+import type { EmbeddedFace } from '../pipeline/types.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import type { Device } from '../pipeline/runtime.js';
@@ -55,6 +56,9 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** An embedding for JSON at full float32 precision (9 significant digits read back as the same float32). */
 export const float32Values = (v: Float32Array): number[] => Array.from(v, (x) => Number(x.toPrecision(9)));
+
+/** A face with its embedding, as `embed --json` and `serve`'s embed answer give it. */
+export const embeddedFaceJson = (f: EmbeddedFace) => ({ box: f.box, score: f.score, landmarks: f.landmarks, embedding: float32Values(f.embedding) });
 
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({ head, style: { head: [], border: [] } });

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
-import { action, float32Values, fmt, loadPipeline, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, embeddedFaceJson, fmt, loadPipeline, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface EmbedOpts extends GlobalOptions {
   model?: string;
@@ -38,7 +38,7 @@ export function registerEmbed(program: Command): void {
     for (const file of images) {
       try {
         const { faces } = await pipeline.processFile(file, opts.allFaces ? 'all' : 'largest');
-        results.push({ file, faces: faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, embedding: float32Values(f.embedding) })) });
+        results.push({ file, faces: faces.map(embeddedFaceJson) });
       } catch (err) {
         if (!(err instanceof FacectlError)) throw err;
         results.push({ file, error: err.message, exitCode: err.code });

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
-import { action, float32Values, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { loginFacesJson } from './login-json.js';
 import { openStore, storeOption } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -112,7 +112,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       const input = photo(request);
       const select = flag(request, 'allFaces') ? 'all' : 'largest';
       const { faces } = typeof input === 'string' ? await pipeline.processFile(input, select) : await pipeline.processBytes(input.bytes, select, input.label);
-      return { model: service.context.info.model, faces: faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, embedding: float32Values(f.embedding) })) };
+      return { model: service.context.info.model, faces: faces.map(embeddedFaceJson) };
     }
     case 'ping': {
       await service.refresh();
