@@ -1,6 +1,7 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
+import { registerCluster } from './cluster.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEmbed } from './embed.js';
@@ -45,6 +46,7 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerVerify(program);
   registerEmbed(program);
   registerServe(program);
+  registerCluster(program);
   registerDemo(program);
   return program;
 }

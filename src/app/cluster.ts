@@ -1,0 +1,94 @@
+/**
+ * `facectl cluster`: who is in this pile of photos, without enrolling anyone. Every face of every photo
+ * is embedded, then grouped (src/cluster/chinese-whispers.ts) at a cosine threshold.
+ *
+ * The default threshold is the model's 1:N login one, not its 1:1 verify one: among n faces each face
+ * has n − 1 chances of a false link, as a login photo has one per enrolled person, and a single false
+ * link can chain two people together. On LFW View 1 (README: Clustering) the verify threshold merged
+ * nearly everyone into a few groups; the login threshold was within a point of the best of a sweep.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { clusterVectors } from '../cluster/chinese-whispers.js';
+import { ExitCode, FacectlError } from '../errors.js';
+import { isObviousNonImage, naturalCompare } from '../eval/datasets.js';
+import type { FacePipeline } from '../pipeline/pipeline.js';
+import type { Box } from '../pipeline/types.js';
+
+export interface ClusteredFace {
+  file: string;
+  /** The face's number in its photo (1 = the first found). */
+  face: number;
+  box: Box;
+  score: number;
+}
+
+export interface PhotoProblem {
+  file: string;
+  code: number;
+  reason: string;
+}
+
+export interface ClusterResult {
+  threshold: { value: number; source: string };
+  /** Groups of faces, largest first; a face linked to no other is a group of one. */
+  groups: ClusteredFace[][];
+  /** Photos that gave no face (unreadable, no face found). */
+  skipped: PhotoProblem[];
+}
+
+/** The photos under `paths` (files, or folders walked recursively), in natural order; documents and dotfiles skipped. */
+export function listPhotos(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string, explicit: boolean) => {
+    let info;
+    try {
+      info = statSync(p);
+    } catch {
+      throw new FacectlError(ExitCode.NOT_FOUND, 'no such file or folder', p);
+    }
+    if (info.isDirectory()) {
+      const names = readdirSync(p).sort(naturalCompare);
+      for (const name of names) if (!name.startsWith('.')) walk(path.join(p, name), false);
+    } else if (explicit || !isObviousNonImage(path.basename(p))) out.push(p);
+  };
+  for (const p of paths) walk(p, true);
+  return out;
+}
+
+export async function clusterPhotos(
+  pipeline: FacePipeline,
+  files: readonly string[],
+  options: { threshold?: number; neighbours?: number; onPhoto?: (done: number) => void } = {},
+): Promise<ClusterResult> {
+  const spec = pipeline.embedderInfo!.spec;
+  const threshold =
+    options.threshold !== undefined
+      ? { value: options.threshold, source: '--threshold' }
+      : { value: spec.thresholds.login.value, source: `the model's 1:N login threshold (${spec.thresholds.login.provenance})` };
+  const faces: ClusteredFace[] = [];
+  const vectors: Float32Array[] = [];
+  const skipped: PhotoProblem[] = [];
+  for (const [i, file] of files.entries()) {
+    try {
+      const found = await pipeline.processFile(file, 'all');
+      found.faces.forEach((f, k) => {
+        faces.push({ file, face: k + 1, box: f.box, score: f.score });
+        vectors.push(f.embedding);
+      });
+    } catch (err) {
+      if (!(err instanceof FacectlError)) throw err;
+      skipped.push({ file, code: err.code, reason: err.message });
+    }
+    options.onPhoto?.(i + 1);
+  }
+  const dim = spec.dim;
+  const all = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => all.set(v, i * dim));
+  const labels = clusterVectors(all, dim, { threshold: threshold.value, neighbours: options.neighbours });
+  const groups: ClusteredFace[][] = [];
+  labels.forEach((g, i) => (groups[g] ??= []).push(faces[i]!));
+  // Largest first; equal sizes keep the order of their first face.
+  groups.sort((a, b) => b.length - a.length);
+  return { threshold, groups, skipped };
+}

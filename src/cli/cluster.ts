@@ -1,0 +1,51 @@
+/** `facectl cluster <photos or folders...>`: group the faces of many photos by person, nobody enrolled. */
+import type { Command } from 'commander';
+import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
+import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { withSpinner } from './progress.js';
+
+interface ClusterOpts extends GlobalOptions {
+  model?: string;
+  threshold?: string;
+  minSize: string;
+}
+
+export function registerCluster(program: Command): void {
+  withDetectorOption(withGlobalOptions(
+    program
+      .command('cluster')
+      .description('group the faces of many photos by person, without enrolling anyone (every face of every photo; folders are walked)')
+      .argument('<paths...>', 'photos, or folders of photos')
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
+      .option('--threshold <t>', "cosine at which two faces are linked (default: the model's 1:N login threshold)")
+      .option('--min-size <n>', 'list groups of at least this many faces (the JSON always has them all)', '2'),
+  )).action(action(async (paths: string[], opts: ClusterOpts): Promise<ExitCodeValue> => {
+    const threshold = numberOption('--threshold', opts.threshold, -1, 1);
+    const minSize = numberOption('--min-size', opts.minSize, 1, 1e9)!;
+    const { clusterPhotos, listPhotos } = await import('../app/cluster.js');
+    const files = listPhotos(paths);
+    if (!files.length) throw new FacectlError(ExitCode.NOT_FOUND, `no photos under ${paths.join(', ')}`);
+    const pipeline = await loadPipeline(opts);
+    const r = await withSpinner(opts, `embedding the faces of ${files.length} photos`, (spinner) =>
+      clusterPhotos(pipeline, files, { threshold, onPhoto: (done) => spinner && (spinner.text = `embedding the faces of ${done}/${files.length} photos`) }),
+    );
+    const faces = r.groups.reduce((n, g) => n + g.length, 0);
+    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, skipped: r.skipped });
+    else {
+      const shown = r.groups.filter((g) => g.length >= minSize);
+      const rows = shown.map((g, i) => {
+        const photos = [...new Set(g.map((f) => f.file))];
+        return [i + 1, g.length, photos.slice(0, 4).join('\n') + (photos.length > 4 ? `\n… and ${photos.length - 4} more` : '')];
+      });
+      if (rows.length) process.stdout.write(table(['group', 'faces', 'photos'], rows) + '\n');
+      process.stdout.write(
+        `${faces} faces in ${files.length} photos: ${r.groups.length} groups, ${r.groups.filter((g) => g.length >= 2).length} with 2 or more faces` +
+          `${r.skipped.length ? `; ${r.skipped.length} photos without a usable face` : ''}\n`,
+      );
+      note(opts, `threshold ${fmt(r.threshold.value, 4)}: ${r.threshold.source}`);
+      for (const s of r.skipped) note(opts, `${s.file}: ${s.reason}`);
+    }
+    return faces ? ExitCode.OK : ExitCode.NO_FACE;
+  }));
+}

@@ -1,0 +1,78 @@
+/**
+ * `facectl cluster`: faces grouped by person with nobody enrolled. Without ../shared: three people cut
+ * from the sample photos `npm ci` installs, each saved twice (another size and JPEG quality), must give
+ * three groups of two. With it: the two folder-per-person sets (15 + 40 photos of 14 people) must give
+ * groups that each hold one person. Bad input: no photos → exit 14; photos without faces → exit 4.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { clusteringScores } from '../../src/cluster/metrics.js';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
+import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-cluster-'));
+const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
+
+interface ClusterJson {
+  threshold: { value: number; source: string };
+  photos: number;
+  faces: number;
+  groups: { file: string; face: number }[][];
+  skipped: { file: string; code: number; reason: string }[];
+}
+const cluster = (...argv: string[]) => {
+  const r = runCli(['cluster', ...argv, '--json'], env);
+  return { code: r.code, stderr: r.stderr, json: r.stdout ? (JSON.parse(r.stdout) as ClusterJson) : undefined };
+};
+
+describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  it('three people, two photos each: three groups of two, at the login threshold', async () => {
+    const dir = path.join(tmp, 'pile');
+    mkdirSync(dir, { recursive: true });
+    for (const who of ['a', 'b', 'c'] as const) {
+      const crop = await faceCrop(who);
+      await sharp(crop).toFile(path.join(dir, `${who}-1.jpg`));
+      await sharp(crop).resize(260).jpeg({ quality: 70 }).toFile(path.join(dir, `${who}-2.jpg`));
+    }
+    writeFileSync(path.join(dir, 'notes.txt'), 'not a photo'); // skipped by name, not an error
+    const r = cluster(dir);
+    expect(r.code, r.stderr).toBe(ExitCode.OK);
+    expect(r.json!.photos).toBe(6);
+    expect(r.json!.threshold.source).toMatch(/1:N login threshold/);
+    const groups = r.json!.groups.map((g) => g.map((f) => path.basename(f.file)[0]).sort().join(''));
+    expect(groups.sort()).toEqual(['aa', 'bb', 'cc']);
+    // A threshold nothing reaches leaves everyone alone.
+    expect(cluster(dir, '--threshold', '0.9999').json!.groups).toHaveLength(6);
+  });
+
+  it('bad input: no photos → exit 14; only photos without a face → exit 4, each listed', async () => {
+    const empty = path.join(tmp, 'empty');
+    mkdirSync(empty, { recursive: true });
+    expect(cluster(empty).code).toBe(ExitCode.NOT_FOUND);
+    expect(cluster(path.join(tmp, 'missing')).code).toBe(ExitCode.NOT_FOUND);
+    const blank = path.join(tmp, 'blank');
+    mkdirSync(blank, { recursive: true });
+    await sharp({ create: { width: 120, height: 90, channels: 3, background: '#808080' } }).png().toFile(path.join(blank, 'grey.png'));
+    const r = cluster(blank);
+    expect(r.code).toBe(ExitCode.NO_FACE);
+    expect(r.json!.skipped).toEqual([{ file: path.join(blank, 'grey.png'), code: ExitCode.NO_FACE, reason: 'no face found' }]);
+  });
+
+  describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
+    it('two folder-per-person sets: every group holds one person', () => {
+      const r = cluster(dataset('face-recognition-examples'), dataset('faceapi-bbt'));
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      const faces = r.json!.groups.flatMap((g, i) => g.map((f) => ({ group: i, person: path.basename(path.dirname(f.file)) })));
+      expect(faces).toHaveLength(r.json!.faces);
+      const s = clusteringScores(faces.map((f) => f.group), faces.map((f) => f.person));
+      expect(s.classes).toBe(14);
+      expect(s.bcubedPrecision).toBe(1); // no group mixes two people
+      expect(s.bcubedRecall).toBeGreaterThan(0.8);
+    });
+  });
+});
