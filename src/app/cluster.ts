@@ -4,8 +4,9 @@
  *
  * The default threshold is the model's 1:N login one, not its 1:1 verify one: among n faces each face
  * has n − 1 chances of a false link, as a login photo has one per enrolled person, and a single false
- * link can chain two people together. On LFW View 1 (README: Clustering) the verify threshold merged
- * nearly everyone into a few groups; the login threshold was within a point of the best of a sweep.
+ * link can chain two people together. On LFW View 1 (README: Clustering) the verify threshold chained
+ * 2,131 people into 391 groups (BCubed precision 24 %); the login threshold was within a point of the
+ * best of a sweep.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
