@@ -4,11 +4,12 @@
  * under the store lock, like every file in the store directory; a login that finds the lock busy, or
  * the directory read-only, searches the fresh index without saving it.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, isFacectlError } from '../errors.js';
 import { chooseKind, createIndex, loadOrRebuild, type IndexKind, type VectorIndex } from '../index/index.js';
-import { GalleryStore, type StoreSnapshot } from '../store/index.js';
+import { readIndexHeader } from '../index/index-file.js';
+import { GalleryStore, readCommittedGeneration, type StoreSnapshot } from '../store/index.js';
 import type { IndexChoice } from './types.js';
 
 export interface OpenedFilesIndex {
@@ -25,20 +26,43 @@ const fingerprintOf = (snapshot: StoreSnapshot): string => `${snapshot.embedding
 /** How long a login waits for a busy store lock before it skips saving the index (a cache). */
 const LOGIN_SAVE_WAIT_MS = 200;
 
-/** The index can be skipped by a reader but not lost by a writer: true when saved. */
+/**
+ * Deletes the saved indexes that do not describe `snapshot` (unreadable, or another fingerprint): after a
+ * commit that changed the faces, so that a removed person's vector does not outlive the commit on disk.
+ */
+export function dropStaleIndexes(snapshot: StoreSnapshot): void {
+  for (const kind of ['flat', 'hnsw'] as const) {
+    const file = indexFile(snapshot.dir, kind);
+    if (!existsSync(file)) continue;
+    let current = false;
+    try {
+      current = readIndexHeader(file).fingerprint === fingerprintOf(snapshot);
+    } catch {
+      // unreadable: not current
+    }
+    if (!current) for (const f of [file, `${file}.usearch`]) rmSync(f, { force: true });
+  }
+}
+
+/**
+ * The index can be skipped by a reader but not lost by a writer: true when saved. Not saved when another
+ * process committed since `snapshot` was read: the index would describe faces the store no longer holds
+ * (after a remove, a vector that must be gone).
+ */
 async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: () => void, waitMs: number | undefined): Promise<boolean> {
   try {
-    await GalleryStore.underLock(
+    return await GalleryStore.underLock(
       snapshot.dir,
-      () => {
+      async () => {
+        if ((await readCommittedGeneration(snapshot.dir)) !== snapshot.generation) return false;
         write();
         // Only one kind is current at a time: a leftover of the other kind would only mislead.
         const other = indexFile(snapshot.dir, kind === 'flat' ? 'hnsw' : 'flat');
         for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
+        return true;
       },
       { lockTimeoutMs: waitMs },
     );
-    return true;
   } catch (err) {
     // Busy, read-only or full: the store is intact and the index in memory is right; the next login retries.
     if ((isFacectlError(err) && err.code === ExitCode.STORE_ERROR) || typeof (err as NodeJS.ErrnoException)?.code === 'string') return false;

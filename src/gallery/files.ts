@@ -7,10 +7,10 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, parseManifest, repairStore, verifyStore,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, verifyStore,
   type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
-import { indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
+import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
 import type {
   Candidate, CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo,
   MutateOptions, NewFace, SearchResult, ThresholdInfo,
@@ -61,10 +61,8 @@ export class FilesGallery implements Gallery {
     };
   }
 
-  async committedGeneration(): Promise<number> {
-    // The manifest alone (a few hundred bytes): commits replace it last, by rename.
-    const text = await fs.promises.readFile(path.join(this.location, MANIFEST_FILE), 'utf8').catch(() => undefined);
-    return text === undefined ? 0 : parseManifest(text).generation;
+  committedGeneration(): Promise<number> {
+    return readCommittedGeneration(this.location);
   }
 
   async identities(): Promise<IdentitySummary[]> {
@@ -112,6 +110,9 @@ export class FilesGallery implements Gallery {
     const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), { expectGeneration: options.expectGeneration, create: options.create ?? true });
     this.snap = r.snapshot;
     this.closeIndexes();
+    // A saved index of the faces before this commit would keep a removed person's vector on disk until
+    // the next login rebuilt it: it goes now.
+    if (r.committed) dropStaleIndexes(r.snapshot);
     return { result: r.result, committed: r.committed };
   }
 
@@ -132,6 +133,7 @@ export class FilesGallery implements Gallery {
     const { actions, snapshot } = await repairStore(this.location);
     this.snap = snapshot;
     this.closeIndexes();
+    dropStaleIndexes(snapshot);
     return actions;
   }
 

@@ -2,6 +2,9 @@
  * manifest.json: the description of one committed generation. It names the checksums of data.csv and
  * embeddings.f32, so a reader can tell the files belong together.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MANIFEST_FILE } from './names.js';
 import type { ModelInfo, ThresholdInfo } from './types.js';
 
 export const MANIFEST_FORMAT = 'facectl-store';
@@ -82,4 +85,14 @@ export function parseManifest(text: string): Manifest {
     files: { 'data.csv': checkDigest(files['data.csv'], 'data.csv'), 'embeddings.f32': checkDigest(files['embeddings.f32'], 'embeddings.f32') },
     updatedAt: raw.updatedAt as string,
   };
+}
+
+/**
+ * The generation the store directory holds now (its manifest alone, a few hundred bytes; commits replace
+ * it last, by rename), 0 when none is committed: how a long-lived reader or a late writer of a derived
+ * file learns that another process committed since it read the store.
+ */
+export async function readCommittedGeneration(dir: string): Promise<number> {
+  const text = await readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
+  return text === undefined ? 0 : parseManifest(text).generation;
 }

@@ -53,3 +53,43 @@ describe('files gallery: opening and the index cache', () => {
     expect((await FilesGallery.open(dir).search(v[0]!, 1, 'flat')).index.origin).toBe('built');
   });
 });
+
+describe('files gallery: a removed person leaves nothing in the store', () => {
+  /** The files of the store that hold these bytes. */
+  const holding = (dir: string, bytes: Uint8Array) => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(bytes)));
+  const bytesOf = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+  it('remove deletes the saved indexes that still hold the removed vector; search rebuilds them', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 21);
+    const g = FilesGallery.open(dir);
+    await g.mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    for (const kind of ['flat', 'hnsw'] as const) {
+      await FilesGallery.open(dir).rebuildIndex(kind);
+      expect(holding(dir, bytesOf(v[2]!)).length, kind).toBeGreaterThan(0);
+      await FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p2'));
+      expect(holding(dir, bytesOf(v[2]!)), kind).toEqual([]);
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.')), kind).toEqual([]);
+      // Put p2 back for the next kind.
+      await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [newFace('p2', v[2]!)]));
+    }
+    const found = await FilesGallery.open(dir).search(v[4]!, 1, 'flat');
+    expect([found.hits[0]![0]!.id, found.index.origin]).toEqual(['p4', 'built']);
+    // A commit that leaves the faces as they are (a calibration) keeps the current index.
+    await FilesGallery.open(dir).mutate((d) => d.setThreshold({ value: 0.5, source: 'calibrated', dataset: 'test', targetFpr: 0.01, basis: 'open-set', date: '2026-12-07T00:00:00.000Z', model: MODEL.id }));
+    expect((await FilesGallery.open(dir).search(v[4]!, 1, 'flat')).index.origin).toBe('loaded');
+  });
+
+  it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 22);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const before = FilesGallery.open(dir);
+    await before.info(); // its snapshot: p2 enrolled
+    await FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p2'));
+    const late = await before.search(v[3]!, 1, 'flat'); // builds from its old snapshot
+    expect([late.hits[0]![0]!.id, late.index.origin]).toEqual(['p3', 'built']);
+    expect(holding(dir, bytesOf(v[2]!))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'index.flat'))).toBe(false);
+  });
+});
