@@ -51,7 +51,20 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   return program;
 }
 
+/**
+ * A reader that stops early (`facectl login photo.jpg | head -1`) closes the pipe: stop quietly with the
+ * exit code so far, as Unix tools do, instead of an EPIPE stack trace.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? ExitCode.OK);
+    });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
