@@ -89,9 +89,17 @@ export async function decodeImageBytes(
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after conversion`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, format, sha256 };
   } catch (err) {
-    throw badImage(sharpMessage(err, format), label);
+    throw badImage(isHevcHeif(bytes) ? HEVC_MESSAGE : sharpMessage(err, format), label);
   }
 }
+
+/**
+ * HEIF brands of HEVC-coded images (what iPhones save as .heic). sharp's prebuilt libheif decodes AV1
+ * (AVIF) only, so such a photo fails to load; saying "corrupt" would send the user looking for damage.
+ */
+const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx']);
+const isHevcHeif = (bytes: Uint8Array): boolean => bytes.length >= 12 && HEVC_BRANDS.has(String.fromCharCode(...bytes.subarray(8, 12)));
+const HEVC_MESSAGE = 'HEIC photo (HEVC-coded, as iPhones save them): this build has no HEVC decoder; convert it to JPEG or PNG (on an iPhone: Settings › Camera › Formats › Most Compatible)';
 
 /** Turn libvips' messages into one short line a user understands. */
 function sharpMessage(err: unknown, format: ImageFormat): string {

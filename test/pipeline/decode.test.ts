@@ -96,6 +96,19 @@ describe('decode: synthetic formats', () => {
     await expectCode(decodeImageBytes(await pngClaiming(20000, 20000)), ExitCode.BAD_IMAGE, /too large/);
   });
 
+  it('an iPhone-style HEIC (HEVC brand) that cannot be decoded says so and how to convert, not "corrupt"', async () => {
+    const ftyp = (major: string, compatible: string) => {
+      const b = Buffer.alloc(64);
+      b.writeUInt32BE(24, 0);
+      b.write(`ftyp${major}`, 4, 'latin1');
+      b.write(compatible, 16, 'latin1');
+      return b;
+    };
+    await expectCode(decodeImageBytes(ftyp('heic', 'mif1heic')), ExitCode.BAD_IMAGE, /HEIC photo \(HEVC-coded.*convert it to JPEG/);
+    // An undecodable AVIF is not HEVC: it keeps the plain message.
+    await expectCode(decodeImageBytes(ftyp('avif', 'mif1avif')), ExitCode.BAD_IMAGE, /corrupt AVIF|corrupt HEIF/);
+  });
+
   it('reports missing files and directories as NOT_FOUND, with the file name', async () => {
     await expectCode(decodeImageFile(path.join(tmp, 'nope.jpg')), ExitCode.NOT_FOUND);
     await expectCode(decodeImageFile(tmp), ExitCode.NOT_FOUND, /directory/);
