@@ -20,7 +20,7 @@ import { effectiveThreshold } from './threshold.js';
 
 /** The six group photos (3–5 faces each) in `@vladmandic/face-api`'s demo/ folder. */
 export const SAMPLE_NAMES = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
-const PHOTO = /\.(jpe?g|png|webp)$/i;
+const PHOTO = /\.(jpe?g|png|webp|bmp|gif|tiff?|avif|pgm|ppm)$/i;
 
 /**
  * The demo's photos: those in `dir`, or face-api's samples found through package resolution. face-api
@@ -35,7 +35,7 @@ export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => str
     } catch {
       throw new FacectlError(ExitCode.NOT_FOUND, 'no such folder', dir);
     }
-    if (names.length < 2) throw new FacectlError(ExitCode.NOT_FOUND, `the demo needs at least 2 photos (.jpg/.png/.webp), found ${names.length}`, dir);
+    if (names.length < 2) throw new FacectlError(ExitCode.NOT_FOUND, `the demo needs at least 2 photos (.jpg .png .webp .bmp .gif .tif .avif .pgm .ppm), found ${names.length}`, dir);
     return names.map((n) => path.join(dir, n));
   }
   let demoDir: string | undefined;
