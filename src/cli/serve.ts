@@ -4,7 +4,8 @@
  * kiosk or a script pays a warm login per photo instead of a process start (README: Login latency).
  *
  * Requests: {"op": "login", "image": "<path>" | "imageBase64": "<the file's bytes>", "top"?: k,
- * "allFaces"?: bool} · {"op": "embed", image…, "allFaces"?: bool} · {"op": "ping"}; any "id" is echoed.
+ * "allFaces"?: bool} · {"op": "enroll", "identity": "<id>", "images": ["<path>", …], "name"?, "largest"?,
+ * "skipBad"?, "force"?} · {"op": "embed", image…, "allFaces"?: bool} · {"op": "ping"}; any "id" is echoed.
  * Answers: {"id", "ok": true, "op", …} or {"id", "ok": false, "exitCode", "error"} with the exit code the
  * one-shot command would give. A bad request never stops the service; end of input does.
  */
@@ -31,7 +32,7 @@ export function registerServe(program: Command): void {
     storeOption(
       program
         .command('serve')
-        .description('answer login / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
+        .description('answer login / enroll / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--index <kind>', 'auto | flat | hnsw', 'auto'),
     ),
@@ -114,12 +115,28 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       const { faces } = typeof input === 'string' ? await pipeline.processFile(input, select) : await pipeline.processBytes(input.bytes, select, input.label);
       return { model: service.context.info.model, faces: faces.map(embeddedFaceJson) };
     }
+    case 'enroll': {
+      // Paths only: a store keeps each enrolled photo's path, so that `index rebuild --reembed` can read it again.
+      const { identity, images, name } = request;
+      if (typeof identity !== 'string') throw usage('"identity" must be the id to enroll under');
+      if (!Array.isArray(images) || !images.length || images.some((f) => typeof f !== 'string' || !f || f === '-'))
+        throw usage('"images" must be a list of photo paths (enroll keeps the paths, so no imageBase64)');
+      if (name !== undefined && typeof name !== 'string') throw usage('"name" must be a string');
+      const { enroll } = await import('../app/enroll.js');
+      const r = await enroll(pipeline, service.gallery, identity, images as string[], {
+        name,
+        largest: flag(request, 'largest'),
+        skipBad: flag(request, 'skipBad'),
+        force: flag(request, 'force'),
+      });
+      return { enrolled: r.id, name: r.name, added: r.added.length, skipped: r.skipped, warnings: r.warnings };
+    }
     case 'ping': {
       await service.refresh();
       const { info } = service.context;
       return { store: service.gallery.location, model: info.model, identities: info.identities, faces: info.faces, generation: info.generation };
     }
     default:
-      throw usage(`unknown op ${JSON.stringify(request.op)}: login, embed or ping`);
+      throw usage(`unknown op ${JSON.stringify(request.op)}: login, enroll, embed or ping`);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `facectl serve`: one JSON answer per request line, in order; the answers are `login --json`'s; a bad
- * request gets its exit code and the service goes on; a photo can come as bytes (imageBase64). Another
- * process's enroll or remove is seen by the next login, on a store directory and on PostgreSQL (the real
+ * request gets its exit code and the service goes on; a photo can come as bytes (imageBase64); enroll
+ * through the service checks duplicates as `facectl enroll` does. Another process's enroll or remove is
+ * seen by the next login, on a store directory and on PostgreSQL (the real
  * wire protocol: PGlite + pgvector, test/helpers/pg-server.ts). Real faces cut from the sample photos
  * `npm ci` installs, so no ../shared is needed.
  */
@@ -72,6 +73,14 @@ async function story(store: string) {
   // Other processes commit; the next request sees it.
   expect(cli('enroll', 'bob', b, '-q').code).toBe(0);
   expect(await login(b)).toMatchObject({ accepted: true, faces: [{ id: 'bob' }] });
+  // Enrolling through the service: the duplicate check runs as in `facectl enroll`, then the next login sees it.
+  const refused = await serve.request({ id: 7, op: 'enroll', identity: 'bobby', images: [b] });
+  expect(refused).toMatchObject({ id: 7, ok: false, exitCode: ExitCode.DUPLICATE_IDENTITY });
+  const c = await faceCrop('c');
+  expect(await serve.request({ id: 8, op: 'enroll', identity: 'carol', name: 'Carol', images: [c] })).toMatchObject({ id: 8, ok: true, enrolled: 'carol', name: 'Carol', added: 1 });
+  expect(await login(c)).toMatchObject({ accepted: true, faces: [{ id: 'carol', name: 'Carol' }] });
+  expect(JSON.parse(cli('list', '--json').stdout).identities.map((i: { id: string }) => i.id).sort()).toEqual(['alice', 'bob', 'carol']);
+  expect(cli('remove', 'carol').code).toBe(0);
   expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: true, identities: 2, faces: 2 });
   expect(cli('remove', 'alice').code).toBe(0);
   expect(await login(a)).toMatchObject({ accepted: false, faces: [{ decision: 'UNKNOWN' }] });
@@ -84,6 +93,8 @@ async function story(store: string) {
     [{ op: 'login', image: path.join(tmp, 'missing.jpg') }, ExitCode.NOT_FOUND, /missing\.jpg: no such file/],
     [{ op: 'login', imageBase64: Buffer.from('not a photo').toString('base64') }, ExitCode.BAD_IMAGE, /\(imageBase64\): not a supported image/],
     [{ op: 'login', image: a, top: 0 }, ExitCode.USAGE, /"top" must be an integer/],
+    [{ op: 'enroll', identity: 'x', imageBase64: 'AAAA' }, ExitCode.USAGE, /"images" must be a list of photo paths/],
+    [{ op: 'enroll', identity: '../evil', images: [a] }, ExitCode.INVALID_ID, /^invalid id /],
   ];
   for (const [request, code, message] of bad) {
     const r = await serve.request(request);
