@@ -1,6 +1,7 @@
 /**
  * `facectl cluster`: who is in this pile of photos, without enrolling anyone. Every face of every photo
- * is embedded, then grouped (src/cluster/chinese-whispers.ts) at a cosine threshold.
+ * that enroll's quality gates would accept is embedded, then grouped (src/cluster/chinese-whispers.ts)
+ * at a cosine threshold; the others are listed as left out, with the reason.
  *
  * The default threshold is the model's 1:N login one, not its 1:1 verify one: among n faces each face
  * has n − 1 chances of a false link, as a login photo has one per enrolled person, and a single false
@@ -14,6 +15,7 @@ import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import { isObviousNonImage, naturalCompare } from '../eval/datasets.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
+import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
 
 export interface ClusteredFace {
@@ -34,6 +36,8 @@ export interface ClusterResult {
   threshold: { value: number; source: string };
   /** Groups of faces, largest first; a face linked to no other is a group of one. */
   groups: ClusteredFace[][];
+  /** Faces not grouped because `enroll` would refuse them too (too small, too uncertain, turned too far). */
+  leftOut: (ClusteredFace & { reason: string })[];
   /** Photos that gave no face (unreadable, no face found). */
   skipped: PhotoProblem[];
 }
@@ -70,11 +74,16 @@ export async function clusterPhotos(
   const faces: ClusteredFace[] = [];
   const vectors: Float32Array[] = [];
   const skipped: PhotoProblem[] = [];
+  const leftOut: ClusterResult['leftOut'] = [];
   for (const [i, file] of files.entries()) {
     try {
       const found = await pipeline.processFile(file, 'all');
       found.faces.forEach((f, k) => {
-        faces.push({ file, face: k + 1, box: f.box, score: f.score });
+        const face = { file, face: k + 1, box: f.box, score: f.score };
+        // Tiny background faces and profiles give vectors that link to the wrong people: left out, with why.
+        const problem = qualityProblem(f.quality, ENROLL_QUALITY);
+        if (problem) return void leftOut.push({ ...face, reason: problem });
+        faces.push(face);
         vectors.push(f.embedding);
       });
     } catch (err) {
@@ -91,5 +100,5 @@ export async function clusterPhotos(
   labels.forEach((g, i) => (groups[g] ??= []).push(faces[i]!));
   // Largest first; equal sizes keep the order of their first face.
   groups.sort((a, b) => b.length - a.length);
-  return { threshold, groups, skipped };
+  return { threshold, groups, leftOut, skipped };
 }

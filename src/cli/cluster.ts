@@ -31,7 +31,7 @@ export function registerCluster(program: Command): void {
       clusterPhotos(pipeline, files, { threshold, onPhoto: (done) => spinner && (spinner.text = `embedding the faces of ${done}/${files.length} photos`) }),
     );
     const faces = r.groups.reduce((n, g) => n + g.length, 0);
-    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, skipped: r.skipped });
+    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped: r.skipped });
     else {
       const shown = r.groups.filter((g) => g.length >= minSize);
       const rows = shown.map((g, i) => {
@@ -41,11 +41,13 @@ export function registerCluster(program: Command): void {
       if (rows.length) process.stdout.write(table(['group', 'faces', 'photos'], rows) + '\n');
       process.stdout.write(
         `${faces} faces in ${files.length} photos: ${r.groups.length} groups, ${r.groups.filter((g) => g.length >= 2).length} with 2 or more faces` +
-          `${r.skipped.length ? `; ${r.skipped.length} photos without a usable face` : ''}\n`,
+          `${r.leftOut.length ? `; ${r.leftOut.length} faces left out (too small, uncertain or turned away: --json lists them)` : ''}` +
+          `${r.skipped.length ? `; ${r.skipped.length} photos without a face` : ''}\n`,
       );
       note(opts, `threshold ${fmt(r.threshold.value, 4)}: ${r.threshold.source}`);
       for (const s of r.skipped) note(opts, `${s.file}: ${s.reason}`);
     }
-    return faces ? ExitCode.OK : ExitCode.NO_FACE;
+    // No face at all: exit 4; faces, but none usable: exit 7, as enroll would say.
+    return faces ? ExitCode.OK : r.leftOut.length ? ExitCode.LOW_QUALITY : ExitCode.NO_FACE;
   }));
 }

@@ -2,7 +2,8 @@
  * `facectl cluster`: faces grouped by person with nobody enrolled. Without ../shared: three people cut
  * from the sample photos `npm ci` installs, each saved twice (another size and JPEG quality), must give
  * three groups of two. With it: the two folder-per-person sets (15 + 40 photos of 14 people) must give
- * groups that each hold one person. Bad input: no photos → exit 14; photos without faces → exit 4.
+ * groups that each hold one person, and the group photos groups in which no photo appears twice. Bad
+ * input: no photos → exit 14; photos without faces → exit 4.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,7 @@ interface ClusterJson {
   photos: number;
   faces: number;
   groups: { file: string; face: number }[][];
+  leftOut: { file: string; face: number; reason: string }[];
   skipped: { file: string; code: number; reason: string }[];
 }
 const cluster = (...argv: string[]) => {
@@ -73,6 +75,15 @@ describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SA
       expect(s.classes).toBe(14);
       expect(s.bcubedPrecision).toBe(1); // no group mixes two people
       expect(s.bcubedRecall).toBeGreaterThan(0.8);
+    });
+
+    it('group photos: no group holds two faces of one photo; tiny crowd faces are left out with the reason', () => {
+      const r = cluster(dataset('edge-cases', 'multi-face'));
+      expect(r.code, r.stderr).toBe(ExitCode.OK);
+      for (const g of r.json!.groups) expect(new Set(g.map((f) => f.file)).size).toBe(g.length);
+      expect(r.json!.groups.filter((g) => g.length >= 3).length).toBeGreaterThanOrEqual(3); // the Big Bang Theory cast across bbt1–5
+      expect(r.json!.leftOut.length).toBeGreaterThan(0);
+      for (const f of r.json!.leftOut) expect(f.reason).toMatch(/too small|low confidence|too blurred|turned too far/);
     });
   });
 });
