@@ -9,7 +9,7 @@
  * 2,131 people into 391 groups (BCubed precision 24 %); the login threshold was within a point of the
  * best of a sweep.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -101,4 +101,38 @@ export async function clusterPhotos(
   // Largest first; equal sizes keep the order of their first face.
   groups.sort((a, b) => b.length - a.length);
   return { threshold, groups, leftOut, skipped };
+}
+
+/** USAGE unless `dir` is missing or an empty folder (checked before the long part, and again when linking). */
+export function requireNewOrEmptyFolder(dir: string): void {
+  if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0))
+    throw new FacectlError(ExitCode.USAGE, 'not an empty folder: --link-to makes one folder per group and overwrites nothing', dir);
+}
+
+/**
+ * One folder per group of at least `minSize` faces under `dir` (group-001 = the largest), holding a
+ * symbolic link to each photo, so a photo library can be browsed by person without a second copy of
+ * anyone's photos. `dir` must be new or empty (nothing is overwritten); folders are private (0700).
+ * Returns the folders made.
+ */
+export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minSize: number): string[] {
+  requireNewOrEmptyFolder(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const wide = String(groups.length).length;
+  const made: string[] = [];
+  groups.forEach((g, i) => {
+    if (g.length < minSize) return;
+    const folder = path.join(dir, `group-${String(i + 1).padStart(Math.max(3, wide), '0')}`);
+    mkdirSync(folder, { mode: 0o700 });
+    const used = new Set<string>();
+    for (const file of new Set(g.map((f) => f.file))) {
+      // Two photos with one name (from different folders) get a number.
+      let name = path.basename(file);
+      for (let k = 2; used.has(name); k++) name = `${path.parse(file).name}-${k}${path.extname(file)}`;
+      used.add(name);
+      symlinkSync(path.resolve(file), path.join(folder, name));
+    }
+    made.push(folder);
+  });
+  return made;
 }

@@ -9,6 +9,7 @@ interface ClusterOpts extends GlobalOptions {
   model?: string;
   threshold?: string;
   minSize: string;
+  linkTo?: string;
 }
 
 export function registerCluster(program: Command): void {
@@ -19,11 +20,13 @@ export function registerCluster(program: Command): void {
       .argument('<paths...>', 'photos, or folders of photos')
       .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
       .option('--threshold <t>', "cosine at which two faces are linked (default: the model's 1:N login threshold)")
-      .option('--min-size <n>', 'list groups of at least this many faces (the JSON always has them all)', '2'),
+      .option('--min-size <n>', 'list (and link) groups of at least this many faces (the JSON always has them all)', '2')
+      .option('--link-to <dir>', 'make one folder per group there, holding symbolic links to its photos (the folder must be new or empty)'),
   )).action(action(async (paths: string[], opts: ClusterOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     const minSize = numberOption('--min-size', opts.minSize, 1, 1e9)!;
-    const { clusterPhotos, listPhotos } = await import('../app/cluster.js');
+    const { clusterPhotos, linkGroups, listPhotos, requireNewOrEmptyFolder } = await import('../app/cluster.js');
+    if (opts.linkTo) requireNewOrEmptyFolder(opts.linkTo); // before the long part
     const files = listPhotos(paths);
     if (!files.length) throw new FacectlError(ExitCode.NOT_FOUND, `no photos under ${paths.join(', ')}`);
     const pipeline = await loadPipeline(opts);
@@ -31,7 +34,8 @@ export function registerCluster(program: Command): void {
       clusterPhotos(pipeline, files, { threshold, onPhoto: (done) => spinner && (spinner.text = `embedding the faces of ${done}/${files.length} photos`) }),
     );
     const faces = r.groups.reduce((n, g) => n + g.length, 0);
-    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped: r.skipped });
+    const linked = opts.linkTo ? linkGroups(r.groups, opts.linkTo, minSize) : [];
+    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped: r.skipped, linked });
     else {
       const shown = r.groups.filter((g) => g.length >= minSize);
       const rows = shown.map((g, i) => {
@@ -45,6 +49,7 @@ export function registerCluster(program: Command): void {
           `${r.skipped.length ? `; ${r.skipped.length} photos without a face` : ''}\n`,
       );
       note(opts, `threshold ${fmt(r.threshold.value, 4)}: ${r.threshold.source}`);
+      if (opts.linkTo) note(opts, `${linked.length} group folders of links in ${opts.linkTo}`);
       for (const s of r.skipped) note(opts, `${s.file}: ${s.reason}`);
     }
     // No face at all: exit 4; faces, but none usable: exit 7, as enroll would say.

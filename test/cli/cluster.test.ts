@@ -5,7 +5,7 @@
  * groups that each hold one person, and the group photos groups in which no photo appears twice. Bad
  * input: no photos → exit 14; photos without faces → exit 4.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -32,8 +32,10 @@ const cluster = (...argv: string[]) => {
   return { code: r.code, stderr: r.stderr, json: r.stdout ? (JSON.parse(r.stdout) as ClusterJson) : undefined };
 };
 
-describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
-  it('three people, two photos each: three groups of two, at the login threshold', async () => {
+/** Three people cut from the sample photos, each saved twice (another size and JPEG quality), and a text file. */
+let piled: Promise<string> | undefined;
+const pile = (): Promise<string> =>
+  (piled ??= (async () => {
     const dir = path.join(tmp, 'pile');
     mkdirSync(dir, { recursive: true });
     for (const who of ['a', 'b', 'c'] as const) {
@@ -42,6 +44,12 @@ describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SA
       await sharp(crop).resize(260).jpeg({ quality: 70 }).toFile(path.join(dir, `${who}-2.jpg`));
     }
     writeFileSync(path.join(dir, 'notes.txt'), 'not a photo'); // skipped by name, not an error
+    return dir;
+  })());
+
+describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  it('three people, two photos each: three groups of two, at the login threshold', async () => {
+    const dir = await pile();
     const r = cluster(dir);
     expect(r.code, r.stderr).toBe(ExitCode.OK);
     expect(r.json!.photos).toBe(6);
@@ -50,6 +58,25 @@ describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SA
     expect(groups.sort()).toEqual(['aa', 'bb', 'cc']);
     // A threshold nothing reaches leaves everyone alone.
     expect(cluster(dir, '--threshold', '0.9999').json!.groups).toHaveLength(6);
+  });
+
+  it('--link-to: one private folder per group with links to its photos; a non-empty folder is refused first', async () => {
+    const dir = await pile();
+    const out = path.join(tmp, 'by-person');
+    const r = cluster(dir, '--link-to', out);
+    expect(r.code, r.stderr).toBe(ExitCode.OK);
+    expect(readdirSync(out)).toEqual(['group-001', 'group-002', 'group-003']);
+    for (const group of readdirSync(out)) {
+      const folder = path.join(out, group);
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+      const links = readdirSync(folder);
+      expect(links).toHaveLength(2);
+      expect(new Set(links.map((l) => l[0])).size).toBe(1); // both photos of one person
+      for (const l of links) expect(readlinkSync(path.join(folder, l))).toBe(path.join(dir, l));
+    }
+    const again = runCli(['cluster', dir, '--link-to', out], env);
+    expect(again.code).toBe(ExitCode.USAGE);
+    expect(again.stderr).toMatch(/not an empty folder/);
   });
 
   it('bad input: no photos → exit 14; only photos without a face → exit 4, each listed', async () => {
