@@ -5,6 +5,7 @@
  * each login checks it first (one small read) and reopens the gallery when it moved, so no login is
  * decided against an older gallery than the one committed when it began.
  */
+import { ExitCode, FacectlError } from '../errors.js';
 import { openGallery } from '../gallery/open.js';
 import type { Gallery } from '../gallery/types.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -36,10 +37,20 @@ export class LoginService {
     return loginWith(this.pipeline, this.ctx, image, options);
   }
 
-  /** Reopens the gallery when another process committed since it was read. */
+  /**
+   * Reopens the gallery when another process committed since it was read, or when its database
+   * connection was lost (a restart, the network): a new connection is tried at each request, which fails
+   * with the same exit code (15) while the server is still away and succeeds once it is back.
+   */
   async refresh(): Promise<boolean> {
     const old = this.ctx.gallery;
-    if ((await old.committedGeneration()) === this.ctx.info.generation) return false;
+    let generation: number | undefined;
+    try {
+      generation = await old.committedGeneration();
+    } catch (err) {
+      if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
+    }
+    if (generation === this.ctx.info.generation) return false;
     const fresh = await openGallery(old.location, { mustExist: true });
     try {
       this.ctx = await openLoginContext(this.pipeline, fresh, this.options);
@@ -47,7 +58,7 @@ export class LoginService {
       await fresh.close(); // e.g. re-embedded with another model: this request fails, the old gallery stays open
       throw err;
     }
-    await old.close();
+    await old.close().catch(() => undefined); // a lost connection may not close cleanly
     return true;
   }
 

@@ -124,6 +124,44 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     }, 180_000);
   });
 
+  it('PostgreSQL restarting: logins answer exit 15 while it is away, and work again once it is back', async () => {
+    const data = path.join(tmp, 'pgdata');
+    const start = (port: number) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pg-serve.ts'), '--port', String(port), '--data', data], { cwd: repoRoot });
+      const url = new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /^url (\S+)$/m.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('close', (code) => reject(new Error(`pg-serve exited (${code}): ${out}`)));
+      });
+      return { child, url, closed: new Promise((resolve) => child.on('close', resolve)) };
+    };
+    let db = start(0);
+    const base = await db.url;
+    const port = Number(new URL(base).port);
+    const store = `${base}?schema=${uniqueSchema()}`;
+    const a = await faceCrop('a');
+    expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
+      db.child.kill('SIGTERM');
+      await db.closed;
+      expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+      expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+      db = start(port); // the same data, the same address
+      await db.url;
+      expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      expect(await serve.end()).toBe(0);
+    } finally {
+      db.child.kill('SIGTERM');
+      await db.closed;
+    }
+  }, 180_000);
+
   it('a store that does not exist: exit 14 before reading any request', () => {
     const r = runCli(['serve', '--store', path.join(tmp, 'nothing-here')], env, Buffer.from('{"op":"ping"}\n'));
     expect(r.code).toBe(ExitCode.NOT_FOUND);
