@@ -9,7 +9,6 @@
  * Answers: {"id", "ok": true, "op", …} or {"id", "ok": false, "exitCode", "error"} with the exit code the
  * one-shot command would give. A bad request never stops the service; end of input does.
  */
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
@@ -51,6 +50,7 @@ export function registerServe(program: Command): void {
     const info = service.context.info;
     note(opts, `serving ${gallery.location} (${info.model?.id}, ${info.identities} identities): one JSON request per line on stdin`);
     try {
+      const { createInterface } = await import('node:readline'); // loaded by serve only, not at every start
       for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         if (!line.trim()) continue;
         process.stdout.write(`${JSON.stringify(await answer(line, service, pipeline))}\n`);
