@@ -5,7 +5,8 @@
  *
  * Requests: {"op": "login", "image": "<path>" | "imageBase64": "<the file's bytes>", "top"?: k,
  * "allFaces"?: bool} · {"op": "enroll", "identity": "<id>", "images": ["<path>", …], "name"?, "largest"?,
- * "skipBad"?, "force"?} · {"op": "embed", image…, "allFaces"?: bool} · {"op": "ping"}; any "id" is echoed.
+ * "skipBad"?, "force"?} · {"op": "remove", "identity": "<id>"} · {"op": "embed", image…, "allFaces"?: bool} ·
+ * {"op": "ping"}; any "id" is echoed.
  * Answers: {"id", "ok": true, "op", …} or {"id", "ok": false, "exitCode", "error"} with the exit code the
  * one-shot command would give. A bad request never stops the service; end of input does.
  */
@@ -31,7 +32,7 @@ export function registerServe(program: Command): void {
     storeOption(
       program
         .command('serve')
-        .description('answer login / enroll / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
+        .description('answer login / enroll / remove / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--index <kind>', 'auto | flat | hnsw', 'auto'),
     ),
@@ -131,12 +132,18 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       });
       return { enrolled: r.id, name: r.name, added: r.added.length, skipped: r.skipped, warnings: r.warnings };
     }
+    case 'remove': {
+      const { identity } = request;
+      if (typeof identity !== 'string') throw usage('"identity" must be the id to remove');
+      const faces = await (await import('../app/gallery-ops.js')).removeIdentity(service.gallery, identity);
+      return { removed: identity, faces };
+    }
     case 'ping': {
       await service.refresh();
       const { info } = service.context;
       return { store: service.gallery.location, model: info.model, identities: info.identities, faces: info.faces, generation: info.generation };
     }
     default:
-      throw usage(`unknown op ${JSON.stringify(request.op)}: login, enroll, embed or ping`);
+      throw usage(`unknown op ${JSON.stringify(request.op)}: login, enroll, remove, embed or ping`);
   }
 }

@@ -80,7 +80,10 @@ async function story(store: string) {
   expect(await serve.request({ id: 8, op: 'enroll', identity: 'carol', name: 'Carol', images: [c] })).toMatchObject({ id: 8, ok: true, enrolled: 'carol', name: 'Carol', added: 1 });
   expect(await login(c)).toMatchObject({ accepted: true, faces: [{ id: 'carol', name: 'Carol' }] });
   expect(JSON.parse(cli('list', '--json').stdout).identities.map((i: { id: string }) => i.id).sort()).toEqual(['alice', 'bob', 'carol']);
-  expect(cli('remove', 'carol').code).toBe(0);
+  // And removing through it: the next login no longer finds her; an unknown id is exit 8.
+  expect(await serve.request({ id: 9, op: 'remove', identity: 'carol' })).toMatchObject({ id: 9, ok: true, removed: 'carol', faces: 1 });
+  expect(await login(c)).toMatchObject({ accepted: false, faces: [{ decision: 'UNKNOWN' }] });
+  expect(await serve.request({ op: 'remove', identity: 'carol' })).toMatchObject({ ok: false, exitCode: ExitCode.UNKNOWN_ID });
   expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: true, identities: 2, faces: 2 });
   expect(cli('remove', 'alice').code).toBe(0);
   expect(await login(a)).toMatchObject({ accepted: false, faces: [{ decision: 'UNKNOWN' }] });
