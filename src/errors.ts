@@ -71,3 +71,6 @@ export class ModelError extends FacectlError {
 }
 
 export const isFacectlError = (e: unknown): e is FacectlError => e instanceof FacectlError;
+
+/** The first line of an error's message (libraries append stacks, source locations and hints below it). */
+export const errorLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;

@@ -13,7 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
 import { resolveModelsDir } from './cache.js';
@@ -103,7 +103,6 @@ export type InspectedModel =
     }
   | DetectorSignature;
 
-const firstLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
 
 /** Recognise what an ONNX file is from its inputs and outputs. */
 export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<InspectedModel> {
@@ -180,7 +179,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   try {
     original = await readFile(file);
   } catch (err) {
-    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`, file);
+    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`, file);
   }
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
   const tflite = isTfliteFile(original) ? (await import('./tflite/user-tflite.js')).convertUserTflite(original, file) : undefined;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import { decodeBmp } from './bmp.js';
 import { decodePnm } from './pnm.js';
 import type { RgbImage } from './types.js';
@@ -103,7 +103,7 @@ const HEVC_MESSAGE = 'HEIC photo (HEVC-coded, as iPhones save them): this build 
 
 /** Turn libvips' messages into one short line a user understands. */
 function sharpMessage(err: unknown, format: ImageFormat): string {
-  const msg = String((err as Error)?.message ?? err).split('\n')[0]!.trim();
+  const msg = errorLine(err).trim();
   if (/pixel limit/i.test(msg)) return 'image too large (over the 100-megapixel limit)';
   if (/premature end|truncated|unexpected end|not enough data|EOF/i.test(msg)) return `truncated ${format.toUpperCase()} file`;
   if (/unsupported image format/i.test(msg)) return 'not a supported image';

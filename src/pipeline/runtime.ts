@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ExitCode, FacectlError, ModelError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { resolveModelsDir } from '../models/cache.js';
 import { openOptimizedSession } from '../models/onnx/optimized-cache.js';
 import { cachedPreluRewrite, type CachedPreluRewrite } from '../models/onnx/prelu-cache.js';
@@ -146,7 +146,7 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
     // load from their path (uncached), as does a file that fails either way, for onnxruntime's reason.
     return await openSession(bytes, options).catch(() => ort.InferenceSession.create(modelPath, options));
   } catch (err) {
-    const msg = String((err as Error)?.message ?? err).split('\n')[0];
+    const msg = errorLine(err);
     if (runtime.device === 'cuda')
       throw new FacectlError(
         ExitCode.MODEL_ERROR,
@@ -209,7 +209,7 @@ export async function runSession(
  * instead of its status prefix and the C++ source location and assertion it failed.
  */
 export function onnxruntimeReason(err: unknown): string {
-  const line = String((err as Error)?.message ?? err).split('\n')[0]!;
+  const line = errorLine(err);
   const m = /running (\w+) node\. Name:'([^']*)' Status Message: (?:\S+:\d+ .*? was false\. )?(.*)$/.exec(line);
   return m ? `${m[1]} node '${m[2]}': ${m[3]}` : line.replace(/\s*\S*onnxruntime_src\S*\s*/g, ' ').trim();
 }

@@ -6,13 +6,11 @@
  * the converted file is what is copied, fingerprinted and run.
  */
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import { CONVERTER_VERSION } from '../builtin.js';
 import { sha256 } from '../file-record.js';
 import { convertTfliteModel } from './convert.js';
 import { readTfliteModel, type TfliteModel } from './schema.js';
-
-
 
 /** What a converted file records about where it came from (user-models.json). */
 export interface TfliteOrigin {
@@ -24,8 +22,6 @@ export interface TfliteOrigin {
   converter: string;
 }
 
-const reason = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
-
 /**
  * The ONNX form of a .tflite file's bytes. A file that cannot be read or holds an op, type or layout the
  * converter does not handle gives exit 13 with the reason, never an internal error.
@@ -35,7 +31,7 @@ export function convertUserTflite(bytes: Uint8Array, file: string): { bytes: Uin
   try {
     model = readTfliteModel(bytes);
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `not a readable TFLite model: ${reason(err)}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `not a readable TFLite model: ${errorLine(err)}`, file);
   }
   const origin: TfliteOrigin = { format: 'tflite', file: path.resolve(file), sha256: sha256(bytes), converter: CONVERTER_VERSION };
   try {
@@ -46,6 +42,6 @@ export function convertUserTflite(bytes: Uint8Array, file: string): { bytes: Uin
     return { bytes: converted.bytes, origin };
   } catch (err) {
     // UnsupportedTfliteError names the op and tensor; anything else is a file the reader misread.
-    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot convert this TFLite model to ONNX: ${reason(err)}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot convert this TFLite model to ONNX: ${errorLine(err)}`, file);
   }
 }
