@@ -73,7 +73,6 @@ export function note(opts: GlobalOptions, message: string): void {
   if (!opts.quiet) process.stderr.write(message + '\n');
 }
 
-/** Parse a number option with bounds, or fail with a usage error naming the option. */
 /**
  * "-" names the photo on standard input (`login -`, `verify a.jpg -`, `detect -`); it can be read only
  * once. (Spelled out here rather than imported from pipeline/decode.ts, which loads sharp.)
@@ -82,6 +81,7 @@ export function stdinPhotoAtMostOnce(files: readonly string[]): void {
   if (files.filter((f) => f === '-').length > 1) throw new FacectlError(ExitCode.USAGE, 'only one photo can come from standard input ("-")');
 }
 
+/** Parse a number option with bounds, or fail with a usage error naming the option. */
 export function numberOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);

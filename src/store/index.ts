@@ -9,6 +9,6 @@ export { verifyStore, repairStore, type VerifyReport, type RepairReport } from '
 export { defaultStoreDir, resolveStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
 export { validateId, isValidId, validateDisplayName, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './validate.js';
 export type { Manifest, FileDigest } from './manifest.js';
-export { parseManifest, readCommittedGeneration } from './manifest.js';
+export { readCommittedGeneration } from './manifest.js';
 export type { RowIndex } from './csv-index.js';
 export type { FaceRow, NewFace, Identity, ModelInfo, ThresholdInfo, ThresholdSource } from './types.js';
