@@ -17,6 +17,7 @@ import { isObviousNonImage, naturalCompare } from '../eval/datasets.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
+import type { PhotoProblem } from './enroll.js';
 
 export interface ClusteredFace {
   file: string;
@@ -24,12 +25,6 @@ export interface ClusteredFace {
   face: number;
   box: Box;
   score: number;
-}
-
-export interface PhotoProblem {
-  file: string;
-  code: number;
-  reason: string;
 }
 
 export interface ClusterResult {
