@@ -12,7 +12,7 @@
  */
 import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
-import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { action, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { loginFacesJson } from './login-json.js';
@@ -78,8 +78,8 @@ async function answer(line: string, service: LoginService, pipeline: FacePipelin
     const result = await run(request, service, pipeline);
     return { id, ok: true, op: request.op, ...result, ms: Math.round((performance.now() - started) * 10) / 10 };
   } catch (err) {
-    if (err instanceof FacectlError) return { id, ok: false, exitCode: err.code, error: err.file ? `${err.file}: ${err.message}` : err.message };
-    return { id, ok: false, exitCode: ExitCode.INTERNAL, error: `internal error: ${(err as Error)?.message ?? err}` };
+    if (err instanceof FacectlError) return { id, ok: false, exitCode: err.code, error: err.oneLine() };
+    return { id, ok: false, exitCode: ExitCode.INTERNAL, error: `internal error: ${errorLine(err)}` };
   }
 }
 
