@@ -8,8 +8,8 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import { openGallery } from '../gallery/open.js';
 import type { Gallery } from '../gallery/types.js';
-import type { FacePipeline } from '../pipeline/pipeline.js';
-import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult, type PhotoInput } from './login.js';
+import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
+import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
 
 export class LoginService {
   private constructor(

@@ -5,7 +5,7 @@
  */
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Candidate, Gallery, GalleryInfo, IdentityFaces, IndexChoice } from '../gallery/types.js';
-import type { FacePipeline } from '../pipeline/pipeline.js';
+import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { requireSameModel } from './store-model.js';
 import { effectiveThreshold, type EffectiveThreshold } from './threshold.js';
@@ -56,13 +56,9 @@ export async function openLoginContext(pipeline: FacePipeline, gallery: Gallery,
   return { gallery, info, index: options.index, threshold: effectiveThreshold(info.threshold, pipeline.embedderInfo!.spec, options.threshold)! };
 }
 
-/** A photo: its path, or its file's bytes with a label for errors. */
-export type PhotoInput = string | { bytes: Uint8Array; label: string };
-
 /** Embed the photo's face(s) and decide against an opened gallery. */
 export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
-  const select = options.allFaces ? 'all' : 'largest';
-  const { faces } = typeof image === 'string' ? await pipeline.processFile(image, select) : await pipeline.processBytes(image.bytes, select, image.label);
+  const { faces } = await pipeline.processPhoto(image, options.allFaces ? 'all' : 'largest');
   const dim = ctx.info.model!.dimension;
   const queries = new Float32Array(faces.length * dim);
   faces.forEach((f, i) => queries.set(f.embedding, i * dim));

@@ -13,7 +13,7 @@
 import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
 import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
-import type { FacePipeline } from '../pipeline/pipeline.js';
+import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { action, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { loginFacesJson } from './login-json.js';
 import { openStore, storeOption } from './store-option.js';
@@ -85,7 +85,7 @@ async function answer(line: string, service: LoginService, pipeline: FacePipelin
 
 const usage = (message: string) => new FacectlError(ExitCode.USAGE, message);
 
-function photo(request: Request): string | { bytes: Uint8Array; label: string } {
+function photo(request: Request): PhotoInput {
   const { image, imageBase64 } = request;
   if ((image === undefined) === (imageBase64 === undefined)) throw usage('give the photo as "image" (a path) or "imageBase64" (the file\'s bytes), one of them');
   if (image !== undefined) {
@@ -111,9 +111,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       return { accepted: r.decisions.some((d) => d.decision === 'ACCEPT'), threshold: r.threshold, faces: loginFacesJson(r) };
     }
     case 'embed': {
-      const input = photo(request);
-      const select = flag(request, 'allFaces') ? 'all' : 'largest';
-      const { faces } = typeof input === 'string' ? await pipeline.processFile(input, select) : await pipeline.processBytes(input.bytes, select, input.label);
+      const { faces } = await pipeline.processPhoto(photo(request), flag(request, 'allFaces') ? 'all' : 'largest');
       return { model: service.context.info.model, faces: faces.map(embeddedFaceJson) };
     }
     case 'enroll': {

@@ -98,10 +98,11 @@ export class FacePipeline {
     return { image, faces: await this.processImage(image, select, detectOptions, file) };
   }
 
-  /** processFile for a photo given as its file's bytes (a request to `facectl serve`); `label` names it in errors. */
-  async processBytes(bytes: Uint8Array, select: FaceSelection, label: string): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
-    const image = await this.decodeBytes(bytes, label);
-    return { image, faces: await this.processImage(image, select, {}, label) };
+  /** processFile for a photo given by path or as its file's bytes (a request to `facectl serve`, `label` naming it in errors). */
+  async processPhoto(photo: PhotoInput, select: FaceSelection): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
+    if (typeof photo === 'string') return this.processFile(photo, select);
+    const image = await this.decodeBytes(photo.bytes, photo.label);
+    return { image, faces: await this.processImage(image, select, {}, photo.label) };
   }
 
   async processImage(image: RgbImage, select: FaceSelection, detectOptions: Partial<DetectOptions> = {}, label?: string): Promise<EmbeddedFace[]> {
@@ -116,3 +117,6 @@ export class FacePipeline {
 }
 
 export type FaceSelection = 'largest' | 'center' | 'single' | 'all';
+
+/** A photo: its path, or its file's bytes with a label for errors. */
+export type PhotoInput = string | { bytes: Uint8Array; label: string };
