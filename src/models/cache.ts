@@ -63,6 +63,9 @@ export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = pro
   return path.join(base, 'facectl', 'models', `v${CONVERTER_VERSION}`);
 }
 
+/** The folders of files derived from models, inside the models cache: PRelu rewrites and onnxruntime's optimized graphs. */
+export const derivedDirs = (modelsDir: string = resolveModelsDir()) => ({ prelu: path.join(modelsDir, 'prelu'), ort: path.join(modelsDir, 'ort') });
+
 export const modelPaths = (id: BuiltinModelId, modelsDir: string) => ({
   onnx: path.join(modelsDir, `${id}.onnx`),
   sidecar: path.join(modelsDir, `${id}.json.sha256`),

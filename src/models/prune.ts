@@ -14,9 +14,9 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
-import { modelPaths, resolveModelsDir } from './cache.js';
+import { derivedDirs, modelPaths, resolveModelsDir } from './cache.js';
 import { findAbandonedTemps } from './file-record.js';
-import { optimizedKey } from './onnx/optimized-cache.js';
+import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
 import { PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
 import { readShippedManifest } from './shipped.js';
 import { listUserDetectors, listUserModels } from './user-models.js';
@@ -34,8 +34,6 @@ export interface PruneReport {
   /** Bytes removed (or, with dryRun, that would be). */
   freedBytes: number;
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 async function sizeOf(target: string): Promise<number> {
   const info = await stat(target).catch(() => undefined);
@@ -92,7 +90,7 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
 
   // PRelu rewrites: `<model sha>.<folded|split>.v<version>.(json|onnx)`; kept ones name the graphs onnxruntime may be given.
   const runnable = new Set(inUse);
-  const preluDir = path.join(modelsDir, 'prelu');
+  const { prelu: preluDir, ort: ortDir } = derivedDirs(modelsDir);
   for (const name of (await readdir(preluDir).catch(() => [] as string[])).sort()) {
     const m = /^([0-9a-f]{64})\.(folded|split)\.v(\d+)\.(json|onnx)$/.exec(name);
     if (!m) continue;
@@ -106,12 +104,7 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   }
 
   // onnxruntime's optimized graphs: `<key>.json` names its source model; the key says for which environment.
-  const ortDir = path.join(modelsDir, 'ort');
-  const ortNames = await readdir(ortDir).catch(() => [] as string[]);
-  for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.json$/.test(n))) {
-    const key = name.slice(0, 64);
-    const record = await readJson(path.join(ortDir, name));
-    const model = typeof record?.model === 'string' && HEX64.test(record.model) ? record.model : undefined;
+  for (const { key, model, files } of await storedGraphs(ortDir)) {
     const reason = !model
       ? 'optimized graph whose record names no model (written before facectl recorded it)'
       : !runnable.has(model)
@@ -119,11 +112,10 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
         : optimizedKey(model) !== key
           ? 'optimized graph made for another onnxruntime version or CPU'
           : undefined;
-    if (!reason) continue;
-    await remove(path.join(ortDir, name), reason);
-    if (ortNames.includes(`${key}.onnx`)) await remove(path.join(ortDir, `${key}.onnx`), reason);
+    if (reason) for (const file of files) await remove(file, reason);
   }
   // A graph whose record never got written (a writer killed between the two renames).
+  const ortNames = await readdir(ortDir).catch(() => [] as string[]);
   for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.onnx$/.test(n) && !ortNames.includes(`${n.slice(0, 64)}.json`)))
     await remove(path.join(ortDir, name), 'optimized graph without a record');
 

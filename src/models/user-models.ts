@@ -16,7 +16,7 @@ import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
-import { resolveModelsDir } from './cache.js';
+import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
@@ -270,7 +270,7 @@ export async function removeUserModel(id: string): Promise<void> {
  * user's file, so it goes with it.
  */
 async function forgetDerivedFiles(sha256: string): Promise<void> {
-  const modelsDir = resolveModelsDir();
-  const rewrites = await forgetPreluRewrites(path.join(modelsDir, 'prelu'), sha256);
-  await forgetOptimized(path.join(modelsDir, 'ort'), [sha256, ...rewrites]);
+  const dirs = derivedDirs();
+  const rewrites = await forgetPreluRewrites(dirs.prelu, sha256);
+  await forgetOptimized(dirs.ort, [sha256, ...rewrites]);
 }

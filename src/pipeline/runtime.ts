@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
-import { resolveModelsDir } from '../models/cache.js';
+import { derivedDirs } from '../models/cache.js';
 import { openOptimizedSession } from '../models/onnx/optimized-cache.js';
 import { cachedPreluRewrite, type CachedPreluRewrite } from '../models/onnx/prelu-cache.js';
 
@@ -172,7 +172,7 @@ export const sessionPreluRewrite = (session: ort.InferenceSession): { rewritten:
  */
 async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedPreluRewrite | undefined> {
   try {
-    const rewrite = await cachedPreluRewrite(bytes, fold, path.join(resolveModelsDir(), 'prelu'));
+    const rewrite = await cachedPreluRewrite(bytes, fold, derivedDirs().prelu);
     return rewrite.rewritten ? rewrite : undefined;
   } catch {
     return undefined;
@@ -185,7 +185,7 @@ async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedP
  */
 async function openSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions, modelSha256?: string): Promise<ort.InferenceSession> {
   if (runtime.device !== 'cpu') return ort.InferenceSession.create(model, options);
-  return (await openOptimizedSession(model, options, path.join(resolveModelsDir(), 'ort'), modelSha256)).session;
+  return (await openOptimizedSession(model, options, derivedDirs().ort, modelSha256)).session;
 }
 
 /**

@@ -123,19 +123,36 @@ async function keep(tmp: string, base: string, model: string): Promise<void> {
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
 }
 
+/** A stored graph's files, its key, and the model its record names (undefined when the record names none or cannot be read). */
+export interface StoredGraph {
+  key: string;
+  model: string | undefined;
+  /** `<key>.json`, and `<key>.onnx` when it exists. */
+  files: string[];
+}
+
+/** Every record in `dir` (`<key>.json`) with what it names: forgetOptimized and `models prune` read them here. */
+export async function storedGraphs(dir: string): Promise<StoredGraph[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const graphs: StoredGraph[] = [];
+  for (const name of names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n))) {
+    const key = name.slice(0, 64);
+    const record = await readFile(path.join(dir, name), 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
+    const model = typeof record?.model === 'string' && /^[0-9a-f]{64}$/.test(record.model) ? record.model : undefined;
+    graphs.push({ key, model, files: [path.join(dir, name), ...(names.includes(`${key}.onnx`) ? [path.join(dir, `${key}.onnx`)] : [])] });
+  }
+  return graphs;
+}
+
 /**
  * Deletes the optimized graphs made from these models (sha256 of the bytes given to onnxruntime), for
  * every environment, when the model they came from is removed (`facectl models remove`).
  */
 export async function forgetOptimized(dir: string, modelSha256s: readonly string[]): Promise<number> {
-  const names = await readdir(dir).catch(() => [] as string[]);
   let removed = 0;
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
-    const base = path.join(dir, name.slice(0, -'.json'.length));
-    const record = await readFile(`${base}.json`, 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
-    if (!record?.model || !modelSha256s.includes(record.model)) continue;
-    await rm(`${base}.onnx`, { force: true });
-    await rm(`${base}.json`, { force: true });
+  for (const graph of await storedGraphs(dir)) {
+    if (!graph.model || !modelSha256s.includes(graph.model)) continue;
+    for (const file of graph.files) await rm(file, { force: true });
     removed++;
   }
   return removed;
