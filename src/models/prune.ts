@@ -17,7 +17,7 @@ import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
 import { derivedDirs, modelPaths, resolveModelsDir } from './cache.js';
 import { findAbandonedTemps } from './file-record.js';
 import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
-import { PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
+import { parseRewriteName, PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
 import { readShippedManifest } from './shipped.js';
 import { listUserDetectors, listUserModels } from './user-models.js';
 
@@ -92,10 +92,10 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   const runnable = new Set(inUse);
   const { prelu: preluDir, ort: ortDir } = derivedDirs(modelsDir);
   for (const name of (await readdir(preluDir).catch(() => [] as string[])).sort()) {
-    const m = /^([0-9a-f]{64})\.(folded|split)\.v(\d+)\.(json|onnx)$/.exec(name);
-    if (!m) continue;
-    const [, model, , version, ext] = m;
-    const reason = !inUse.has(model!) ? 'PRelu rewrite of a model no longer in use' : Number(version) !== PRELU_REWRITE_VERSION ? 'PRelu rewrite of an older rewrite version' : undefined;
+    const parsed = parseRewriteName(name);
+    if (!parsed) continue;
+    const { model, version, ext } = parsed;
+    const reason = !inUse.has(model) ? 'PRelu rewrite of a model no longer in use' : version !== PRELU_REWRITE_VERSION ? 'PRelu rewrite of an older rewrite version' : undefined;
     if (reason) await remove(path.join(preluDir, name), reason);
     else if (ext === 'json') {
       const record = await readJson(path.join(preluDir, name));

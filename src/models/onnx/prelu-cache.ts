@@ -30,6 +30,12 @@ interface StoredRecord extends ContentRecord {
   folded: number;
 }
 
+/** What a stored rewrite's file name says: `<model sha256>.<folded|split>.v<version>.<json|onnx>` (undefined for any other name). */
+export function parseRewriteName(name: string): { model: string; version: number; ext: 'json' | 'onnx' } | undefined {
+  const m = /^([0-9a-f]{64})\.(?:folded|split)\.v(\d+)\.(json|onnx)$/.exec(name);
+  return m ? { model: m[1]!, version: Number(m[2]), ext: m[3] as 'json' | 'onnx' } : undefined;
+}
+
 /** The rewrite of `model` (the bytes of an ONNX file), from `dir` when stored there, else computed and stored. */
 export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: string): Promise<CachedPreluRewrite> {
   if (!mayHavePrelu(model)) return { bytes: model, rewritten: 0, folded: 0, origin: 'none' };
