@@ -9,7 +9,7 @@ import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
 import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
-import { loginFacesJson } from './login-json.js';
+import { enrolledRows, loginFacesJson } from './login-json.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -52,7 +52,7 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
       allFaces: !!opts.allFaces,
       index: opts.index,
     });
-    const enrolledPhotos = (id: string | undefined) => (id ? (r.enrolled.get(id)?.rows ?? []) : []);
+    const enrolledPhotos = (id: string | undefined) => enrolledRows(r, id);
     const accepted = r.decisions.some((d) => d.decision === 'ACCEPT');
     if (opts.sheet) {
       const { loadTileImage, writeContactSheet } = await import('./sheet.js'); // canvas loads only for a sheet
