@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, verifyStore,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, storeDirKind, verifyStore,
   type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -33,8 +33,8 @@ export class FilesGallery implements Gallery {
   /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
   async snapshot(): Promise<StoreSnapshot> {
     if (!this.snap) {
-      const blank = !fs.existsSync(path.join(this.location, MANIFEST_FILE)) && (!fs.existsSync(this.location) || fs.readdirSync(this.location).length === 0);
-      this.snap = blank ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
+      const kind = storeDirKind(this.location);
+      this.snap = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
     }
     return this.snap;
   }
