@@ -107,12 +107,16 @@ export class FilesGallery implements Gallery {
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
-    const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), { expectGeneration: options.expectGeneration, create: options.create ?? true });
+    // A saved index of the faces before this commit would keep a removed person's vector on disk until
+    // the next login rebuilt it: it goes under the lock, before the commit point, so not even a kill
+    // right after the commit leaves it behind (a kill before the commit point costs only a rebuild).
+    const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), {
+      expectGeneration: options.expectGeneration,
+      create: options.create ?? true,
+      beforeCommit: dropStaleIndexes,
+    });
     this.snap = r.snapshot;
     this.closeIndexes();
-    // A saved index of the faces before this commit would keep a removed person's vector on disk until
-    // the next login rebuilt it: it goes now.
-    if (r.committed) dropStaleIndexes(r.snapshot);
     return { result: r.result, committed: r.committed };
   }
 

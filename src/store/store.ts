@@ -24,6 +24,12 @@ export interface MutateOptions extends OpenOptions {
   expectGeneration?: number;
   /** Commit time (tests); defaults to now. */
   now?: Date;
+  /**
+   * Runs under the lock with the generation about to be committed, before its commit point: for files
+   * beside the store derived from the faces (the search index), which must not outlive a commit that
+   * removes someone even if the process dies right after it.
+   */
+  beforeCommit?: (next: StoreSnapshot) => void;
 }
 
 export interface MutateResult<T> {
@@ -117,6 +123,7 @@ export const GalleryStore = {
       const result = await change(draft);
       if (!draft.changed && (base.generation > 0 || !create)) return { result, snapshot: base, committed: false };
       const built = buildGeneration(draft, now);
+      options.beforeCommit?.(built.snapshot);
       commitGeneration(root, built.generation, built.files, lock);
       return { result, snapshot: built.snapshot, committed: true };
     });

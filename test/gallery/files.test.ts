@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesGallery } from '../../src/gallery/files.js';
+import { storeTestHooks } from '../../src/store/fsio.js';
 import { processStartTime } from '../../src/store/lock.js';
 import { tempDir } from '../store/helpers.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
@@ -78,6 +79,28 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     // A commit that leaves the faces as they are (a calibration) keeps the current index.
     await FilesGallery.open(dir).mutate((d) => d.setThreshold({ value: 0.5, source: 'calibrated', dataset: 'test', targetFpr: 0.01, basis: 'open-set', date: '2026-12-07T00:00:00.000Z', model: MODEL.id }));
     expect((await FilesGallery.open(dir).search(v[4]!, 1, 'flat')).index.origin).toBe('loaded');
+  });
+
+  it('the stale index is gone before the commit point: a kill right after committing a remove leaves no removed vector', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 23);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    // An HNSW save killed between its graph and its header leaves the graph alone: it goes too.
+    fs.rmSync(path.join(dir, 'index.hnsw'));
+    expect(holding(dir, bytesOf(v[2]!))).not.toEqual([]);
+    const atCommitPoint: string[][] = [];
+    storeTestHooks.onStep = (step) => {
+      // The old embeddings.f32 holds it until the renames that follow; no index file may.
+      if (step === 'committed') atCommitPoint.push(holding(dir, bytesOf(v[2]!)).filter((f) => f.startsWith('index.')));
+    };
+    try {
+      await FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p2'));
+    } finally {
+      storeTestHooks.onStep = undefined;
+    }
+    expect(atCommitPoint).toEqual([[]]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.'))).toEqual([]);
   });
 
   it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {
