@@ -109,6 +109,7 @@ describe('postgres gallery: connection, schema, index', () => {
     expect(redact('postgres://u:p@ss@h/x')).toBe('postgres://u:***@h/x');
     expect(redact('postgres://u:pa/ss@h/d')).toBe('postgres://***@h/d'); // does not parse: all of the user information goes
     expect(redact('postgres://u@h/d')).toBe('postgres://u@h/d');
+    expect(() => parsePgUrl('postgres://u@h:0/x')).toThrow(/port 0/);
     expect(() => parsePgUrl('postgres://u:p%zz@h/x')).toThrow(/^the store URL's password has a bad %-escape$/);
     expect(() => parsePgUrl('postgres://u:pa/ss@h/d')).toThrow(/^not a valid PostgreSQL URL: postgres:\/\/\*\*\*@h\/d$/);
     expect(pg).toBeDefined();

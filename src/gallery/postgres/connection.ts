@@ -44,6 +44,8 @@ export function parsePgUrl(url: string): PgTarget {
   const password = decodePart(u.password, 'password');
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
   const port = u.port ? Number(u.port) : 5432;
+  // node-postgres would take port 0 as "unset" and connect to 5432: a server the user did not name.
+  if (port === 0) usage('port 0 in the store URL: give the server\'s port (1-65535), or none for 5432');
   const config: pg.ClientConfig = {
     host,
     port,
