@@ -96,11 +96,15 @@ export function registerModels(program: Command): void {
   withGlobalOptions(
     models
       .command('prune')
-      .description('delete what the models cache holds that this install no longer uses (other versions, other CPUs, removed models); all of it is made again when needed')
+      .description('delete what the models cache and the eval embedding cache hold that this install can no longer use (other versions, other CPUs, removed models); all of it is made again when needed')
       .option('--dry-run', 'list what would be deleted, delete nothing'),
   ).action(
     action(async (opts: GlobalOptions & { dryRun?: boolean }) => {
-      const report = await (await import('../models/prune.js')).pruneModelsCache({ dryRun: !!opts.dryRun });
+      const dryRun = !!opts.dryRun;
+      const models = await (await import('../models/prune.js')).pruneModelsCache({ dryRun });
+      const embeddings = await (await import('../app/prune-eval-cache.js')).pruneEvalCache({ dryRun });
+      const removed = [...models.removed, ...embeddings.removed];
+      const report = { ...models, cacheDir: embeddings.cacheDir, removed, freedBytes: removed.reduce((n, r) => n + r.bytes, 0) };
       if (opts.json) return printJson(report);
       const byReason = new Map<string, { files: number; bytes: number }>();
       for (const r of report.removed) {
@@ -109,7 +113,7 @@ export function registerModels(program: Command): void {
       }
       const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
       if (byReason.size) process.stdout.write(table(['why', 'entries', 'MB'], [...byReason].map(([why, e]) => [why, e.files, mb(e.bytes)])) + '\n');
-      process.stdout.write(`${report.dryRun ? 'would free' : 'freed'} ${mb(report.freedBytes)} MB in ${report.modelsDir}\n`);
+      process.stdout.write(`${report.dryRun ? 'would free' : 'freed'} ${mb(report.freedBytes)} MB in ${report.modelsDir} and ${report.cacheDir}\n`);
     }),
   );
 
