@@ -195,17 +195,21 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const size = inspected.inputSize;
   const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
   const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
-  // It must run: at its fixed batch, or at 2 to show that a dynamic batch really is one.
-  const batch = settled.fixedBatch ?? 2;
-  let outDims: number[][];
-  try {
-    outDims = await tryRun(settled.bytes, batch, imageDims);
-  } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+  // It must run: at its fixed batch; else on the rows of one face (two with the mirrored view), what verify,
+  // login and eval run each time, and at 2 to show that a dynamic batch really is one.
+  const views = (opts.flip ?? true) ? 2 : 1;
+  let dim = 0;
+  for (const batch of settled.fixedBatch ? [settled.fixedBatch] : [...new Set([views, 2])]) {
+    let outDims: number[][];
+    try {
+      outDims = await tryRun(settled.bytes, batch, imageDims);
+    } catch (err) {
+      throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+    }
+    const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
+    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
+    dim = vector[1]!;
   }
-  const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
-  if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
-  const dim = vector[1]!;
 
   const copy = await storeCopy(id, settled.bytes);
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';

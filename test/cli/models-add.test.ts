@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { facepluginOnnx } from '../../src/models/builtin.js';
+import { OnnxGraphBuilder } from '../../src/models/onnx/graph-builder.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
@@ -48,6 +49,26 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     expect(r.stderr).not.toMatch(/internal error/);
     noNativeLog(r.stderr);
     expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => m.id === 'broken')).toBe(false);
+  });
+
+  it('a dynamic-batch file that runs only on an even number of rows: refused with --no-flip (one face is one row), kept with the mirrored view', () => {
+    // GlobalAveragePool → Reshape [2, −1] → Reshape [−1, 3] → MatMul: rows are paired, so one row cannot be reshaped.
+    const b = new OnnxGraphBuilder('pairs');
+    b.addInput('input', ['N', 3, 112, 112]);
+    const pooled = b.node('GlobalAveragePool', ['input'], {}, 'gap');
+    const paired = b.node('Reshape', [pooled, b.addInitializer('pair_shape', BigInt64Array.from([2n, -1n]), [2])], {}, 'pair');
+    const rows = b.node('Reshape', [paired, b.addInitializer('row_shape', BigInt64Array.from([-1n, 3n]), [2])], {}, 'rows');
+    b.exposeAs(b.node('MatMul', [rows, b.addInitializer('w', Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + 1)), [3, 8])], {}, 'fc'), 'embedding', ['N', 8]);
+    const file = path.join(tmp, 'pairs.onnx');
+    writeFileSync(file, b.toBytes());
+    const refused = cli('models', 'add', file, '--id', 'pairs-noflip', '--no-flip');
+    expect(refused.code, refused.stderr).toBe(ExitCode.MODEL_ERROR);
+    expect(refused.stderr).toMatch(/pairs\.onnx: the model cannot run on 1 face\(s\): Reshape node '[^']*pair'/);
+    const kept = cli('models', 'add', file, '--id', 'pairs-flip', '--json');
+    expect(kept.code, kept.stderr).toBe(0);
+    const ids = JSON.parse(cli('models', 'list', '--json').stdout).models.map((m: { id: string }) => m.id);
+    expect(ids).toContain('pairs-flip');
+    expect(ids).not.toContain('pairs-noflip');
   });
 
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
