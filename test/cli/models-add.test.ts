@@ -4,7 +4,7 @@
  * file whose batch cannot be freed runs face by face; a file that cannot run is refused with exit 13
  * and its reason. onnxruntime's own warnings never reach the terminal.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,29 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     const ids = JSON.parse(cli('models', 'list', '--json').stdout).models.map((m: { id: string }) => m.id);
     expect(ids).toContain('pairs-flip');
     expect(ids).not.toContain('pairs-noflip');
+  });
+
+  it("a built-in model's id (facemesh, mtcnn-pnet, fr-landmark) is refused; a user model that has one (added before that built-in shipped) can still be removed", () => {
+    const own = { ...env, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models-builtin-ids') };
+    const cli = (...argv: string[]) => runCli(argv, own);
+    const file = path.join(tmp, 'toy-ids.onnx');
+    writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 32 }));
+    for (const id of ['facemesh', 'mtcnn-pnet', 'fr-landmark']) {
+      const r = cli('models', 'add', file, '--id', id);
+      expect(r.code, `${id}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr).toContain(`a model named "${id}" already exists`);
+    }
+    // Registered under another id, then renamed in the registry: what a model added under a name that a
+    // later facectl gave to a built-in looks like.
+    expect(cli('models', 'add', file, '--id', 'old-name').code).toBe(0);
+    const registry = path.join(own.FACECTL_USER_MODELS_DIR, 'user-models.json');
+    writeFileSync(registry, readFileSync(registry, 'utf8').replace('"id": "old-name"', '"id": "facemesh"'));
+    const removed = cli('models', 'remove', 'facemesh');
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe('removed your model facemesh; the built-in facemesh is unaffected\n');
+    const again = cli('models', 'remove', 'facemesh');
+    expect(again.code).toBe(ExitCode.USAGE);
+    expect(again.stderr).toContain('facemesh is built in and cannot be removed');
   });
 
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
