@@ -4,7 +4,7 @@
  * write the report. The CLI parses options into an EvalRequest and prints the EvalOutcome.
  */
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import {
   EmbeddingCache,
   calibrateThreshold,
@@ -22,6 +22,7 @@ import {
   summarizeFailures,
   writeReport,
   DEFAULT_FPIR_TARGETS,
+  type ChartImage,
   type EmbeddingLookup,
   type EvalMetrics,
   type FolderDataset,
@@ -87,6 +88,8 @@ export interface EvalOutcome {
   metrics: EvalMetrics;
   calibrated: { value: number; store: string } | null;
   report: WrittenReport;
+  /** Why the charts could not be drawn (the report was written without them), or null. */
+  chartsFailed: string | null;
 }
 
 export function planEval(req: EvalRequest): EvalPlan {
@@ -161,7 +164,11 @@ async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMea
   return { value: c.calibration.threshold, store };
 }
 
-/** Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. */
+/**
+ * Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. Charts are
+ * only pictures of the metrics: if drawing fails, the report (whose threshold may already be in the store)
+ * is written without them.
+ */
 function writeEvalReport(
   pipeline: FacePipeline,
   plan: EvalPlan,
@@ -170,12 +177,18 @@ function writeEvalReport(
   calibrated: { value: number } | null,
   req: EvalRequest,
   timings: { metricsMs: number; started: number },
-): WrittenReport {
+): { report: WrittenReport; chartsFailed: string | null } {
   const model = pipeline.embedderInfo!;
   const subtitle = `${path.basename(plan.root)} · ${model.spec.id}`;
   const threshold = calibrated ? { value: calibrated.value, label: `calibrated threshold ${calibrated.value.toFixed(3)}` } : undefined;
-  const charts = req.charts ? renderEvalCharts({ verification: m.verification, identification: m.identification, subtitle, threshold }) : [];
-  return writeReport(req.reportsDir, {
+  let charts: ChartImage[] = [];
+  let chartsFailed: string | null = null;
+  try {
+    if (req.charts) charts = renderEvalCharts({ verification: m.verification, identification: m.identification, subtitle, threshold });
+  } catch (err) {
+    chartsFailed = errorLine(err);
+  }
+  const report = writeReport(req.reportsDir, {
     metrics: m.metrics,
     charts,
     failures: m.failures,
@@ -186,6 +199,7 @@ function writeEvalReport(
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
   });
+  return { report, chartsFailed };
 }
 
 export interface EvalHooks {
@@ -201,8 +215,8 @@ export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalR
   const metricsStart = performance.now();
   const m = measure(plan, (img) => embedded.results.get(img), req);
   const calibrated = await calibrateStore(pipeline, plan, m, req);
-  const report = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
-  return { plan, embedded, metrics: m.metrics, calibrated, report };
+  const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 
 /** The first `max` identities (natural order), for a quick evaluation of a large set. */

@@ -115,6 +115,7 @@ async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> 
     });
   });
 
+  if (r.chartsFailed) note(opts, `warning: the charts could not be drawn (${r.chartsFailed}); the report has none`);
   if (opts.json) {
     const { embedded } = r;
     printJson({ report: r.report.dir, throughput: { imagesPerSecond: embedded.imagesPerSecond, embedded: embedded.embedded, cached: embedded.cached }, calibrated: r.calibrated, metrics: compact(r.metrics) });

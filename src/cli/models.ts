@@ -1,6 +1,5 @@
 /** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
-import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -119,10 +118,9 @@ export function registerModels(program: Command): void {
 
   withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
-      if ((BUILTIN_MODEL_IDS as readonly string[]).includes(id)) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
-      await (await import('../models/user-models.js')).removeUserModel(id);
-      if (opts.json) printJson({ removed: id });
-      else process.stdout.write(`removed ${id}\n`);
+      const { builtinRemains } = await (await import('../models/user-models.js')).removeUserModel(id);
+      if (opts.json) printJson({ removed: id, builtinRemains });
+      else process.stdout.write(builtinRemains ? `removed your model ${id}; the built-in ${id} is unaffected\n` : `removed ${id}\n`);
     }),
   );
 }

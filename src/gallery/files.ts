@@ -89,19 +89,20 @@ export class FilesGallery implements Gallery {
     const s = await this.snapshot();
     let opened = this.indexes.get(choice);
     if (!opened) this.indexes.set(choice, (opened = await openFilesIndex(s, choice)));
-    const hits = opened.index.search(queries, Math.max(1, k));
+    const want = Math.max(1, k);
+    const hnsw = opened.kind === 'hnsw';
+    // HNSW stores 8-bit vectors (scores off by up to ~0.013), so its order among near-ties is not the exact
+    // one: take spare candidates, re-score them exactly and keep the best k, so --top cannot change the top.
+    const hits = opened.index.search(queries, hnsw ? Math.min(opened.index.size, Math.max(2 * want, want + 16)) : want);
     const dim = s.dimension;
     return {
       index: { kind: opened.kind, origin: opened.origin },
       hits: hits.map((hit, q) => {
         const candidates: Candidate[] = hit.labels.map((id, j) => ({ id, name: s.identity(id)?.name ?? '', score: hit.scores[j]! }));
-        // HNSW stores 8-bit vectors (scores off by up to ~0.01): re-score exactly, so a decision near the threshold is right.
-        if (opened.kind === 'hnsw') {
-          const query = queries.subarray(q * dim, (q + 1) * dim);
-          for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
-          candidates.sort((a, b) => b.score - a.score);
-        }
-        return candidates;
+        if (!hnsw) return candidates;
+        const query = queries.subarray(q * dim, (q + 1) * dim);
+        for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
+        return candidates.sort((a, b) => b.score - a.score).slice(0, want);
       }),
     };
   }

@@ -1,14 +1,29 @@
 /**
  * The eval use case without a model: planning (pairs, split, image list, refusals) and measuring and
- * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present.
+ * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present;
+ * a whole run through a stand-in pipeline when the charts cannot be drawn.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { chooseThreshold, measure, planEval, type EvalRequest } from '../../src/app/eval.js';
+import { describe, expect, it, vi } from 'vitest';
+import { chooseThreshold, measure, planEval, runEval, type EvalRequest } from '../../src/app/eval.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
+import type { FacePipeline } from '../../src/pipeline/pipeline.js';
+
+/** Set to make renderEvalCharts throw (a chart bug) in the test that needs it; the real one otherwise. */
+const chartBug = vi.hoisted(() => ({ message: '' }));
+vi.mock('../../src/eval/eval-charts.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/eval/eval-charts.js')>();
+  return {
+    ...real,
+    renderEvalCharts: (...args: Parameters<typeof real.renderEvalCharts>) => {
+      if (chartBug.message) throw new RangeError(chartBug.message);
+      return real.renderEvalCharts(...args);
+    },
+  };
+});
 
 /** <tmp>/<person>/<n>.jpg for `people` × `photos` (planning never decodes them). */
 function folderDataset(people: number, photos: number): string {
@@ -93,5 +108,32 @@ describe('measure and chooseThreshold', () => {
     expect(chooseThreshold(m, 0.1, 0.01).basis).toBe('open-set');
     const noId = measure(planEval(request(root, { identification: 'none' })), lookupFor(16), {});
     expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/--target-fpir needs identification/);
+  });
+});
+
+describe('runEval', () => {
+  it('when the charts cannot be drawn, the report is still written (without them) and says why', async () => {
+    const root = folderDataset(12, 3);
+    const embedding = lookupFor(16);
+    const pipeline = {
+      embedderInfo: { spec: { id: 'toy' }, fingerprint: 'toy' },
+      detector: { id: 'blazeface' },
+      decodeBytes: async () => ({}),
+      processImage: async (_image: unknown, _policy: unknown, _opts: unknown, file: string) => [
+        { embedding: (embedding(path.relative(root, file)) as { embedding: Float32Array }).embedding },
+      ],
+    } as unknown as FacePipeline;
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { charts: true, reportsDir });
+    chartBug.message = 'Maximum call stack size exceeded';
+    try {
+      const r = await runEval(pipeline, planEval(req), req);
+      expect(r.chartsFailed).toBe('Maximum call stack size exceeded');
+      expect(r.report.charts).toEqual([]);
+      for (const f of [r.report.markdown, r.report.metricsJson, r.report.failuresCsv]) expect(existsSync(f), f).toBe(true);
+      expect(r.metrics.verification!.allPairs.rocAuc).toBe(1);
+    } finally {
+      chartBug.message = '';
+    }
   });
 });

@@ -55,6 +55,33 @@ describe('files gallery: opening and the index cache', () => {
   });
 });
 
+describe('files gallery: HNSW search', () => {
+  it('near-ties: the top identity is the exact one whatever k (spare candidates re-scored exactly)', async () => {
+    // 300 people; each query halfway between two of them (plus a little noise), where HNSW's 8-bit scores
+    // (off by up to ~0.013) often order the two wrongly (77 of these 400 searches
+    // had another top when only the k candidates returned were re-scored).
+    const dim = 128;
+    const v = unitVectors(300, dim, 99);
+    const noise = unitVectors(200, dim, 7);
+    const g = FilesGallery.open(path.join(tempDir(), 'store'));
+    await g.mutate(async (d) => d.addFaces({ ...MODEL, dimension: dim }, v.map((e, i) => newFace(`p${i}`, e))));
+    const wrong: string[] = [];
+    for (let q = 0; q < 200; q++) {
+      const [i, j] = [q % 300, (q * 7 + 1) % 300];
+      const query = Float32Array.from({ length: dim }, (_, d) => v[i]![d]! + v[j]![d]! + 0.02 * noise[q]![d]!);
+      const norm = Math.hypot(...query);
+      query.forEach((x, d) => (query[d] = x / norm));
+      const exact = (await g.search(query, 1, 'flat')).hits[0]![0]!;
+      for (const k of [1, 3]) {
+        const top = (await g.search(query, k, 'hnsw')).hits[0]!;
+        expect(top).toHaveLength(k);
+        if (top[0]!.id !== exact.id) wrong.push(`query ${q} k=${k}: ${top[0]!.id} instead of ${exact.id}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 describe('files gallery: a removed person leaves nothing in the store', () => {
   /** The files of the store that hold these bytes. */
   const holding = (dir: string, bytes: Uint8Array) => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(bytes)));
