@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { INDEX_KINDS } from '../index/types.js';
 import type { FacePipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import type { Device } from '../pipeline/runtime.js';
 
@@ -30,6 +31,14 @@ export function withGlobalOptions(cmd: Command): Command {
 /** `--detector <id>` for every command that finds faces. */
 export function withDetectorOption(cmd: Command): Command {
   return cmd.option('--detector <id>', 'face detector (default blazeface; `facectl models list` shows them all)');
+}
+
+/**
+ * `--index <kind>` for the commands that search or build the index. Checked by commander: the kind
+ * becomes the index file's name (index.<kind>), so only the known kinds may reach the store.
+ */
+export function indexOption(): Option {
+  return new Option('--index <kind>', 'search index: auto (flat, or hnsw for very large galleries), flat or hnsw').choices(['auto', ...INDEX_KINDS]).default('auto');
 }
 
 /**

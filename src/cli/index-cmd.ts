@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -24,7 +24,7 @@ export function registerIndex(program: Command): void {
         .option('--reembed', 're-embed every stored photo (after a model change; use --model for the new one)')
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
         .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
-        .option('--index <kind>', 'auto | flat | hnsw', 'auto')
+        .addOption(indexOption())
         .option('--model <id>', 'with --reembed: the embedder to switch to')
         .option('--detector <id>', "with --reembed: the detector to switch to (default: the store's)"),
     ),
