@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, indexOption, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -30,8 +30,8 @@ export function registerIndex(program: Command): void {
     ),
   ).action(
     action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {
-      // Re-embedding uses the model asked for (a switch), else the store's own (a refresh).
-      const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, gallery)) : null;
+      // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
+      const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery) : null;
       const { rebuild } = await import('../app/rebuild.js');
       // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
       const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
