@@ -90,11 +90,16 @@ export function stdinPhotoAtMostOnce(files: readonly string[]): void {
   if (files.filter((f) => f === '-').length > 1) throw new FacectlError(ExitCode.USAGE, 'only one photo can come from standard input ("-")');
 }
 
-/** Parse a number option with bounds, or fail with a usage error naming the option. */
-export function numberOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+/**
+ * Parse a number option with bounds, or fail with a usage error naming the option. `integer` for counts,
+ * sizes and seeds: a fraction there is a typo, and code downstream (array lengths, seeded RNGs) would
+ * fail on it or silently round it.
+ */
+export function numberOption(name: string, raw: string | undefined, min: number, max: number, { integer = false } = {}): number | undefined {
   if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new FacectlError(ExitCode.USAGE, `${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  const v = raw.trim() === '' ? NaN : Number(raw); // Number('') is 0
+  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v)))
+    throw new FacectlError(ExitCode.USAGE, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
   return v;
 }
 

@@ -38,7 +38,7 @@ export function registerLogin(program: Command): void {
         .option('--model <id>', "embedder (default: the store's)"),
     ),
   )).action(action(async (image: string, opts: LoginOpts) => {
-    const top = numberOption('--top', opts.top, 1, 1000)!;
+    const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }

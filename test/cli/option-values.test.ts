@@ -1,6 +1,7 @@
 /**
  * Option values are checked before a command does anything: `--index` takes only the known kinds (the kind
- * names the index file, so any other string wrote a file beside or outside the store).
+ * names the index file, so any other string wrote a file beside or outside the store), and counts, sizes
+ * and seeds only integers (a fraction was an internal error, or silently accepted).
  */
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -40,5 +41,27 @@ describe('--index', () => {
       expect(r.code, `${argv[0]}: ${r.stderr}`).toBe(ExitCode.USAGE);
       expect(r.stderr).toMatch(/--index.*bogus/);
     }
+  });
+});
+
+describe('whole-number options', () => {
+  it('refuse a fraction (or nothing) with exit 2 naming the option, before any store is made', () => {
+    const store = path.join(tmp, 'never-made');
+    const photo = path.join(tmp, 'any.jpg');
+    const cases: [string, string[]][] = [
+      ['--top', ['login', photo, '--store', store, '--top', '1.5']],
+      ['--seed', ['eval', '--dataset', tmp, '--seed', '1.5']],
+      ['--seed', ['eval', '--dataset', tmp, '--seed', ' ']],
+      ['--max-identities', ['eval', '--dataset', tmp, '--max-identities', '2.5']],
+      ['--gallery-size', ['eval', '--dataset', tmp, '--gallery-size', '1.5']],
+      ['--batch', ['enroll', '--dataset', tmp, '--store', store, '--batch', '1.5']],
+      ['--min-size', ['cluster', photo, '--min-size', '1.5']],
+    ];
+    for (const [option, argv] of cases) {
+      const r = runCli(argv);
+      expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr, argv.join(' ')).toMatch(new RegExp(`^facectl: ${option} must be an integer in \\[\\S+, \\S+\\], got "${argv.at(-1)}"\n$`));
+    }
+    expect(existsSync(store)).toBe(false);
   });
 });
