@@ -10,6 +10,7 @@ import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
 import { action, indexOption, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { enrolledRows, loginFacesJson } from './login-json.js';
+import { checkOutputFile } from './output-file.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -39,6 +40,7 @@ export function registerLogin(program: Command): void {
     ),
   )).action(action(async (image: string, opts: LoginOpts) => {
     const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
+    if (opts.sheet) checkOutputFile(opts.sheet, '--sheet');
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }

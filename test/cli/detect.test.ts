@@ -1,0 +1,55 @@
+/**
+ * `detect --draw`: a bad output path is a one-line error with its exit code, checked before any model
+ * loads (it was an internal error), and the drawings, pictures of faces, are private (0600) whatever the
+ * umask. Needs the face-api samples.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { SKIP_NO_SAMPLES, faceCrop, hasSamples } from '../helpers/samples.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-detect-'));
+const mode = (file: string) => statSync(file).mode & 0o777;
+
+describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  it('refuses a folder for one photo, a file for several, and a missing folder, in one line each', async () => {
+    const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+    const folder = path.join(tmp, 'a-folder');
+    mkdirSync(folder);
+    const file = path.join(tmp, 'a-file');
+    writeFileSync(file, '');
+    const cases: [string[], number, RegExp][] = [
+      [[a, '--draw', folder], ExitCode.USAGE, /--draw names a folder/],
+      [[a, b, '--draw', file], ExitCode.USAGE, /--draw names a file: with several photos it takes a folder/],
+      [[a, '--draw', path.join(file, 'o.png')], ExitCode.USAGE, /part of this path is a file/],
+      [[a, '--draw', path.join(tmp, 'missing', 'd', 'o.png')], ExitCode.NOT_FOUND, /--draw: folder .*missing\/d not found/],
+    ];
+    for (const [argv, code, message] of cases) {
+      const r = runCli(['detect', ...argv]);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toMatch(new RegExp(`^facectl: [^\\n]*${message.source}[^\\n]*\\n$`));
+    }
+    expect(existsSync(path.join(tmp, 'missing'))).toBe(false);
+  });
+
+  it('writes the drawings 0600, also over a readable file and under umask 0; a new folder 0700', async () => {
+    const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+    const one = path.join(tmp, 'one.png');
+    writeFileSync(one, '');
+    chmodSync(one, 0o644);
+    expect(runCli(['detect', a, '--draw', one]).code).toBe(0);
+    expect(mode(one)).toBe(0o600);
+    const several = path.join(tmp, 'several');
+    const umask0 = process.umask(0); // the child inherits it
+    try {
+      expect(runCli(['detect', a, b, '--draw', several]).code).toBe(0);
+    } finally {
+      process.umask(umask0);
+    }
+    expect(mode(several)).toBe(0o700);
+    for (const name of ['a.faces.png', 'b.faces.png']) expect(mode(path.join(several, name)), name).toBe(0o600);
+  });
+});
