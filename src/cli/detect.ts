@@ -1,6 +1,7 @@
 /** `facectl detect <img...>`: every face in each photo, with box, score, landmarks and quality. */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { uniqueName } from '../app/unique-name.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { DetectedFace, RgbImage } from '../pipeline/types.js';
@@ -31,7 +32,7 @@ export function registerDetect(program: Command): void {
       .command('detect')
       .description('find faces in photos: box, score, five landmarks, quality (size, pose)')
       .argument('<images...>', 'image files (- for standard input)')
-      .option('--draw <out>', 'write the photo with faces drawn (a .png path for one image, a directory for several)')
+      .option('--draw <out>', 'write the photo with faces drawn, private (0600): a .png path for one image, a directory for several (<name>.faces.png; <name>-2.faces.png… when names repeat)')
       .option('--min-score <s>', "keep faces scoring at least this (0..1; default: the detector's tuned threshold, 0.6 for blazeface)")
       .option('--fast', 'one whole-photo pass only (no tiles for small faces)')
       .option('--timings', 'print per-stage milliseconds'),
@@ -42,6 +43,7 @@ export function registerDetect(program: Command): void {
     if (opts.draw) (images.length > 1 ? makeOutputFolder : checkOutputFile)(opts.draw, '--draw');
     const pipeline = await loadPipeline(opts, { detectOnly: true });
     const results: FileResult[] = [];
+    const drawn = new Set<string>(); // names used in the --draw folder: a.jpg and b/a.jpg must not overwrite each other
     for (const file of images) {
       let found: { image: DecodedImage; faces: DetectedFace[] };
       try {
@@ -59,7 +61,7 @@ export function registerDetect(program: Command): void {
         r.exitCode = ExitCode.NO_FACE;
       }
       // A drawing that cannot be written stops the command (exit 11): it is not the photo's fault.
-      if (opts.draw) r.drawn = await drawTo(opts.draw, file, images.length, image, faces);
+      if (opts.draw) r.drawn = await drawTo(opts.draw, images.length > 1 ? uniqueName(drawn, path.parse(file).name, '.faces.png') : null, image, faces);
       results.push(r);
     }
     if (opts.json) printJson({ results, timingsMs: opts.timings ? pipeline.timer.toJSON() : undefined });
@@ -71,9 +73,9 @@ export function registerDetect(program: Command): void {
   }));
 }
 
-/** One photo's drawing: `out` itself for one photo, else `<out>/<name>.faces.png` (the folder is made up front). */
-async function drawTo(out: string, file: string, count: number, image: RgbImage, faces: DetectedFace[]): Promise<string> {
-  const target = count > 1 ? path.join(out, `${path.parse(file).name}.faces.png`) : out;
+/** One photo's drawing: `out` itself for one photo, else `<out>/<name>` (the folder is made up front). */
+async function drawTo(out: string, name: string | null, image: RgbImage, faces: DetectedFace[]): Promise<string> {
+  const target = name === null ? out : path.join(out, name);
   const draw = await import('./draw.js'); // sharp's drawing loads only with --draw
   await writePrivateFile(target, await draw.drawDetections(image, faces), '--draw');
   return target;

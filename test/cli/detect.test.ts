@@ -1,9 +1,9 @@
 /**
  * `detect --draw`: a bad output path is a one-line error with its exit code, checked before any model
- * loads (it was an internal error), and the drawings, pictures of faces, are private (0600) whatever the
- * umask. Needs the face-api samples.
+ * loads (it was an internal error); the drawings, pictures of faces, are private (0600) whatever the
+ * umask; two photos with one name from two folders get two drawings. Needs the face-api samples.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,5 +51,21 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
     }
     expect(mode(several)).toBe(0o700);
     for (const name of ['a.faces.png', 'b.faces.png']) expect(mode(path.join(several, name)), name).toBe(0o600);
+  });
+
+  it('gives photos of the same name from different folders one drawing each (name-2.faces.png…)', async () => {
+    const photos = [];
+    for (const [folder, crop] of [['x', 'a'], ['y', 'b'], ['z', 'c']] as const) {
+      mkdirSync(path.join(tmp, folder));
+      photos.push(path.join(tmp, folder, 'img1.jpg'));
+      copyFileSync(await faceCrop(crop), photos.at(-1)!);
+    }
+    const out = path.join(tmp, 'same-names');
+    const r = runCli(['detect', ...photos, '--draw', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const names = ['img1.faces.png', 'img1-2.faces.png', 'img1-3.faces.png'];
+    expect(JSON.parse(r.stdout).results.map((x: { drawn: string }) => path.basename(x.drawn))).toEqual(names);
+    expect(readdirSync(out).sort()).toEqual([...names].sort());
+    expect(new Set(names.map((n) => readFileSync(path.join(out, n)).toString('base64'))).size).toBe(3);
   });
 });
