@@ -103,6 +103,15 @@ export function numberOption(name: string, raw: string | undefined, min: number,
   return v;
 }
 
+/**
+ * A photo that failed in a command that goes on with the others (detect, embed): the README's one line
+ * on stderr, `facectl: <file>: <reason>`, also with -q (an error, not progress), and the result's fields.
+ */
+export function photoFailed(file: string, err: FacectlError): { error: string; exitCode: ExitCodeValue } {
+  process.stderr.write(`facectl: ${err.file ? err.oneLine() : `${file}: ${err.oneLine()}`}\n`);
+  return { error: err.message, exitCode: err.code };
+}
+
 /** Run a command body: FacectlError → one line on stderr + its exit code; anything else is a bug (exit 1). */
 export function action<A extends unknown[]>(body: (...args: A) => Promise<ExitCodeValue | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {

@@ -6,7 +6,7 @@ import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { DetectedFace, RgbImage } from '../pipeline/types.js';
 import { checkOutputFile, makeOutputFolder, writePrivateFile } from './output-file.js';
-import { action, fmt, loadPipeline, note, numberOption, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, note, numberOption, photoFailed, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DetectOpts extends GlobalOptions {
   draw?: string;
@@ -51,15 +51,12 @@ export function registerDetect(program: Command): void {
         found = { image, faces: await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', minScore }) };
       } catch (err) {
         if (!(err instanceof FacectlError)) throw err;
-        results.push({ file, error: err.message, exitCode: err.code });
+        results.push({ file, ...photoFailed(file, err) });
         continue;
       }
       const { image, faces } = found;
-      const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces };
-      if (!faces.length) {
-        r.error = 'no face found';
-        r.exitCode = ExitCode.NO_FACE;
-      }
+      const noFace = faces.length ? {} : photoFailed(file, new FacectlError(ExitCode.NO_FACE, 'no face found', file));
+      const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces, ...noFace };
       // A drawing that cannot be written stops the command (exit 11): it is not the photo's fault.
       if (opts.draw) r.drawn = await drawTo(opts.draw, images.length > 1 ? uniqueName(drawn, path.parse(file).name, '.faces.png') : null, image, faces);
       results.push(r);

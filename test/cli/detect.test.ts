@@ -1,11 +1,13 @@
 /**
  * `detect --draw`: a bad output path is a one-line error with its exit code, checked before any model
  * loads (it was an internal error); the drawings, pictures of faces, are private (0600) whatever the
- * umask; two photos with one name from two folders get two drawings. Needs the face-api samples.
+ * umask; two photos with one name from two folders get two drawings. Each photo that fails gets its line
+ * on stderr. Needs the face-api samples.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
@@ -67,5 +69,21 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
     expect(JSON.parse(r.stdout).results.map((x: { drawn: string }) => path.basename(x.drawn))).toEqual(names);
     expect(readdirSync(out).sort()).toEqual([...names].sort());
     expect(new Set(names.map((n) => readFileSync(path.join(out, n)).toString('base64'))).size).toBe(3);
+  });
+
+  it('says on stderr, one line each, which photos failed and why; the others are still detected', async () => {
+    const blank = path.join(tmp, 'blank.png');
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).png().toFile(blank);
+    const junk = path.join(tmp, 'junk.jpg');
+    writeFileSync(junk, 'not an image');
+    const missing = path.join(tmp, 'missing.jpg');
+    const r = runCli(['detect', await faceCrop('a'), blank, junk, missing, '--json', '-q']);
+    expect(r.code).toBe(ExitCode.NO_FACE); // the first failure's code
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe(`facectl: ${blank}: no face found`);
+    expect(lines[1]).toMatch(new RegExp(`^facectl: ${junk}: not a supported image`));
+    expect(lines[2]).toBe(`facectl: ${missing}: no such file`);
+    expect(JSON.parse(r.stdout).results[0].faces).toHaveLength(1);
   });
 });
