@@ -2,7 +2,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
-import { storeModelInfo } from './store-model.js';
+import { storeDetector, storeModelInfo } from './store-model.js';
 
 export async function calibrateStoreThreshold(
   gallery: Gallery,
@@ -15,7 +15,7 @@ export async function calibrateStoreThreshold(
     if (draft.model && (draft.model.id !== info.id || draft.model.hash !== info.hash))
       throw new FacectlError(
         ExitCode.MODEL_MISMATCH,
-        `store was built with model ${draft.model.id}; this threshold was calibrated for ${info.id}: calibrate with --model ${draft.model.id}`,
+        `store was built with model ${draft.model.id} and detector ${storeDetector(draft.model)}; this threshold was calibrated for ${info.id} and ${model.detector}: calibrate with --model ${draft.model.id} --detector ${storeDetector(draft.model)} (the default for a store)`,
       );
     await draft.setThreshold({
       value: calibration.value,

@@ -18,6 +18,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
 import type { PhotoProblem } from './enroll.js';
+import { uniqueName } from './unique-name.js';
 
 export interface ClusteredFace {
   file: string;
@@ -121,10 +122,7 @@ export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minS
     mkdirSync(folder, { mode: 0o700 });
     const used = new Set<string>();
     for (const file of new Set(g.map((f) => f.file))) {
-      // Two photos with one name (from different folders) get a number.
-      let name = path.basename(file);
-      for (let k = 2; used.has(name); k++) name = `${path.parse(file).name}-${k}${path.extname(file)}`;
-      used.add(name);
+      const name = uniqueName(used, path.parse(file).name, path.extname(file));
       symlinkSync(path.resolve(file), path.join(folder, name));
     }
     made.push(folder);

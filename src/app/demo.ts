@@ -12,7 +12,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
-import type { Box } from '../pipeline/types.js';
+import type { DecodedImage } from '../pipeline/decode.js';
+import type { Box, DetectedFace } from '../pipeline/types.js';
 import { openGallery } from '../gallery/index.js';
 import { enroll } from './enroll.js';
 import { identify, openLoginContext } from './login.js';
@@ -60,6 +61,8 @@ export interface DemoResult {
   known: { id: string; decision: 'ACCEPT' | 'UNKNOWN'; matched: string | null; score: number }[];
   /** Every face of the photos that were not enrolled. */
   strangers: { photo: string; face: number; decision: 'ACCEPT' | 'UNKNOWN'; nearest: string | null; score: number }[];
+  /** Photos left out: not decodable, or (among the strangers) no face to log in with. */
+  skipped: { file: string; reason: string }[];
   threshold: { value: number; source: string };
   store: { dir: string; mode: number; removed: boolean };
 }
@@ -67,6 +70,7 @@ export interface DemoResult {
 export type DemoEvent =
   | { kind: 'store'; dir: string; mode: number }
   | { kind: 'detected'; file: string; faces: number }
+  | { kind: 'skipped'; file: string; reason: string }
   | { kind: 'enrolled'; id: string; refused?: string }
   | { kind: 'known'; entry: DemoResult['known'][number] }
   | { kind: 'stranger'; entry: DemoResult['strangers'][number] };
@@ -82,7 +86,13 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
   // mkdtemp creates the directory 0700; the store inside is 0700 with 0600 files whatever the umask.
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-'));
   const storeDir = path.join(tmp, 'store');
-  const result: DemoResult = { photos: [], enrolled: [], known: [], strangers: [], threshold: { value: NaN, source: '' }, store: { dir: storeDir, mode: 0, removed: false } };
+  const result: DemoResult = { photos: [], enrolled: [], known: [], strangers: [], skipped: [], threshold: { value: NaN, source: '' }, store: { dir: storeDir, mode: 0, removed: false } };
+  // A photo the demo cannot use is left out with the reason: one bad photo in a folder should not end the demo.
+  const skip = (file: string, err: unknown) => {
+    if (!(err instanceof FacectlError)) throw err;
+    result.skipped.push({ file, reason: err.message });
+    onEvent({ kind: 'skipped', file, reason: err.message });
+  };
   try {
     // The duplicate check of each enroll uses the login threshold, as `facectl enroll` does.
     const gallery = await openGallery(storeDir);
@@ -94,8 +104,15 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
     const probes: { id: string; file: string }[] = [];
 
     for (const [p, file] of files.entries()) {
-      const image = await pipeline.decode(file);
-      const faces = await pipeline.detect(image, { mode: 'thorough' });
+      let image: DecodedImage;
+      let faces: DetectedFace[];
+      try {
+        image = await pipeline.decode(file);
+        faces = await pipeline.detect(image, { mode: 'thorough' });
+      } catch (err) {
+        skip(file, err);
+        continue;
+      }
       result.photos.push({ file, faces: faces.length });
       onEvent({ kind: 'detected', file, faces: faces.length });
       if (p >= enrollCount) continue;
@@ -103,7 +120,8 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
         const id = `${path.parse(file).name}-face${f + 1}`;
         const region = cropRegion(face.box, image.width, image.height);
         const crop = path.join(tmp, `${id}.jpg`);
-        await sharp(file).rotate().extract(region).jpeg({ quality: 92 }).toFile(crop);
+        // From the decoded pixels (EXIF orientation applied): sharp cannot read every format facectl decodes (PGM, BMP).
+        await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).extract(region).jpeg({ quality: 92 }).toFile(crop);
         const probe = path.join(tmp, `${id}-probe.jpg`);
         await sharp(crop).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toFile(probe);
         try {
@@ -119,6 +137,11 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
       }
     }
 
+    if (!probes.length)
+      throw new FacectlError(
+        ExitCode.NO_FACE,
+        `no face in the first ${enrollCount} photo(s) could be enrolled (${result.photos.slice(0, enrollCount).reduce((n, ph) => n + ph.faces, 0)} found): the demo needs photos with clear, front-facing faces`,
+      );
     const ctx = await openLoginContext(pipeline, gallery, { index: 'flat' });
     result.threshold = ctx.threshold;
     for (const probe of probes) {
@@ -127,8 +150,16 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
       result.known.push(entry);
       onEvent({ kind: 'known', entry });
     }
+    const unusable = new Set(result.skipped.map((sk) => sk.file));
     for (const file of files.slice(enrollCount)) {
-      const decisions = await identify(pipeline, ctx, file, { top: 1, allFaces: true });
+      if (unusable.has(file)) continue;
+      let decisions: Awaited<ReturnType<typeof identify>>;
+      try {
+        decisions = await identify(pipeline, ctx, file, { top: 1, allFaces: true });
+      } catch (err) {
+        skip(file, err); // no face: nobody to log in
+        continue;
+      }
       for (const [f, d] of decisions.entries()) {
         const entry = { photo: file, face: f + 1, decision: d.decision, nearest: d.candidates[0]?.id ?? null, score: d.score };
         result.strangers.push(entry);

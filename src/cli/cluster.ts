@@ -24,7 +24,7 @@ export function registerCluster(program: Command): void {
       .option('--link-to <dir>', 'make one folder per group there, holding symbolic links to its photos (the folder must be new or empty)'),
   )).action(action(async (paths: string[], opts: ClusterOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
-    const minSize = numberOption('--min-size', opts.minSize, 1, 1e9)!;
+    const minSize = numberOption('--min-size', opts.minSize, 1, 1e9, { integer: true })!;
     const { clusterPhotos, linkGroups, listPhotos, requireNewOrEmptyFolder } = await import('../app/cluster.js');
     if (opts.linkTo) requireNewOrEmptyFolder(opts.linkTo); // before the long part
     const files = listPhotos(paths);

@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { INDEX_KINDS } from '../index/types.js';
 import type { FacePipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import type { Device } from '../pipeline/runtime.js';
 
@@ -30,6 +31,14 @@ export function withGlobalOptions(cmd: Command): Command {
 /** `--detector <id>` for every command that finds faces. */
 export function withDetectorOption(cmd: Command): Command {
   return cmd.option('--detector <id>', 'face detector (default blazeface; `facectl models list` shows them all)');
+}
+
+/**
+ * `--index <kind>` for the commands that search or build the index. Checked by commander: the kind
+ * becomes the index file's name (index.<kind>), so only the known kinds may reach the store.
+ */
+export function indexOption(): Option {
+  return new Option('--index <kind>', 'search index: auto (flat, or hnsw for very large galleries), flat or hnsw').choices(['auto', ...INDEX_KINDS]).default('auto');
 }
 
 /**
@@ -81,12 +90,26 @@ export function stdinPhotoAtMostOnce(files: readonly string[]): void {
   if (files.filter((f) => f === '-').length > 1) throw new FacectlError(ExitCode.USAGE, 'only one photo can come from standard input ("-")');
 }
 
-/** Parse a number option with bounds, or fail with a usage error naming the option. */
-export function numberOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+/**
+ * Parse a number option with bounds, or fail with a usage error naming the option. `integer` for counts,
+ * sizes and seeds: a fraction there is a typo, and code downstream (array lengths, seeded RNGs) would
+ * fail on it or silently round it.
+ */
+export function numberOption(name: string, raw: string | undefined, min: number, max: number, { integer = false } = {}): number | undefined {
   if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new FacectlError(ExitCode.USAGE, `${name} must be a number in [${min}, ${max}], got "${raw}"`);
+  const v = raw.trim() === '' ? NaN : Number(raw); // Number('') is 0
+  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v)))
+    throw new FacectlError(ExitCode.USAGE, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
   return v;
+}
+
+/**
+ * A photo that failed in a command that goes on with the others (detect, embed): the README's one line
+ * on stderr, `facectl: <file>: <reason>`, also with -q (an error, not progress), and the result's fields.
+ */
+export function photoFailed(file: string, err: FacectlError): { error: string; exitCode: ExitCodeValue } {
+  process.stderr.write(`facectl: ${err.file ? err.oneLine() : `${file}: ${err.oneLine()}`}\n`);
+  return { error: err.message, exitCode: err.code };
 }
 
 /** Run a command body: FacectlError → one line on stderr + its exit code; anything else is a bug (exit 1). */

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { DemoEvent } from '../app/demo.js';
+import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, fmt, loadPipeline, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DemoOpts extends GlobalOptions {
@@ -17,6 +18,8 @@ function print(e: DemoEvent): void {
       return line(`store: ${e.dir} (temporary, mode ${e.mode.toString(8)}, removed at the end)`);
     case 'detected':
       return line(`detect  ${short(e.file)}: ${e.faces} face(s)`);
+    case 'skipped':
+      return line(`skip    ${short(e.file)}: ${e.reason}`);
     case 'enrolled':
       return line(e.refused ? `enroll  ${e.id}: refused (${e.refused})` : `enroll  ${e.id}`);
     case 'known':
@@ -32,7 +35,7 @@ export function registerDemo(program: Command): void {
       .command('demo')
       .description('the whole job on the sample photos installed with facectl: detect, enroll, log in (temporary store, removed after)')
       .option('--photos <dir>', "a folder of group photos to use instead of @vladmandic/face-api's demo samples")
-      .option('--model <id>', 'embedder (default dlib-resnet)'),
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`),
   )).action(
     action(async (opts: DemoOpts) => {
       const { findDemoPhotos, runDemo } = await import('../app/demo.js');
@@ -45,7 +48,8 @@ export function registerDemo(program: Command): void {
       const rejected = r.strangers.filter((s) => s.decision === 'UNKNOWN').length;
       line(
         `summary: ${r.photos.reduce((n, p) => n + p.faces, 0)} faces found; ${r.known.length} enrolled; ${accepted}/${r.known.length} logged in as themselves; ` +
-          `${rejected}/${r.strangers.length} never-enrolled faces answered UNKNOWN (threshold ${fmt(r.threshold.value, 4)}, ${r.threshold.source}); store ${r.store.removed ? 'removed' : 'NOT removed'}`,
+          `${rejected}/${r.strangers.length} never-enrolled faces answered UNKNOWN (threshold ${fmt(r.threshold.value, 4)}, ${r.threshold.source}); ` +
+          `${r.skipped.length ? `${r.skipped.length} photo(s) skipped; ` : ''}store ${r.store.removed ? 'removed' : 'NOT removed'}`,
       );
     }),
   );

@@ -1,11 +1,12 @@
 /** `facectl detect <img...>`: every face in each photo, with box, score, landmarks and quality. */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { uniqueName } from '../app/unique-name.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
-import type { DetectedFace } from '../pipeline/types.js';
-import type { drawDetections } from './draw.js';
-import { action, fmt, loadPipeline, note, numberOption, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import type { DecodedImage } from '../pipeline/decode.js';
+import type { DetectedFace, RgbImage } from '../pipeline/types.js';
+import { checkOutputFile, makeOutputFolder, writePrivateFile } from './output-file.js';
+import { action, fmt, loadPipeline, note, numberOption, photoFailed, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DetectOpts extends GlobalOptions {
   draw?: string;
@@ -31,30 +32,34 @@ export function registerDetect(program: Command): void {
       .command('detect')
       .description('find faces in photos: box, score, five landmarks, quality (size, pose)')
       .argument('<images...>', 'image files (- for standard input)')
-      .option('--draw <out>', 'write the photo with faces drawn (a .png path for one image, a directory for several)')
+      .option('--draw <out>', 'write the photo with faces drawn, private (0600): a .png path for one image, a directory for several (<name>.faces.png; <name>-2.faces.png… when names repeat)')
       .option('--min-score <s>', "keep faces scoring at least this (0..1; default: the detector's tuned threshold, 0.6 for blazeface)")
       .option('--fast', 'one whole-photo pass only (no tiles for small faces)')
       .option('--timings', 'print per-stage milliseconds'),
   )).action(action(async (images: string[], opts: DetectOpts) => {
     stdinPhotoAtMostOnce(images);
-    const pipeline = await loadPipeline(opts, { detectOnly: true });
     const minScore = numberOption('--min-score', opts.minScore, 0, 1);
+    // Where the drawings go, checked (and a folder made) before the models load.
+    if (opts.draw) (images.length > 1 ? makeOutputFolder : checkOutputFile)(opts.draw, '--draw');
+    const pipeline = await loadPipeline(opts, { detectOnly: true });
     const results: FileResult[] = [];
+    const drawn = new Set<string>(); // names used in the --draw folder: a.jpg and b/a.jpg must not overwrite each other
     for (const file of images) {
+      let found: { image: DecodedImage; faces: DetectedFace[] };
       try {
         const image = await pipeline.decode(file);
-        const faces = await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', minScore });
-        const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces };
-        if (opts.draw) r.drawn = await drawTo(opts.draw, file, images.length, image, faces);
-        if (!faces.length) {
-          r.error = 'no face found';
-          r.exitCode = ExitCode.NO_FACE;
-        }
-        results.push(r);
+        found = { image, faces: await pipeline.detect(image, { mode: opts.fast ? 'fast' : 'thorough', minScore }) };
       } catch (err) {
         if (!(err instanceof FacectlError)) throw err;
-        results.push({ file, error: err.message, exitCode: err.code });
+        results.push({ file, ...photoFailed(file, err) });
+        continue;
       }
+      const { image, faces } = found;
+      const noFace = faces.length ? {} : photoFailed(file, new FacectlError(ExitCode.NO_FACE, 'no face found', file));
+      const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces, ...noFace };
+      // A drawing that cannot be written stops the command (exit 11): it is not the photo's fault.
+      if (opts.draw) r.drawn = await drawTo(opts.draw, images.length > 1 ? uniqueName(drawn, path.parse(file).name, '.faces.png') : null, image, faces);
+      results.push(r);
     }
     if (opts.json) printJson({ results, timingsMs: opts.timings ? pipeline.timer.toJSON() : undefined });
     else printTable(results, opts);
@@ -65,14 +70,11 @@ export function registerDetect(program: Command): void {
   }));
 }
 
-async function drawTo(out: string, file: string, count: number, image: Parameters<typeof drawDetections>[0], faces: DetectedFace[]): Promise<string> {
-  let target = out;
-  if (count > 1) {
-    await mkdir(out, { recursive: true });
-    target = path.join(out, `${path.parse(file).name}.faces.png`);
-  }
+/** One photo's drawing: `out` itself for one photo, else `<out>/<name>` (the folder is made up front). */
+async function drawTo(out: string, name: string | null, image: RgbImage, faces: DetectedFace[]): Promise<string> {
+  const target = name === null ? out : path.join(out, name);
   const draw = await import('./draw.js'); // sharp's drawing loads only with --draw
-  await draw.drawDetections(image, faces, target);
+  await writePrivateFile(target, await draw.drawDetections(image, faces), '--draw');
   return target;
 }
 

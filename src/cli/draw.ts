@@ -33,8 +33,8 @@ export function segmentDigits(text: string, x: number, y: number, h: number, col
   return parts.join('');
 }
 
-/** Boxes, the five landmarks and each face's score, over the photo; written as PNG. */
-export async function drawDetections(image: RgbImage, faces: DetectedFace[], outFile: string): Promise<void> {
+/** Boxes, the five landmarks and each face's score, over the photo, as PNG bytes. */
+export async function drawDetections(image: RgbImage, faces: DetectedFace[]): Promise<Buffer> {
   const stroke = Math.max(2, Math.round(Math.max(image.width, image.height) / 400));
   const shapes = faces.map((f) => {
     const { x, y, width, height } = f.box;
@@ -47,8 +47,8 @@ export async function drawDetections(image: RgbImage, faces: DetectedFace[], out
     return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${width.toFixed(1)}" height="${height.toFixed(1)}" fill="none" stroke="#00ff66" stroke-width="${stroke}"/>${dots}${label}`;
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${image.height}">${shapes.join('')}</svg>`;
-  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
     .png()
-    .toFile(outFile);
+    .toBuffer();
 }

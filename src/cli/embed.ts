@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { EmbeddedFace } from '../pipeline/types.js';
-import { action, embeddedFaceJson, fmt, loadPipeline, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, embeddedFaceJson, fmt, loadPipeline, photoFailed, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface EmbedOpts extends GlobalOptions {
   model?: string;
@@ -41,7 +41,7 @@ export function registerEmbed(program: Command): void {
         results.push({ file, faces: faces.map(embeddedFaceJson) });
       } catch (err) {
         if (!(err instanceof FacectlError)) throw err;
-        results.push({ file, error: err.message, exitCode: err.code });
+        results.push({ file, ...photoFailed(file, err) });
       }
     }
     // What a store built with this model and detector records (`facectl info`): id, hash, dimension.

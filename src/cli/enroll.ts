@@ -39,7 +39,8 @@ export function registerEnroll(program: Command): void {
   )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
-      return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, opts));
+      const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created
+      return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }
     if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
     if (images.includes('-'))
@@ -65,14 +66,14 @@ export function registerEnroll(program: Command): void {
   }));
 }
 
-async function bulk(gallery: Gallery, dataset: string, opts: EnrollOpts): Promise<void> {
+async function bulk(gallery: Gallery, dataset: string, batch: number | undefined, opts: EnrollOpts): Promise<void> {
   const pipeline = await loadPipelineForStore(opts, gallery);
   const { bulkEnroll } = await import('../app/bulk-enroll.js');
   const t0 = performance.now();
   // The spinner stops whether the import succeeds or fails (a running one would keep the process alive).
   const r = await withSpinner(opts, `importing ${dataset}`, async (spinner) => {
     const result = await bulkEnroll(pipeline, gallery, dataset, {
-      batch: numberOption('--batch', opts.batch, 1, 1e6),
+      batch,
       onProgress: (p) => {
         if (!spinner || (p.photosDone % 10 !== 0 && p.photosDone !== p.photosTotal)) return;
         const elapsed = (performance.now() - t0) / 1000;

@@ -9,6 +9,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
 import { openStore } from './store-option.js';
+import { loadPipelineForStore } from './store-pipeline.js';
 import { action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 
@@ -39,7 +40,7 @@ export function registerEval(program: Command): void {
       .description('measure accuracy on a dataset: LFW-style 10-fold verification, TPR@FPR, ROC-AUC, rank-1/5, open-set DIR@FPIR; charts + report')
       .requiredOption('--dataset <dir>', 'folder-per-identity dataset (<dir>/<person>/<image>)')
       .option('--pairs <file>', 'pairs file (LFW pairs.txt format); default <dataset>/pairs.txt if present, else generated pairs')
-      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`)
+      .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER}; with --calibrate, the store's)`)
       .option('--identification <scope>', "identification images: 'pairs' (the verification images; default with a pairs file), 'full' (every image), 'none'")
       .option('--no-verification', 'skip verification')
       .option('--gallery-size <k>', 'photos averaged per enrolled identity', '1')
@@ -68,10 +69,10 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<s
     pairsFile: opts.pairs,
     verification: opts.verification,
     identification: scope as IdentificationScope | undefined,
-    gallerySize: numberOption('--gallery-size', opts.gallerySize, 1, 1000),
+    gallerySize: numberOption('--gallery-size', opts.gallerySize, 1, 1000, { integer: true }),
     openSetFraction: numberOption('--open-set-fraction', opts.openSetFraction, 0, 0.9),
-    seed: numberOption('--seed', opts.seed, 0, 2 ** 31) ?? 42,
-    maxIdentities: numberOption('--max-identities', opts.maxIdentities, 2, 1e9),
+    seed: numberOption('--seed', opts.seed, 0, 2 ** 31, { integer: true }) ?? 42,
+    maxIdentities: numberOption('--max-identities', opts.maxIdentities, 2, 1e9, { integer: true }),
     face: opts.face,
     threshold: numberOption('--threshold', opts.threshold, -1, 1),
     targetFpir: numberOption('--target-fpir', opts.targetFpir, 1e-9, 0.5),
@@ -101,7 +102,8 @@ async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> 
   ]);
   const req = evalRequest(opts, gallery, runtimeVersions());
   const plan = planEval(req);
-  const pipeline = await loadPipeline(opts);
+  // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.
+  const pipeline = gallery ? await loadPipelineForStore(opts, gallery) : await loadPipeline(opts);
   const r = await withSpinner(opts, `embedding ${plan.images.length} images`, (spinner) => {
     const started = performance.now();
     return runEval(pipeline, plan, req, {

@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, loadPipeline, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -24,14 +24,14 @@ export function registerIndex(program: Command): void {
         .option('--reembed', 're-embed every stored photo (after a model change; use --model for the new one)')
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
         .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
-        .option('--index <kind>', 'auto | flat | hnsw', 'auto')
+        .addOption(indexOption())
         .option('--model <id>', 'with --reembed: the embedder to switch to')
         .option('--detector <id>', "with --reembed: the detector to switch to (default: the store's)"),
     ),
   ).action(
     action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {
-      // Re-embedding uses the model asked for (a switch), else the store's own (a refresh).
-      const pipeline = opts.reembed ? (opts.model ? await loadPipeline(opts) : await loadPipelineForStore(opts, gallery)) : null;
+      // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
+      const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery) : null;
       const { rebuild } = await import('../app/rebuild.js');
       // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
       const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {

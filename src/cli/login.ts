@@ -8,8 +8,9 @@ import type { FaceDecision } from '../app/login.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { action, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { enrolledRows, loginFacesJson } from './login-json.js';
+import { checkOutputFile } from './output-file.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -34,11 +35,12 @@ export function registerLogin(program: Command): void {
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .option('--all-faces', 'decide for every face in the photo (exit 0 if any is accepted)')
         .option('--sheet <out.png>', 'write a contact sheet: each decided face beside the matched identity’s enrolled faces, one row per face')
-        .option('--index <kind>', 'auto | flat | hnsw', 'auto')
+        .addOption(indexOption())
         .option('--model <id>', "embedder (default: the store's)"),
     ),
   )).action(action(async (image: string, opts: LoginOpts) => {
-    const top = numberOption('--top', opts.top, 1, 1000)!;
+    const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
+    if (opts.sheet) checkOutputFile(opts.sheet, '--sheet');
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }

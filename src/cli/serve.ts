@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
 import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
-import { action, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { loginFacesJson } from './login-json.js';
 import { openStore, storeOption } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
         .command('serve')
         .description('answer login / enroll / remove / embed requests, one JSON object per line on stdin, one JSON answer per line on stdout, with the models kept loaded')
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
-        .option('--index <kind>', 'auto | flat | hnsw', 'auto'),
+        .addOption(indexOption()),
     ),
   )).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);

@@ -4,12 +4,12 @@
  * to it, so a person can check each decision by eye (the seed project's "show every photo of the
  * matched identity").
  */
-import { writeFile } from 'node:fs/promises';
 import { createCanvas, loadImage, type SKRSContext2D } from '@napi-rs/canvas';
 import sharp from 'sharp';
 import { ensureChartFont } from '../eval/chart-fonts.js';
 import { decodeImageFile } from '../pipeline/decode.js';
 import type { Box, RgbImage } from '../pipeline/types.js';
+import { writePrivateFile } from './output-file.js';
 
 const TILE = 160;
 const PAD = 12;
@@ -69,7 +69,7 @@ const fit = (ctx: SKRSContext2D, text: string, width: number): string => {
   return t;
 };
 
-/** One row per face: query tile first, a separator, then the identity's tiles; written as PNG. */
+/** One row per face: query tile first, a separator, then the identity's tiles; written as a private PNG. */
 export async function writeContactSheet(outFile: string, rows: SheetRow[]): Promise<void> {
   const font = ensureChartFont().family;
   const count = Math.max(1, ...rows.map((r) => 1 + r.matches.length));
@@ -79,7 +79,7 @@ export async function writeContactSheet(outFile: string, rows: SheetRow[]): Prom
   ctx.fillStyle = '#111111';
   ctx.fillRect(0, 0, width, canvas.height);
   for (const [r, row] of rows.entries()) await drawRow(ctx, font, row, r * SHEET_ROW_HEIGHT, width);
-  await writeFile(outFile, canvas.toBuffer('image/png'));
+  await writePrivateFile(outFile, canvas.toBuffer('image/png'), '--sheet');
 }
 
 async function drawRow(ctx: SKRSContext2D, font: string, row: SheetRow, top: number, width: number): Promise<void> {

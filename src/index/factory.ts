@@ -5,10 +5,11 @@
  * takes about an hour to build on 2 cores and needs a large expansion_search to match the
  * exact answer on hard data (see src/index/README.md). Above it, HNSW.
  */
+import { ExitCode, FacectlError } from '../errors.js';
 import { FlatIndex, type FlatIndexOptions } from './flat.js';
 import { HnswIndex, type HnswLoadOptions, type HnswOptions, type HnswParams } from './hnsw.js';
 import { StaleIndexError, readIndexHeader } from './index-file.js';
-import type { IndexExpectation, IndexKind, VectorIndex } from './types.js';
+import { INDEX_KINDS, type IndexExpectation, type IndexKind, type VectorIndex } from './types.js';
 
 /** size × dim at and above which 'auto' picks HNSW (see the bench numbers in src/index/README.md). */
 export const AUTO_HNSW_MIN_FLOATS = 5e8;
@@ -24,6 +25,8 @@ export interface CreateIndexOptions {
 
 /** The kind 'auto' resolves to for a gallery of this size. */
 export function chooseKind(dim: number, expectedSize: number, kind: 'auto' | IndexKind = 'auto'): IndexKind {
+  // The kind names the index file (index.<kind>): anything else would write a file beside, or outside, the store.
+  if (kind !== 'auto' && !INDEX_KINDS.includes(kind)) throw new FacectlError(ExitCode.USAGE, `index kind must be auto, ${INDEX_KINDS.join(' or ')}, got ${JSON.stringify(kind)}`);
   if (kind !== 'auto') return kind;
   return expectedSize * dim >= AUTO_HNSW_MIN_FLOATS ? 'hnsw' : 'flat';
 }

@@ -5,7 +5,9 @@
  *   - 'hnsw' (hnsw.ts): approximate graph search (usearch) for large galleries.
  */
 
-export type IndexKind = 'flat' | 'hnsw';
+/** The index kinds; each names its file beside a files store (`index.flat`, `index.hnsw`). */
+export const INDEX_KINDS = ['flat', 'hnsw'] as const;
+export type IndexKind = (typeof INDEX_KINDS)[number];
 
 /** Top-k hits of one query, best first. */
 export interface SearchHit {

@@ -1,15 +1,48 @@
 /**
  * `facectl demo`: the whole job (detect, enroll, log in) on the photos installed with facectl, in a
- * temporary private store that is gone afterwards. Needs no ../shared.
+ * temporary private store that is gone afterwards; with --photos, every format facectl reads, and a
+ * photo it cannot use is skipped with the reason. Needs no ../shared.
  */
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { findDemoPhotos, SAMPLE_NAMES } from '../../src/app/demo.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
+import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
 import { runCli } from '../helpers/cli.js';
-import { SKIP_NO_SAMPLES, hasSamples, samplesDir } from '../helpers/samples.js';
+import { SKIP_NO_SAMPLES, faceCrop, hasSamples, samplesDir } from '../helpers/samples.js';
+
+/** The photo as binary PGM (P5, grey), a format sharp cannot read. */
+async function writePgm(photo: string, file: string): Promise<void> {
+  const { data, info } = await sharp(photo).greyscale().raw().toBuffer({ resolveWithObject: true });
+  writeFileSync(file, Buffer.concat([Buffer.from(`P5\n${info.width} ${info.height}\n255\n`), data]));
+}
+
+/** The photo as a 24-bit bottom-up BMP, another format sharp cannot read. */
+async function writeBmp(photo: string, file: string): Promise<void> {
+  const { data, info } = await sharp(photo).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const stride = Math.ceil((info.width * 3) / 4) * 4;
+  const out = Buffer.alloc(54 + stride * info.height);
+  out.write('BM', 0);
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(info.width, 18);
+  out.writeInt32LE(info.height, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(24, 28);
+  out.writeUInt32LE(stride * info.height, 34);
+  for (let y = 0; y < info.height; y++)
+    for (let x = 0; x < info.width; x++) {
+      const i = (y * info.width + x) * 3, o = 54 + (info.height - 1 - y) * stride + x * 3;
+      [out[o], out[o + 1], out[o + 2]] = [data[i + 2]!, data[i + 1]!, data[i]!];
+    }
+  writeFileSync(file, out);
+}
+
+const blankPng = (file: string) => sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).png().toFile(file);
 
 describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
   it('detects every face of the six samples, enrolls the first three photos, logs each enrolled face in as itself, and removes its store', () => {
@@ -47,6 +80,33 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     expect(r.stdout).toMatch(/^login {3}sample4\.jpg face 2 \(not enrolled\): UNKNOWN/m);
     expect(r.stdout).toMatch(/^summary: 22 faces found; .*store removed$/m);
   }, 600_000); // CLI child processes: generous for a loaded 2-core machine
+
+  it('--photos: PGM and BMP photos are enrolled; a stranger photo without a face is skipped with the reason', async () => {
+    const mine = mkdtempSync(path.join(os.tmpdir(), 'facectl-myphotos-'));
+    await writePgm(await faceCrop('a'), path.join(mine, 'a.pgm'));
+    await writeBmp(await faceCrop('b'), path.join(mine, 'b.bmp'));
+    copyFileSync(await faceCrop('c'), path.join(mine, 'c.jpg'));
+    await blankPng(path.join(mine, 'd-blank.png'));
+    const r = runCli(['demo', '--photos', mine, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.enrolled.map((e: { id: string; refused?: string }) => [e.id, e.refused])).toEqual([['a-face1', undefined], ['b-face1', undefined]]);
+    for (const k of j.known) expect(k, JSON.stringify(k)).toMatchObject({ decision: 'ACCEPT', matched: k.id });
+    expect(j.strangers.map((x: { photo: string }) => path.basename(x.photo))).toEqual(['c.jpg']);
+    expect(j.skipped).toEqual([{ file: path.join(mine, 'd-blank.png'), reason: 'no face found' }]);
+    expect(j.store.removed).toBe(true);
+    const text = runCli(['demo', '--photos', mine]);
+    expect(text.stdout).toMatch(/^skip {4}d-blank\.png: no face found$/m);
+    expect(text.stdout).toMatch(/^summary: .*; 1 photo\(s\) skipped; store removed$/m);
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
+
+  it('--photos with no face to enroll: one line saying so (not the removed temporary store), exit 4', async () => {
+    const mine = mkdtempSync(path.join(os.tmpdir(), 'facectl-myphotos-'));
+    for (const n of ['a.png', 'b.png']) await blankPng(path.join(mine, n));
+    const r = runCli(['demo', '--photos', mine, '--json']);
+    expect(r.code, r.stderr).toBe(ExitCode.NO_FACE);
+    expect(r.stderr).toBe('facectl: no face in the first 1 photo(s) could be enrolled (0 found): the demo needs photos with clear, front-facing faces\n');
+  }, 600_000); // CLI child processes: generous for a loaded 2-core machine
 });
 
 describe('facectl demo without photos', () => {
@@ -74,4 +134,10 @@ describe('facectl demo without photos', () => {
     // And found through package resolution where it is installed.
     if (hasSamples) expect(findDemoPhotos()).toEqual(SAMPLE_NAMES.map((n) => path.join(samplesDir, n)));
   }, 600_000); // CLI child processes: generous for a loaded 2-core machine
+
+  it('--help names the default embedder the demo really uses', () => {
+    const r = runCli(['demo', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`--model <id> +embedder \\(default ${DEFAULT_EMBEDDER}\\)`));
+  });
 });

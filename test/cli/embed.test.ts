@@ -3,7 +3,7 @@
  * two is exactly `verify`'s similarity — and they are labelled with the model hash a store built the same
  * way records. Bad photos are reported per photo with their exit code, the others still embedded.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,18 @@ describe('facectl embed', () => {
     expect(junk.code).toBe(ExitCode.BAD_IMAGE);
     expect((JSON.parse(junk.stdout) as EmbedJson).results[0]!.error).toMatch(/not a supported image/);
     expect(cli(['embed', '-', '-'], Buffer.alloc(0)).code).toBe(ExitCode.USAGE);
+  });
+
+  it('says on stderr, one line each, which photos failed and why (README: `facectl: <file>: <reason>`)', () => {
+    const junk = path.join(tmp, 'junk.jpg');
+    writeFileSync(junk, 'not an image');
+    const missing = path.join(tmp, 'missing.jpg');
+    const r = cli(['embed', missing, junk, '-q']);
+    expect(r.code).toBe(ExitCode.NOT_FOUND); // the first failure's code
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`facectl: ${missing}: no such file`);
+    expect(lines[1]).toMatch(new RegExp(`^facectl: ${junk}: not a supported image`));
   });
 
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {

@@ -1,14 +1,18 @@
 /**
  * `login --sheet`: one row per decided face (issue 12 item 4: with --all-faces it drew only the first).
- * The drawing is checked on synthetic tiles without data; the command on a real two-person photo.
+ * The drawing is checked on synthetic tiles without data; the command on a real two-person photo. The
+ * sheet shows faces: it is written 0600, and a bad path is a one-line error before the login runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHEET_ROW_HEIGHT, writeContactSheet, type SheetTile } from '../../src/cli/sheet.js';
+import { ExitCode } from '../../src/errors.js';
 import type { RgbImage } from '../../src/pipeline/types.js';
+import { GalleryStore } from '../../src/store/index.js';
+import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
 
@@ -43,6 +47,29 @@ describe('contact sheet', () => {
     expect(await centre(0)).toEqual([255, 0, 0]);
     expect(await centre(1)).toEqual([0, 0, 255]);
     expect(await centre(2)).toEqual([255, 255, 0]);
+  });
+
+  it('is private (0600), also when it replaces a file others could read', async () => {
+    const out = path.join(tmp, 'private.png');
+    writeFileSync(out, '');
+    chmodSync(out, 0o644);
+    await writeContactSheet(out, [{ query: tile([255, 0, 0], 'query'), matches: [], verdict: { text: 'UNKNOWN', accepted: false } }]);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect((await sharp(out).metadata()).format).toBe('png');
+  });
+
+  it('login refuses a folder or a missing folder as --sheet before it opens the store (exit 2, 14)', async () => {
+    const store = path.join(tmp, 'toy-store');
+    await GalleryStore.mutate(store, (d) => void d.addFaces(MODEL, [newFace('alice', unitVectors(1)[0]!)]));
+    const folder = path.join(tmp, 'a-folder');
+    mkdirSync(folder);
+    const photo = path.join(tmp, 'any.jpg');
+    const folderSheet = runCli(['login', photo, '--store', store, '--sheet', folder]);
+    expect(folderSheet.code, folderSheet.stderr).toBe(ExitCode.USAGE);
+    expect(folderSheet.stderr).toBe(`facectl: ${folder}: --sheet names a folder: give the .png file to write\n`);
+    const missing = runCli(['login', photo, '--store', store, '--sheet', path.join(tmp, 'missing', 'x.png')]);
+    expect(missing.code, missing.stderr).toBe(ExitCode.NOT_FOUND);
+    expect(missing.stderr).toMatch(/^facectl: .*--sheet: folder .*missing not found\n$/);
   });
 });
 

@@ -18,6 +18,8 @@ describe('createIndex / loadIndex', () => {
     expect(chooseKind(512, atThreshold)).toBe('hnsw');
     expect(chooseKind(512, 10, 'hnsw')).toBe('hnsw');
     expect(chooseKind(512, 1e9, 'flat')).toBe('flat');
+    // The kind names the index file: an unknown one must never get that far.
+    expect(() => chooseKind(512, 10, '../x' as 'flat')).toThrow(expect.objectContaining({ code: ExitCode.USAGE }));
     expect(createIndex({ dim: 8, expectedSize: 0 })).toBeInstanceOf(FlatIndex);
     expect(createIndex({ dim: 8, expectedSize: 0, kind: 'hnsw' })).toBeInstanceOf(HnswIndex);
     const tuned = createIndex({ dim: 8, expectedSize: 0, kind: 'hnsw', hnsw: { expansionSearch: 300 } });

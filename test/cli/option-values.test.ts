@@ -1,0 +1,67 @@
+/**
+ * Option values are checked before a command does anything: `--index` takes only the known kinds (the kind
+ * names the index file, so any other string wrote a file beside or outside the store), and counts, sizes
+ * and seeds only integers (a fraction was an internal error, or silently accepted).
+ */
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { GalleryStore } from '../../src/store/index.js';
+import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
+import { runCli } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-option-values-'));
+
+/** A store holding one face (a toy model: nothing here loads a model). */
+async function oneFaceStore(): Promise<string> {
+  const dir = path.join(mkdtempSync(path.join(tmp, 'store-')), 'store');
+  await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [newFace('alice', unitVectors(1)[0]!)]));
+  return dir;
+}
+
+describe('--index', () => {
+  it('index rebuild refuses a kind that is not auto, flat or hnsw, and writes no file for it', async () => {
+    const store = await oneFaceStore();
+    const before = readdirSync(store).sort();
+    for (const kind of ['bogus', '/../../esc/x']) {
+      const r = runCli(['index', 'rebuild', '--store', store, '--index', kind]);
+      expect(r.code, r.stderr).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(/--index.*auto, flat, hnsw/);
+    }
+    expect(readdirSync(store).sort()).toEqual(before);
+    expect(existsSync(path.join(path.dirname(path.dirname(store)), 'esc'))).toBe(false);
+  });
+
+  it('login and serve refuse it too, before opening the store', async () => {
+    const store = await oneFaceStore();
+    for (const argv of [['login', path.join(tmp, 'any.jpg')], ['serve']]) {
+      const r = runCli([...argv, '--store', store, '--index', 'bogus']);
+      expect(r.code, `${argv[0]}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr).toMatch(/--index.*bogus/);
+    }
+  });
+});
+
+describe('whole-number options', () => {
+  it('refuse a fraction (or nothing) with exit 2 naming the option, before any store is made', () => {
+    const store = path.join(tmp, 'never-made');
+    const photo = path.join(tmp, 'any.jpg');
+    const cases: [string, string[]][] = [
+      ['--top', ['login', photo, '--store', store, '--top', '1.5']],
+      ['--seed', ['eval', '--dataset', tmp, '--seed', '1.5']],
+      ['--seed', ['eval', '--dataset', tmp, '--seed', ' ']],
+      ['--max-identities', ['eval', '--dataset', tmp, '--max-identities', '2.5']],
+      ['--gallery-size', ['eval', '--dataset', tmp, '--gallery-size', '1.5']],
+      ['--batch', ['enroll', '--dataset', tmp, '--store', store, '--batch', '1.5']],
+      ['--min-size', ['cluster', photo, '--min-size', '1.5']],
+    ];
+    for (const [option, argv] of cases) {
+      const r = runCli(argv);
+      expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr, argv.join(' ')).toMatch(new RegExp(`^facectl: ${option} must be an integer in \\[\\S+, \\S+\\], got "${argv.at(-1)}"\n$`));
+    }
+    expect(existsSync(store)).toBe(false);
+  });
+});
