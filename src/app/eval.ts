@@ -142,7 +142,8 @@ export function measure(plan: EvalPlan, lookup: EmbeddingLookup, req: Pick<EvalR
  */
 export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpir: number | undefined) {
   if (targetFpir !== undefined) {
-    if (!m.identification?.probeScores) throw new FacectlError(ExitCode.USAGE, '--target-fpir needs identification (not --identification none)');
+    if (!m.identification?.probeScores)
+      throw new FacectlError(ExitCode.USAGE, 'a 1:N (login) threshold needs identification (not --identification none); --target-fpr <p> fits a 1:1 one on the pairs');
     // A probe with no score (no face, or wrong top candidate) can never be accepted: below any cosine.
     const scores = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x : -2));
     const { mated, nonMated } = m.identification.probeScores;

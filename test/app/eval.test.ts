@@ -107,7 +107,7 @@ describe('measure and chooseThreshold', () => {
     expect(impostors.filter((s) => s >= t).length / impostors.length).toBeLessThanOrEqual(0.1); // the asked-for FPR
     expect(chooseThreshold(m, 0.1, 0.01).basis).toBe('open-set');
     const noId = measure(planEval(request(root, { identification: 'none' })), lookupFor(16), {});
-    expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/--target-fpir needs identification/);
+    expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/a 1:N \(login\) threshold needs identification/);
   });
 });
 
