@@ -16,6 +16,7 @@ import {
   generatePairs,
   imagesOfPairs,
   makeIdentificationSplit,
+  findMissingPairImages,
   readPairsFile,
   renderEvalCharts,
   scanIdentityFolders,
@@ -99,10 +100,21 @@ export function planEval(req: EvalRequest): EvalPlan {
   if (pairsFile && req.maxIdentities !== undefined)
     throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
   const protocol = !req.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed: req.seed });
+  if (pairsFile && protocol) refuseMissingPairImages(protocol, pairsFile, root);
   const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
   const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
   return { root, dataset, protocol, split, images };
+}
+
+/**
+ * A pair whose photo is missing would score as a failure and still count: a pairs file meant for another
+ * folder (or a dataset copied in part) would print figures about nothing. NOT_FOUND, naming the first.
+ */
+function refuseMissingPairImages(protocol: PairProtocol, pairsFile: string, root: string): void {
+  const missing = findMissingPairImages(protocol, root);
+  if (missing.length)
+    throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${missing[0]}): is --dataset the folder it was written for?`);
 }
 
 /** The identification split over every image ('full') or only the verification images ('pairs': no extra embedding). */

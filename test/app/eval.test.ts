@@ -81,6 +81,26 @@ describe('planEval', () => {
     expect(usageError(() => planEval(request(root, { verification: false, identification: 'none' })))).toMatch(/nothing to evaluate/);
   });
 
+  it('refuses a pairs file naming photos the dataset does not have (NOT_FOUND), instead of scoring them as failures', () => {
+    const root = folderDataset(0, 0);
+    for (const [name, k] of [['Ann', 1], ['Ann', 2], ['Bob', 1]] as const) {
+      mkdirSync(path.join(root, name), { recursive: true });
+      writeFileSync(path.join(root, name, `${name}_000${k}.jpg`), 'x');
+    }
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t1\nAnn\t1\t2\nAnn\t1\tBob\t1\n');
+    expect(planEval(request(root, { identification: 'none' })).protocol!.pairs).toHaveLength(2);
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t2\nAnn\t1\t2\nAnn\t1\t3\nAnn\t1\tBob\t1\nAnn\t2\tCid\t1\n');
+    let err: unknown;
+    try {
+      planEval(request(root, { identification: 'none' }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.NOT_FOUND);
+    expect((err as FacectlError).message).toBe(`2 photo(s) named by ${path.join(root, 'pairs.txt')} are not in ${root} (first: Ann/Ann_0003.jpg): is --dataset the folder it was written for?`);
+  });
+
   it('--max-identities keeps the first identities only', () => {
     const plan = planEval(request(folderDataset(10, 2), { maxIdentities: 3 }));
     expect(plan.dataset.identities.map((i) => i.name)).toEqual(['person0', 'person1', 'person2']);
