@@ -73,6 +73,7 @@ export function decodeDetections(table: Float32Array, anchors: Float32Array, min
     const ax = anchors[2 * i]!, ay = anchors[2 * i + 1]!;
     const cx = table[r + 1]! + ax, cy = table[r + 2]! + ay;
     const w = table[r + 3]!, h = table[r + 4]!;
+    if (!(w > 0 && h > 0 && Number.isFinite(cx) && Number.isFinite(cy) && w < Infinity && h < Infinity)) continue; // no box: not a face
     const keypoints: Point[] = [];
     for (let k = 0; k < KEYPOINTS; k++) keypoints.push({ x: table[r + 5 + 2 * k]! + ax, y: table[r + 6 + 2 * k]! + ay });
     found.push({ box: { x: cx - w / 2, y: cy - h / 2, width: w, height: h }, score, keypoints });
@@ -89,8 +90,10 @@ export function weightedNms(dets: RawDetection[], iouThreshold: number): RawDete
   const kept: RawDetection[] = [];
   while (remaining.length) {
     const best = remaining[0]!;
-    const cluster = remaining.filter((d) => iou(best.box, d.box) > iouThreshold);
-    const rest = remaining.filter((d) => iou(best.box, d.box) <= iouThreshold);
+    // `best` always leaves with its own cluster: were it in `rest` (a box whose IoU with itself is 0), the loop would never end.
+    const others = remaining.slice(1);
+    const cluster = [best, ...others.filter((d) => iou(best.box, d.box) > iouThreshold)];
+    const rest = others.filter((d) => iou(best.box, d.box) <= iouThreshold);
     const total = cluster.reduce((s, d) => s + d.score, 0);
     const avg = (pick: (d: RawDetection) => number) => cluster.reduce((s, d) => s + pick(d) * d.score, 0) / total;
     kept.push({

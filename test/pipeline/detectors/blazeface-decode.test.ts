@@ -27,6 +27,19 @@ describe('BlazeFace decoding', () => {
     expect(dets[0]!.score).toBeCloseTo(1 / (1 + Math.exp(-3)), 6);
   });
 
+  it('a box with no area ends weighted NMS instead of looping forever, and decoding drops such boxes', () => {
+    const flat = { score: 0.9, box: { x: 10, y: 10, width: 0, height: 5 }, keypoints: [] };
+    const face = { score: 0.8, box: { x: 50, y: 50, width: 20, height: 20 }, keypoints: [] };
+    expect(weightedNms([face, flat], 0.3).map((d) => d.score)).toEqual([0.9, 0.8]);
+    // What `detect --min-score 0` met: every anchor decoded, some with a width or height of 0 or less.
+    const anchors = blazefaceAnchors(256);
+    const table = new Float32Array((anchors.length / 2) * 17); // per anchor: score, box (4), 6 keypoints (12)
+    for (let i = 0; i < anchors.length / 2; i++) table.set([0, 0, 0, i % 3 === 0 ? 0 : 20, i % 5 === 0 ? -4 : 20], i * 17);
+    const decoded = decodeDetections(table, anchors, 0);
+    expect(decoded.length).toBe(anchors.length / 2 - [...Array(anchors.length / 2).keys()].filter((i) => i % 3 === 0 || i % 5 === 0).length);
+    expect(decoded.every((d) => d.box.width > 0 && d.box.height > 0)).toBe(true);
+  });
+
   it('weighted NMS merges overlapping boxes and keeps separate faces', () => {
     const kp = Array.from({ length: 6 }, () => ({ x: 0, y: 0 }));
     const d = (x: number, score: number) => ({ box: { x, y: 0, width: 10, height: 10 }, score, keypoints: kp });
