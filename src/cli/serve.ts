@@ -49,7 +49,7 @@ export function registerServe(program: Command): void {
       throw err;
     }
     const info = service.context.info;
-    note(opts, `serving ${gallery.location} (${info.model?.id}, ${info.identities} identities): one JSON request per line on stdin`);
+    note(opts, `serving ${gallery.location} (${info.model?.id ?? pipeline.embedderInfo!.spec.id}, ${info.identities} identities): one JSON request per line on stdin`);
     try {
       const { createInterface } = await import('node:readline'); // loaded by serve only, not at every start
       for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
