@@ -72,5 +72,14 @@ export class ModelError extends FacectlError {
 
 export const isFacectlError = (e: unknown): e is FacectlError => e instanceof FacectlError;
 
+/** The codes that fault one photo (its file, its image, its faces), not the model, the store or the command line. */
+const PHOTO_CODES: ReadonlySet<ExitCodeValue> = new Set([ExitCode.NO_FACE, ExitCode.MULTIPLE_FACES, ExitCode.BAD_IMAGE, ExitCode.LOW_QUALITY, ExitCode.NOT_FOUND]);
+
+/**
+ * A failure of one photo, which a command going through many photos records for that photo and goes on.
+ * Anything else (a model that cannot run, a store error) would fail every photo alike, so it must stop the command.
+ */
+export const isPhotoProblem = (e: unknown): e is FacectlError => isFacectlError(e) && PHOTO_CODES.has(e.code);
+
 /** The first line of an error's message (libraries append stacks, source locations and hints below it). */
 export const errorLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
 import { isObviousNonImage, naturalCompare } from '../eval/datasets.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
@@ -83,7 +83,7 @@ export async function clusterPhotos(
         vectors.push(f.embedding);
       });
     } catch (err) {
-      if (!(err instanceof FacectlError)) throw err;
+      if (!isPhotoProblem(err)) throw err;
       skipped.push({ file, code: err.code, reason: err.message });
     }
     options.onPhoto?.(i + 1);

@@ -1,13 +1,14 @@
 /**
  * Embed many dataset images through the pipeline, one face per image, with the per-(image sha256, model)
  * embedding cache in front: a rerun, or a second protocol over the same photos, costs only file hashing.
- * Failures (no face, unreadable image) are results too, cached and reported, never dropped.
+ * A photo's own failures (no face, unreadable image) are results too, cached and reported, never dropped;
+ * any other failure (a model that cannot run) stops the embedding and is never cached.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EmbeddingCache, EmbeddingResult } from '../eval/index.js';
-import { FacectlError } from '../errors.js';
+import { isPhotoProblem } from '../errors.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { combineEnsemble } from '../pipeline/ensemble.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -120,7 +121,8 @@ async function embedOne(pipeline: FacePipeline, bytes: Uint8Array, file: string,
     const [face] = await pipeline.processImage(image, policy, {}, file);
     return { ok: true, embedding: face!.embedding };
   } catch (err) {
-    if (err instanceof FacectlError) return { ok: false, reason: err.message };
+    // A model error cached as "no face" would fail this photo in every later eval, whatever was fixed.
+    if (isPhotoProblem(err)) return { ok: false, reason: err.message };
     throw err;
   }
 }

@@ -5,7 +5,7 @@
  * as a probable mislabel.
  */
 import path from 'node:path';
-import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, FacectlError, isPhotoProblem, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
 import { selectFace, type FacePolicy } from '../pipeline/select.js';
@@ -68,7 +68,8 @@ export async function embedEnrollPhoto(
     if (problem) return { file, code: ExitCode.LOW_QUALITY, reason: problem };
     return { file, imageSha256: image.sha256, face: face! };
   } catch (err) {
-    if (err instanceof FacectlError) return { file, code: err.code, reason: err.message };
+    // A model that cannot run is no fault of this photo: skipped (--skip-bad, bulk import), it would skip them all.
+    if (isPhotoProblem(err)) return { file, code: err.code, reason: err.message };
     throw err;
   }
 }

@@ -4,7 +4,7 @@
  * write the report. The CLI parses options into an EvalRequest and prints the EvalOutcome.
  */
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import {
   EmbeddingCache,
   calibrateThreshold,
@@ -16,12 +16,14 @@ import {
   generatePairs,
   imagesOfPairs,
   makeIdentificationSplit,
+  findMissingPairImages,
   readPairsFile,
   renderEvalCharts,
   scanIdentityFolders,
   summarizeFailures,
   writeReport,
   DEFAULT_FPIR_TARGETS,
+  type ChartImage,
   type EmbeddingLookup,
   type EvalMetrics,
   type FolderDataset,
@@ -87,6 +89,8 @@ export interface EvalOutcome {
   metrics: EvalMetrics;
   calibrated: { value: number; store: string } | null;
   report: WrittenReport;
+  /** Why the charts could not be drawn (the report was written without them), or null. */
+  chartsFailed: string | null;
 }
 
 export function planEval(req: EvalRequest): EvalPlan {
@@ -96,10 +100,21 @@ export function planEval(req: EvalRequest): EvalPlan {
   if (pairsFile && req.maxIdentities !== undefined)
     throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
   const protocol = !req.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed: req.seed });
+  if (pairsFile && protocol) refuseMissingPairImages(protocol, pairsFile, root);
   const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
   const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
   return { root, dataset, protocol, split, images };
+}
+
+/**
+ * A pair whose photo is missing would score as a failure and still count: a pairs file meant for another
+ * folder (or a dataset copied in part) would print figures about nothing. NOT_FOUND, naming the first.
+ */
+function refuseMissingPairImages(protocol: PairProtocol, pairsFile: string, root: string): void {
+  const missing = findMissingPairImages(protocol, root);
+  if (missing.length)
+    throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${missing[0]}): is --dataset the folder it was written for?`);
 }
 
 /** The identification split over every image ('full') or only the verification images ('pairs': no extra embedding). */
@@ -139,7 +154,8 @@ export function measure(plan: EvalPlan, lookup: EmbeddingLookup, req: Pick<EvalR
  */
 export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpir: number | undefined) {
   if (targetFpir !== undefined) {
-    if (!m.identification?.probeScores) throw new FacectlError(ExitCode.USAGE, '--target-fpir needs identification (not --identification none)');
+    if (!m.identification?.probeScores)
+      throw new FacectlError(ExitCode.USAGE, 'a 1:N (login) threshold needs identification (not --identification none); --target-fpr <p> fits a 1:1 one on the pairs');
     // A probe with no score (no face, or wrong top candidate) can never be accepted: below any cosine.
     const scores = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x : -2));
     const { mated, nonMated } = m.identification.probeScores;
@@ -161,7 +177,11 @@ async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMea
   return { value: c.calibration.threshold, store };
 }
 
-/** Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. */
+/**
+ * Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. Charts are
+ * only pictures of the metrics: if drawing fails, the report (whose threshold may already be in the store)
+ * is written without them.
+ */
 function writeEvalReport(
   pipeline: FacePipeline,
   plan: EvalPlan,
@@ -170,12 +190,18 @@ function writeEvalReport(
   calibrated: { value: number } | null,
   req: EvalRequest,
   timings: { metricsMs: number; started: number },
-): WrittenReport {
+): { report: WrittenReport; chartsFailed: string | null } {
   const model = pipeline.embedderInfo!;
   const subtitle = `${path.basename(plan.root)} · ${model.spec.id}`;
   const threshold = calibrated ? { value: calibrated.value, label: `calibrated threshold ${calibrated.value.toFixed(3)}` } : undefined;
-  const charts = req.charts ? renderEvalCharts({ verification: m.verification, identification: m.identification, subtitle, threshold }) : [];
-  return writeReport(req.reportsDir, {
+  let charts: ChartImage[] = [];
+  let chartsFailed: string | null = null;
+  try {
+    if (req.charts) charts = renderEvalCharts({ verification: m.verification, identification: m.identification, subtitle, threshold });
+  } catch (err) {
+    chartsFailed = errorLine(err);
+  }
+  const report = writeReport(req.reportsDir, {
     metrics: m.metrics,
     charts,
     failures: m.failures,
@@ -186,6 +212,7 @@ function writeEvalReport(
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
   });
+  return { report, chartsFailed };
 }
 
 export interface EvalHooks {
@@ -201,8 +228,8 @@ export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalR
   const metricsStart = performance.now();
   const m = measure(plan, (img) => embedded.results.get(img), req);
   const calibrated = await calibrateStore(pipeline, plan, m, req);
-  const report = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
-  return { plan, embedded, metrics: m.metrics, calibrated, report };
+  const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 
 /** The first `max` identities (natural order), for a quick evaluation of a large set. */

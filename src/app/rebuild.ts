@@ -4,7 +4,7 @@
  * embeddings are computed outside the lock and committed in one step, refused if the store changed
  * meanwhile, so a concurrent enroll is never lost.
  */
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
@@ -113,7 +113,8 @@ async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: 
     const [face] = await pipeline.embed(image, [best.f]);
     return face!.embedding;
   } catch (err) {
-    if (err instanceof FacectlError) return fail(err.code, err.message);
+    // Only the photo's own failures: with --drop-missing a model failure would delete the row.
+    if (isPhotoProblem(err)) return fail(err.code, err.message);
     throw err;
   }
 }

@@ -1,6 +1,5 @@
 /** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
-import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -96,11 +95,15 @@ export function registerModels(program: Command): void {
   withGlobalOptions(
     models
       .command('prune')
-      .description('delete what the models cache holds that this install no longer uses (other versions, other CPUs, removed models); all of it is made again when needed')
+      .description('delete what the models cache and the eval embedding cache hold that this install can no longer use (other versions, other CPUs, removed models); all of it is made again when needed')
       .option('--dry-run', 'list what would be deleted, delete nothing'),
   ).action(
     action(async (opts: GlobalOptions & { dryRun?: boolean }) => {
-      const report = await (await import('../models/prune.js')).pruneModelsCache({ dryRun: !!opts.dryRun });
+      const dryRun = !!opts.dryRun;
+      const models = await (await import('../models/prune.js')).pruneModelsCache({ dryRun });
+      const embeddings = await (await import('../app/prune-eval-cache.js')).pruneEvalCache({ dryRun });
+      const removed = [...models.removed, ...embeddings.removed];
+      const report = { ...models, cacheDir: embeddings.cacheDir, removed, freedBytes: removed.reduce((n, r) => n + r.bytes, 0) };
       if (opts.json) return printJson(report);
       const byReason = new Map<string, { files: number; bytes: number }>();
       for (const r of report.removed) {
@@ -109,16 +112,15 @@ export function registerModels(program: Command): void {
       }
       const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
       if (byReason.size) process.stdout.write(table(['why', 'entries', 'MB'], [...byReason].map(([why, e]) => [why, e.files, mb(e.bytes)])) + '\n');
-      process.stdout.write(`${report.dryRun ? 'would free' : 'freed'} ${mb(report.freedBytes)} MB in ${report.modelsDir}\n`);
+      process.stdout.write(`${report.dryRun ? 'would free' : 'freed'} ${mb(report.freedBytes)} MB in ${report.modelsDir} and ${report.cacheDir}\n`);
     }),
   );
 
   withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
-      if ((BUILTIN_MODEL_IDS as readonly string[]).includes(id)) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
-      await (await import('../models/user-models.js')).removeUserModel(id);
-      if (opts.json) printJson({ removed: id });
-      else process.stdout.write(`removed ${id}\n`);
+      const { builtinRemains } = await (await import('../models/user-models.js')).removeUserModel(id);
+      if (opts.json) printJson({ removed: id, builtinRemains });
+      else process.stdout.write(builtinRemains ? `removed your model ${id}; the built-in ${id} is unaffected\n` : `removed ${id}\n`);
     }),
   );
 }

@@ -55,6 +55,18 @@ export function histogram(scores: ArrayLike<number>, lo: number, hi: number, bin
   };
 }
 
+/** Smallest and largest value of several arrays, by a loop: Math.min(...xs) overflows the stack above ~1e5 values. */
+function extent(arrays: readonly ArrayLike<number>[]): { lo: number; hi: number } {
+  let lo = Infinity, hi = -Infinity;
+  for (const xs of arrays) {
+    for (let i = 0; i < xs.length; i++) {
+      if (xs[i]! < lo) lo = xs[i]!;
+      if (xs[i]! > hi) hi = xs[i]!;
+    }
+  }
+  return { lo, hi };
+}
+
 /** A 1, 2 or 5 x 10^k step close to `raw`, so tick labels read 0.1, 0.2... rather than 0.137. */
 export function niceStep(raw: number): number {
   if (!(raw > 0)) return 1;
@@ -80,10 +92,7 @@ export interface HistogramChartOptions {
 
 /** Genuine vs impostor similarity distributions, as overlapping translucent bars, with the threshold marked. */
 export function renderScoreHistogram(genuine: ArrayLike<number>, impostor: ArrayLike<number>, options: HistogramChartOptions = {}): Buffer {
-  const all = [...Array.from(genuine), ...Array.from(impostor)];
-  if (options.threshold !== undefined) all.push(options.threshold);
-  const lo = Math.min(...all);
-  const hi = Math.max(...all);
+  const { lo, hi } = extent([genuine, impostor, options.threshold === undefined ? [] : [options.threshold]]);
   const bins = options.bins ?? 50;
   const g = histogram(genuine, lo, hi, bins);
   const i = histogram(impostor, lo, hi, bins);

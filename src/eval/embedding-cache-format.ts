@@ -2,7 +2,7 @@
  * On-disk format of the embedding cache (see embedding-cache.ts for the layout and why):
  * a header (magic, version, dim, modelKey) then CRC-checked records.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { EmbeddingResult } from './scoring.js';
 
@@ -22,6 +22,23 @@ export function fileHeader(modelKey: string, dim: number): Buffer {
   h.writeUInt16LE(key.length, 10);
   key.copy(h, 12);
   return h;
+}
+
+/** The model key in a cache file's header; undefined when the file is not a cache file of this format. */
+export function readHeaderKey(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(12 + 0xffff);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n < 12 || !head.subarray(0, 4).equals(FILE_MAGIC) || head.readUInt16LE(4) !== FILE_VERSION) return undefined;
+    const keyLen = head.readUInt16LE(10);
+    return n >= 12 + keyLen ? head.subarray(12, 12 + keyLen).toString('utf8') : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export function encodeRecord(sha: Buffer, result: EmbeddingResult): Buffer {

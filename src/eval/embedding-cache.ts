@@ -32,7 +32,7 @@ import {
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { MAX_REASON_BYTES, encodeRecord, fileHeader, readCacheFile } from './embedding-cache-format.js';
+import { MAX_REASON_BYTES, encodeRecord, fileHeader, readCacheFile, readHeaderKey } from './embedding-cache-format.js';
 import type { EmbeddingResult } from './scoring.js';
 
 /** Buffered bytes that trigger a write, bounding memory and what a crash can lose. */
@@ -222,6 +222,38 @@ function sameResult(a: EmbeddingResult | undefined, b: EmbeddingResult): boolean
   if (!a || a.ok !== b.ok) return false;
   if (!a.ok || !b.ok) return !a.ok && !b.ok && a.reason === b.reason;
   return a.embedding.length === b.embedding.length && a.embedding.every((v, i) => v === b.embedding[i]);
+}
+
+/** One model's folder in the cache, with the model key its files were written for (none readable: undefined). */
+export interface CachedModelFolder {
+  dir: string;
+  modelKey: string | undefined;
+}
+
+/** Every model folder under `cacheDir` (none when it does not exist). */
+export function cachedModelFolders(cacheDir: string): CachedModelFolder[] {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir);
+  } catch {
+    return [];
+  }
+  const out: CachedModelFolder[] = [];
+  for (const name of names.sort()) {
+    if (!/^[A-Za-z0-9._-]{1,40}-[0-9a-f]{16}$/.test(name)) continue; // not a name open() gives
+    const dir = path.join(cacheDir, name);
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.fec'));
+    } catch {
+      continue; // not a folder
+    }
+    let modelKey: string | undefined;
+    for (const f of files) if ((modelKey = readHeaderKey(path.join(dir, f))) !== undefined) break;
+    // Only a folder named as open() names it is ours to judge.
+    if (modelKey === undefined || modelFolderName(modelKey) === name) out.push({ dir, modelKey });
+  }
+  return out;
 }
 
 /** Same as EmbeddingCache.open. */

@@ -5,6 +5,7 @@
  * not enrolled (its mated probes then count as misses); a probe with no embedding is a miss
  * (closed set) and a reject (open set). "Valid probes only" figures leave failed probes out.
  */
+import { ExitCode, FacectlError } from '../errors.js';
 import {
   FAILED_PROBE,
   cmcCurve,
@@ -16,7 +17,7 @@ import {
   type OpenSetConfusion,
   type ProbeOutcome,
 } from './identification.js';
-import { averageTemplate, lookupOrThrow, type EmbeddingLookup } from './scoring.js';
+import { averageTemplate, collectFailures, lookupOrThrow, type EmbeddingLookup } from './scoring.js';
 import type { IdentificationSplit, Probe } from './splits.js';
 
 export const DEFAULT_FPIR_TARGETS = [1e-2, 1e-3] as const;
@@ -79,6 +80,16 @@ function buildGallery(split: IdentificationSplit, lookup: EmbeddingLookup): Gall
     }
   }
   return g;
+}
+
+/** No gallery photo gave a face (another detector, the wrong folder): there is nothing to search, so no metric. */
+function noGalleryFace(split: IdentificationSplit, lookup: EmbeddingLookup): FacectlError {
+  const first = collectFailures(split.gallery.flatMap((g) => g.images), lookup)[0];
+  const example = first ? ` (first: ${first.image}: ${first.reason})` : '';
+  return new FacectlError(
+    ExitCode.NO_FACE,
+    `identification: no photo of the ${split.gallery.length} gallery identities gave a face${example}; use --identification none for verification alone`,
+  );
 }
 
 /** Dot products of one vector with every row of a row-major matrix (4 accumulators: ~30% faster in V8). */
@@ -148,7 +159,7 @@ export function evaluateIdentification(
 ): IdentificationReport {
   const maxRank = options.maxRank ?? DEFAULT_MAX_RANK;
   const gallery = buildGallery(split, lookup);
-  if (gallery.templates.length === 0) throw new RangeError('no gallery identity produced an embedding');
+  if (gallery.templates.length === 0) throw noGalleryFace(split, lookup);
   const mated = searchProbes(split.matedProbes, gallery, lookup);
   const nonMated = searchProbes(split.nonMatedProbes, gallery, lookup);
   const enrolled = gallery.templates.length;

@@ -154,8 +154,9 @@ export function generatePairs(dataset: FolderDataset, options: PairGenerationOpt
       pool = identities;
       foldsWithGlobalImpostors.push(f);
     }
-    pairs.push(...fold.genuine.map((p) => ({ ...p, fold: f })));
-    pairs.push(...sampleImpostors(pool, fold.genuine.length, f, rng));
+    // Loops, not push(...): a fold holds about one genuine pair per identity, and spreading 1e5+ overflows the stack.
+    for (const p of fold.genuine) pairs.push({ ...p, fold: f });
+    for (const p of sampleImpostors(pool, fold.genuine.length, f, rng)) pairs.push(p);
   });
 
   const genuine = pairs.filter((p) => p.same).length;

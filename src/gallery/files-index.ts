@@ -27,13 +27,17 @@ const fingerprintOf = (snapshot: StoreSnapshot): string => `${snapshot.embedding
 const LOGIN_SAVE_WAIT_MS = 200;
 
 /**
- * Deletes the saved indexes that do not describe `snapshot` (unreadable, or another fingerprint): after a
- * commit that changed the faces, so that a removed person's vector does not outlive the commit on disk.
+ * Deletes the saved indexes that do not describe `snapshot` (unreadable, or another fingerprint): before
+ * a commit that changes the faces, so that a removed person's vector does not outlive the commit on disk.
  */
 export function dropStaleIndexes(snapshot: StoreSnapshot): void {
   for (const kind of ['flat', 'hnsw'] as const) {
     const file = indexFile(snapshot.dir, kind);
-    if (!existsSync(file)) continue;
+    if (!existsSync(file)) {
+      // The graph of an HNSW save killed before its header file was written: as stale as any.
+      rmSync(`${file}.usearch`, { force: true });
+      continue;
+    }
     let current = false;
     try {
       current = readIndexHeader(file).fingerprint === fingerprintOf(snapshot);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, verifyStore,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, storeDirKind, verifyStore,
   type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -33,8 +33,8 @@ export class FilesGallery implements Gallery {
   /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
   async snapshot(): Promise<StoreSnapshot> {
     if (!this.snap) {
-      const blank = !fs.existsSync(path.join(this.location, MANIFEST_FILE)) && (!fs.existsSync(this.location) || fs.readdirSync(this.location).length === 0);
-      this.snap = blank ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
+      const kind = storeDirKind(this.location);
+      this.snap = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
     }
     return this.snap;
   }
@@ -89,30 +89,35 @@ export class FilesGallery implements Gallery {
     const s = await this.snapshot();
     let opened = this.indexes.get(choice);
     if (!opened) this.indexes.set(choice, (opened = await openFilesIndex(s, choice)));
-    const hits = opened.index.search(queries, Math.max(1, k));
+    const want = Math.max(1, k);
+    const hnsw = opened.kind === 'hnsw';
+    // HNSW stores 8-bit vectors (scores off by up to ~0.013), so its order among near-ties is not the exact
+    // one: take spare candidates, re-score them exactly and keep the best k, so --top cannot change the top.
+    const hits = opened.index.search(queries, hnsw ? Math.min(opened.index.size, Math.max(2 * want, want + 16)) : want);
     const dim = s.dimension;
     return {
       index: { kind: opened.kind, origin: opened.origin },
       hits: hits.map((hit, q) => {
         const candidates: Candidate[] = hit.labels.map((id, j) => ({ id, name: s.identity(id)?.name ?? '', score: hit.scores[j]! }));
-        // HNSW stores 8-bit vectors (scores off by up to ~0.01): re-score exactly, so a decision near the threshold is right.
-        if (opened.kind === 'hnsw') {
-          const query = queries.subarray(q * dim, (q + 1) * dim);
-          for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
-          candidates.sort((a, b) => b.score - a.score);
-        }
-        return candidates;
+        if (!hnsw) return candidates;
+        const query = queries.subarray(q * dim, (q + 1) * dim);
+        for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
+        return candidates.sort((a, b) => b.score - a.score).slice(0, want);
       }),
     };
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
-    const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), { expectGeneration: options.expectGeneration, create: options.create ?? true });
+    // A saved index of the faces before this commit would keep a removed person's vector on disk until
+    // the next login rebuilt it: it goes under the lock, before the commit point, so not even a kill
+    // right after the commit leaves it behind (a kill before the commit point costs only a rebuild).
+    const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), {
+      expectGeneration: options.expectGeneration,
+      create: options.create ?? true,
+      beforeCommit: dropStaleIndexes,
+    });
     this.snap = r.snapshot;
     this.closeIndexes();
-    // A saved index of the faces before this commit would keep a removed person's vector on disk until
-    // the next login rebuilt it: it goes now.
-    if (r.committed) dropStaleIndexes(r.snapshot);
     return { result: r.result, committed: r.committed };
   }
 

@@ -1,4 +1,5 @@
 /** A gallery from what the user typed: `postgres://…` / `postgresql://…` is PostgreSQL, anything else a store directory. */
+import { ExitCode, FacectlError } from '../errors.js';
 import { defaultStoreDir } from '../store/index.js';
 import { FilesGallery } from './files.js';
 import type { Gallery } from './types.js';
@@ -12,12 +13,14 @@ export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\/
 
 /** --store, else $FACECTL_STORE, else the default store directory. */
 export function resolveGalleryLocation(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (option) return option;
+  // An empty --store (an unset variable in a script) must not silently mean the user's own store: openGallery refuses it.
+  if (option !== undefined) return option;
   if (env.FACECTL_STORE) return env.FACECTL_STORE;
   return defaultStoreDir(env);
 }
 
 export async function openGallery(location: string, options: OpenGalleryOptions = {}): Promise<Gallery> {
+  if (location === '') throw new FacectlError(ExitCode.USAGE, 'the store location is empty: give a folder or a postgres:// URL');
   if (isPostgresUrl(location)) {
     // Loaded only when asked for, so file-store commands never load the PostgreSQL driver.
     const { PostgresGallery } = await import('./postgres/gallery.js');

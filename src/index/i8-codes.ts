@@ -102,7 +102,10 @@ export function quantizeQuery(query: Float32Array, dim: number, codeBytes: numbe
       // Float32 dot product of dim terms (4 lanes + horizontal sum): |S − <x, y>| ≤ γ·‖x‖·‖y‖;
       // A: the integer → float conversion and two products, a few ulps of |<x̂, ŷ>|.
       const rounding = gamma * maxNorm * norm + ROUNDING_SLACK * (maxNorm + maxError) * (norm + hat);
-      return (quantisation + rounding) * (1 + ROUNDING_SLACK);
+      const e = (quantisation + rounding) * (1 + ROUNDING_SLACK);
+      // A row whose norm overflows float32 makes maxError ∞, and a zero query 0·∞ = NaN: no row would pass
+      // the cut. No bound is then +∞: every row is re-scored exactly.
+      return Number.isNaN(e) ? Infinity : e;
     },
   };
 }

@@ -60,7 +60,8 @@ export async function proveBatchRewrite(
       group.set(x.subarray(start * per, Math.min(rows, start + fixedBatch) * per));
       const out = await runFirst(a, group, [fixedBatch, ...imageDims]);
       const dim = out.length / fixedBatch;
-      want.push(...out.subarray(0, Math.min(fixedBatch, rows - start) * dim));
+      // A loop, not push(...): fixedBatch × dim values (256 × 512 and up) would overflow the stack.
+      for (const v of out.subarray(0, Math.min(fixedBatch, rows - start) * dim)) want.push(v);
     }
     if (got.length !== want.length) return { equal: false, maxRelativeError: Infinity, rows };
     let diff = 0, scale = 0;

@@ -47,13 +47,25 @@ async function sizeOf(target: string): Promise<number> {
 const readJson = (file: string): Promise<Record<string, unknown> | undefined> =>
   readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
 
+/**
+ * The sha256 of each built-in model's ONNX file as far as known without converting anything: the one
+ * converted into `modelsDir` (its sidecar) and the one the package ships. A model never converted here
+ * and not shipped has none.
+ */
+export async function knownBuiltinShas(modelsDir: string = resolveModelsDir()): Promise<Map<string, Set<string>>> {
+  const shas = new Map<string, Set<string>>(BUILTIN_MODEL_IDS.map((id) => [id, new Set<string>()]));
+  for (const id of BUILTIN_MODEL_IDS) {
+    const sidecar = (await readJson(modelPaths(id, modelsDir).sidecar)) as { onnx?: { sha256?: string } } | undefined;
+    if (sidecar?.onnx?.sha256) shas.get(id)!.add(sidecar.onnx.sha256);
+  }
+  for (const [id, m] of Object.entries(readShippedManifest()?.models ?? {})) shas.get(id)?.add(m.sha256);
+  return shas;
+}
+
 /** sha256 of every model file this install may run: built-ins converted here, shipped ones, the user's. */
 async function modelsInUse(modelsDir: string): Promise<Set<string>> {
   const shas = new Set<string>();
-  for (const id of BUILTIN_MODEL_IDS) {
-    const sidecar = (await readJson(modelPaths(id, modelsDir).sidecar)) as { onnx?: { sha256?: string } } | undefined;
-    if (sidecar?.onnx?.sha256) shas.add(sidecar.onnx.sha256);
-  }
+  for (const set of (await knownBuiltinShas(modelsDir)).values()) for (const sha of set) shas.add(sha);
   for (const m of Object.values(readShippedManifest()?.models ?? {})) shas.add(m.sha256);
   for (const spec of [...(await listUserModels()), ...(await listUserDetectors())]) if ('sha256' in spec.source) shas.add(spec.source.sha256);
   return shas;

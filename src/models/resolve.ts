@@ -55,11 +55,16 @@ export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIde
     const declared = spec.members ?? [];
     const members: ResolvedEmbedder[] = [];
     for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity, { flip: spec.flip }));
-    const sha256 = createHash('sha256').update(JSON.stringify(members.map((m, i) => [m.spec.id, m.fingerprint, declared[i]!.weight]))).digest('hex');
+    const sha256 = ensembleSha256(members.map((m, i) => ({ id: m.spec.id, fingerprint: m.fingerprint, weight: declared[i]!.weight })));
     return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
   }
   const file = 'builtin' in spec.source ? await prepareModel(spec.source.builtin) : await verifyUserModelFile(spec);
   return { spec, path: file.path, sha256: file.sha256, fingerprint: embedderFingerprint(spec, file.sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
+}
+
+/** An ensemble's stand-in for a weights sha256: its members, their fingerprints and weights, in spec order. */
+export function ensembleSha256(members: readonly { id: string; fingerprint: string; weight: number }[]): string {
+  return createHash('sha256').update(JSON.stringify(members.map((m) => [m.id, m.fingerprint, m.weight]))).digest('hex');
 }
 
 /** A detector identity is its id, plus `:<sha256 prefix>` for a user file. */

@@ -16,6 +16,7 @@ import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
@@ -32,6 +33,9 @@ export function userModelsDir(): string {
 }
 
 const registryFile = () => path.join(userModelsDir(), 'user-models.json');
+
+/** What ships with facectl (model files, landmarker and detector stages included; embedders, ensembles): no user model may take one of these ids. */
+const builtinIds = (): string[] => [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id)];
 
 /** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
 export interface UserDetectorSpec {
@@ -188,24 +192,28 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
   const existing = await readUserModels();
-  const taken = [...BUILTIN_EMBEDDERS.map((s) => s.id), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
+  const taken = [...builtinIds(), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
   if (taken.includes(id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
   if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
   const size = inspected.inputSize;
   const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
   const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
-  // It must run: at its fixed batch, or at 2 to show that a dynamic batch really is one.
-  const batch = settled.fixedBatch ?? 2;
-  let outDims: number[][];
-  try {
-    outDims = await tryRun(settled.bytes, batch, imageDims);
-  } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+  // It must run: at its fixed batch; else on the rows of one face (two with the mirrored view), what verify,
+  // login and eval run each time, and at 2 to show that a dynamic batch really is one.
+  const views = (opts.flip ?? true) ? 2 : 1;
+  let dim = 0;
+  for (const batch of settled.fixedBatch ? [settled.fixedBatch] : [...new Set([views, 2])]) {
+    let outDims: number[][];
+    try {
+      outDims = await tryRun(settled.bytes, batch, imageDims);
+    } catch (err) {
+      throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
+    }
+    const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
+    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
+    dim = vector[1]!;
   }
-  const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
-  if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
-  const dim = vector[1]!;
 
   const copy = await storeCopy(id, settled.bytes);
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';
@@ -252,16 +260,24 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
   return spec;
 }
 
-export async function removeUserModel(id: string): Promise<void> {
+/**
+ * Unregister a user model and delete its copy. The registry is searched before the built-in ids, so a model
+ * added before a built-in of its name shipped can still be removed; returns whether such a built-in remains.
+ */
+export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
+  const builtin = builtinIds().includes(id);
+  if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
   const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
   await saveUserModels(rest);
-  if (!('file' in spec.source)) return;
-  await rm(spec.source.file, { force: true });
-  const sha = spec.source.sha256;
-  if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
+  if ('file' in spec.source) {
+    await rm(spec.source.file, { force: true });
+    const sha = spec.source.sha256;
+    if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
+  }
+  return { builtinRemains: builtin };
 }
 
 /**

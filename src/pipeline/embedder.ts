@@ -8,7 +8,7 @@ import type { EmbedderSpec } from '../models/registry.js';
 import { alignFace } from './align.js';
 import { runSession } from './runtime.js';
 import type { Point, RgbImage } from './types.js';
-import { l2normalize } from './vector.js';
+import { dot, l2normalize } from './vector.js';
 
 export { l2normalize } from './vector.js';
 
@@ -32,6 +32,16 @@ export function writeNetworkInput(crop: Float32Array, spec: EmbedderSpec, dst: F
       }
     }
   }
+}
+
+/**
+ * The model's vector at unit length. A zero or non-finite one has no direction: stored or compared, it
+ * would match nobody (or fail deep in a search), so it is the model's failure here, for every command.
+ */
+function unitEmbedding(v: Float32Array, model: string): Float32Array {
+  const norm = Math.sqrt(dot(v, v));
+  if (!(norm > 0) || norm === Infinity) throw new ModelError(model, `it produced a ${norm === 0 ? 'zero' : 'non-finite'} embedding vector for a face`);
+  return l2normalize(v);
 }
 
 export class FaceEmbedder {
@@ -70,7 +80,7 @@ export class FaceEmbedder {
           const o = (i * views + k) * dim;
           for (let d = 0; d < dim; d++) v[d] += data[o + d]!;
         }
-        result.push(l2normalize(v));
+        result.push(unitEmbedding(v, spec.id));
       }
     }
     return result;

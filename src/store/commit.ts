@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, fsyncDir, step, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
+import { ExitCode, FacectlError } from '../errors.js';
+import { errnoCode, fsyncDir, step, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import type { LockHandle } from './lock.js';
 import { clearAbandonedBreakLock, pidAlive } from './lock.js';
 import { BREAK_LOCK_FILE, isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, stagedName } from './names.js';
@@ -30,6 +31,19 @@ export interface GenerationFile {
   content: Uint8Array;
 }
 
+/**
+ * A journal whose commit cannot be completed: unreadable, or naming a staged file of the wrong size.
+ * Every open stops on it; only repair goes on, by deleting it and salvaging the committed files.
+ */
+export class BrokenJournalError extends FacectlError {
+  constructor(
+    readonly reason: string,
+    dir: string,
+  ) {
+    super(ExitCode.STORE_ERROR, `${reason}: run \`facectl index rebuild\``, dir);
+  }
+}
+
 function parseJournal(dir: string, text: string): Journal {
   try {
     const journal = JSON.parse(text) as Journal;
@@ -37,7 +51,7 @@ function parseJournal(dir: string, text: string): Journal {
   } catch {
     /* fall through */
   }
-  throw storeError(`${JOURNAL_FILE} is unreadable: run \`facectl index rebuild\``, dir);
+  throw new BrokenJournalError(`${JOURNAL_FILE} is unreadable`, dir);
 }
 
 /** Renames each staged file still present over its final name, then removes the journal. Idempotent. */
@@ -52,7 +66,7 @@ function applyJournal(dir: string, journal: Journal): void {
       throw err;
     }
     if (size !== entry.bytes) {
-      throw storeError(`${entry.staged} is ${size} bytes but the journal says ${entry.bytes}: run \`facectl index rebuild\``, dir);
+      throw new BrokenJournalError(`${entry.staged} is ${size} bytes but the journal says ${entry.bytes}`, dir);
     }
     fs.renameSync(staged, path.join(dir, entry.file));
     step(`renamed:${entry.file}`);

@@ -43,9 +43,9 @@ const bad = (what: string): never => {
   throw new InconsistentStore(what);
 };
 
-function parseManifestOrBad(text: string): Manifest {
+function parseManifestOrBad(text: string, dir: string): Manifest {
   try {
-    return parseManifest(text);
+    return parseManifest(text, dir);
   } catch (err) {
     if (err instanceof ManifestFormatError) bad(err.message);
     throw err;
@@ -133,7 +133,7 @@ export async function checkGeneration(
   dump: Buffer | undefined | Promise<Buffer | undefined>,
   verifyEmbeddings: boolean,
 ): Promise<StoreSnapshot> {
-  const manifest = parseManifestOrBad(manifestText);
+  const manifest = parseManifestOrBad(manifestText, dir);
   const rows = await checkData(dir, manifest, data);
   const vectors = checkDump(manifest, await dump, rows.index, verifyEmbeddings);
   return new StoreSnapshot(dir, manifest, rows, vectors);

@@ -6,16 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isFacectlError } from '../errors.js';
-import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
+import { BrokenJournalError, commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { StoreDraft } from './draft.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
 import { DIR_MODE, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
-import { buildGeneration } from './generation.js';
+import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, sha256Hex, type OpenOptions } from './load.js';
 import { readLockInfo, staleReason, withLock } from './lock.js';
-import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
-import { DATA_FILE, DUMP_FILE, isTempLeftover, MANIFEST_FILE } from './names.js';
+import { checkManifestVersion, type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
+import { DATA_FILE, DUMP_FILE, isTempLeftover, JOURNAL_FILE, MANIFEST_FILE } from './names.js';
+import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { StoreSnapshot } from './snapshot.js';
 import type { FaceRow, ModelInfo, ThresholdInfo } from './types.js';
 
@@ -79,6 +80,7 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
     report.problems.push(`no store at ${root}`);
     return report;
   }
+  const blank = refuseUnlessStoreDir(root) === 'blank';
   if (journalPending(root)) report.notes.push('an interrupted commit was pending; opening the store completes it');
   const lock = readLockInfo(root);
   if (lock) {
@@ -88,6 +90,11 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
   const leftovers = fs.readdirSync(root).filter(isTempLeftover);
   if (leftovers.length > 0) report.notes.push(`leftover temp files (the next writer removes them): ${leftovers.join(', ')}`);
   for (const m of modeProblems(root)) report.problems.push(`${m.file} has mode ${modeText(m.mode)}, expected ${modeText(m.want)}`);
+  if (blank) {
+    report.notes.push('no generation committed yet: the store is empty');
+    report.ok = report.problems.length === 0;
+    return report;
+  }
   try {
     const snapshot = await readSnapshot(root, { ...options, verifyEmbeddings: true });
     report.generation = snapshot.generation;
@@ -241,14 +248,37 @@ function salvage(root: string, actions: string[]): Salvage {
  * Completes interrupted commits, removes leftovers, fixes file modes, and, if the files do not form a
  * valid generation, salvages what is readable into a new one. Reports every change.
  */
+/**
+ * Completes an interrupted commit; a journal that cannot be completed (unreadable, or naming a staged
+ * file of the wrong size) is deleted instead, so that salvage can work from the committed files: left in
+ * place it would block every command for good.
+ */
+function completeOrDropJournal(root: string, actions: string[]): void {
+  try {
+    const completed = rollForward(root);
+    if (completed !== undefined) actions.push(`completed the interrupted commit of generation ${completed}`);
+  } catch (err) {
+    if (!(err instanceof BrokenJournalError)) throw err;
+    fs.unlinkSync(path.join(root, JOURNAL_FILE));
+    actions.push(`removed ${JOURNAL_FILE}: ${err.reason}, so its commit could not be completed; the committed files are salvaged`);
+  }
+}
+
+/** STORE_ERROR when manifest.json was written by a newer facectl: repairing would downgrade it. */
+function refuseNewerStore(root: string): void {
+  const bytes = readIfExists(path.join(root, MANIFEST_FILE));
+  if (bytes) checkManifestVersion(bytes.toString('utf8'), root);
+}
+
 export async function repairStore(dir: string, options: OpenOptions = {}): Promise<RepairReport> {
   const root = path.resolve(dir);
-  if (!fs.existsSync(root)) throw storeError('no store to repair', root);
+  // Checked before the lock file is made or anything is deleted or chmod-ed: `--store ~/Documents` touches nothing.
+  if (refuseUnlessStoreDir(root) === 'missing') throw storeError('no store to repair', root);
+  refuseNewerStore(root);
   return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
     const actions: string[] = [];
     try {
-      const completed = rollForward(root);
-      if (completed !== undefined) actions.push(`completed the interrupted commit of generation ${completed}`);
+      completeOrDropJournal(root, actions);
       for (const name of removeLeftovers(root)) actions.push(`removed leftover ${name}`);
       for (const m of modeProblems(root)) {
         fs.chmodSync(m.file, m.want);
@@ -256,6 +286,10 @@ export async function repairStore(dir: string, options: OpenOptions = {}): Promi
       }
     } catch (err) {
       throw storeIoError(err, 'repair the store', root);
+    }
+    if (storeDirKind(root) === 'blank') {
+      actions.push('no generation was ever committed: the store is empty');
+      return { actions, snapshot: emptySnapshot(root) };
     }
     try {
       const sound = await readSnapshot(root, { ...options, verifyEmbeddings: true }, true);

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ExitCode, FacectlError } from '../errors.js';
 import { MANIFEST_FILE } from './names.js';
 import type { ModelInfo, ThresholdInfo } from './types.js';
 
@@ -46,8 +47,28 @@ function checkDigest(v: unknown, name: string): FileDigest {
   return { sha256: v.sha256, bytes: v.bytes };
 }
 
-/** Parses and shape-checks manifest.json; throws ManifestFormatError with what is wrong. */
-export function parseManifest(text: string): Manifest {
+/**
+ * A store a newer facectl wrote is not damage: reading it as damage would send the user to
+ * `index rebuild`, which would rewrite it in this older format and lose what the newer one recorded.
+ */
+const newerStore = (version: number, dir?: string): FacectlError =>
+  new FacectlError(ExitCode.STORE_ERROR, `written by a newer facectl (store format ${version}; this one reads ${MANIFEST_VERSION}): upgrade facectl`, dir);
+
+/** STORE_ERROR when manifest.json's text names a newer format version than this facectl reads. */
+export function checkManifestVersion(text: string, dir?: string): void {
+  try {
+    const raw = JSON.parse(text) as { formatVersion?: unknown };
+    if (typeof raw?.formatVersion === 'number' && raw.formatVersion > MANIFEST_VERSION) throw newerStore(raw.formatVersion, dir);
+  } catch (err) {
+    if (err instanceof FacectlError) throw err;
+  }
+}
+
+/**
+ * Parses and shape-checks manifest.json; throws ManifestFormatError with what is wrong, or STORE_ERROR
+ * (a FacectlError, passed through as it is) when a newer facectl wrote it. `dir` only names the store.
+ */
+export function parseManifest(text: string, dir?: string): Manifest {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -58,6 +79,7 @@ export function parseManifest(text: string): Manifest {
     throw new ManifestFormatError(`manifest.json: ${what}`);
   };
   if (!isObject(raw) || raw.format !== MANIFEST_FORMAT) return fail(`not a ${MANIFEST_FORMAT} manifest`);
+  if (typeof raw.formatVersion === 'number' && raw.formatVersion > MANIFEST_VERSION) throw newerStore(raw.formatVersion, dir);
   if (raw.formatVersion !== MANIFEST_VERSION) fail(`format version ${String(raw.formatVersion)}; this facectl reads ${MANIFEST_VERSION}`);
   if (!isCount(raw.generation) || raw.generation < 1) fail('generation must be a positive integer');
   if (!isCount(raw.embeddingsGeneration) || raw.embeddingsGeneration > (raw.generation as number)) fail('bad embeddingsGeneration');
@@ -94,5 +116,5 @@ export function parseManifest(text: string): Manifest {
  */
 export async function readCommittedGeneration(dir: string): Promise<number> {
   const text = await readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? 0 : parseManifest(text).generation;
+  return text === undefined ? 0 : parseManifest(text, dir).generation;
 }

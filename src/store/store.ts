@@ -6,14 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
+import { commitGeneration, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
 import { DIR_MODE, errnoCode, fsyncDir, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
 import { withLock } from './lock.js';
-import { DATA_FILE, DUMP_FILE, isTempLeftover, LOCK_FILE, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
+import { refuseUnlessStoreDir, storeDirKind, type StoreDirKind } from './dir-kind.js';
+import { isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
 import type { StoreSnapshot } from './snapshot.js';
 
 export interface MutateOptions extends OpenOptions {
@@ -23,6 +24,12 @@ export interface MutateOptions extends OpenOptions {
   expectGeneration?: number;
   /** Commit time (tests); defaults to now. */
   now?: Date;
+  /**
+   * Runs under the lock with the generation about to be committed, before its commit point: for files
+   * beside the store derived from the faces (the search index), which must not outlive a commit that
+   * removes someone even if the process dies right after it.
+   */
+  beforeCommit?: (next: StoreSnapshot) => void;
 }
 
 export interface MutateResult<T> {
@@ -46,26 +53,22 @@ function prepareDir(dir: string): void {
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
-    if (!fs.statSync(dir).isDirectory()) throw storeError('not a directory', dir);
-    if (fs.existsSync(path.join(dir, MANIFEST_FILE)) || journalPending(dir)) return;
-    const foreign = fs.readdirSync(dir).filter((n) => n !== LOCK_FILE && !isTempLeftover(n));
-    if (foreign.includes(DATA_FILE) || foreign.includes(DUMP_FILE)) {
-      throw storeError(`store is damaged: ${MANIFEST_FILE} is missing: run \`facectl index rebuild\``, dir);
-    }
-    if (foreign.length > 0) throw storeError(`directory is not empty and is not a facectl store: refusing to create a store there`, dir);
+    const kind = storeDirKind(dir);
+    if (kind === 'not-dir') throw storeError('not a directory', dir);
+    if (kind === 'store') return;
+    if (kind === 'damaged') throw storeError(`store is damaged: ${MANIFEST_FILE} is missing: run \`facectl index rebuild\``, dir);
+    if (kind === 'foreign') throw storeError(`directory is not empty and is not a facectl store: refusing to create a store there`, dir);
     fs.chmodSync(dir, DIR_MODE);
   } catch (err) {
     throw storeIoError(err, 'create the store directory', dir);
   }
 }
 
-function requireStoreDir(dir: string): void {
-  try {
-    if (fs.statSync(dir).isDirectory()) return;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw storeIoError(err, 'open the store', dir);
-  }
-  throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
+/** NOT_FOUND when nothing is there; STORE_ERROR, before anything is touched, when it is not a store. */
+function requireStoreDir(dir: string): StoreDirKind {
+  const kind = refuseUnlessStoreDir(dir);
+  if (kind === 'missing') throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
+  return kind;
 }
 
 const SIDE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -98,7 +101,8 @@ export const GalleryStore = {
    */
   async mutate<T>(dir: string, change: (draft: StoreDraft) => T | Promise<T>, options: MutateOptions = {}): Promise<MutateResult<T>> {
     const root = path.resolve(dir);
-    if (options.create ?? true) prepareDir(root);
+    const create = options.create ?? true;
+    if (create) prepareDir(root);
     else requireStoreDir(root);
     return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
       rollForward(root);
@@ -107,16 +111,19 @@ export const GalleryStore = {
       } catch (err) {
         throw storeIoError(err, 'remove leftovers of an interrupted commit', root);
       }
-      const exists = fs.existsSync(path.join(root, MANIFEST_FILE));
-      const base = exists || !(options.create ?? true) ? await readSnapshot(root, options, true) : emptySnapshot(root);
+      // No generation yet (a new folder, or a first commit that never completed) reads as an empty store;
+      // without `create` it is not written to unless the change adds something.
+      const blank = storeDirKind(root) === 'blank';
+      const base = blank ? emptySnapshot(root) : await readSnapshot(root, options, true);
       if (options.expectGeneration !== undefined && base.generation !== options.expectGeneration) {
         throw storeError(`store changed while this command ran (generation ${options.expectGeneration} → ${base.generation}): run it again`, root);
       }
       const now = options.now ?? new Date();
       const draft = new StoreDraft(base, now);
       const result = await change(draft);
-      if (!draft.changed && base.generation > 0) return { result, snapshot: base, committed: false };
+      if (!draft.changed && (base.generation > 0 || !create)) return { result, snapshot: base, committed: false };
       const built = buildGeneration(draft, now);
+      options.beforeCommit?.(built.snapshot);
       commitGeneration(root, built.generation, built.files, lock);
       return { result, snapshot: built.snapshot, committed: true };
     });

@@ -1,14 +1,29 @@
 /**
  * The eval use case without a model: planning (pairs, split, image list, refusals) and measuring and
- * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present.
+ * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present;
+ * a whole run through a stand-in pipeline when the charts cannot be drawn.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { chooseThreshold, measure, planEval, type EvalRequest } from '../../src/app/eval.js';
+import { describe, expect, it, vi } from 'vitest';
+import { chooseThreshold, measure, planEval, runEval, type EvalRequest } from '../../src/app/eval.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
+import type { FacePipeline } from '../../src/pipeline/pipeline.js';
+
+/** Set to make renderEvalCharts throw (a chart bug) in the test that needs it; the real one otherwise. */
+const chartBug = vi.hoisted(() => ({ message: '' }));
+vi.mock('../../src/eval/eval-charts.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/eval/eval-charts.js')>();
+  return {
+    ...real,
+    renderEvalCharts: (...args: Parameters<typeof real.renderEvalCharts>) => {
+      if (chartBug.message) throw new RangeError(chartBug.message);
+      return real.renderEvalCharts(...args);
+    },
+  };
+});
 
 /** <tmp>/<person>/<n>.jpg for `people` × `photos` (planning never decodes them). */
 function folderDataset(people: number, photos: number): string {
@@ -66,6 +81,26 @@ describe('planEval', () => {
     expect(usageError(() => planEval(request(root, { verification: false, identification: 'none' })))).toMatch(/nothing to evaluate/);
   });
 
+  it('refuses a pairs file naming photos the dataset does not have (NOT_FOUND), instead of scoring them as failures', () => {
+    const root = folderDataset(0, 0);
+    for (const [name, k] of [['Ann', 1], ['Ann', 2], ['Bob', 1]] as const) {
+      mkdirSync(path.join(root, name), { recursive: true });
+      writeFileSync(path.join(root, name, `${name}_000${k}.jpg`), 'x');
+    }
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t1\nAnn\t1\t2\nAnn\t1\tBob\t1\n');
+    expect(planEval(request(root, { identification: 'none' })).protocol!.pairs).toHaveLength(2);
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t2\nAnn\t1\t2\nAnn\t1\t3\nAnn\t1\tBob\t1\nAnn\t2\tCid\t1\n');
+    let err: unknown;
+    try {
+      planEval(request(root, { identification: 'none' }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.NOT_FOUND);
+    expect((err as FacectlError).message).toBe(`2 photo(s) named by ${path.join(root, 'pairs.txt')} are not in ${root} (first: Ann/Ann_0003.jpg): is --dataset the folder it was written for?`);
+  });
+
   it('--max-identities keeps the first identities only', () => {
     const plan = planEval(request(folderDataset(10, 2), { maxIdentities: 3 }));
     expect(plan.dataset.identities.map((i) => i.name)).toEqual(['person0', 'person1', 'person2']);
@@ -92,6 +127,33 @@ describe('measure and chooseThreshold', () => {
     expect(impostors.filter((s) => s >= t).length / impostors.length).toBeLessThanOrEqual(0.1); // the asked-for FPR
     expect(chooseThreshold(m, 0.1, 0.01).basis).toBe('open-set');
     const noId = measure(planEval(request(root, { identification: 'none' })), lookupFor(16), {});
-    expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/--target-fpir needs identification/);
+    expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/a 1:N \(login\) threshold needs identification/);
+  });
+});
+
+describe('runEval', () => {
+  it('when the charts cannot be drawn, the report is still written (without them) and says why', async () => {
+    const root = folderDataset(12, 3);
+    const embedding = lookupFor(16);
+    const pipeline = {
+      embedderInfo: { spec: { id: 'toy' }, fingerprint: 'toy' },
+      detector: { id: 'blazeface' },
+      decodeBytes: async () => ({}),
+      processImage: async (_image: unknown, _policy: unknown, _opts: unknown, file: string) => [
+        { embedding: (embedding(path.relative(root, file)) as { embedding: Float32Array }).embedding },
+      ],
+    } as unknown as FacePipeline;
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { charts: true, reportsDir });
+    chartBug.message = 'Maximum call stack size exceeded';
+    try {
+      const r = await runEval(pipeline, planEval(req), req);
+      expect(r.chartsFailed).toBe('Maximum call stack size exceeded');
+      expect(r.report.charts).toEqual([]);
+      for (const f of [r.report.markdown, r.report.metricsJson, r.report.failuresCsv]) expect(existsSync(f), f).toBe(true);
+      expect(r.metrics.verification!.allPairs.rocAuc).toBe(1);
+    } finally {
+      chartBug.message = '';
+    }
   });
 });

@@ -94,6 +94,24 @@ describe.skipIf(!hasDatasets)(`eval, models, re-embed${hasDatasets ? '' : ` (${S
     expect(JSON.parse(v.stdout).similarity).toBeLessThan(0.99999);
   });
 
+  it('--calibrate alone writes a login (1:N) threshold at FPIR 1e-2, not the lenient 1:1 pairs one; --target-fpr asks for that', () => {
+    const { store, cli } = withStore('login-calibrated');
+    const base = ['eval', '--dataset', dataset('face-recognition-examples'), '--reports', path.join(tmp, 'reports'), '--no-charts', '--json'];
+    const login = cli(...base, '--calibrate');
+    expect(login.code, login.stderr).toBe(0);
+    const threshold = JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold;
+    expect(threshold).toMatchObject({ source: 'calibrated', basis: 'open-set', targetFpr: 0.01 });
+    expect(threshold.value).toBeCloseTo(JSON.parse(login.stdout).calibrated.value, 10);
+    const pairs = cli(...base, '--calibrate', '--target-fpr', '0.1');
+    expect(pairs.code, pairs.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold).toMatchObject({ basis: 'pairs', targetFpr: 0.1 });
+    for (const bad of [['--calibrate', '--target-fpr', '0.1', '--target-fpir', '0.01'], ['--target-fpr', '0.1']]) {
+      const r = cli(...base, ...bad);
+      expect(r.code, bad.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('index rebuild --reembed switches the store to another model; the old threshold is dropped', () => {
     const { store, cli } = withStore('reembed');
     const calibrate = cli('eval', '--dataset', dataset('face-recognition-examples'), '--reports', path.join(tmp, 'reports'), '--calibrate', '--target-fpr', '0.1', '--no-charts', '--json');

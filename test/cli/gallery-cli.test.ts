@@ -47,6 +47,16 @@ describe('gallery commands without datasets', () => {
     expect(existsSync(store)).toBe(false);
   });
 
+  it('an empty --store (an unset variable) is a usage error, not the default store', async () => {
+    const dir = await storeOf({ id: 'm', hash: 'sha256:aa', dimension: 4 });
+    for (const argv of [['remove', 'alice', '--store', ''], ['list', '--store', ''], ['store', 'copy', '', path.join(tmp, 'copy')]]) {
+      const r = runCli(argv, { FACECTL_STORE: dir });
+      expect(r.code, argv.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stderr.trim()).toBe('facectl: the store location is empty: give a folder or a postgres:// URL');
+    }
+    expect((await GalleryStore.open(dir)).identities().map((i) => i.id)).toEqual(['alice']);
+  });
+
   it('info shows the login threshold of a user-added model (the one login applies), not "none"', async () => {
     const file = path.join(tmp, 'toy.onnx');
     writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));

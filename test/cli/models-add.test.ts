@@ -4,12 +4,13 @@
  * file whose batch cannot be freed runs face by face; a file that cannot run is refused with exit 13
  * and its reason. onnxruntime's own warnings never reach the terminal.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { facepluginOnnx } from '../../src/models/builtin.js';
+import { OnnxGraphBuilder } from '../../src/models/onnx/graph-builder.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
@@ -48,6 +49,49 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     expect(r.stderr).not.toMatch(/internal error/);
     noNativeLog(r.stderr);
     expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => m.id === 'broken')).toBe(false);
+  });
+
+  it('a dynamic-batch file that runs only on an even number of rows: refused with --no-flip (one face is one row), kept with the mirrored view', () => {
+    // GlobalAveragePool → Reshape [2, −1] → Reshape [−1, 3] → MatMul: rows are paired, so one row cannot be reshaped.
+    const b = new OnnxGraphBuilder('pairs');
+    b.addInput('input', ['N', 3, 112, 112]);
+    const pooled = b.node('GlobalAveragePool', ['input'], {}, 'gap');
+    const paired = b.node('Reshape', [pooled, b.addInitializer('pair_shape', BigInt64Array.from([2n, -1n]), [2])], {}, 'pair');
+    const rows = b.node('Reshape', [paired, b.addInitializer('row_shape', BigInt64Array.from([-1n, 3n]), [2])], {}, 'rows');
+    b.exposeAs(b.node('MatMul', [rows, b.addInitializer('w', Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + 1)), [3, 8])], {}, 'fc'), 'embedding', ['N', 8]);
+    const file = path.join(tmp, 'pairs.onnx');
+    writeFileSync(file, b.toBytes());
+    const refused = cli('models', 'add', file, '--id', 'pairs-noflip', '--no-flip');
+    expect(refused.code, refused.stderr).toBe(ExitCode.MODEL_ERROR);
+    expect(refused.stderr).toMatch(/pairs\.onnx: the model cannot run on 1 face\(s\): Reshape node '[^']*pair'/);
+    const kept = cli('models', 'add', file, '--id', 'pairs-flip', '--json');
+    expect(kept.code, kept.stderr).toBe(0);
+    const ids = JSON.parse(cli('models', 'list', '--json').stdout).models.map((m: { id: string }) => m.id);
+    expect(ids).toContain('pairs-flip');
+    expect(ids).not.toContain('pairs-noflip');
+  });
+
+  it("a built-in model's id (facemesh, mtcnn-pnet, fr-landmark) is refused; a user model that has one (added before that built-in shipped) can still be removed", () => {
+    const own = { ...env, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models-builtin-ids') };
+    const cli = (...argv: string[]) => runCli(argv, own);
+    const file = path.join(tmp, 'toy-ids.onnx');
+    writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 32 }));
+    for (const id of ['facemesh', 'mtcnn-pnet', 'fr-landmark']) {
+      const r = cli('models', 'add', file, '--id', id);
+      expect(r.code, `${id}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr).toContain(`a model named "${id}" already exists`);
+    }
+    // Registered under another id, then renamed in the registry: what a model added under a name that a
+    // later facectl gave to a built-in looks like.
+    expect(cli('models', 'add', file, '--id', 'old-name').code).toBe(0);
+    const registry = path.join(own.FACECTL_USER_MODELS_DIR, 'user-models.json');
+    writeFileSync(registry, readFileSync(registry, 'utf8').replace('"id": "old-name"', '"id": "facemesh"'));
+    const removed = cli('models', 'remove', 'facemesh');
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe('removed your model facemesh; the built-in facemesh is unaffected\n');
+    const again = cli('models', 'remove', 'facemesh');
+    expect(again.code).toBe(ExitCode.USAGE);
+    expect(again.stderr).toContain('facemesh is built in and cannot be removed');
   });
 
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {

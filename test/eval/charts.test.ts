@@ -69,4 +69,12 @@ describe('charts', () => {
     expect(tickLabel(0.30000000000000004, 0.1)).toBe('0.3');
     expect(tickLabel(-0.05, 0.05)).toBe('-0.05');
   });
+
+  it('a histogram of 150,000 scores per class (a large generated protocol) renders', async () => {
+    const n = 150_000;
+    const genuine = Float64Array.from({ length: n }, (_, i) => 0.5 + (i % 1000) / 2000);
+    const impostor = Float64Array.from({ length: n }, (_, i) => (i % 1000) / 2000);
+    const png = renderScoreHistogram(genuine, impostor, { threshold: 0.5 });
+    expect(png.subarray(0, 8)).toEqual(PNG_SIGNATURE);
+  });
 });

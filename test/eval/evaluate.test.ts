@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ExitCode, FacectlError } from '../../src/errors.js';
 import type { FolderDataset } from '../../src/eval/datasets.js';
 import { evaluateIdentification } from '../../src/eval/evaluate-identification.js';
 import { evaluateVerification, scorePairs } from '../../src/eval/evaluate-verification.js';
@@ -120,5 +121,23 @@ describe('evaluateIdentification', () => {
     expect(r.openSet!.thresholdSource).toBe('given threshold');
     expect(c.mated.correctAccept + c.mated.wrongIdentityAccept + c.mated.reject).toBe(split.matedProbes.length);
     expect(c.nonMated.falseAccept + c.nonMated.correctReject).toBe(split.nonMatedProbes.length);
+  });
+
+  it('no gallery photo with a face: a no-face error (exit 4) naming the first failure, not an internal error', () => {
+    const { ds, results } = world(Array.from({ length: 10 }, () => 3), 0.1);
+    const split = makeIdentificationSplit(ds, { seed: 3 });
+    const gallery = new Set(split.gallery.flatMap((g) => g.images));
+    const lookup = (img: string) => (gallery.has(img) ? { ok: false as const, reason: 'no face found' } : results.get(img));
+    let err: unknown;
+    try {
+      evaluateIdentification(split, lookup);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.NO_FACE);
+    expect((err as FacectlError).message).toMatch(
+      new RegExp(`no photo of the ${split.gallery.length} gallery identities gave a face \\(first: ${split.gallery[0]!.images[0]}: no face found\\)`),
+    );
   });
 });

@@ -88,6 +88,12 @@ describe('generatePairs', () => {
     expect(p.pairs.filter((x) => !x.same)).toHaveLength(2);
   });
 
+  it('a fold of 150,000 genuine pairs (one per identity of a very large set)', () => {
+    const p = generatePairs(fakeDataset(new Array(150_000).fill(2)), { seed: 1, folds: 1, genuinePerIdentity: 1 });
+    expect(p.pairs.filter((x) => x.same)).toHaveLength(150_000);
+    expect(p.pairs).toHaveLength(300_000);
+  });
+
   it('refuses datasets that cannot give both kinds of pair', () => {
     expectFacectlError(() => generatePairs(fakeDataset([5])), ExitCode.USAGE, /need at least 2 identities, found 1/);
     expectFacectlError(() => generatePairs(fakeDataset([1, 1, 1])), ExitCode.USAGE, /no identity has two or more images/);

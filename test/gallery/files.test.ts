@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesGallery } from '../../src/gallery/files.js';
+import { storeTestHooks } from '../../src/store/fsio.js';
 import { processStartTime } from '../../src/store/lock.js';
 import { tempDir } from '../store/helpers.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
@@ -54,6 +55,33 @@ describe('files gallery: opening and the index cache', () => {
   });
 });
 
+describe('files gallery: HNSW search', () => {
+  it('near-ties: the top identity is the exact one whatever k (spare candidates re-scored exactly)', async () => {
+    // 300 people; each query halfway between two of them (plus a little noise), where HNSW's 8-bit scores
+    // (off by up to ~0.013) often order the two wrongly (77 of these 400 searches
+    // had another top when only the k candidates returned were re-scored).
+    const dim = 128;
+    const v = unitVectors(300, dim, 99);
+    const noise = unitVectors(200, dim, 7);
+    const g = FilesGallery.open(path.join(tempDir(), 'store'));
+    await g.mutate(async (d) => d.addFaces({ ...MODEL, dimension: dim }, v.map((e, i) => newFace(`p${i}`, e))));
+    const wrong: string[] = [];
+    for (let q = 0; q < 200; q++) {
+      const [i, j] = [q % 300, (q * 7 + 1) % 300];
+      const query = Float32Array.from({ length: dim }, (_, d) => v[i]![d]! + v[j]![d]! + 0.02 * noise[q]![d]!);
+      const norm = Math.hypot(...query);
+      query.forEach((x, d) => (query[d] = x / norm));
+      const exact = (await g.search(query, 1, 'flat')).hits[0]![0]!;
+      for (const k of [1, 3]) {
+        const top = (await g.search(query, k, 'hnsw')).hits[0]!;
+        expect(top).toHaveLength(k);
+        if (top[0]!.id !== exact.id) wrong.push(`query ${q} k=${k}: ${top[0]!.id} instead of ${exact.id}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 describe('files gallery: a removed person leaves nothing in the store', () => {
   /** The files of the store that hold these bytes. */
   const holding = (dir: string, bytes: Uint8Array) => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f)).includes(Buffer.from(bytes)));
@@ -78,6 +106,28 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     // A commit that leaves the faces as they are (a calibration) keeps the current index.
     await FilesGallery.open(dir).mutate((d) => d.setThreshold({ value: 0.5, source: 'calibrated', dataset: 'test', targetFpr: 0.01, basis: 'open-set', date: '2026-12-07T00:00:00.000Z', model: MODEL.id }));
     expect((await FilesGallery.open(dir).search(v[4]!, 1, 'flat')).index.origin).toBe('loaded');
+  });
+
+  it('the stale index is gone before the commit point: a kill right after committing a remove leaves no removed vector', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 23);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    // An HNSW save killed between its graph and its header leaves the graph alone: it goes too.
+    fs.rmSync(path.join(dir, 'index.hnsw'));
+    expect(holding(dir, bytesOf(v[2]!))).not.toEqual([]);
+    const atCommitPoint: string[][] = [];
+    storeTestHooks.onStep = (step) => {
+      // The old embeddings.f32 holds it until the renames that follow; no index file may.
+      if (step === 'committed') atCommitPoint.push(holding(dir, bytesOf(v[2]!)).filter((f) => f.startsWith('index.')));
+    };
+    try {
+      await FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p2'));
+    } finally {
+      storeTestHooks.onStep = undefined;
+    }
+    expect(atCommitPoint).toEqual([[]]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.'))).toEqual([]);
   });
 
   it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {

@@ -104,6 +104,14 @@ describe('postgres gallery: connection, schema, index', () => {
     expect(() => parsePgUrl('postgres://u@h/d?schema=Bad-Name')).toThrow(/schema name/);
     expect(() => parsePgUrl('postgres://u@h/d?host=elsewhere')).toThrow(/unsupported parameter "host"/);
     expect(redact('postgresql://u:p%40ss@h/d')).toBe('postgresql://u:***@h/d');
+    // The user information ends at the last @, as the URL parser splits it (Azure's user@server names).
+    expect(redact('postgres://us@er:secret@127.0.0.1:1/x')).toBe('postgres://us%40er:***@127.0.0.1:1/x');
+    expect(redact('postgres://u:p@ss@h/x')).toBe('postgres://u:***@h/x');
+    expect(redact('postgres://u:pa/ss@h/d')).toBe('postgres://***@h/d'); // does not parse: all of the user information goes
+    expect(redact('postgres://u@h/d')).toBe('postgres://u@h/d');
+    expect(() => parsePgUrl('postgres://u@h:0/x')).toThrow(/port 0/);
+    expect(() => parsePgUrl('postgres://u:p%zz@h/x')).toThrow(/^the store URL's password has a bad %-escape$/);
+    expect(() => parsePgUrl('postgres://u:pa/ss@h/d')).toThrow(/^not a valid PostgreSQL URL: postgres:\/\/\*\*\*@h\/d$/);
     expect(pg).toBeDefined();
   });
 });

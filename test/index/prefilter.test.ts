@@ -88,6 +88,17 @@ describe('i8 prefilter: single exact queries', () => {
     }
   });
 
+  it('a zero query with a row whose norm overflows float32 (bound 0·∞): every row re-scored, not none', () => {
+    const dim = 8;
+    const base = new Float32Array(3 * dim);
+    base[0] = 1;
+    base[dim + 1] = 1;
+    base[2 * dim] = 3e19; // its squared norm is ∞ in float32
+    const [{ got, want }] = bothWays(dim, base, new Float32Array(dim), 2);
+    expect(want!.labels).toHaveLength(2);
+    expect(got).toEqual(want);
+  });
+
   it('stays exact after remove and after save + load', () => {
     const dim = 64;
     const base = clustered(2000, dim, 40, 0.02, 31);

@@ -43,6 +43,13 @@ describe('freeBatch', () => {
     expect(proof.equal).toBe(true);
   });
 
+  it('a large fixed batch (256 faces × 1024-d per run of the original) is proved too', async () => {
+    const original = buildToyEmbedderOnnx({ inputSize: 8, dim: 1024, layout: 'NCHW', batch: 256, reshapeBatch: true });
+    const r = freeBatch(original);
+    if (r.kind !== 'rewritten') throw new Error(r.kind);
+    expect((await proveBatchRewrite(original, r.bytes, 256, [3, 8, 8])).equal).toBe(true);
+  });
+
   it('a graph that mixes the faces of one call is rewritten but the proof says not equal', async () => {
     const original = toy(1, { mixRows: true });
     const r = freeBatch(original);

@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import { quietSession } from '../../src/models/batch-check.js';
+import { OnnxGraphBuilder } from '../../src/models/onnx/graph-builder.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import type { EmbedderSpec } from '../../src/models/registry.js';
 import { FaceEmbedder, writeNetworkInput } from '../../src/pipeline/embedder.js';
@@ -62,5 +63,37 @@ describe('FaceEmbedder.embedCrops on a model with a fixed batch', () => {
     const err = await new FaceEmbedder(toySpec({}), session, ort.Tensor).embedCrops(crops).catch((e: unknown) => e);
     expect((err as FacectlError).code).toBe(ExitCode.MODEL_ERROR);
     expect((err as FacectlError).message).toMatch(/no 16-d output for 6 faces \(it gave \[6,8\]\)/);
+  });
+});
+
+describe('FaceEmbedder.embedCrops on a model whose vector has no direction', () => {
+  const spec = { id: 'dark', inputSize: 8, mean: 127.5, std: 127.5, channels: 'RGB', layout: 'NCHW', dim: 4, flip: true } as EmbedderSpec;
+  const grey = (level: number) => new Float32Array(8 * 8 * 3).fill(level);
+  /** Channel means (−1 for a black crop, +1 for a white one) through `op`, then a positive 3×4 MatMul. */
+  async function embedder(op: 'Relu' | 'Sqrt'): Promise<FaceEmbedder> {
+    const b = new OnnxGraphBuilder('dark');
+    b.addInput('input', ['N', 3, 8, 8]);
+    const means = b.node('Flatten', [b.node('GlobalAveragePool', ['input'], {}, 'gap')], { axis: 1 }, 'flat');
+    // Relu after the MatMul: a dark crop gives the zero vector. Sqrt before it: a dark crop gives NaN.
+    const w = b.constFloat('w', Array.from({ length: 12 }, (_, i) => 1 + i / 12), [3, 4]);
+    const out = op === 'Relu' ? b.node('Relu', [b.node('MatMul', [means, w], {}, 'fc')], {}, 'relu') : b.node('MatMul', [b.node('Sqrt', [means], {}, 'sqrt'), w], {}, 'fc');
+    b.exposeAs(out, 'embedding', ['N', 4]);
+    return new FaceEmbedder(spec, await quietSession(b.toBytes()), ort.Tensor);
+  }
+
+  it('a zero vector is a model error (exit 13) saying so, not a vector to store or compare', async () => {
+    const e = await embedder('Relu');
+    const [bright] = await e.embedCrops([grey(255)]);
+    expect(Math.hypot(...bright!)).toBeCloseTo(1, 6);
+    const err = await e.embedCrops([grey(255), grey(0)]).catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.MODEL_ERROR);
+    expect((err as FacectlError).message).toBe('model dark cannot run: it produced a zero embedding vector for a face');
+  });
+
+  it('a non-finite vector is a model error too', async () => {
+    const err = await (await embedder('Sqrt')).embedCrops([grey(0)]).catch((x: unknown) => x);
+    expect((err as FacectlError).code).toBe(ExitCode.MODEL_ERROR);
+    expect((err as FacectlError).message).toBe('model dark cannot run: it produced a non-finite embedding vector for a face');
   });
 });

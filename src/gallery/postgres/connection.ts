@@ -39,11 +39,13 @@ export function parsePgUrl(url: string): PgTarget {
     sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
   const timeout = Number(u.searchParams.get('connect_timeout') ?? 10);
   if (!(timeout > 0)) usage('connect_timeout must be a positive number of seconds');
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  const user = decodeURIComponent(u.username) || os.userInfo().username;
-  const password = decodeURIComponent(u.password);
+  const database = decodePart(u.pathname.replace(/^\//, ''), 'database name');
+  const user = decodePart(u.username, 'user name') || os.userInfo().username;
+  const password = decodePart(u.password, 'password');
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
   const port = u.port ? Number(u.port) : 5432;
+  // node-postgres would take port 0 as "unset" and connect to 5432: a server the user did not name.
+  if (port === 0) usage('port 0 in the store URL: give the server\'s port (1-65535), or none for 5432');
   const config: pg.ClientConfig = {
     host,
     port,
@@ -61,9 +63,33 @@ export function parsePgUrl(url: string): PgTarget {
   return { config, schema, shown: redact(url) };
 }
 
-/** The URL with any password replaced by ***. */
+/** A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part. */
+function decodePart(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return usage(`the store URL's ${what} has a bad %-escape`);
+  }
+}
+
+/**
+ * The URL with any password replaced by ***. Split where a URL parser splits (the user information
+ * ends at the authority's last `@`, and a user name may hold one, as in Azure's `user@server`); a URL
+ * that does not parse loses everything between `//` and its last `@`.
+ */
 export function redact(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    /* below */
+  }
+  if (u && /^postgres(?:ql)?:$/i.test(u.protocol)) {
+    if (u.password) u.password = '***';
+    return u.href;
+  }
+  const m = /^([a-z]+:\/\/)(.*)@(.*)$/is.exec(url);
+  return m ? `${m[1]}***@${m[3]}` : url;
 }
 
 /** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */

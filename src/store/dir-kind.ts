@@ -1,0 +1,42 @@
+/**
+ * What a directory given as a store holds, judged by file names alone, before anything in it is touched:
+ * commands that write, lock or repair must refuse a folder that is not a store (`--store ~/Documents`)
+ * without deleting, creating or chmod-ing anything there.
+ */
+import fs from 'node:fs';
+import { errnoCode, storeError, storeIoError } from './fsio.js';
+import { DATA_FILE, DUMP_FILE, isTempLeftover, JOURNAL_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
+
+/**
+ * - `missing`: nothing at that path;
+ * - `not-dir`: a file (or other non-directory);
+ * - `store`: a committed generation (manifest.json) or a commit in flight (commit.journal);
+ * - `damaged`: data.csv or embeddings.f32 without a manifest (`facectl index rebuild` salvages it);
+ * - `blank`: an empty directory, or one holding only facectl's lock and the leftovers of a first commit
+ *   that never completed (a store with no generation yet: it reads as empty);
+ * - `foreign`: anything else, someone's folder.
+ */
+export type StoreDirKind = 'missing' | 'not-dir' | 'store' | 'damaged' | 'blank' | 'foreign';
+
+export function storeDirKind(dir: string): StoreDirKind {
+  let names: string[];
+  try {
+    if (!fs.statSync(dir).isDirectory()) return 'not-dir';
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'missing';
+    throw storeIoError(err, 'open the store', dir);
+  }
+  if (names.includes(MANIFEST_FILE) || names.includes(JOURNAL_FILE)) return 'store';
+  if (names.includes(DATA_FILE) || names.includes(DUMP_FILE)) return 'damaged';
+  if (names.length === 0) return 'blank';
+  // Leftover-like names count as facectl's only beside its lock file: a lone `thesis.g2.next` is the user's.
+  return names.includes(LOCK_FILE) && names.every((n) => n === LOCK_FILE || isTempLeftover(n)) ? 'blank' : 'foreign';
+}
+
+/** STORE_ERROR for the kinds nothing may be done in; returns the kind otherwise. */
+export function refuseUnlessStoreDir(dir: string, kind: StoreDirKind = storeDirKind(dir)): StoreDirKind {
+  if (kind === 'not-dir') throw storeError('not a directory, so not a facectl store', dir);
+  if (kind === 'foreign') throw storeError(`not a facectl store (no ${MANIFEST_FILE}): refusing to touch it`, dir);
+  return kind;
+}
