@@ -1,6 +1,6 @@
 /**
- * Bulk import of a folder-per-identity dataset (`facectl enroll --dataset <dir>`): folder name = id,
- * the face nearest each photo's centre (dataset photos are centred on their subject), unusable photos
+ * Bulk import of a folder-per-identity dataset (`facectl enroll --dataset <dir>`): folder name = id
+ * (cleaned when it is not a valid id; folders whose ids clash are refused, folder-ids.ts), the face nearest each photo's centre (dataset photos are centred on their subject), unusable photos
  * rejected with their reason. Commits every `batch` faces, and photos already enrolled for their id
  * (same image sha256) are skipped, so an interrupted import resumes where it stopped.
  * The folder names are the ground truth here, so look-alikes across folders are reported, not refused.
@@ -11,7 +11,7 @@ import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
 import type { Gallery, NewFace } from '../gallery/types.js';
-import { isValidId } from '../gallery/index.js';
+import { folderIdentities } from './folder-ids.js';
 import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
@@ -38,12 +38,6 @@ export interface BulkResult {
   seconds: number;
 }
 
-/** A folder name as an id: invalid characters become '_', length capped. */
-export function folderToId(folder: string): string {
-  const cleaned = folder.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.-]+/, '').slice(0, 64);
-  return cleaned || 'unnamed';
-}
-
 /** Group reasons like "face too small (eyes 12 px apart, need 20)" under "face too small". */
 const reasonKey = (reason: string) => reason.replace(/\s*\(.*$/, '').replace(/^\d+ faces found.*/, 'several faces');
 
@@ -57,7 +51,10 @@ export async function bulkEnroll(
   const dataset = scanIdentityFolders(path.resolve(datasetDir));
   const model = storeModelInfo(pipeline.embedderInfo!);
   requireSameModel(await gallery.info(), pipeline.embedderInfo!);
-  const enrolled = new Set((await gallery.rows()).map((r) => `${r.id}\u0000${r.imageSha256}`));
+  const rows = await gallery.rows();
+  // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts).
+  const folders = folderIdentities(dataset.identities.map((i) => i.name), new Map(rows.map((r) => [r.id, r.name])));
+  const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
 
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
@@ -75,8 +72,8 @@ export async function bulkEnroll(
   };
 
   let done = 0;
-  for (const identity of dataset.identities) {
-    const id = isValidId(identity.name) ? identity.name : folderToId(identity.name);
+  for (const [k, identity] of dataset.identities.entries()) {
+    const { id, name } = folders[k]!;
     if (id !== identity.name) result.renamedFolders.push({ folder: identity.name, id });
     for (const rel of identity.images) {
       const file = path.join(dataset.root, rel);
@@ -92,7 +89,7 @@ export async function bulkEnroll(
           const key = reasonKey(r.reason);
           result.rejectedByReason[key] = (result.rejectedByReason[key] ?? 0) + 1;
         } else {
-          pending.push({ id, name: identity.name, sourcePath: file, imageSha256: r.imageSha256, box: r.face.box, quality: r.face.quality, embedding: r.face.embedding });
+          pending.push({ id, name, sourcePath: file, imageSha256: r.imageSha256, box: r.face.box, quality: r.face.quality, embedding: r.face.embedding });
           enrolled.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;

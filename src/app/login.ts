@@ -49,15 +49,19 @@ export interface LoginContext {
   lastIndex?: { kind: string; origin: string };
 }
 
+/**
+ * An empty gallery opens (a service on it can enroll the first person and answer pings); it is a login
+ * into it that fails (`identify`).
+ */
 export async function openLoginContext(pipeline: FacePipeline, gallery: Gallery, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<LoginContext> {
   const info = await gallery.info();
-  if (info.faces === 0) throw new FacectlError(ExitCode.STORE_ERROR, 'the store is empty: enroll someone first (facectl enroll <id> <photos...>)', gallery.location);
   requireSameModel(info, pipeline.embedderInfo!);
   return { gallery, info, index: options.index, threshold: effectiveThreshold(info.threshold, pipeline.embedderInfo!.spec, options.threshold)! };
 }
 
 /** Embed the photo's face(s) and decide against an opened gallery. */
 export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
+  if (ctx.info.faces === 0) throw new FacectlError(ExitCode.STORE_ERROR, 'the store is empty: enroll someone first (facectl enroll <id> <photos...>)', ctx.gallery.location);
   const { faces } = await pipeline.processPhoto(image, options.allFaces ? 'all' : 'largest');
   const dim = ctx.info.model!.dimension;
   const queries = new Float32Array(faces.length * dim);

@@ -1,6 +1,6 @@
 /**
- * `facectl store copy <from> <to>`: every face of one gallery into another, empty one (files ↔
- * PostgreSQL, either way) in one commit, then both read back and compared: the same count, the same
+ * `facectl store copy <from> <to>`: every face of one gallery, its model binding and its threshold (or
+ * its lack of one) into another, empty one (files ↔ PostgreSQL, either way) in one commit, then both read back and compared: the same count, the same
  * rows (sha256 of their canonical JSON) and the same embeddings (sha256 of the float32 bytes).
  */
 import { createHash } from 'node:crypto';
@@ -42,7 +42,9 @@ export async function copyGallery(from: Gallery, to: Gallery): Promise<CopyResul
   const faces: NewFace[] = source.rows.map(({ embeddingIndex: _, modelId: __, ...row }, i) => ({ ...row, embedding: source.embeddings.subarray(i * dim, (i + 1) * dim) }));
   await to.mutate(async (draft) => {
     await draft.addFaces(source.model!, faces);
-    if (source.threshold) await draft.setThreshold(source.threshold);
+    // The source's threshold, none included: an emptied target may still hold one calibrated for its old
+    // faces, which the copy must not keep (logins on it would differ, and the check below would fail).
+    await draft.setThreshold(source.threshold);
   });
   const want = galleryDigest(source);
   const got = galleryDigest(await to.exportAll());

@@ -28,9 +28,12 @@ export function withGlobalOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress output on stderr');
 }
 
-/** `--detector <id>` for every command that finds faces. */
-export function withDetectorOption(cmd: Command): Command {
-  return cmd.option('--detector <id>', 'face detector (default blazeface; `facectl models list` shows them all)');
+/** Which detector runs without --detector: blazeface, or on a store the one its faces were found with. */
+export const DETECTOR_DEFAULT = { plain: 'blazeface', store: "the store's; blazeface for a new store", eval: "blazeface; with --calibrate, the store's" } as const;
+
+/** `--detector <id>` for every command that finds faces, with the default that command really uses. */
+export function withDetectorOption(cmd: Command, byDefault: string = DETECTOR_DEFAULT.plain): Command {
+  return cmd.option('--detector <id>', `face detector (default ${byDefault}; \`facectl models list\` shows them all)`);
 }
 
 /**

@@ -5,7 +5,6 @@ import { uniqueName } from '../app/unique-name.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { DetectedFace, RgbImage } from '../pipeline/types.js';
-import { checkOutputFile, makeOutputFolder, writePrivateFile } from './output-file.js';
 import { action, fmt, loadPipeline, note, numberOption, photoFailed, printJson, stdinPhotoAtMostOnce, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface DetectOpts extends GlobalOptions {
@@ -40,7 +39,8 @@ export function registerDetect(program: Command): void {
     stdinPhotoAtMostOnce(images);
     const minScore = numberOption('--min-score', opts.minScore, 0, 1);
     // Where the drawings go, checked (and a folder made) before the models load.
-    if (opts.draw) (images.length > 1 ? makeOutputFolder : checkOutputFile)(opts.draw, '--draw');
+    const output = opts.draw ? await import('./output-file.js') : null; // with --draw only, not at every start
+    if (opts.draw) (images.length > 1 ? output!.makeOutputFolder : output!.checkOutputFile)(opts.draw, '--draw');
     const pipeline = await loadPipeline(opts, { detectOnly: true });
     const results: FileResult[] = [];
     const drawn = new Set<string>(); // names used in the --draw folder: a.jpg and b/a.jpg must not overwrite each other
@@ -73,7 +73,7 @@ export function registerDetect(program: Command): void {
 /** One photo's drawing: `out` itself for one photo, else `<out>/<name>` (the folder is made up front). */
 async function drawTo(out: string, name: string | null, image: RgbImage, faces: DetectedFace[]): Promise<string> {
   const target = name === null ? out : path.join(out, name);
-  const draw = await import('./draw.js'); // sharp's drawing loads only with --draw
+  const [draw, { writePrivateFile }] = await Promise.all([import('./draw.js'), import('./output-file.js')]); // only with --draw
   await writePrivateFile(target, await draw.drawDetections(image, faces), '--draw');
   return target;
 }

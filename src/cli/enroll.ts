@@ -3,7 +3,7 @@ import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
-import { action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -36,7 +36,7 @@ export function registerEnroll(program: Command): void {
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
         .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
-  )).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
+  ), DETECTOR_DEFAULT.store).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
       const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created

@@ -10,7 +10,7 @@ import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
 import { openStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
-import { action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 
 interface EvalOpts extends GlobalOptions {
@@ -56,7 +56,7 @@ export function registerEval(program: Command): void {
       .option('--reports <dir>', 'where report folders go', 'reports')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--no-charts', 'skip PNG charts'),
-  )).action(action(evalCommand));
+  ), DETECTOR_DEFAULT.eval).action(action(evalCommand));
 }
 
 /** The login criterion the built-in login thresholds were fitted at (src/models/registry.ts). */

@@ -8,9 +8,8 @@ import type { FaceDecision } from '../app/login.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { action, indexOption, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, indexOption, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { enrolledRows, loginFacesJson } from './login-json.js';
-import { checkOutputFile } from './output-file.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import type { RgbImage } from '../pipeline/types.js';
@@ -38,9 +37,9 @@ export function registerLogin(program: Command): void {
         .addOption(indexOption())
         .option('--model <id>', "embedder (default: the store's)"),
     ),
-  )).action(action(async (image: string, opts: LoginOpts) => {
+  ), DETECTOR_DEFAULT.store).action(action(async (image: string, opts: LoginOpts) => {
     const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
-    if (opts.sheet) checkOutputFile(opts.sheet, '--sheet');
+    if (opts.sheet) (await import('./output-file.js')).checkOutputFile(opts.sheet, '--sheet'); // before the store opens
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }

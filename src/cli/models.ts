@@ -118,7 +118,8 @@ export function registerModels(program: Command): void {
 
   withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
-      const { builtinRemains } = await (await import('../models/user-models.js')).removeUserModel(id);
+      const [{ removeUserModel }, { BUILTIN_DETECTORS }] = await Promise.all([import('../models/user-models.js'), import('../pipeline/detectors/registry.js')]);
+      const { builtinRemains } = await removeUserModel(id, BUILTIN_DETECTORS.map((d) => d.id));
       if (opts.json) printJson({ removed: id, builtinRemains });
       else process.stdout.write(builtinRemains ? `removed your model ${id}; the built-in ${id} is unaffected\n` : `removed ${id}\n`);
     }),

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import type { LoginService } from '../app/login-service.js';
 import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
-import { action, indexOption, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, indexOption, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { loginFacesJson } from './login-json.js';
 import { openStore, storeOption } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
         .option('--threshold <t>', "cosine threshold (default: the store's calibrated one, else the model's)")
         .addOption(indexOption()),
     ),
-  )).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
+  ), DETECTOR_DEFAULT.store).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     const gallery = await openStore(opts, { mustExist: true });
     let service: LoginService;
@@ -49,7 +49,7 @@ export function registerServe(program: Command): void {
       throw err;
     }
     const info = service.context.info;
-    note(opts, `serving ${gallery.location} (${info.model?.id}, ${info.identities} identities): one JSON request per line on stdin`);
+    note(opts, `serving ${gallery.location} (${info.model?.id ?? pipeline.embedderInfo!.spec.id}, ${info.identities} identities): one JSON request per line on stdin`);
     try {
       const { createInterface } = await import('node:readline'); // loaded by serve only, not at every start
       for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {

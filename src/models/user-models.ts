@@ -192,8 +192,9 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
   const existing = await readUserModels();
-  const taken = [...builtinIds(), ...(opts.takenIds ?? []), ...existing.embedders.map((s) => s.id), ...existing.detectors.map((s) => s.id)];
-  if (taken.includes(id))
+  // A built-in cannot be removed, so only a user model's clash suggests `models remove`.
+  if ([...builtinIds(), ...(opts.takenIds ?? [])].includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
+  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
   if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
   const size = inspected.inputSize;
@@ -261,13 +262,14 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
 }
 
 /**
- * Unregister a user model and delete its copy. The registry is searched before the built-in ids, so a model
- * added before a built-in of its name shipped can still be removed; returns whether such a built-in remains.
+ * Unregister a user model and delete its copy. The registry is searched before the built-in ids (with
+ * `otherBuiltinIds`: the built-in detectors, as for add), so a model added before a built-in of its name
+ * shipped can still be removed; returns whether such a built-in remains.
  */
-export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
+export async function removeUserModel(id: string, otherBuiltinIds: readonly string[] = []): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
-  const builtin = builtinIds().includes(id);
+  const builtin = [...builtinIds(), ...otherBuiltinIds].includes(id);
   if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
   const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };

@@ -1,10 +1,16 @@
-/** `facectl enroll --dataset`: folder-per-identity import, its summary, and resuming after a kill. */
-import { mkdtempSync } from 'node:fs';
+/**
+ * `facectl enroll --dataset`: folder-per-identity import, its summary, and resuming after a kill; folders
+ * whose ids clash are refused before anything is enrolled, and a folder name that is no valid display
+ * name is cleaned, not fatal.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { runCli, spawnHookedCli } from '../helpers/cli.js';
+import { SKIP_NO_SAMPLES, faceCrop, hasSamples } from '../helpers/samples.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
 
 describe.skipIf(!hasDatasets)(`bulk import${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
@@ -44,4 +50,42 @@ describe.skipIf(!hasDatasets)(`bulk import${hasDatasets ? '' : ` (${SKIP_NO_DATA
     expect(again.added).toBe(0);
     expect(again.alreadyEnrolled).toBe(snapshot.faceCount);
   }, 300_000);
+});
+
+describe.skipIf(!hasSamples)(`bulk import folder names${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-bulk-names-'));
+  /** A dataset of one face crop per folder. */
+  const dataset = async (name: string, folders: [string, 'a' | 'b' | 'c'][]) => {
+    const root = path.join(tmp, name);
+    for (const [folder, crop] of folders) {
+      mkdirSync(path.join(root, folder), { recursive: true });
+      copyFileSync(await faceCrop(crop), path.join(root, folder, `${crop}.jpg`));
+    }
+    return root;
+  };
+
+  it('folders whose ids clash (with each other or with the store) are all refused: exit 2, nothing enrolled', async () => {
+    const store = path.join(tmp, 'clash-store');
+    const root = await dataset('clash', [['José', 'a'], ['Jos_', 'b'], ['joe biden', 'c'], ['joe_biden', 'a']]);
+    const r = runCli(['enroll', '--dataset', root, '--store', store, '-q']);
+    expect(r.code, r.stderr).toBe(ExitCode.USAGE);
+    expect(r.stderr).toMatch(/^facectl: folders that would enroll different people under one id: .*nothing enrolled\n$/);
+    for (const pair of ['"Jos_" and "José" → Jos_', '"joe biden" and "joe_biden" → joe_biden']) expect(r.stderr).toContain(pair);
+    expect(existsSync(store)).toBe(false);
+
+    expect(runCli(['enroll', '--dataset', await dataset('first', [['José', 'a']]), '--store', store, '-q']).code).toBe(0);
+    const later = runCli(['enroll', '--dataset', await dataset('later', [['Jos_', 'b']]), '--store', store, '-q']);
+    expect(later.code, later.stderr).toBe(ExitCode.USAGE);
+    expect(later.stderr).toContain('folder "Jos_" → Jos_, enrolled already as "José"');
+    expect(JSON.parse(runCli(['list', '--store', store, '--json']).stdout).identities.map((i: { faces: number }) => i.faces)).toEqual([1]);
+  });
+
+  it('a folder name with a tab enrolls under a cleaned name; the other folders too', async () => {
+    const store = path.join(tmp, 'tab-store');
+    const r = runCli(['enroll', '--dataset', await dataset('tab', [['Ann\tLee', 'a'], ['bob', 'b']]), '--store', store, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ identitiesEnrolled: 2, renamedFolders: [{ folder: 'Ann\tLee', id: 'Ann_Lee' }] });
+    const ids = JSON.parse(runCli(['list', '--store', store, '--json']).stdout).identities.map((i: { id: string; name: string }) => [i.id, i.name]);
+    expect(ids).toEqual([['Ann_Lee', 'Ann Lee'], ['bob', 'bob']]);
+  });
 });

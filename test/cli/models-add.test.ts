@@ -71,16 +71,25 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     expect(ids).not.toContain('pairs-noflip');
   });
 
-  it("a built-in model's id (facemesh, mtcnn-pnet, fr-landmark) is refused; a user model that has one (added before that built-in shipped) can still be removed", () => {
+  it("a built-in model's id (facemesh, mtcnn-pnet, fr-landmark, an ensemble, a detector) is refused, and cannot be removed; a user model that has one (added before that built-in shipped) can still be removed", () => {
     const own = { ...env, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models-builtin-ids') };
     const cli = (...argv: string[]) => runCli(argv, own);
     const file = path.join(tmp, 'toy-ids.onnx');
     writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, dim: 32 }));
-    for (const id of ['facemesh', 'mtcnn-pnet', 'fr-landmark']) {
+    for (const id of ['facemesh', 'mtcnn-pnet', 'fr-landmark', 'ensemble', 'mtcnn']) {
       const r = cli('models', 'add', file, '--id', id);
       expect(r.code, `${id}: ${r.stderr}`).toBe(ExitCode.USAGE);
-      expect(r.stderr).toContain(`a model named "${id}" already exists`);
+      // Not "facectl models remove <id>", which cannot remove a built-in.
+      expect(r.stderr).toBe(`facectl: "${id}" is a built-in model's id: choose another with --id\n`);
     }
+    for (const id of ['ensemble', 'ensemble-noflip', 'mtcnn', 'blazeface']) {
+      const r = cli('models', 'remove', id);
+      expect(r.code, `${id}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr).toBe(`facectl: ${id} is built in and cannot be removed\n`);
+    }
+    expect(cli('models', 'add', file, '--id', 'mine').code).toBe(0);
+    expect(cli('models', 'add', file, '--id', 'mine').stderr).toContain('a model named "mine" already exists (choose another with --id, or `facectl models remove mine`)');
+    expect(cli('models', 'remove', 'mine').code).toBe(0);
     // Registered under another id, then renamed in the registry: what a model added under a name that a
     // later facectl gave to a built-in looks like.
     expect(cli('models', 'add', file, '--id', 'old-name').code).toBe(0);

@@ -165,6 +165,28 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     }
   }, 180_000);
 
+  it('an empty store: serve starts, ping answers, a login is exit 11 until someone is enrolled through it', async () => {
+    const store = path.join(tmp, 'emptied');
+    const a = await faceCrop('a');
+    const cli = (...argv: string[]) => runCli([...argv, '--store', store], env);
+    expect(cli('enroll', 'alice', a, '-q').code).toBe(0);
+    expect(cli('remove', 'alice').code).toBe(0);
+    const oneShot = cli('login', a);
+    expect(oneShot.code).toBe(ExitCode.STORE_ERROR);
+    expect(oneShot.stderr).toMatch(/the store is empty: enroll someone first/);
+    const serve = new ServeClient(['--store', store], env);
+    // A service that refuses to start answers nothing: its exit is the answer then.
+    const ping = await Promise.race([serve.request({ op: 'ping' }), serve.exited.then((code) => ({ exited: code, stderr: serve.stderr }))]);
+    expect(ping).toMatchObject({ ok: true, identities: 0, faces: 0 });
+    const empty = await serve.request({ op: 'login', image: a });
+    expect(empty).toMatchObject({ ok: false, exitCode: ExitCode.STORE_ERROR });
+    expect(empty.error).toMatch(/the store is empty: enroll someone first/);
+    expect(await serve.request({ op: 'enroll', identity: 'alice', images: [a] })).toMatchObject({ ok: true, enrolled: 'alice' });
+    expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+    expect(await serve.end()).toBe(0);
+    expect(serve.stderr).toMatch(/serving .* \(ensemble-noflip, 0 identities\)/);
+  }, 180_000);
+
   it('a store that does not exist: exit 14 before reading any request', () => {
     const r = runCli(['serve', '--store', path.join(tmp, 'nothing-here')], env, Buffer.from('{"op":"ping"}\n'));
     expect(r.code).toBe(ExitCode.NOT_FOUND);

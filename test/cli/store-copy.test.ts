@@ -53,4 +53,33 @@ describe('facectl store copy', () => {
     expect([r.code, r.stderr]).toEqual([ExitCode.STORE_ERROR, expect.stringMatching(/already holds 30 face\(s\): copy into an empty store/)]);
     expect(runCli(['store', 'copy', path.join(tmp, 'nothing'), url]).code).toBe(ExitCode.NOT_FOUND);
   }, 180_000);
+
+  it('into an emptied gallery that keeps a calibrated threshold: the copy takes the source’s threshold, none included', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-copy-'));
+    const calibrated = { value: 0.61, source: 'calibrated' as const, dataset: 'old', targetFpr: 0.01, basis: 'pairs' as const, date: '2026-12-01T00:00:00.000Z', model: MODEL.id };
+    const [v1, v2] = unitVectors(2, MODEL.dimension, 41);
+    const source = path.join(tmp, 'source'); // no threshold of its own
+    await FilesGallery.open(source).mutate(async (d) => void (await d.addFaces(MODEL, [newFace('alice', v1!)])));
+    for (const target of [path.join(tmp, 'emptied'), server.url(uniqueSchema())]) {
+      const g = await openGallery(target);
+      try {
+        await g.mutate(async (d) => {
+          await d.addFaces(MODEL, [newFace('old', v2!)]);
+          await d.setThreshold(calibrated);
+        });
+        await g.mutate(async (d) => void (await d.removeIdentity('old')));
+      } finally {
+        await g.close();
+      }
+      const r = runCli(['store', 'copy', source, target, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await digestOf(target)).toEqual(await digestOf(source)); // the digest covers the threshold
+      const copy = await openGallery(target, { mustExist: true });
+      try {
+        expect((await copy.exportAll()).threshold).toBeNull();
+      } finally {
+        await copy.close();
+      }
+    }
+  }, 180_000);
 });

@@ -63,3 +63,16 @@ describe.skipIf(!hasSamples)(`a store's model and detector are the defaults${has
     expect(other.stderr).toMatch(/^facectl: store was built with model toy-a and detector blazeface-front; .* --model toy-a --detector blazeface-front/);
   });
 });
+
+describe('--help', () => {
+  it("says that login, enroll and serve use the store's detector, and eval --calibrate too", () => {
+    const detectorHelp = (...command: string[]) => {
+      const r = runCli([...command, '--help']);
+      expect(r.code).toBe(0);
+      return r.stdout.replace(/\s+/g, ' ').match(/--detector <id> +(.*?\))/)![1];
+    };
+    for (const command of ['login', 'enroll', 'serve']) expect(detectorHelp(command), command).toMatch(/^face detector \(default the store's; blazeface for a new store;/);
+    expect(detectorHelp('eval')).toMatch(/^face detector \(default blazeface; with --calibrate, the store's;/);
+    expect(detectorHelp('detect')).toMatch(/^face detector \(default blazeface;/);
+  });
+});
