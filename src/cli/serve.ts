@@ -15,6 +15,7 @@ import type { LoginService } from '../app/login-service.js';
 import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { DETECTOR_DEFAULT, action, indexOption, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { boundedLines } from './json-lines.js';
 import { loginFacesJson } from './login-json.js';
 import { openStore, storeOption } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -51,10 +52,10 @@ export function registerServe(program: Command): void {
     const info = service.context.info;
     note(opts, `serving ${gallery.location} (${info.model?.id ?? pipeline.embedderInfo!.spec.id}, ${info.identities} identities): one JSON request per line on stdin`);
     try {
-      const { createInterface } = await import('node:readline'); // loaded by serve only, not at every start
-      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-        if (!line.trim()) continue;
-        process.stdout.write(`${JSON.stringify(await answer(line, service, pipeline))}\n`);
+      for await (const item of boundedLines(process.stdin, MAX_LINE_BYTES)) {
+        if ('line' in item && !item.line.trim()) continue;
+        const reply = 'line' in item ? await answer(item.line, service, pipeline) : tooLong(item.tooLong);
+        process.stdout.write(`${JSON.stringify(reply)}\n`);
       }
     } finally {
       await service.close();
@@ -62,6 +63,19 @@ export function registerServe(program: Command): void {
     return ExitCode.OK;
   }));
 }
+
+/**
+ * The longest request line read: a photo's base64 (4/3 of its bytes) within decode's 256 MB limit, plus
+ * room for the rest of the request, and below V8's ~512 MB string limit.
+ */
+const MAX_LINE_BYTES = 384 * 2 ** 20;
+
+const tooLong = (bytes: number) => ({
+  id: null,
+  ok: false,
+  exitCode: ExitCode.BAD_IMAGE,
+  error: `request line of ${(bytes / 2 ** 20).toFixed(0)} MiB skipped: the longest read is ${MAX_LINE_BYTES / 2 ** 20} MiB (photos are limited to 256 MB)`,
+});
 
 async function answer(line: string, service: LoginService, pipeline: FacePipeline): Promise<Record<string, unknown>> {
   let request: Request;
@@ -72,7 +86,11 @@ async function answer(line: string, service: LoginService, pipeline: FacePipelin
   } catch {
     return { id: null, ok: false, exitCode: ExitCode.USAGE, error: 'not a JSON object: send one request per line, e.g. {"op":"login","image":"photo.jpg"}' };
   }
+  // Only what can be echoed as it came (a deeply nested value would overflow JSON.stringify's stack).
   const id = request.id ?? null;
+  if (id !== null && typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id)))
+    return { id: null, ok: false, exitCode: ExitCode.USAGE, error: '"id" must be a string, a number or null' };
+  if (typeof request.op !== 'string') return { id, ok: false, exitCode: ExitCode.USAGE, error: '"op" must be one of login, enroll, remove, embed or ping' };
   const started = performance.now();
   try {
     const result = await run(request, service, pipeline);

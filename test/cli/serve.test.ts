@@ -92,6 +92,9 @@ async function story(store: string) {
   const bad: [unknown, number, RegExp][] = [
     ['not json', ExitCode.USAGE, /not a JSON object/],
     [{ op: 'dance' }, ExitCode.USAGE, /unknown op "dance"/],
+    // Echoed as it came, a deeply nested id overflowed JSON.stringify and killed the service.
+    [`{"id":${'['.repeat(5000)}${']'.repeat(5000)},"op":"ping"}`, ExitCode.USAGE, /^"id" must be a string, a number or null$/],
+    [{ op: [['ping']] }, ExitCode.USAGE, /^"op" must be one of login, enroll, remove, embed or ping$/],
     [{ op: 'login' }, ExitCode.USAGE, /"image" \(a path\) or "imageBase64"/],
     [{ op: 'login', image: path.join(tmp, 'missing.jpg') }, ExitCode.NOT_FOUND, /missing\.jpg: no such file/],
     [{ op: 'login', imageBase64: Buffer.from('not a photo').toString('base64') }, ExitCode.BAD_IMAGE, /\(imageBase64\): not a supported image/],
