@@ -98,7 +98,14 @@ export async function decodeImageBytes(
  * (AVIF) only, so such a photo fails to load; saying "corrupt" would send the user looking for damage.
  */
 const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx']);
-const isHevcHeif = (bytes: Uint8Array): boolean => bytes.length >= 12 && HEVC_BRANDS.has(String.fromCharCode(...bytes.subarray(8, 12)));
+/** The ftyp box's major brand, or one of its compatible brands (Android phones write `mif1` + `heic`), is an HEVC one. */
+function isHevcHeif(bytes: Uint8Array): boolean {
+  if (bytes.length < 12 || String.fromCharCode(...bytes.subarray(4, 8)) !== 'ftyp') return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = Math.min(view.getUint32(0), bytes.length, 4096);
+  for (let at = 8; at + 4 <= end; at += at === 8 ? 8 : 4) if (HEVC_BRANDS.has(String.fromCharCode(...bytes.subarray(at, at + 4)))) return true;
+  return false;
+}
 const HEVC_MESSAGE = 'HEIC photo (HEVC-coded, as iPhones save them): this build has no HEVC decoder; convert it to JPEG or PNG (on an iPhone: Settings › Camera › Formats › Most Compatible)';
 
 /** Turn libvips' messages into one short line a user understands. */

@@ -99,12 +99,14 @@ describe('decode: synthetic formats', () => {
   it('an iPhone-style HEIC (HEVC brand) that cannot be decoded says so and how to convert, not "corrupt"', async () => {
     const ftyp = (major: string, compatible: string) => {
       const b = Buffer.alloc(64);
-      b.writeUInt32BE(24, 0);
+      b.writeUInt32BE(16 + compatible.length, 0);
       b.write(`ftyp${major}`, 4, 'latin1');
       b.write(compatible, 16, 'latin1');
       return b;
     };
     await expectCode(decodeImageBytes(ftyp('heic', 'mif1heic')), ExitCode.BAD_IMAGE, /HEIC photo \(HEVC-coded.*convert it to JPEG/);
+    // Some Android phones name a generic major brand and list the HEVC one among the compatible brands.
+    await expectCode(decodeImageBytes(ftyp('mif1', 'mif1miafheic')), ExitCode.BAD_IMAGE, /HEIC photo \(HEVC-coded/);
     // An undecodable AVIF is not HEVC: it keeps the plain message.
     await expectCode(decodeImageBytes(ftyp('avif', 'mif1avif')), ExitCode.BAD_IMAGE, /corrupt AVIF|corrupt HEIF/);
   });
