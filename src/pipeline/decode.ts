@@ -5,6 +5,7 @@
  * parsers (pnm.ts, bmp.ts) because sharp's prebuilt libvips has no loader for them.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
@@ -129,16 +130,21 @@ let stdinBytes: Promise<Buffer> | undefined;
 function readStdinOnce(maxBytes: number): Promise<Buffer> {
   stdinBytes ??= (async () => {
     if (process.stdin.isTTY) throw new FacectlError(ExitCode.USAGE, `"${STDIN_PHOTO}" reads the photo from standard input, but nothing is piped in (e.g. facectl login - < photo.jpg)`);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > maxBytes) throw badImage(`file too large (over ${maxBytes} bytes)`, '(standard input)');
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
+    return readCapped(process.stdin as AsyncIterable<Buffer>, maxBytes, '(standard input)');
   })();
   return stdinBytes;
+}
+
+/** A stream's bytes, stopping with BAD_IMAGE as soon as they pass `maxBytes` (its size is not known ahead). */
+async function readCapped(stream: AsyncIterable<Buffer>, maxBytes: number, label: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > maxBytes) throw badImage(`file too large (over ${maxBytes} bytes)`, label);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -148,10 +154,12 @@ function readStdinOnce(maxBytes: number): Promise<Buffer> {
 export async function decodeImageFile(file: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<DecodedImage> {
   if (file === STDIN_PHOTO) return decodeImageBytes(await readStdinOnce(limits.maxBytes), '(standard input)', limits);
   let size: number;
+  let regular: boolean;
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw new FacectlError(ExitCode.NOT_FOUND, 'is a directory, not an image', file);
     size = st.size;
+    regular = st.isFile();
   } catch (err) {
     if (err instanceof FacectlError) throw err;
     throw new FacectlError(ExitCode.NOT_FOUND, 'no such file', file);
@@ -159,8 +167,10 @@ export async function decodeImageFile(file: string, limits: DecodeLimits = DEFAU
   if (size > limits.maxBytes) throw badImage(`file too large (${size} bytes, limit ${limits.maxBytes})`, file);
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    // A pipe or device (`<(curl …)`, a FIFO) reports size 0: its bytes are counted as they come instead.
+    bytes = regular ? await readFile(file) : await readCapped(createReadStream(file), limits.maxBytes, file);
   } catch (err) {
+    if (err instanceof FacectlError) throw err;
     throw new FacectlError(ExitCode.NOT_FOUND, `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file);
   }
   return decodeImageBytes(bytes, file, limits);

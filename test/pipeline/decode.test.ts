@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,6 +110,22 @@ describe('decode: synthetic formats', () => {
     await expectCode(decodeImageBytes(ftyp('mif1', 'mif1miafheic')), ExitCode.BAD_IMAGE, /HEIC photo \(HEVC-coded/);
     // An undecodable AVIF is not HEVC: it keeps the plain message.
     await expectCode(decodeImageBytes(ftyp('avif', 'mif1avif')), ExitCode.BAD_IMAGE, /corrupt AVIF|corrupt HEIF/);
+  });
+
+  it('a pipe given as a file (a FIFO, `<(cmd)`) is read with the size limit counted as the bytes come', async () => {
+    const fifo = (name: string, content: Buffer) => {
+      const file = path.join(tmp, name);
+      execFileSync('mkfifo', [file]);
+      const src = path.join(tmp, `${name}.src`);
+      writeFileSync(src, content);
+      spawn('sh', ['-c', `cat "${src}" > "${file}" 2>/dev/null`], { stdio: 'ignore' });
+      return file;
+    };
+    const png = await sharp({ create: { width: 8, height: 6, channels: 3, background: '#336699' } }).png().toBuffer();
+    const image = await decodeImageFile(fifo('photo.fifo', png));
+    expect([image.width, image.height, image.format]).toEqual([8, 6, 'png']);
+    // stat says 0 bytes, so only counting what is read can stop a pipe that never ends in time.
+    await expectCode(decodeImageFile(fifo('big.fifo', Buffer.alloc(200_000)), { maxBytes: 100_000, maxPixels: 1e8 }), ExitCode.BAD_IMAGE, /file too large \(over 100000 bytes\)/);
   });
 
   it('reports missing files and directories as NOT_FOUND, with the file name', async () => {
