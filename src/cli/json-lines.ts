@@ -20,8 +20,12 @@ export async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBy
       size += piece.length;
     }
   };
+  let first = true;
   const end = (): JsonLine => {
-    const out: JsonLine = skipped >= 0 ? { tooLong: skipped } : { line: Buffer.concat(parts, size).toString('utf8').replace(/\r$/, '') };
+    const text = skipped >= 0 ? '' : Buffer.concat(parts, size).toString('utf8').replace(/\r$/, '');
+    // A byte-order mark that some editors and Windows tools put before the first line is not part of it.
+    const out: JsonLine = skipped >= 0 ? { tooLong: skipped } : { line: first ? text.replace(/^\uFEFF/, '') : text };
+    first = false;
     parts = [];
     size = 0;
     skipped = -1;

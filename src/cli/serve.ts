@@ -111,7 +111,8 @@ function photo(request: Request): PhotoInput {
     return image;
   }
   if (typeof imageBase64 !== 'string') throw usage('"imageBase64" must be a string');
-  return { bytes: Buffer.from(imageBase64, 'base64'), label: '(imageBase64)' };
+  // A browser's canvas.toDataURL() gives `data:image/jpeg;base64,…`: the bytes are what follows the comma.
+  return { bytes: Buffer.from(imageBase64.replace(/^data:[^,]*;base64,/, ''), 'base64'), label: '(imageBase64)' };
 }
 
 const flag = (request: Request, key: string): boolean => {

@@ -22,6 +22,10 @@ describe('boundedLines', () => {
     ]);
   });
 
+  it('a byte-order mark before the first line is dropped, and only there', async () => {
+    expect(await read(['\uFEFF{"a":1}\n\uFEFF{"b":2}\n'], 100)).toEqual([{ line: '{"a":1}' }, { line: '\uFEFF{"b":2}' }]);
+  });
+
   it('a line over the limit is skipped to its newline and reported with its size; the next lines are read', async () => {
     expect(await read(['ok1\n', 'a'.repeat(6), 'a'.repeat(6), 'a\nok2\n', 'b'.repeat(20)], 10)).toEqual([
       { line: 'ok1' },

@@ -68,6 +68,9 @@ async function story(store: string) {
   // The same photo as bytes.
   const bytes = await serve.request({ id: 'b64', op: 'login', imageBase64: readFileSync(a).toString('base64') });
   expect(bytes.faces[0].score).toBe(first.faces[0].score);
+  // As a browser's canvas.toDataURL() gives it.
+  const dataUrl = await serve.request({ op: 'login', imageBase64: `data:image/jpeg;base64,${readFileSync(a).toString('base64')}` });
+  expect(dataUrl.faces[0].score).toBe(first.faces[0].score);
   expect((await login(b)).faces[0].decision).toBe('UNKNOWN');
 
   // Other processes commit; the next request sees it.
