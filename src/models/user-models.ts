@@ -34,6 +34,9 @@ export function userModelsDir(): string {
 
 const registryFile = () => path.join(userModelsDir(), 'user-models.json');
 
+/** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
+const MIN_EMBEDDING_DIM = 32;
+
 /** What ships with facectl (model files, landmarker and detector stages included; embedders, ensembles): no user model may take one of these ids. */
 const builtinIds = (): string[] => [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id)];
 
@@ -121,6 +124,10 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
     const outputs = session.outputMetadata.filter((m) => m.isTensor);
     const shape = (m: ort.InferenceSession.ValueMetadata) => (m.isTensor ? m.shape : []);
     if (inputs.length !== 1) throw new FacectlError(ExitCode.MODEL_ERROR, `expected one image input, found ${inputs.length}`, file);
+    // facectl feeds and reads float32: a float16 output read as float32 would be its raw bits, silently wrong.
+    const other = [...inputs, ...outputs].find((m) => m.isTensor && m.type !== 'float32');
+    if (other?.isTensor)
+      throw new FacectlError(ExitCode.MODEL_ERROR, `${inputs.includes(other) ? 'input' : 'output'} "${other.name}" is ${other.type}; facectl runs float32 models only (export it with float32 inputs and outputs)`, file);
     const dims = shape(inputs[0]!);
     const detector = detectorSignature(dims, outputs.map(shape), file);
     if (detector) return detector;
@@ -215,6 +222,12 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
     dim = vector[1]!;
   }
+  if (dim < MIN_EMBEDDING_DIM)
+    throw new FacectlError(
+      ExitCode.MODEL_ERROR,
+      `its output has ${dim} number(s) per face: a classifier's or a score's (liveness, anti-spoofing), not a face embedding, which has dozens to thousands (at least ${MIN_EMBEDDING_DIM} here); as an embedder it would match everyone to everyone`,
+      file,
+    );
 
   const copy = await storeCopy(id, settled.bytes);
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';

@@ -42,7 +42,7 @@ describe('models prune: the eval embedding cache', () => {
 
   it('removes only what this install cannot ask for; a dry run lists the same and deletes nothing', async () => {
     const toyFile = path.join(tmp, 'toy.onnx');
-    writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 4, layout: 'NCHW' }));
+    writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));
     await addUserModel(toyFile, { id: 'toy' });
     const keyOf = async (detector: string, flip?: boolean) => embeddingCacheKey({ embedderInfo: await resolveEmbedder('toy', detector, { flip }) }, 'center');
     const current = [await keyOf('blazeface'), await keyOf('mtcnn', false), await keyOf('rfb320', true)];

@@ -51,6 +51,22 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => m.id === 'broken')).toBe(false);
   });
 
+  it('a classifier-sized output (1 or 2 numbers per face) or a float16 output is refused: as an embedder it would match everyone, or be read as raw bits', () => {
+    for (const [name, options, reason] of [
+      ['score.onnx', { dim: 1 }, /score\.onnx: its output has 1 number\(s\) per face: a classifier's or a score's .* it would match everyone to everyone/],
+      ['antispoof.onnx', { dim: 2 }, /its output has 2 number\(s\) per face/],
+      ['half.onnx', { dim: 128, float16Output: true }, /half\.onnx: output "embedding" is float16; facectl runs float32 models only/],
+    ] as const) {
+      const file = path.join(tmp, name);
+      writeFileSync(file, buildToyEmbedderOnnx({ inputSize: 112, ...options }));
+      const r = cli('models', 'add', file);
+      expect(r.code, r.stderr).toBe(ExitCode.MODEL_ERROR);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(reason);
+    }
+    expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => ['score', 'antispoof', 'half'].includes(m.id))).toBe(false);
+  });
+
   it('a dynamic-batch file that runs only on an even number of rows: refused with --no-flip (one face is one row), kept with the mirrored view', () => {
     // GlobalAveragePool → Reshape [2, −1] → Reshape [−1, 3] → MatMul: rows are paired, so one row cannot be reshaped.
     const b = new OnnxGraphBuilder('pairs');
@@ -58,7 +74,7 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     const pooled = b.node('GlobalAveragePool', ['input'], {}, 'gap');
     const paired = b.node('Reshape', [pooled, b.addInitializer('pair_shape', BigInt64Array.from([2n, -1n]), [2])], {}, 'pair');
     const rows = b.node('Reshape', [paired, b.addInitializer('row_shape', BigInt64Array.from([-1n, 3n]), [2])], {}, 'rows');
-    b.exposeAs(b.node('MatMul', [rows, b.addInitializer('w', Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + 1)), [3, 8])], {}, 'fc'), 'embedding', ['N', 8]);
+    b.exposeAs(b.node('MatMul', [rows, b.addInitializer('w', Float32Array.from({ length: 96 }, (_, i) => Math.sin(i + 1)), [3, 32])], {}, 'fc'), 'embedding', ['N', 32]);
     const file = path.join(tmp, 'pairs.onnx');
     writeFileSync(file, b.toBytes());
     const refused = cli('models', 'add', file, '--id', 'pairs-noflip', '--no-flip');

@@ -10,10 +10,11 @@ export const DEFAULT_OPSET = 17;
 /** IR version 8 is the one that goes with opset 17 (and the newest onnx-proto knows). */
 export const IR_VERSION = 8;
 
-export type ElemType = 'float32' | 'int64' | 'int32';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32';
 
 const ELEM_TYPE_CODE: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
 };

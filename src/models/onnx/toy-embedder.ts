@@ -22,6 +22,8 @@ export interface ToyEmbedderOptions {
   mixRows?: boolean;
   /** A last Reshape to [batch, dim + 1]: loads, but cannot run (a fixture for "cannot run"). */
   broken?: boolean;
+  /** The embedding cast to float16, as some half-precision exports give it (a fixture for "float32 only"). */
+  float16Output?: boolean;
 }
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
@@ -69,6 +71,7 @@ export function buildToyEmbedderOnnx(options: ToyEmbedderOptions = {}): Uint8Arr
   let y = b.node('MatMul', [pooled, proj], {}, 'fc');
   if (options.mixRows) y = b.node('Add', [y, b.node('ReduceMean', [y], { axes: [0], keepdims: 1 }, 'batch_mean')], {}, 'mix');
   if (options.broken) y = b.node('Reshape', [y, b.addInitializer('broken/shape', BigInt64Array.from([BigInt(fixed), BigInt(dim + 1)]), [2])], {}, 'broken');
-  b.exposeAs(y, outputName, [n, dim]);
+  if (options.float16Output) y = b.node('Cast', [y], { to: 10 /* FLOAT16 */ }, 'to_float16');
+  b.exposeAs(y, outputName, [n, dim], options.float16Output ? 'float16' : 'float32');
   return b.toBytes();
 }
