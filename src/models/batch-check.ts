@@ -79,11 +79,16 @@ export async function proveBatchRewrite(
 
 /** Runs `model` once on `batch` probe faces; returns each output's dims, or throws onnxruntime's error. */
 export async function tryRun(model: Uint8Array, batch: number, imageDims: number[]): Promise<number[][]> {
+  return (await tryRunOutputs(model, batch, imageDims)).map((t) => t.dims);
+}
+
+/** The outputs of one run on a probe batch, in the model's output order. */
+export async function tryRunOutputs(model: Uint8Array, batch: number, imageDims: number[]): Promise<{ data: Float32Array; dims: number[] }[]> {
   const session = await quietSession(model);
   try {
     const per = imageDims.reduce((a, b) => a * b, 1);
     const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', probeInput(batch, per), [batch, ...imageDims]) });
-    return Object.values(out).map((t) => [...t.dims]);
+    return session.outputNames.map((n) => ({ data: out[n]!.data as Float32Array, dims: [...out[n]!.dims] }));
   } finally {
     await session.release();
   }

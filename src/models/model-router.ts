@@ -37,7 +37,8 @@ const fixed = (d: MetaDim | undefined): number | null => (typeof d === 'number' 
 export function detectorSignature(input: readonly MetaDim[], outputs: readonly (readonly MetaDim[])[], file: string): DetectorSignature | null {
   const last = (dims: readonly MetaDim[]) => dims[dims.length - 1];
   const yolo = outputs.length === 1 && outputs[0]!.length === 3 && last(outputs[0]!) === 16;
-  const widths = outputs.map(last);
+  // A 1-D output is a score per anchor, as groupScrfdOutputs reads it.
+  const widths = outputs.map((dims) => (dims.length === 1 ? 1 : last(dims)));
   const count = (w: number) => widths.filter((x) => x === w).length;
   const scrfd = (outputs.length === 9 || outputs.length === 6) && count(1) === 3 && count(4) === 3 && count(10) === outputs.length - 6;
   if (!yolo && !scrfd) {

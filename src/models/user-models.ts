@@ -15,7 +15,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
-import { proveBatchRewrite, quietSession, tryRun } from './batch-check.js';
+import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
@@ -256,10 +256,19 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
 }
 
 async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature, existing: UserModelsFile): Promise<UserDetectorSpec> {
+  let outputs: Awaited<ReturnType<typeof tryRunOutputs>>;
   try {
-    await tryRun(bytes, 1, [3, d.inputHeight, d.inputWidth]);
+    outputs = await tryRunOutputs(bytes, 1, [3, d.inputHeight, d.inputWidth]);
   } catch (err) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `the detector cannot run on a ${d.inputWidth}×${d.inputHeight} image: ${onnxruntimeReason(err)}`, file);
+  }
+  // Decoded once here, so that outputs no decoding can use (anchor counts that fit no grid of this input) are
+  // refused now instead of failing every later detect.
+  const { decodeDetectorOutputs } = await import('../pipeline/detectors/onnx-detector.js');
+  try {
+    decodeDetectorOutputs(d.family, outputs, d.inputWidth, d.inputHeight, id);
+  } catch (err) {
+    throw new FacectlError(ExitCode.MODEL_ERROR, `its outputs cannot be decoded as ${d.family}: ${errorLine(err).replace(/^model \S+ cannot run: /, '')}`, file);
   }
   const copy = await storeCopy(id, bytes);
   const spec: UserDetectorSpec = {

@@ -28,6 +28,11 @@ const FAMILIES = {
 
 export type DetectorFamily = keyof typeof FAMILIES;
 
+/** Faces in input pixels from one run's outputs (in the model's output order); ModelError when they fit no layout of the family. */
+export function decodeDetectorOutputs(family: DetectorFamily, outputs: OutputTensor[], inputW: number, inputH: number, id: string, minScore: number = FAMILIES[family].minScore): RawFace[] {
+  return FAMILIES[family].decode(outputs, inputW, inputH, minScore, id);
+}
+
 export async function loadUserDetector(spec: UserDetectorSpec): Promise<OnnxFaceDetector> {
   const file = await verifyUserModelFile(spec);
   return new OnnxFaceDetector(await getSession(file.path), spec, `${spec.id}:${file.sha256.slice(0, 16)}`);
@@ -55,7 +60,7 @@ export class OnnxFaceDetector implements FaceDetector {
       for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) planes[c * w * h + p] = hwc[3 * p + c]!;
       const out = await runSession(this.session, { [this.session.inputNames[0]!]: new ort.Tensor('float32', planes, [1, 3, h, w]) }, this.id);
       const tensors = this.session.outputNames.map((n) => ({ data: out[n]!.data as Float32Array, dims: out[n]!.dims }));
-      return family.decode(tensors, w, h, opt.minScore ?? family.minScore, this.id);
+      return decodeDetectorOutputs(this.spec.family, tensors, w, h, this.id, opt.minScore ?? family.minScore);
     });
     return nms(raw, family.nmsIou)
       .filter(alignable)

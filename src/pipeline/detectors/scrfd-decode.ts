@@ -23,7 +23,8 @@ export function groupScrfdOutputs(outputs: readonly OutputTensor[], inputW: numb
     throw new ModelError(model, `expected 3 score, 3 box and 3 keypoint outputs, got shapes ${JSON.stringify(outputs.map((o) => o.dims))}`);
   const anchors = (o: OutputTensor, width: number) => o.data.length / width;
   return SCRFD_STRIDES.map((stride) => {
-    const cells = Math.floor(inputH / stride) * Math.floor(inputW / stride);
+    // A stride-s feature map has ceil(size / s) cells a side (padded convolutions), floor only for sizes s divides.
+    const cells = Math.ceil(inputH / stride) * Math.ceil(inputW / stride);
     const s = scores.find((o) => anchors(o, 1) % cells === 0 && anchors(o, 1) / cells <= 3 && anchors(o, 1) >= cells);
     const perCell = s ? anchors(s, 1) / cells : 0;
     const count = cells * perCell;
@@ -38,10 +39,10 @@ export function groupScrfdOutputs(outputs: readonly OutputTensor[], inputW: numb
 export function decodeScrfd(outputs: readonly OutputTensor[], inputW: number, inputH: number, minScore: number, model = 'scrfd'): RawFace[] {
   const faces: RawFace[] = [];
   for (const { stride, perCell, scores, boxes, kps } of groupScrfdOutputs(outputs, inputW, inputH, model)) {
-    const cols = Math.floor(inputW / stride);
+    const cols = Math.ceil(inputW / stride);
     for (let i = 0; i < scores.length; i++) {
       const score = scores[i]!;
-      if (score < minScore) continue;
+      if (!(score >= minScore)) continue; // a NaN score is no face
       const cell = Math.floor(i / perCell);
       const cx = (cell % cols) * stride, cy = Math.floor(cell / cols) * stride;
       const d = (k: number) => boxes[i * 4 + k]! * stride;

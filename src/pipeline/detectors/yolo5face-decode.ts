@@ -17,7 +17,7 @@ export function decodeYolo5Face(output: OutputTensor, minScore: number, model = 
   const v = output.data, faces: RawFace[] = [];
   for (let r = 0; r < v.length; r += YOLO5FACE_WIDTH) {
     const score = v[r + 4]! * v[r + 15]!;
-    if (score < minScore) continue;
+    if (!(score >= minScore)) continue; // a NaN score is no face
     const [cx, cy, w, h] = [v[r]!, v[r + 1]!, v[r + 2]!, v[r + 3]!];
     const points = Array.from({ length: 5 }, (_, p) => ({ x: v[r + 5 + 2 * p]!, y: v[r + 6 + 2 * p]! }));
     faces.push({ box: { x: cx - w / 2, y: cy - h / 2, width: w, height: h }, score, points });

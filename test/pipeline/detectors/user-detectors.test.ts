@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
 import { buildToyEmbedderOnnx } from '../../../src/models/onnx/toy-embedder.js';
-import { inspectOnnx } from '../../../src/models/user-models.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addUserModel, inspectOnnx, listUserDetectors } from '../../../src/models/user-models.js';
 import { OnnxFaceDetector } from '../../../src/pipeline/detectors/onnx-detector.js';
 import { decodeScrfd } from '../../../src/pipeline/detectors/scrfd-decode.js';
 import { decodeYolo5Face } from '../../../src/pipeline/detectors/yolo5face-decode.js';
@@ -57,6 +60,18 @@ describe('SCRFD decoding', () => {
     expect((await withC.detect(blank(128, 64), { minScore: 0.2 })).map((f) => round(f.score))).toEqual([0.3, 0.9]); // C's box is the largest
   });
 
+  it('an input size the strides do not divide (600): maps of ceil(600 / s) cells a side, as padded convolutions give', () => {
+    // Stride 16: 38 columns. Anchor 2·(38·3 + 5) = 238 → cell 119 → row 3, column 5 → centre (80, 48).
+    const faces = decodeScrfd(scrfdOutputs(600, [{ ...B, anchor: 238 }]), 600, 600, 0.5);
+    expect(faces.map((f) => f.box)).toEqual([{ x: 72, y: 40, width: 16, height: 16 }]);
+  });
+
+  it('a NaN score is no face', () => {
+    expect(decodeScrfd(scrfdOutputs(64, [{ ...A, score: Number.NaN }]), 64, 64, 0.5)).toEqual([]);
+    const nan = yolo5FaceOutput([[32, 24, 20, 24, Number.NaN, 26, 20, 38, 20, 32, 26, 27, 31, 37, 31, 0.9]]);
+    expect(decodeYolo5Face({ data: nan.data, dims: nan.dims }, 0.5)).toEqual([]);
+  });
+
   it('outputs that do not fit the input size are a model error (exit 13), not a crash', async () => {
     const session = await createSession(constantOutputsOnnx([1, 3, 64, 64], scrfdOutputs(32, [A])));
     const detector = new OnnxFaceDetector(session, { id: 'wrong', family: 'scrfd', inputWidth: 64, inputHeight: 64 }, 'wrong:x');
@@ -97,6 +112,32 @@ describe('model router (models add)', () => {
     expect(await inspect(file('scrfd-dyn.onnx', constantOutputsOnnx(['N', 3, 'H', 'W'], scrfd)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 640, inputHeight: 640 });
     expect(await inspect(file('yolo.onnx', constantOutputsOnnx([1, 3, 320, 480], [yolo5FaceOutput([])])))).toEqual({ kind: 'detector', family: 'yolov5-face', inputWidth: 480, inputHeight: 320 });
     expect(await inspect(file('emb.onnx', buildToyEmbedderOnnx({ dim: 64 })))).toMatchObject({ kind: 'embedder', inputSize: 112 });
+  });
+
+  it('SCRFD with 1-D score outputs (one score per anchor), which the decoder reads, is recognised too', async () => {
+    const flat = scrfd.map((o) => (o.dims[1] === 1 ? { ...o, dims: [o.dims[0]!] } : o));
+    expect(await inspect(file('scrfd-1d.onnx', constantOutputsOnnx([1, 3, 64, 64], flat)))).toEqual({ kind: 'detector', family: 'scrfd', inputWidth: 64, inputHeight: 64 });
+  });
+
+  it('models add decodes a trial run: an SCRFD file whose outputs fit no grid of its input is refused then (exit 13), not at every detect', async () => {
+    const saved = process.env.FACECTL_USER_MODELS_DIR;
+    process.env.FACECTL_USER_MODELS_DIR = mkdtempSync(path.join(os.tmpdir(), 'facectl-user-detectors-'));
+    try {
+      const dir = process.env.FACECTL_USER_MODELS_DIR;
+      const mismatch = path.join(dir, 'mismatch.onnx');
+      writeFileSync(mismatch, constantOutputsOnnx([1, 3, 64, 64], scrfdOutputs(32, [A])));
+      await expect(addUserModel(mismatch)).rejects.toMatchObject({
+        code: ExitCode.MODEL_ERROR,
+        message: 'its outputs cannot be decoded as scrfd: no outputs for stride 8 of a 64×64 input',
+      });
+      expect(await listUserDetectors()).toEqual([]);
+      const good = path.join(dir, 'good.onnx');
+      writeFileSync(good, constantOutputsOnnx([1, 3, 600, 600], scrfdOutputs(600, [A])));
+      expect(await addUserModel(good)).toMatchObject({ id: 'good', family: 'scrfd', inputWidth: 600 });
+    } finally {
+      if (saved === undefined) delete process.env.FACECTL_USER_MODELS_DIR;
+      else process.env.FACECTL_USER_MODELS_DIR = saved;
+    }
   });
 
   it('refuses with a reason (exit 13): SCRFD without keypoints, other multi-output graphs', async () => {
