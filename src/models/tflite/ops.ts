@@ -53,7 +53,12 @@ function constant(ctx: OpContext, i: number): ConstValue {
 }
 const floats = (ctx: OpContext, i: number): Float32Array => {
   const v = constant(ctx, i).values;
-  return v instanceof Float32Array ? v : fail(ctx, `input ${i} must be a float constant`);
+  if (v instanceof Float32Array) return v;
+  // Integer weights an op reads itself are a dynamic-range ("hybrid") quantised model, whose kernels also
+  // quantise the activations: plain float maths would not give what TFLite gives.
+  if (ctx.inputTensors[i]?.quantization)
+    fail(ctx, `input ${i} holds quantised integer weights (a dynamic-range quantised model, TFLiteConverter's Optimize.DEFAULT); facectl converts float32 and float16 TFLite models: export one of those`);
+  return fail(ctx, `input ${i} must be a float constant`);
 };
 const ints = (ctx: OpContext, i: number): number[] => Array.from(constant(ctx, i).values, Number);
 
@@ -125,6 +130,7 @@ const pool: OpHandler = (ctx) => {
 const fullyConnected: OpHandler = (ctx) => {
   const x = input(ctx, 0);
   const weightShape = constant(ctx, 1).shape; // [units, K]
+  floats(ctx, 1); // float weights only (refuses hybrid-quantised ones with the reason)
   const [units, k] = weightShape as [number, number];
   if (fullyConnectedKeepDims(ctx.op.options) && x.shape.length !== 2) fail(ctx, 'keep_num_dims on a rank > 2 input is not supported');
   // TFLite flattens everything but the last axis of size K into rows.
