@@ -229,18 +229,21 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
       file,
     );
 
+  // A graph that normalises its input itself takes raw pixels, unless the user says otherwise.
+  const { normalisesInputItself } = await import('./onnx/input-normalisation.js');
+  const rawPixels = !tflite && opts.mean === undefined && opts.std === undefined && normalisesInputItself(settled.bytes);
   const copy = await storeCopy(id, settled.bytes);
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';
   const spec: EmbedderSpec = {
     id,
-    description: `user ${kind} ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''})`,
+    description: `user ${kind} ${path.basename(file)} (${inspected.layout}, ${size}×${size}, ${dim}-d${settled.note ? `; ${settled.note}` : ''}${rawPixels ? '; the graph normalises its input itself (Sub, Mul first): fed 0..255' : ''})`,
     origin: 'user',
     source: tflite ? { ...copy, convertedFrom: tflite.origin } : copy,
     inputSize: size,
     layout: inspected.layout,
     channels: opts.channels ?? 'RGB',
-    mean: opts.mean ?? 127.5,
-    std: opts.std ?? 127.5,
+    mean: opts.mean ?? (rawPixels ? 0 : 127.5),
+    std: opts.std ?? (rawPixels ? 1 : 127.5),
     template: arcfaceTemplate(size),
     dim,
     flip: opts.flip ?? true,

@@ -67,6 +67,20 @@ describe('models add: fixed-batch files and files that cannot run', () => {
     expect(JSON.parse(cli('models', 'list', '--json').stdout).models.some((m: { id: string }) => ['score', 'antispoof', 'half'].includes(m.id))).toBe(false);
   });
 
+  it('a graph that normalises its input itself (Sub, Mul first, as mxnet ArcFace exports) is fed raw 0..255 pixels, unless --mean/--std say otherwise', () => {
+    const own = { ...env, FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models-normalising') };
+    const cli = (...argv: string[]) => runCli(argv, own);
+    const file = path.join(tmp, 'mxnet-style.onnx');
+    writeFileSync(file, buildToyEmbedderOnnx({ dim: 64, normaliseInput: true }));
+    const plain = path.join(tmp, 'plain.onnx');
+    writeFileSync(plain, buildToyEmbedderOnnx({ dim: 64 }));
+    for (const argv of [[file, '--id', 'raw'], [file, '--id', 'told', '--mean', '127.5', '--std', '127.5'], [plain, '--id', 'plain']]) expect(cli('models', 'add', ...argv).code).toBe(0);
+    const specs = JSON.parse(readFileSync(path.join(own.FACECTL_USER_MODELS_DIR, 'user-models.json'), 'utf8')).embedders;
+    const norm = (id: string) => specs.filter((m: { id: string }) => m.id === id).map((m: { mean: number; std: number }) => [m.mean, m.std])[0];
+    expect([norm('raw'), norm('told'), norm('plain')]).toEqual([[0, 1], [127.5, 127.5], [127.5, 127.5]]);
+    expect(specs.find((m: { id: string }) => m.id === 'raw').description).toMatch(/the graph normalises its input itself/);
+  });
+
   it('a dynamic-batch file that runs only on an even number of rows: refused with --no-flip (one face is one row), kept with the mirrored view', () => {
     // GlobalAveragePool → Reshape [2, −1] → Reshape [−1, 3] → MatMul: rows are paired, so one row cannot be reshaped.
     const b = new OnnxGraphBuilder('pairs');

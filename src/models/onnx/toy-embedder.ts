@@ -24,6 +24,8 @@ export interface ToyEmbedderOptions {
   broken?: boolean;
   /** The embedding cast to float16, as some half-precision exports give it (a fixture for "float32 only"). */
   float16Output?: boolean;
+  /** Begin with Sub 127.5 and Mul 1/127.5, as mxnet ArcFace exports do (they take raw 0..255 pixels). */
+  normaliseInput?: boolean;
 }
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
@@ -51,6 +53,10 @@ export function buildToyEmbedderOnnx(options: ToyEmbedderOptions = {}): Uint8Arr
   const dims: Dim[] = layout === 'NCHW' ? [n, 3, inputSize, inputSize] : [n, inputSize, inputSize, 3];
   b.addInput(inputName, dims);
   let x = layout === 'NCHW' ? inputName : b.node('Transpose', [inputName], { perm: NHWC_TO_NCHW }, 'to_nchw');
+  if (options.normaliseInput) {
+    x = b.node('Sub', [x, b.constFloat('minus_mean', [127.5], [])], {}, '_minusscalar0');
+    x = b.node('Mul', [x, b.constFloat('times_scale', [1 / 127.5], [])], {}, '_mulscalar0');
+  }
   // Inputs may be 0..255: scale down first so the random weights do not saturate.
   x = b.node('Mul', [x, b.constFloat('input_scale', [1 / 128], [])], {}, 'scale');
   let channels = 3;
