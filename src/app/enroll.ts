@@ -57,12 +57,16 @@ export async function embedEnrollPhoto(
     const image = await pipeline.decode(file);
     const faces = await pipeline.detect(image, { mode: 'fast' });
     if (!faces.length) return { file, code: ExitCode.NO_FACE, reason: 'no face found' };
-    // Judge size and confidence before embedding; sharpness needs the aligned crop, so it is judged after.
-    const usable = faces.filter((f) => !qualityProblem(f.quality, { ...quality, minSharpness: 0 }));
-    if (!usable.length) return { file, code: ExitCode.LOW_QUALITY, reason: qualityProblem(faces[0]!.quality, quality)! };
-    if (usable.length > 1 && policy === 'single')
-      return { file, code: ExitCode.MULTIPLE_FACES, reason: `${usable.length} faces found where one was expected (use --largest to take the biggest)` };
-    const chosen = selectFace(usable, image, policy === 'center' ? 'center' : 'largest')!;
+    // The faces that count are those big and sure enough to be a subject (tiny background faces do not).
+    // The photo's face is chosen among them and then judged whole: choosing among usable faces only would
+    // take a bystander when the subject is turned away. Sharpness needs the aligned crop: judged after.
+    const subjects = faces.filter((f) => !qualityProblem(f.quality, { ...quality, minSharpness: 0, maxYawDeg: Infinity }));
+    if (!subjects.length) return { file, code: ExitCode.LOW_QUALITY, reason: qualityProblem(faces[0]!.quality, quality)! };
+    if (subjects.length > 1 && policy === 'single')
+      return { file, code: ExitCode.MULTIPLE_FACES, reason: `${subjects.length} faces found where one was expected (use --largest to take the biggest)` };
+    const chosen = selectFace(subjects, image, policy === 'center' ? 'center' : 'largest')!;
+    const before = qualityProblem(chosen.quality, { ...quality, minSharpness: 0 });
+    if (before) return { file, code: ExitCode.LOW_QUALITY, reason: before };
     const [face] = await pipeline.embed(image, [chosen]);
     const problem = qualityProblem(face!.quality, quality);
     if (problem) return { file, code: ExitCode.LOW_QUALITY, reason: problem };
