@@ -93,6 +93,12 @@ export function stdinPhotoAtMostOnce(files: readonly string[]): void {
   if (files.filter((f) => f === '-').length > 1) throw new FacectlError(ExitCode.USAGE, 'only one photo can come from standard input ("-")');
 }
 
+/** USAGE naming each option given (not undefined, not false) that does nothing `where`, so it is not silently ignored. */
+export function refuseIdleOptions(given: Record<string, unknown>, where: string): void {
+  const idle = Object.entries(given).filter(([, v]) => v !== undefined && v !== false).map(([flag]) => flag);
+  if (idle.length) throw new FacectlError(ExitCode.USAGE, `${idle.join(', ')} ${idle.length > 1 ? 'do' : 'does'} nothing ${where}`);
+}
+
 /**
  * Parse a number option with bounds, or fail with a usage error naming the option. `integer` for counts,
  * sizes and seeds: a fraction there is a typo, and code downstream (array lengths, seeded RNGs) would

@@ -3,7 +3,7 @@ import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
-import { DETECTOR_DEFAULT, action, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, note, numberOption, printJson, refuseIdleOptions, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -39,6 +39,10 @@ export function registerEnroll(program: Command): void {
   ), DETECTOR_DEFAULT.store).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
       if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
+      refuseIdleOptions(
+        { '--name': opts.name, '--largest': opts.largest, '--skip-bad': opts.skipBad, '--force': opts.force, '--threshold': opts.threshold },
+        'with --dataset (the folder names are the ids and names, the face nearest the centre is taken, bad photos are skipped and listed, and there is no duplicate check)',
+      );
       const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }

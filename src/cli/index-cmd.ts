@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, indexOption, note, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -12,6 +12,8 @@ interface RebuildOpts extends GlobalOptions {
   dropMissing?: boolean;
   photosRoot?: string;
   index: 'auto' | 'flat' | 'hnsw';
+  model?: string;
+  detector?: string;
 }
 
 export function registerIndex(program: Command): void {
@@ -29,42 +31,45 @@ export function registerIndex(program: Command): void {
         .option('--detector <id>', "with --reembed: the detector to switch to (default: the store's)"),
     ),
   ).action(
-    action(async (opts: RebuildOpts) => withStore(opts, { mustExist: true }, async (gallery) => {
-      // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
-      const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery) : null;
-      const { rebuild } = await import('../app/rebuild.js');
-      // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
-      const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
-        const result = await rebuild(pipeline, gallery, {
-          reembed: !!opts.reembed,
-          dropMissing: !!opts.dropMissing,
-          photosRoot: path.resolve(opts.photosRoot ?? '.'),
-          fixPaths: opts.photosRoot !== undefined,
-          index: opts.index,
-          onProgress: (done, total) => {
-            if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
-          },
+    action(async (opts: RebuildOpts) => {
+      if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing }, 'without --reembed');
+      return withStore(opts, { mustExist: true }, async (gallery) => {
+        // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
+        const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery) : null;
+        const { rebuild } = await import('../app/rebuild.js');
+        // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
+        const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
+          const result = await rebuild(pipeline, gallery, {
+            reembed: !!opts.reembed,
+            dropMissing: !!opts.dropMissing,
+            photosRoot: path.resolve(opts.photosRoot ?? '.'),
+            fixPaths: opts.photosRoot !== undefined,
+            index: opts.index,
+            onProgress: (done, total) => {
+              if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
+            },
+          });
+          spinner?.succeed(`re-embedded ${result.reembedded} photos`);
+          return result;
         });
-        spinner?.succeed(`re-embedded ${result.reembedded} photos`);
-        return result;
+        if (opts.json) return printJson(r);
+        for (const p of r.verify.problems) note(opts, `found: ${p}`);
+        for (const a of r.repairs) note(opts, `repaired: ${a}`);
+        for (const d of r.dropped) note(opts, `dropped: ${d.file}: ${d.reason}`);
+        if (r.relativePaths)
+          note(opts, `${r.relativePaths} face(s) have a photo path relative to the directory enroll ran in: \`facectl index rebuild --photos-root <that directory>\` stores them absolute`);
+        process.stdout.write(
+          table(['index rebuild', 'result'], [
+            ['store problems found', r.verify.problems.length],
+            ['repairs made', r.repairs.length],
+            ['faces re-embedded', r.reembedded],
+            ['faces dropped', r.dropped.length],
+            ['photo paths made absolute', r.relocated],
+            ['identities indexed', r.index.identities],
+            ['index', r.index.kind === 'none' ? 'none (empty store)' : `${r.index.kind} → ${r.index.file} (${r.index.ms.toFixed(0)} ms)`],
+          ]) + '\n',
+        );
       });
-      if (opts.json) return printJson(r);
-      for (const p of r.verify.problems) note(opts, `found: ${p}`);
-      for (const a of r.repairs) note(opts, `repaired: ${a}`);
-      for (const d of r.dropped) note(opts, `dropped: ${d.file}: ${d.reason}`);
-      if (r.relativePaths)
-        note(opts, `${r.relativePaths} face(s) have a photo path relative to the directory enroll ran in: \`facectl index rebuild --photos-root <that directory>\` stores them absolute`);
-      process.stdout.write(
-        table(['index rebuild', 'result'], [
-          ['store problems found', r.verify.problems.length],
-          ['repairs made', r.repairs.length],
-          ['faces re-embedded', r.reembedded],
-          ['faces dropped', r.dropped.length],
-          ['photo paths made absolute', r.relocated],
-          ['identities indexed', r.index.identities],
-          ['index', r.index.kind === 'none' ? 'none (empty store)' : `${r.index.kind} → ${r.index.file} (${r.index.ms.toFixed(0)} ms)`],
-        ]) + '\n',
-      );
-    })),
+    }),
   );
 }

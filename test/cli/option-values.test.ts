@@ -65,3 +65,26 @@ describe('whole-number options', () => {
     expect(existsSync(store)).toBe(false);
   });
 });
+
+describe('options that would do nothing', () => {
+  it('index rebuild refuses --model, --detector and --drop-missing without --reembed (the store stayed on its model, exit 0)', async () => {
+    const store = await oneFaceStore();
+    const before = readdirSync(store).sort();
+    for (const extra of [['--model', 'mobilefacenet'], ['--detector', 'mtcnn'], ['--drop-missing'], ['--model', 'no-such', '--detector', 'none']]) {
+      const r = runCli(['index', 'rebuild', '--store', store, ...extra]);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr.trim()).toMatch(/^facectl: --[a-z-]+(, --[a-z-]+)* (do|does) nothing without --reembed$/);
+    }
+    expect(readdirSync(store).sort()).toEqual(before);
+  });
+
+  it('enroll --dataset refuses the options of a single enrollment, before creating a store', () => {
+    const store = path.join(tmp, 'never-made');
+    for (const extra of [['--name', 'Foo'], ['--threshold', 'abc'], ['--largest'], ['--force'], ['--skip-bad']]) {
+      const r = runCli(['enroll', '--dataset', tmp, '--store', store, ...extra]);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^facectl: ${extra[0]} does nothing with --dataset \\(`));
+    }
+    expect(existsSync(store)).toBe(false);
+  });
+});
