@@ -30,6 +30,8 @@ export interface BulkResult {
   added: number;
   /** Already in the store from an earlier (interrupted) run. */
   alreadyEnrolled: number;
+  /** The same photo (same bytes) twice in one folder in this run: taken once. */
+  duplicatePhotos: number;
   rejected: PhotoProblem[];
   rejectedByReason: Record<string, number>;
   /** Folder names that are not valid ids, and the ids used instead. */
@@ -53,13 +55,15 @@ export async function bulkEnroll(
   requireSameModel(await gallery.info(), pipeline.embedderInfo!);
   const rows = await gallery.rows();
   // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts).
-  const folders = folderIdentities(dataset.identities.map((i) => i.name), new Map(rows.map((r) => [r.id, r.name])));
+  const storedNames = new Map(rows.map((r) => [r.id, r.name]));
+  const folders = folderIdentities(dataset.identities.map((i) => i.name), storedNames);
   const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
+  const thisRun = new Set<string>();
 
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
-    rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+    duplicatePhotos: 0, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];
@@ -73,13 +77,17 @@ export async function bulkEnroll(
 
   let done = 0;
   for (const [k, identity] of dataset.identities.entries()) {
-    const { id, name } = folders[k]!;
+    const { id } = folders[k]!;
+    // An identity the store holds keeps its name (given with --name, perhaps): adding faces renames an identity.
+    const name = storedNames.get(id) ?? folders[k]!.name;
     if (id !== identity.name) result.renamedFolders.push({ folder: identity.name, id });
     for (const rel of identity.images) {
       const file = path.join(dataset.root, rel);
       done++;
       const sha = await sha256OfFile(file).catch(() => null);
-      if (sha && enrolled.has(`${id}\u0000${sha}`)) {
+      if (sha && thisRun.has(`${id}\u0000${sha}`)) {
+        result.duplicatePhotos++;
+      } else if (sha && enrolled.has(`${id}\u0000${sha}`)) {
         result.alreadyEnrolled++;
         withFaces.add(id);
       } else {
@@ -91,6 +99,7 @@ export async function bulkEnroll(
         } else {
           pending.push({ id, name, sourcePath: file, imageSha256: r.imageSha256, box: r.face.box, quality: r.face.quality, embedding: r.face.embedding });
           enrolled.add(`${id}\u0000${r.imageSha256}`);
+          thisRun.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;
           if (pending.length >= batchSize) await flush();
@@ -101,6 +110,7 @@ export async function bulkEnroll(
   }
   await flush();
   result.identitiesEnrolled = withFaces.size;
+  result.renamedFolders = result.renamedFolders.filter((f) => withFaces.has(f.id)); // only folders that were enrolled
   result.seconds = (performance.now() - t0) / 1000;
   return result;
 }

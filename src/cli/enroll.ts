@@ -1,7 +1,7 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { DETECTOR_DEFAULT, action, note, numberOption, printJson, refuseIdleOptions, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
@@ -88,16 +88,28 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
     spinner?.succeed(`imported ${dataset} in ${result.seconds.toFixed(1)}s`);
     return result;
   });
-  if (opts.json) return printJson({ store: gallery.location, ...r });
+  if (opts.json) {
+    printJson({ store: gallery.location, ...r });
+    return refuseEmptyImport(r, dataset);
+  }
   const rows: (string | number)[][] = [
     ['people in dataset', r.identities],
     ['people enrolled', r.identitiesEnrolled],
     ['photos', r.photos],
     ['faces added now', r.added],
     ['already enrolled (resumed)', r.alreadyEnrolled],
+    ...(r.duplicatePhotos ? [['same photo twice in a folder (taken once)', r.duplicatePhotos]] : []),
     ['photos rejected', r.rejected.length],
     ...Object.entries(r.rejectedByReason).map(([reason, n]) => [`  ${reason}`, n]),
   ];
   process.stdout.write(table(['import summary', 'count'], rows) + '\n');
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
+  refuseEmptyImport(r, dataset);
+}
+
+/** As a single enroll fails when no photo gives a usable face, so does an import where none did (after its summary). */
+function refuseEmptyImport(r: { added: number; alreadyEnrolled: number; rejected: { file: string; code: number; reason: string }[] }, dataset: string): void {
+  if (r.added || r.alreadyEnrolled) return;
+  const first = r.rejected[0];
+  throw new FacectlError((first?.code ?? ExitCode.NO_FACE) as ExitCodeValue, `nothing enrolled: no photo in ${dataset} gave a usable face${first ? ` (first: ${first.file}: ${first.reason})` : ''}`);
 }

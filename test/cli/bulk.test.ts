@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
@@ -78,6 +79,30 @@ describe.skipIf(!hasSamples)(`bulk import folder names${hasSamples ? '' : ` (${S
     expect(later.code, later.stderr).toBe(ExitCode.USAGE);
     expect(later.stderr).toContain('folder "Jos_" → Jos_, enrolled already as "José"');
     expect(JSON.parse(runCli(['list', '--store', store, '--json']).stdout).identities.map((i: { faces: number }) => i.faces)).toEqual([1]);
+  });
+
+  it("an identity the store holds keeps its name; the same photo twice is taken once; a folder with no face is not 'enrolled'; an import enrolling nothing fails like enroll", async () => {
+    const store = path.join(tmp, 'names-store');
+    expect(runCli(['enroll', 'kit', await faceCrop('a'), '--name', 'Kit Harington', '--store', store, '-q']).code).toBe(0);
+    const root = path.join(tmp, 'names');
+    mkdirSync(path.join(root, 'kit'), { recursive: true });
+    for (const copy of ['c1.jpg', 'c2.jpg']) copyFileSync(await faceCrop('c'), path.join(root, 'kit', copy));
+    mkdirSync(path.join(root, 'no face'));
+    const blank = path.join(root, 'no face', 'wall.png');
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: '#8899aa' } }).png().toFile(blank);
+    const r = runCli(['enroll', '--dataset', root, '--store', store, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ added: 1, duplicatePhotos: 1, alreadyEnrolled: 0, identitiesEnrolled: 1, renamedFolders: [] });
+    expect(r.stderr).not.toMatch(/enrolled as id/);
+    const kit = JSON.parse(runCli(['list', '--store', store, '--json']).stdout).identities;
+    expect(kit).toMatchObject([{ id: 'kit', name: 'Kit Harington', faces: 2 }]);
+
+    const onlyBlank = path.join(tmp, 'only-blank');
+    mkdirSync(path.join(onlyBlank, 'wall'), { recursive: true });
+    copyFileSync(blank, path.join(onlyBlank, 'wall', 'wall.png'));
+    const empty = runCli(['enroll', '--dataset', onlyBlank, '--store', path.join(tmp, 'empty-store'), '-q']);
+    expect(empty.code, empty.stderr).toBe(ExitCode.NO_FACE);
+    expect(empty.stderr.trim()).toMatch(/^facectl: nothing enrolled: no photo in .*only-blank gave a usable face \(first: .*wall\.png: no face found\)$/);
   });
 
   it('a folder name with a tab enrolls under a cleaned name; the other folders too', async () => {
