@@ -9,7 +9,7 @@
  * 2,131 people into 391 groups (BCubed precision 24 %); the login threshold was within a point of the
  * best of a sweep.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
@@ -38,16 +38,27 @@ export interface ClusterResult {
   skipped: PhotoProblem[];
 }
 
-/** The photos under `paths` (files, or folders walked recursively), in natural order; documents and dotfiles skipped. */
+/**
+ * The photos under `paths` (files, or folders walked recursively), in natural order; documents and dotfiles
+ * skipped. Each file and folder is taken once by its real path, so a symbolic link loop ends and a photo
+ * reached twice (through `--link-to` folders of an earlier run) counts once. A dangling link inside a folder
+ * is kept, to be listed as a photo that could not be read; a path given that does not exist is NOT_FOUND.
+ */
 export function listPhotos(paths: readonly string[]): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   const walk = (p: string, explicit: boolean) => {
     let info;
     try {
       info = statSync(p);
     } catch {
-      throw new FacectlError(ExitCode.NOT_FOUND, 'no such file or folder', p);
+      if (explicit) throw new FacectlError(ExitCode.NOT_FOUND, 'no such file or folder', p);
+      if (!isObviousNonImage(path.basename(p))) out.push(p); // a dangling link: reported when it cannot be read
+      return;
     }
+    const real = realpathSync(p);
+    if (seen.has(real)) return;
+    seen.add(real);
     if (info.isDirectory()) {
       const names = readdirSync(p).sort(naturalCompare);
       for (const name of names) if (!name.startsWith('.')) walk(path.join(p, name), false);
