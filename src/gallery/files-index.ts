@@ -74,10 +74,23 @@ async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: ()
   }
 }
 
+/** The kind of the saved index that describes `snapshot`, if one does (a save deletes the other kind). */
+function currentSavedKind(snapshot: StoreSnapshot): IndexKind | undefined {
+  return (['flat', 'hnsw'] as const).find((kind) => {
+    try {
+      return readIndexHeader(indexFile(snapshot.dir, kind)).fingerprint === fingerprintOf(snapshot);
+    } catch {
+      return false; // missing or unreadable
+    }
+  });
+}
+
 /** The snapshot's identities as one index, from the saved file when it is current. */
 export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoice, options: { rebuild?: boolean } = {}): Promise<OpenedFilesIndex> {
   const identities = snapshot.identities();
-  const kind = chooseKind(snapshot.dimension, identities.length, choice);
+  // `auto` uses an index that is current whatever its kind: one the user built with `index rebuild --index
+  // hnsw` (70 minutes at 1e6) must not be replaced by a flat one, and deleted, by the next login.
+  const kind = (choice === 'auto' && currentSavedKind(snapshot)) || chooseKind(snapshot.dimension, identities.length, choice);
   const file = indexFile(snapshot.dir, kind);
   const build = () => {
     const index = createIndex({ dim: snapshot.dimension, expectedSize: identities.length, kind });

@@ -130,6 +130,19 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.'))).toEqual([]);
   });
 
+  it('an auto search uses a current index of the other kind: an HNSW index built on purpose is not replaced by a flat one', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 24);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    const found = await FilesGallery.open(dir).search(v[3]!, 1, 'auto'); // 6 faces: auto alone would choose flat
+    expect([found.hits[0]![0]!.id, found.index.kind, found.index.origin]).toEqual(['p3', 'hnsw', 'loaded']);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.')).sort()).toEqual(['index.hnsw', 'index.hnsw.usearch']);
+    // Once stale (a new face), auto goes back to its own choice.
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [newFace('p6', unitVectors(7, DIM, 25)[6]!)]));
+    expect((await FilesGallery.open(dir).search(v[3]!, 1, 'auto')).index).toMatchObject({ kind: 'flat', origin: 'built' });
+  });
+
   it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {
     const dir = path.join(tempDir(), 'store');
     const v = unitVectors(6, DIM, 22);
