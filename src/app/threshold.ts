@@ -8,10 +8,13 @@ export interface EffectiveThreshold {
 }
 
 /** --threshold, else the gallery's own (calibrated or set), else the model's default login threshold. */
+/** The rate a calibrated threshold was fitted at: FPIR over an open-set search (1:N), else FPR over impostor pairs (1:1). */
+export const rateName = (basis: ThresholdInfo['basis']): 'FPIR' | 'FPR' => (basis === 'open-set' ? 'FPIR' : 'FPR');
+
 export function effectiveThreshold(stored: ThresholdInfo | null, spec: EmbedderSpec | null, override?: number): EffectiveThreshold | null {
   if (override !== undefined) return { value: override, source: '--threshold' };
   if (stored) {
-    const rate = stored.basis === 'open-set' ? 'FPIR' : 'FPR';
+    const rate = rateName(stored.basis);
     return {
       value: stored.value,
       source: stored.source === 'calibrated' ? `calibrated on ${stored.dataset ?? '?'} at ${rate} ${stored.targetFpr ?? '?'} (${stored.date.slice(0, 10)})` : stored.source,

@@ -1,6 +1,7 @@
 /** `facectl list`, `facectl remove <id>`, `facectl info`: what the gallery holds. */
 import type { Command } from 'commander';
 import { action, fmt, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { rateName } from '../app/threshold.js';
 import { storeOption, withStore } from './store-option.js';
 
 // The gallery code loads when a command runs, not for --help or other commands.
@@ -39,7 +40,7 @@ export function registerGallery(program: Command): void {
         const d = await (await galleryOps()).describeGallery(gallery);
         const t = d.threshold;
         const threshold = t
-          ? { value: t.value, source: t.source, dataset: t.dataset, targetFpr: t.targetFpr, date: t.date }
+          ? { value: t.value, source: t.source, dataset: t.dataset, targetFpr: t.targetFpr, basis: t.basis, date: t.date }
           : d.loginThreshold && { value: d.loginThreshold.value, source: 'model default', note: d.loginThreshold.source };
         const info = { store: d.location, backend: d.backend, model: d.model, identities: d.identities, faces: d.faces, threshold, generation: d.generation };
         if (opts.json) return printJson(d.backend === 'files' ? { ...info, files: d.details } : { ...info, details: d.details });
@@ -51,7 +52,7 @@ export function registerGallery(program: Command): void {
           [
             'threshold',
             t
-              ? `${fmt(t.value, 4)} (${t.source}${t.dataset ? `, ${t.dataset}` : ''}${t.targetFpr ? `, FPR ${t.targetFpr}` : ''}${t.date ? `, ${t.date.slice(0, 10)}` : ''})`
+              ? `${fmt(t.value, 4)} (${t.source}${t.dataset ? `, ${t.dataset}` : ''}${t.targetFpr ? `, ${rateName(t.basis)} ${t.targetFpr}` : ''}${t.date ? `, ${t.date.slice(0, 10)}` : ''})`
               : d.loginThreshold
                 ? `${fmt(d.loginThreshold.value, 4)} (model default)`
                 : 'none',

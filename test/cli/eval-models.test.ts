@@ -102,6 +102,9 @@ describe.skipIf(!hasDatasets)(`eval, models, re-embed${hasDatasets ? '' : ` (${S
     const threshold = JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold;
     expect(threshold).toMatchObject({ source: 'calibrated', basis: 'open-set', targetFpr: 0.01 });
     expect(threshold.value).toBeCloseTo(JSON.parse(login.stdout).calibrated.value, 10);
+    // info says which rate: an open-set calibration is at an FPIR, and --json keeps the basis.
+    expect(JSON.parse(cli('info', '--json').stdout).threshold).toMatchObject({ basis: 'open-set', targetFpr: 0.01 });
+    expect(cli('info').stdout).toMatch(/threshold .*\(calibrated, face-recognition-examples, FPIR 0\.01, /);
     const pairs = cli(...base, '--calibrate', '--target-fpr', '0.1');
     expect(pairs.code, pairs.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold).toMatchObject({ basis: 'pairs', targetFpr: 0.1 });
