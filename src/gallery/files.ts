@@ -90,18 +90,18 @@ export class FilesGallery implements Gallery {
     let opened = this.indexes.get(choice);
     if (!opened) this.indexes.set(choice, (opened = await openFilesIndex(s, choice)));
     const want = Math.max(1, k);
-    const hnsw = opened.kind === 'hnsw';
-    // HNSW stores 8-bit vectors (scores off by up to ~0.013), so its order among near-ties is not the exact
-    // one: take spare candidates, re-score them exactly and keep the best k, so --top cannot change the top.
-    const hits = opened.index.search(queries, hnsw ? Math.min(opened.index.size, Math.max(2 * want, want + 16)) : want);
+    // Every candidate is re-scored with the one `dot` that verify, enroll's duplicate check and the PostgreSQL
+    // backend use, so a score exactly at the threshold gets the same decision whatever the index: the flat
+    // kernel sums in float32, and HNSW stores 8-bit vectors (scores off by up to ~0.013, so its order among
+    // near-ties is not the exact one). Spare candidates are taken, so --top cannot change the top.
+    const spare = opened.kind === 'hnsw' ? Math.max(2 * want, want + 16) : want + 4;
+    const hits = opened.index.search(queries, Math.max(want, Math.min(opened.index.size, spare)));
     const dim = s.dimension;
     return {
       index: { kind: opened.kind, origin: opened.origin },
       hits: hits.map((hit, q) => {
-        const candidates: Candidate[] = hit.labels.map((id, j) => ({ id, name: s.identity(id)?.name ?? '', score: hit.scores[j]! }));
-        if (!hnsw) return candidates;
         const query = queries.subarray(q * dim, (q + 1) * dim);
-        for (const c of candidates) c.score = dot(query, s.identity(c.id)!.vector);
+        const candidates: Candidate[] = hit.labels.map((id) => ({ id, name: s.identity(id)?.name ?? '', score: dot(query, s.identity(id)!.vector) }));
         return candidates.sort((a, b) => b.score - a.score).slice(0, want);
       }),
     };

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesGallery } from '../../src/gallery/files.js';
+import { dot } from '../../src/pipeline/vector.js';
 import { storeTestHooks } from '../../src/store/fsio.js';
 import { processStartTime } from '../../src/store/lock.js';
 import { tempDir } from '../store/helpers.js';
@@ -128,6 +129,20 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     }
     expect(atCommitPoint).toEqual([[]]);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('index.'))).toEqual([]);
+  });
+
+  it('flat and HNSW give the same score to the bit, the one dot() verify and enroll use, so a score at the threshold gets one decision', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(40, DIM, 26);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const queries = unitVectors(12, DIM, 27);
+    const g = FilesGallery.open(dir);
+    const s = await g.snapshot();
+    for (const q of queries) {
+      const [flat, hnsw] = [(await g.search(q, 3, 'flat')).hits[0]!, (await g.search(q, 3, 'hnsw')).hits[0]!];
+      expect(hnsw.map((c) => [c.id, c.score])).toEqual(flat.map((c) => [c.id, c.score]));
+      for (const c of flat) expect(c.score).toBe(dot(q, s.identity(c.id)!.vector));
+    }
   });
 
   it('an auto search uses a current index of the other kind: an HNSW index built on purpose is not replaced by a flat one', async () => {
