@@ -42,6 +42,8 @@ export interface EnrollResult {
   id: string;
   name: string;
   added: FaceRow[];
+  /** Photos this id already had (the same bytes), or given twice: not added again. */
+  alreadyEnrolled: string[];
   skipped: PhotoProblem[];
   warnings: string[];
 }
@@ -117,9 +119,17 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
   const { result } = await gallery.mutate(async (draft) => {
     const existing = await draft.facesOf(id);
     const name = options.name ?? existing.rows.at(-1)?.name ?? id;
-    if (!options.force) await refuseDuplicates(draft, id, embedded, threshold);
-    const warnings = consistencyWarnings(id, embedded, existing.embeddings, threshold);
-    const faces: NewFace[] = embedded.map((p) => ({
+    // A photo this id already has (the same bytes), or one given twice, adds nothing but weight in the identity's mean.
+    const seen = new Set(existing.rows.map((r) => r.imageSha256));
+    const fresh: EmbeddedPhoto[] = [];
+    const alreadyEnrolled: string[] = [];
+    for (const p of embedded) {
+      if (seen.has(p.imageSha256)) alreadyEnrolled.push(p.file);
+      else fresh.push(p), seen.add(p.imageSha256);
+    }
+    if (!options.force) await refuseDuplicates(draft, id, fresh, threshold);
+    const warnings = consistencyWarnings(id, fresh, existing.embeddings, threshold);
+    const faces: NewFace[] = fresh.map((p) => ({
       id,
       name,
       // Absolute, so re-embedding and login find the photo from any directory.
@@ -129,7 +139,7 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
       quality: p.face.quality,
       embedding: p.face.embedding,
     }));
-    return { id, name, added: await draft.addFaces(model, faces), skipped: problems, warnings };
+    return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, skipped: problems, warnings };
   });
   return result;
 }

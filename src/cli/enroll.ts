@@ -59,7 +59,8 @@ export function registerEnroll(program: Command): void {
         const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
         for (const w of r.warnings) note(opts, `warning: ${w}`);
         for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
-        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
+        for (const f of r.alreadyEnrolled) note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again`);
+        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
         process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
       } catch (err) {
         // Several bad photos: one line each on stderr before the summary error line.

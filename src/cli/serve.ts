@@ -147,7 +147,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
         skipBad: flag(request, 'skipBad'),
         force: flag(request, 'force'),
       });
-      return { enrolled: r.id, name: r.name, added: r.added.length, skipped: r.skipped, warnings: r.warnings };
+      return { enrolled: r.id, name: r.name, added: r.added.length, alreadyEnrolled: r.alreadyEnrolled, skipped: r.skipped, warnings: r.warnings };
     }
     case 'remove': {
       const { identity } = request;

@@ -109,6 +109,17 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(kit.code, kit.stderr).toBe(0);
   });
 
+  it('a photo the id already has, or one given twice, is not added again (the same bytes would only weigh in the mean)', () => {
+    const { cli } = withStore('same-photo');
+    const r = cli('enroll', 'obama', ex('barack_obama/obama.jpg'), ex('barack_obama/obama3.jpg'), ex('barack_obama/obama3.jpg'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.added.map((row: { sourcePath: string }) => path.basename(row.sourcePath))).toEqual(['obama3.jpg']);
+    expect(j.alreadyEnrolled.map((f: string) => path.basename(f))).toEqual(['obama.jpg', 'obama3.jpg']);
+    expect(r.stderr).toMatch(/obama\.jpg: already enrolled as obama \(the same photo\): not added again/);
+    expect(JSON.parse(cli('list', '--json').stdout).identities.find((i: { id: string }) => i.id === 'obama').faces).toBe(3);
+  });
+
   it('list, info and remove', () => {
     const { cli } = withStore('list-info-remove');
     const list = JSON.parse(cli('list', '--json').stdout);
