@@ -6,7 +6,6 @@
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';
-import { openGallery } from '../gallery/open.js';
 import type { Gallery } from '../gallery/types.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
@@ -51,7 +50,7 @@ export class LoginService {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }
     if (generation === this.ctx.info.generation) return false;
-    const fresh = await openGallery(old.location, { mustExist: true });
+    const fresh = await old.reopen({ mustExist: true });
     try {
       this.ctx = await openLoginContext(this.pipeline, fresh, this.options);
     } catch (err) {

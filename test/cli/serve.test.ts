@@ -2,7 +2,7 @@
  * `facectl serve`: one JSON answer per request line, in order; the answers are `login --json`'s; a bad
  * request gets its exit code and the service goes on; a photo can come as bytes (imageBase64); enroll
  * through the service checks duplicates as `facectl enroll` does. Another process's enroll or remove is
- * seen by the next login, on a store directory and on PostgreSQL (the real
+ * seen by the next login, on a store directory and on PostgreSQL, a password-protected one too (the real
  * wire protocol: PGlite + pgvector, test/helpers/pg-server.ts). Real faces cut from the sample photos
  * `npm ci` installs, so no ../shared is needed.
  */
@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
+import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -130,6 +131,25 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     afterAll(async () => server?.stop());
     it('the same, against a database another process writes to', async () => {
       await story(server.url(uniqueSchema()));
+    }, 180_000);
+
+    it('with a password: after another process commits, the service reconnects with it, not with the *** it prints', async () => {
+      const proxy = await startPgProxy(server.url(uniqueSchema()), { password: 'secret' });
+      try {
+        const store = proxy.url('postgres:secret');
+        const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+        expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
+        const serve = new ServeClient(['--store', store], env);
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
+        expect(runCli(['enroll', 'bob', b, '-q', '--store', store], env).code).toBe(0);
+        expect(await serve.request({ op: 'login', image: b })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'bob' }] });
+        expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: true, store: expect.stringContaining('postgres:***@'), identities: 2 });
+        expect(await serve.end()).toBe(0);
+        expect(proxy.passwords.filter((p) => p !== 'secret')).toEqual([]);
+        expect(serve.stderr).not.toContain('secret');
+      } finally {
+        await proxy.stop();
+      }
     }, 180_000);
   });
 

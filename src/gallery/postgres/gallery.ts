@@ -53,8 +53,11 @@ export class PostgresGallery implements Gallery {
     this.location = target.shown;
   }
 
-  static async open(url: string, options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
-    const target = parsePgUrl(url);
+  static open(url: string, options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
+    return PostgresGallery.openTarget(parsePgUrl(url), options);
+  }
+
+  private static async openTarget(target: PgTarget, options: { mustExist?: boolean }): Promise<PostgresGallery> {
     const client = await connect(target);
     try {
       await client.query('BEGIN READ ONLY');
@@ -68,6 +71,11 @@ export class PostgresGallery implements Gallery {
       await client.end().catch(() => undefined);
       throw pgError(err, target);
     }
+  }
+
+  /** A new connection with the URL this gallery was opened with: `location` has its password masked. */
+  reopen(options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
+    return PostgresGallery.openTarget(this.target, options);
   }
 
   private get s(): string {
