@@ -2,7 +2,7 @@
  * Logins from a long-lived process (`facectl serve`): the pipeline is loaded and the gallery opened once,
  * so a login costs what a warm one does (`npm run bench:login`) instead of a process start with model
  * loading. Another process's commit (enroll, remove, calibrate) moves the gallery's committed generation;
- * each login checks it first (one small read) and reopens the gallery when it moved, so no login is
+ * each request checks it first (one small read) and reopens the gallery when it moved, so no login is
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';

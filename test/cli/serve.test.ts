@@ -153,7 +153,7 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     }, 180_000);
   });
 
-  it('PostgreSQL restarting: logins answer exit 15 while it is away, and work again once it is back', async () => {
+  it('PostgreSQL restarting: requests answer exit 15 while it is away, and logins, enrolls and removes work again once it is back', async () => {
     const data = path.join(tmp, 'pgdata');
     const start = (port: number) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pg-serve.ts'), '--port', String(port), '--data', data], { cwd: repoRoot });
@@ -172,18 +172,30 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     const base = await db.url;
     const port = Number(new URL(base).port);
     const store = `${base}?schema=${uniqueSchema()}`;
-    const a = await faceCrop('a');
+    const [a, b] = [await faceCrop('a'), await faceCrop('b')];
     expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
     const serve = new ServeClient(['--store', store], env);
+    const restart = async () => {
+      db.child.kill('SIGTERM');
+      await db.closed;
+      db = start(port); // the same data, the same address
+      await db.url;
+    };
     try {
       expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
       db.child.kill('SIGTERM');
       await db.closed;
-      expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
-      expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
-      db = start(port); // the same data, the same address
+      for (const request of [{ op: 'login', image: a }, { op: 'ping' }, { op: 'enroll', identity: 'bob', images: [b] }, { op: 'remove', identity: 'alice' }])
+        expect(await serve.request(request)).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+      db = start(port);
       await db.url;
       expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      // An enroll or a remove as the first request after a restart reconnects too, as a login does.
+      await restart();
+      expect(await serve.request({ op: 'enroll', identity: 'bob', images: [b] })).toMatchObject({ ok: true, enrolled: 'bob' });
+      await restart();
+      expect(await serve.request({ op: 'remove', identity: 'bob' })).toMatchObject({ ok: true, removed: 'bob' });
+      expect(await serve.request({ op: 'login', image: b })).toMatchObject({ ok: true, accepted: false });
       expect(await serve.end()).toBe(0);
     } finally {
       db.child.kill('SIGTERM');
