@@ -133,6 +133,30 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
       await story(server.url(uniqueSchema()));
     }, 180_000);
 
+    it('that stops answering (the network drops silently): a request answers exit 15 after query_timeout, then the service reconnects', async () => {
+      const proxy = await startPgProxy(server.url(uniqueSchema()));
+      try {
+        const store = `${proxy.url()}&query_timeout=1&connect_timeout=1`;
+        const a = await faceCrop('a');
+        expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
+        const serve = new ServeClient(['--store', store], env);
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
+        await proxy.freeze();
+        const t0 = performance.now();
+        // The store's generation read gets no answer within 1 s; the new connection tried then, none within 1 s.
+        const hung = await serve.request({ op: 'login', image: a });
+        expect(hung).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+        expect(hung.error).toMatch(/^cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?schema=\w+&query_timeout=1&connect_timeout=1 \(timeout expired\)$/);
+        expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+        expect(performance.now() - t0).toBeLessThan(8000);
+        await proxy.thaw();
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+        expect(await serve.end()).toBe(0);
+      } finally {
+        await proxy.stop();
+      }
+    }, 180_000);
+
     it('with a password: after another process commits, the service reconnects with it, not with the *** it prints', async () => {
       const proxy = await startPgProxy(server.url(uniqueSchema()), { password: 'secret' });
       try {

@@ -10,6 +10,7 @@ import { clientFor, parsePgUrl, redact } from '../../src/gallery/postgres/connec
 import { hnswBuildMemoryKb, PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
 import { expectFacectlError } from '../store/helpers.js';
+import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
 
@@ -86,6 +87,38 @@ describe('postgres gallery: connection, schema, index', () => {
   it('an unreachable server is DB_UNREACHABLE (exit 15) in one line, without the password', async () => {
     const err = await expectFacectlError(() => PostgresGallery.open('postgres://me:secret@127.0.0.1:1/db'), ExitCode.DB_UNREACHABLE, /cannot connect to PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/db \(ECONNREFUSED/);
     expect(err.message).not.toContain('secret');
+  });
+
+  it('bounds every wait: query_timeout (default 300 s) and TCP keepalive; a timeout longer than a Node timer holds is exit 2', async () => {
+    const { config } = parsePgUrl('postgres://u@h/d');
+    expect([config.query_timeout, config.keepAlive, config.connectionTimeoutMillis]).toEqual([300_000, true, 10_000]);
+    expect(parsePgUrl('postgres://u@h/d?query_timeout=2.5&connect_timeout=2147483').config).toMatchObject({ query_timeout: 2500, connectionTimeoutMillis: 2_147_483_000 });
+    // 1e10 s printed Node's TimeoutOverflowWarning and timed out after 1 ms.
+    for (const bad of ['connect_timeout=2147484', 'connect_timeout=1e10', 'connect_timeout=-1', 'query_timeout=0', 'query_timeout=abc'])
+      await expectFacectlError(() => parsePgUrl(`postgres://u@h/d?${bad}`), ExitCode.USAGE, /_timeout must be a number of seconds above 0 and at most 2147483, got "/);
+  });
+
+  it('a network that stops answering: exit 15 after query_timeout, in one line; later calls fail at once; a reopened gallery works once it answers', async () => {
+    const proxy = await startPgProxy(server.url(uniqueSchema()));
+    try {
+      const g = await PostgresGallery.open(`${proxy.url()}&query_timeout=1`);
+      opened.push(g);
+      await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+      await proxy.freeze();
+      let t0 = performance.now();
+      await expectFacectlError(() => g.info(), ExitCode.DB_UNREACHABLE, /^no answer from PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?schema=\w+&query_timeout=1 within 1 s \(query_timeout\)/);
+      expect(performance.now() - t0).toBeLessThan(1900); // no second wait, for a ROLLBACK behind the hung statement
+      t0 = performance.now();
+      await expectFacectlError(() => g.identities(), ExitCode.DB_UNREACHABLE, /^no answer from PostgreSQL/);
+      expect(performance.now() - t0).toBeLessThan(200);
+      await g.close();
+      await proxy.thaw();
+      const again = await g.reopen();
+      opened.push(again);
+      expect((await again.info()).faces).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {

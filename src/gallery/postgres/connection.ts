@@ -17,10 +17,27 @@ export interface PgTarget {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const KNOWN_PARAMS = new Set(['schema', 'sslmode', 'connect_timeout']);
+const KNOWN_PARAMS = new Set(['schema', 'sslmode', 'connect_timeout', 'query_timeout']);
+/** Node's timers hold at most 2^31 − 1 ms: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMEOUT_S = 2147483;
+/**
+ * No answer to a statement within this is exit 15: far above any single statement facectl sends in normal
+ * use (an exact scan of 1e6 identities took 7 s); the ones that may rightly take longer are longQuery's.
+ */
+export const DEFAULT_QUERY_TIMEOUT_S = 300;
+/** Idle seconds before TCP keepalive probes a connection (the OS's probe interval and count follow). */
+const KEEPALIVE_IDLE_MS = 10_000;
 
 function usage(message: string): never {
   throw new FacectlError(ExitCode.USAGE, message);
+}
+
+/** `?key=` seconds: above 0, and no more than a Node timer holds. */
+function seconds(u: URL, key: string, fallback: number): number {
+  const raw = u.searchParams.get(key);
+  const value = raw === null ? fallback : Number(raw);
+  if (!(value > 0 && value <= MAX_TIMEOUT_S)) usage(`${key} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_S}, got "${raw}"`);
+  return value;
 }
 
 /** Parses `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=…]`. */
@@ -37,8 +54,8 @@ export function parsePgUrl(url: string): PgTarget {
   const sslmode = u.searchParams.get('sslmode') ?? 'disable';
   const ssl: pg.ClientConfig['ssl'] =
     sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
-  const timeout = Number(u.searchParams.get('connect_timeout') ?? 10);
-  if (!(timeout > 0)) usage('connect_timeout must be a positive number of seconds');
+  const connectTimeout = seconds(u, 'connect_timeout', 10);
+  const queryTimeout = seconds(u, 'query_timeout', DEFAULT_QUERY_TIMEOUT_S);
   const database = decodePart(u.pathname.replace(/^\//, ''), 'database name');
   const user = decodePart(u.username, 'user name') || os.userInfo().username;
   const password = decodePart(u.password, 'password');
@@ -54,7 +71,12 @@ export function parsePgUrl(url: string): PgTarget {
     // A function, so node-postgres never falls back to PGPASSWORD or ~/.pgpass.
     password: async () => password,
     ssl,
-    connectionTimeoutMillis: timeout * 1000,
+    connectionTimeoutMillis: connectTimeout * 1000,
+    // A network that silently stops carrying packets (or a stuck server or proxy) would leave a statement
+    // waiting for good: node-postgres gives up after query_timeout, and TCP keepalive notices a dead peer.
+    query_timeout: queryTimeout * 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     application_name: 'facectl',
     client_encoding: 'UTF8',
     // Session options are ours alone (PGOPTIONS could change search_path or timeouts).
@@ -62,6 +84,13 @@ export function parsePgUrl(url: string): PgTarget {
   };
   return { config, schema, shown: redact(url) };
 }
+
+/**
+ * A statement that may rightly run for hours without a byte back (an HNSW build, rewriting a vector
+ * column, waiting for another writer's lock): exempt from query_timeout; TCP keepalive still watches it.
+ */
+export const longQuery = (text: string, values?: unknown[]): pg.QueryConfig =>
+  ({ text, values, query_timeout: MAX_TIMEOUT_S * 1000 }) as pg.QueryConfig;
 
 /** A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part. */
 function decodePart(part: string, what: string): string {

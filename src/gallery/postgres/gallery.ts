@@ -5,14 +5,14 @@
  * loses nothing (the server rolls its transaction back). Reads take no lock.
  */
 import type pg from 'pg';
-import { ExitCode, FacectlError } from '../../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
 import type {
   CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
   SearchResult, ThresholdInfo,
 } from '../types.js';
-import { connect, parsePgUrl, type PgTarget } from './connection.js';
+import { connect, longQuery, parsePgUrl, type PgTarget } from './connection.js';
 import { PgDraft, pgTestHooks } from './draft.js';
 import { checkGallery } from './check.js';
 import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
@@ -28,14 +28,32 @@ interface Meta {
   threshold: ThresholdInfo | null;
 }
 
-/** Errors of the driver as one line: lost connection → DB_UNREACHABLE, anything else from the server → STORE_ERROR. */
-function pgError(err: unknown, target: PgTarget): unknown {
-  if (err instanceof FacectlError || err instanceof RangeError) return err;
-  const e = err as Error & { code?: string };
-  const msg = e?.message?.split('\n')[0] ?? String(err);
-  if (!e?.code || /^E[A-Z]+$/.test(e.code) || /terminated|Connection/i.test(msg))
+/**
+ * The driver's error when the connection is gone as DB_UNREACHABLE: no answer within query_timeout, a
+ * socket error (E…), SQLSTATE class 08 or 57P (server shutting down), node-postgres's own "terminated" /
+ * "not queryable"; else null.
+ */
+function lostConnection(err: unknown, target: PgTarget): FacectlError | null {
+  if (!(err instanceof Error) || err instanceof FacectlError) return null;
+  const code = (err as { code?: unknown }).code;
+  const msg = errorLine(err);
+  if (msg === 'Query read timeout' && code === undefined)
+    return new FacectlError(ExitCode.DB_UNREACHABLE, `no answer from PostgreSQL at ${target.shown} within ${Number(target.config.query_timeout) / 1000} s (query_timeout): the network or the server stopped responding`);
+  if (typeof code === 'string' ? /^(E[A-Z]+$|08|57P)/.test(code) : /terminated|not queryable|Connection/i.test(msg))
     return new FacectlError(ExitCode.DB_UNREACHABLE, `lost the connection to PostgreSQL at ${target.shown} (${msg})`);
-  return new FacectlError(ExitCode.STORE_ERROR, `PostgreSQL error ${e.code}: ${msg}`);
+  return null;
+}
+
+/**
+ * Errors of the driver as one line: lost connection → DB_UNREACHABLE, a statement the server refused
+ * (a SQLSTATE) → STORE_ERROR. Anything else is facectl's own (a bug: exit 1) and stays as it is.
+ */
+function pgError(err: unknown, target: PgTarget): unknown {
+  const lost = lostConnection(err, target);
+  if (lost) return lost;
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof FacectlError || typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return err;
+  return new FacectlError(ExitCode.STORE_ERROR, `PostgreSQL error ${code}: ${errorLine(err)}`);
 }
 
 export class PostgresGallery implements Gallery {
@@ -44,6 +62,9 @@ export class PostgresGallery implements Gallery {
   /** Dimension and identity count for choosing the search kind, read once until this gallery writes. */
   private sizes?: { dim: number; identities: number };
   private hnswSeen = false;
+  /** Set once the connection is gone: later calls fail at once with it instead of queueing behind a hung statement. */
+  private lost?: FacectlError;
+  private closing?: Promise<void>;
 
   private constructor(
     private readonly c: pg.Client,
@@ -83,10 +104,16 @@ export class PostgresGallery implements Gallery {
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lost) throw this.lost;
     try {
       return await fn();
     } catch (err) {
-      throw pgError(err, this.target);
+      const e = pgError(err, this.target);
+      if (e instanceof FacectlError && e.code === ExitCode.DB_UNREACHABLE) {
+        this.lost = e;
+        void this.close();
+      }
+      throw e;
     }
   }
 
@@ -99,7 +126,8 @@ export class PostgresGallery implements Gallery {
         await this.c.query('COMMIT');
         return out;
       } catch (err) {
-        await this.c.query('ROLLBACK').catch(() => undefined);
+        // Over a lost connection the server rolls back itself; a ROLLBACK would wait out query_timeout again.
+        if (!lostConnection(err, this.target)) await this.c.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     });
@@ -208,13 +236,13 @@ export class PostgresGallery implements Gallery {
         `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
         [`${wantKb}kB`, wantKb],
       );
-      await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
+      await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
     });
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
     const out = await this.transaction('BEGIN', async () => {
-      await this.c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]);
+      await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
       const version = await schemaVersion(this.c, this.s);
       if (version === 0 && options.create === false)
         throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
@@ -270,8 +298,10 @@ export class PostgresGallery implements Gallery {
     });
   }
 
-  async close(): Promise<void> {
-    await this.c.end().catch(() => undefined);
+  close(): Promise<void> {
+    // Once only: node-postgres's end() waits for an 'end' event that a second call would never see.
+    this.closing ??= this.c.end().catch(() => undefined);
+    return this.closing;
   }
 }
 
