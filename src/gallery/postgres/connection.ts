@@ -7,6 +7,9 @@
 import os from 'node:os';
 import pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
+import { redact } from '../redact-url.js';
+
+export { redact };
 
 export interface PgTarget {
   config: pg.ClientConfig;
@@ -99,26 +102,6 @@ function decodePart(part: string, what: string): string {
   } catch {
     return usage(`the store URL's ${what} has a bad %-escape`);
   }
-}
-
-/**
- * The URL with any password replaced by ***. Split where a URL parser splits (the user information
- * ends at the authority's last `@`, and a user name may hold one, as in Azure's `user@server`); a URL
- * that does not parse loses everything between `//` and its last `@`.
- */
-export function redact(url: string): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(url);
-  } catch {
-    /* below */
-  }
-  if (u && /^postgres(?:ql)?:$/i.test(u.protocol)) {
-    if (u.password) u.password = '***';
-    return u.href;
-  }
-  const m = /^([a-z]+:\/\/)(.*)@(.*)$/is.exec(url);
-  return m ? `${m[1]}***@${m[3]}` : url;
 }
 
 /** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */
