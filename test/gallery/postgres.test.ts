@@ -149,6 +149,32 @@ describe('postgres gallery: connection, schema, index', () => {
   });
 });
 
+describe.skipIf(!!process.env.FACECTL_TEST_PG_URL)('postgres gallery: pgvector installed in another schema (Supabase: "extensions")', () => {
+  let other: PgServer;
+  beforeAll(async () => {
+    other = await startPgServer();
+    const c = clientFor(parsePgUrl(other.url('x')));
+    await c.connect();
+    await c.query('CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions');
+    await c.end();
+  }, 120_000);
+  afterAll(async () => other?.stop());
+
+  it('enrolls, searches (exact and HNSW) and checks: the type "vector" resolves', async () => {
+    const g = await PostgresGallery.open(other.url(uniqueSchema()));
+    try {
+      const v = unitVectors(20, DIM, 3);
+      await g.mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+      expect((await g.search(v[5]!, 1, 'flat')).hits[0]![0]!.id).toBe('p5');
+      await g.rebuildIndex('hnsw');
+      expect((await g.search(v[5]!, 1, 'hnsw')).hits[0]![0]!.id).toBe('p5');
+      expect((await g.check()).problems).toEqual([]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('postgres gallery: a server without pgvector', () => {
   let bare: PgServer;
   beforeAll(async () => {

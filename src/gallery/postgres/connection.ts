@@ -120,6 +120,14 @@ export function clientFor(target: PgTarget): pg.Client {
   }
 }
 
+/**
+ * Adds the schema pgvector is installed in to the session's search_path when it is not there already
+ * (Supabase installs extensions in "extensions"), so that the type vector and its operators resolve.
+ */
+const VECTOR_SEARCH_PATH = `SELECT set_config('search_path', current_setting('search_path') || coalesce((
+  SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+  WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
+
 /** Connects, or fails with DB_UNREACHABLE and one line saying why. */
 export async function connect(target: PgTarget): Promise<pg.Client> {
   const client = clientFor(target);
@@ -127,6 +135,7 @@ export async function connect(target: PgTarget): Promise<pg.Client> {
   client.on('error', () => undefined);
   try {
     await client.connect();
+    await client.query(VECTOR_SEARCH_PATH);
     return client;
   } catch (err) {
     await client.end().catch(() => undefined);
