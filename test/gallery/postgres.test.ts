@@ -149,18 +149,39 @@ describe('postgres gallery: connection, schema, index', () => {
   });
 });
 
-describe.skipIf(!!process.env.FACECTL_TEST_PG_URL)('postgres gallery: pgvector installed in another schema (Supabase: "extensions")', () => {
+/** A server of its own: pgvector is available but not created yet, and the roles are changed. */
+describe.skipIf(!!process.env.FACECTL_TEST_PG_URL)('postgres gallery: where and by whom pgvector is created', () => {
   let other: PgServer;
-  beforeAll(async () => {
-    other = await startPgServer();
+  const sql = async (text: string) => {
     const c = clientFor(parsePgUrl(other.url('x')));
     await c.connect();
-    await c.query('CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions');
+    await c.query(text);
     await c.end();
+  };
+  beforeAll(async () => {
+    other = await startPgServer();
   }, 120_000);
   afterAll(async () => other?.stop());
 
-  it('enrolls, searches (exact and HNSW) and checks: the type "vector" resolves', async () => {
+  it('a role that may not create the extension: exit 11 saying the database owner must create it, not "no pgvector"', async () => {
+    // PGlite serves one session to every connection: SET ROLE here is the role of the gallery's connection too.
+    await sql('CREATE ROLE weak; GRANT CREATE ON SCHEMA public TO weak; SET ROLE weak');
+    const g = await PostgresGallery.open(other.url(uniqueSchema()));
+    try {
+      const err = await expectFacectlError(
+        () => g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)])),
+        ExitCode.STORE_ERROR,
+        /^this PostgreSQL role may not create the pgvector extension \(permission denied to create extension "vector"\): the database owner or a superuser must run CREATE EXTENSION vector once in this database$/,
+      );
+      expect(err.message).not.toMatch(/no pgvector/);
+    } finally {
+      await g.close();
+      await sql('RESET ROLE');
+    }
+  });
+
+  it('installed in another schema (Supabase: "extensions"): enrolls, searches (exact and HNSW) and checks, the type "vector" resolving', async () => {
+    await sql('CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions');
     const g = await PostgresGallery.open(other.url(uniqueSchema()));
     try {
       const v = unitVectors(20, DIM, 3);
