@@ -121,6 +121,26 @@ describe('postgres gallery: connection, schema, index', () => {
     }
   });
 
+  it('box and quality values come back exact where the server rounds float8 (extra_float_digits = 0 by default)', async () => {
+    const side = clientFor(parsePgUrl(server.url('x')));
+    await side.connect();
+    // PGlite serves one session to every connection: this is the gallery's connection's default too.
+    await side.query('SET extra_float_digits = 0');
+    try {
+      const g = await open();
+      const face = newFace('a', unitVectors(1)[0]!, {
+        box: { x: 0.1 + 0.2, y: 1 / 3, width: 100.12345678901234, height: Math.PI * 10 },
+        quality: { score: 0.9876543210987654, eyeDistancePx: Math.E * 10, sizePx: 100.1, rollDeg: -1 / 7, yawDeg: 2 / 3, sharpness: Math.SQRT2 },
+      });
+      await g.mutate(async (d) => d.addFaces(MODEL, [face]));
+      const [row] = await g.rows();
+      expect([row!.box, row!.quality]).toEqual([face.box, face.quality]);
+    } finally {
+      await side.query('RESET extra_float_digits');
+      await side.end();
+    }
+  });
+
   it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { PGHOST: 'evil.example', PGPORT: '6666', PGUSER: 'mallory', PGDATABASE: 'other', PGPASSWORD: 'leak', PGSSLMODE: 'require', PGOPTIONS: '-c search_path=evil', PGAPPNAME: 'x' });

@@ -121,12 +121,16 @@ export function clientFor(target: PgTarget): pg.Client {
 }
 
 /**
- * Adds the schema pgvector is installed in to the session's search_path when it is not there already
- * (Supabase installs extensions in "extensions"), so that the type vector and its operators resolve.
+ * Session settings whatever the server's, database's or role's defaults: float8 values in full
+ * (extra_float_digits 0 rounds a box or quality value to 15 digits, and `store copy` then found its copy
+ * differing); and the schema pgvector is installed in added to the search_path when it is not there
+ * already (Supabase installs extensions in "extensions"), so that the type vector and its operators
+ * resolve. In SQL rather than startup options, which PGlite (and some poolers) ignore.
  */
-const VECTOR_SEARCH_PATH = `SELECT set_config('search_path', current_setting('search_path') || coalesce((
-  SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-  WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
+const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
+  set_config('search_path', current_setting('search_path') || coalesce((
+    SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
 
 /** Connects, or fails with DB_UNREACHABLE and one line saying why. */
 export async function connect(target: PgTarget): Promise<pg.Client> {
@@ -135,7 +139,7 @@ export async function connect(target: PgTarget): Promise<pg.Client> {
   client.on('error', () => undefined);
   try {
     await client.connect();
-    await client.query(VECTOR_SEARCH_PATH);
+    await client.query(SESSION_SETUP);
     return client;
   } catch (err) {
     await client.end().catch(() => undefined);
