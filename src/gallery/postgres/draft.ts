@@ -87,6 +87,7 @@ export class PgDraft implements GalleryDraft {
 
   async addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]> {
     faces.forEach(validateNewFace);
+    this.rowCache = undefined; // rows() read before this add must not stay the answer after it
     await this.bindModel(model);
     const dim = this.modelInfo!.dimension;
     const embedded = faces.map((f, i) => normalisedCopy(f.embedding, dim, `face ${i + 1} (${f.id}, ${f.sourcePath})`));
@@ -113,6 +114,7 @@ export class PgDraft implements GalleryDraft {
     validateId(id);
     const n = (await this.c.query(`DELETE FROM ${q(this.s, 'faces')} WHERE id = $1`, [id])).rowCount ?? 0;
     if (n === 0) throw unknownId(id);
+    this.rowCache = undefined;
     await this.touched([id]);
     return n;
   }
