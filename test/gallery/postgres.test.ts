@@ -89,6 +89,12 @@ describe('postgres gallery: connection, schema, index', () => {
     expect(err.message).not.toContain('secret');
   });
 
+  it("refuses the server's reserved schema names (pg_*, information_schema): exit 2", async () => {
+    for (const schema of ['pg_catalog', 'pg_toast', 'pg_facectl', 'information_schema'])
+      await expectFacectlError(() => parsePgUrl(`postgres://u@h/d?schema=${schema}`), ExitCode.USAGE, new RegExp(`^schema "${schema}" is reserved by PostgreSQL \\(pg_\\* and information_schema\\): choose another \\?schema=$`));
+    expect(parsePgUrl('postgres://u@h/d?schema=pgfaces').schema).toBe('pgfaces');
+  });
+
   it('bounds every wait: query_timeout (default 300 s) and TCP keepalive; a timeout longer than a Node timer holds is exit 2', async () => {
     const { config } = parsePgUrl('postgres://u@h/d');
     expect([config.query_timeout, config.keepAlive, config.connectionTimeoutMillis]).toEqual([300_000, true, 10_000]);

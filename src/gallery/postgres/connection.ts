@@ -54,6 +54,8 @@ export function parsePgUrl(url: string): PgTarget {
   for (const key of u.searchParams.keys()) if (!KNOWN_PARAMS.has(key)) usage(`unsupported parameter "${key}" in the store URL (known: ${[...KNOWN_PARAMS].join(', ')})`);
   const schema = u.searchParams.get('schema') ?? 'facectl';
   if (!SCHEMA_NAME.test(schema)) usage(`schema name must be 1-63 of a-z 0-9 _ (not starting with a digit), got "${schema}"`);
+  // CREATE SCHEMA refuses a new pg_* name (42939); pg_catalog and information_schema would put the tables among the catalogs.
+  if (/^pg_/.test(schema) || schema === 'information_schema') usage(`schema "${schema}" is reserved by PostgreSQL (pg_* and information_schema): choose another ?schema=`);
   const sslmode = u.searchParams.get('sslmode') ?? 'disable';
   const ssl: pg.ClientConfig['ssl'] =
     sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
