@@ -74,6 +74,19 @@ describe('postgres gallery: connection, schema, index', () => {
     expect((await g.check()).ok).toBe(true);
   });
 
+  it("a model wider than pgvector's HNSW takes (2000 dimensions): the exact scan, with a note, where it was SQL error 54000", async () => {
+    const g = await open();
+    const wide = { id: 'toy-2048', hash: 'fp:toy-2048', dimension: 2048 };
+    const v = unitVectors(20, wide.dimension, 61);
+    await g.mutate(async (d) => d.addFaces(wide, v.map((e, i) => newFace(`p${i}`, e))));
+    const note = /^exact scan: pgvector's HNSW indexes at most 2000 dimensions, this model has 2048$/;
+    const found = await g.search(v[3]!, 3, 'hnsw');
+    expect(found.index).toEqual({ kind: 'flat', origin: expect.stringMatching(note) });
+    expect(found.hits[0]![0]!.id).toBe('p3');
+    expect(await g.rebuildIndex('hnsw')).toMatchObject({ kind: 'flat', where: expect.stringMatching(/^exact scan of t_\w+\.identities \(pgvector's HNSW indexes at most 2000 dimensions, this model has 2048\)$/) });
+    expect((await g.info()).details['search index']).toBe('none (exact scan)');
+  });
+
   it('the HNSW build asks for the memory its graph needs: never below 64 MB, never above 1 GB', () => {
     expect(hnswBuildMemoryKb(300, 128)).toBe(64 * 1024);
     expect(hnswBuildMemoryKb(100_000, 128)).toBe(Math.round((100_000 * (512 + 400) * 1.25) / 1024));

@@ -21,6 +21,15 @@ import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector,
 const LOCK_CLASS = 0x66616365;
 /** HNSW candidate list at query time: recall 1.0 at 1e5 identities in bench:gallery. */
 export const HNSW_EF_SEARCH = 400;
+/** pgvector's HNSW indexes a vector column of at most this many dimensions (SQL error 54000 above). */
+const HNSW_MAX_DIM = 2000;
+
+/** The kind to search with, and why the exact scan stands in for HNSW when the model is too wide for it. */
+function searchKind(dim: number, identities: number, choice: IndexChoice): { kind: 'flat' | 'hnsw'; tooWide?: string } {
+  const kind = chooseKind(dim, identities, choice);
+  if (kind === 'hnsw' && dim > HNSW_MAX_DIM) return { kind: 'flat', tooWide: `pgvector's HNSW indexes at most ${HNSW_MAX_DIM} dimensions, this model has ${dim}` };
+  return { kind };
+}
 
 interface Meta {
   generation: number;
@@ -200,8 +209,8 @@ export class PostgresGallery implements Gallery {
       this.sizes = { dim: info.model?.dimension ?? 0, identities: info.identities };
     }
     const { dim } = this.sizes;
-    const kind = chooseKind(dim, this.sizes.identities, choice);
-    let origin = 'exact scan';
+    const { kind, tooWide } = searchKind(dim, this.sizes.identities, choice);
+    let origin = tooWide ? `exact scan: ${tooWide}` : 'exact scan';
     if (kind === 'hnsw') {
       origin = (this.hnswSeen ||= await this.read(() => this.hasHnsw())) ? 'loaded' : 'built';
       if (origin === 'built') await this.createHnsw();
@@ -290,10 +299,10 @@ export class PostgresGallery implements Gallery {
     return this.run(async () => {
       const t0 = performance.now();
       const info = await this.info();
-      const kind = chooseKind(info.model?.dimension ?? 0, info.identities, choice);
+      const { kind, tooWide } = searchKind(info.model?.dimension ?? 0, info.identities, choice);
       await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
       if (kind === 'hnsw') await this.createHnsw();
-      const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities`;
+      const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities${tooWide ? ` (${tooWide})` : ''}`;
       return { kind, where, identities: info.identities, ms: performance.now() - t0 };
     });
   }
