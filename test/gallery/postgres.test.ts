@@ -140,6 +140,27 @@ describe('postgres gallery: connection, schema, index', () => {
     }
   });
 
+  it('a read sees one snapshot and a writer reads committed, whatever the database default (here serializable)', async () => {
+    const g = await open();
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    const side = clientFor(parsePgUrl(server.url('x')));
+    await side.connect();
+    // PGlite serves one session to every connection: this is the gallery's connection's default too.
+    await side.query(`SET default_transaction_isolation = 'serializable'`);
+    try {
+      // White box: the gallery's own connection, inside its own read and writer transactions.
+      const inside = g as unknown as { c: pg.Client; read<T>(fn: () => Promise<T>): Promise<T> };
+      const level = async () => (await inside.c.query(`SELECT current_setting('transaction_isolation') AS i, current_setting('transaction_read_only') AS ro`)).rows[0];
+      expect(await inside.read(level)).toEqual({ i: 'repeatable read', ro: 'on' });
+      // Under the advisory lock a writer must see what the writer before it committed: a snapshot taken
+      // before the lock (repeatable read, serializable) would not.
+      expect((await g.mutate(level)).result).toEqual({ i: 'read committed', ro: 'off' });
+    } finally {
+      await side.query('RESET default_transaction_isolation');
+      await side.end();
+    }
+  });
+
   it('box and quality values come back exact where the server rounds float8 (extra_float_digits = 0 by default)', async () => {
     const side = clientFor(parsePgUrl(server.url('x')));
     await side.connect();

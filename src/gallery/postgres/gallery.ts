@@ -21,6 +21,13 @@ import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector,
 const LOCK_CLASS = 0x66616365;
 /** HNSW candidate list at query time: recall 1.0 at 1e5 identities in bench:gallery. */
 export const HNSW_EF_SEARCH = 400;
+/**
+ * Isolation pinned, whatever the server's or database's default: a read is one snapshot (repeatable read);
+ * a writer reads committed, so that after waiting for the advisory lock each statement sees what the
+ * writer before it committed (a snapshot taken at its first statement, before the lock, would not).
+ */
+const BEGIN_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY';
+const BEGIN_WRITE = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 /** pgvector's HNSW indexes a vector column of at most this many dimensions (SQL error 54000 above). */
 const HNSW_MAX_DIM = 2000;
 
@@ -90,7 +97,7 @@ export class PostgresGallery implements Gallery {
   private static async openTarget(target: PgTarget, options: { mustExist?: boolean }): Promise<PostgresGallery> {
     const client = await connect(target);
     try {
-      await client.query('BEGIN READ ONLY');
+      await client.query(BEGIN_READ);
       const version = await schemaVersion(client, target.schema);
       await client.query('COMMIT');
       if (version > SCHEMA_VERSION) throw newerSchema(target.schema, version);
@@ -148,7 +155,7 @@ export class PostgresGallery implements Gallery {
    * extended-protocol messages of two connections outside transactions would interleave.
    */
   private read<T>(fn: () => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN READ ONLY', fn);
+    return this.transaction(BEGIN_READ, fn);
   }
 
   private async meta(): Promise<Meta> {
@@ -250,7 +257,7 @@ export class PostgresGallery implements Gallery {
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
-    const out = await this.transaction('BEGIN', async () => {
+    const out = await this.transaction(BEGIN_WRITE, async () => {
       await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
       const version = await schemaVersion(this.c, this.s);
       if (version === 0 && options.create === false)
@@ -272,7 +279,7 @@ export class PostgresGallery implements Gallery {
 
   async exportAll(): Promise<GalleryExport> {
     if (!this.version) return { model: null, threshold: null, rows: [], embeddings: new Float32Array(0) };
-    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+    return this.read(async () => {
       const meta = await this.meta();
       const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
       const dim = meta.model?.dimension ?? 0;
