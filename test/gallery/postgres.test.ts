@@ -181,6 +181,14 @@ describe('postgres gallery: connection, schema, index', () => {
     }
   });
 
+  it("a bug's error inside a transaction stays itself (exit 1), not a lost connection, and the gallery goes on", async () => {
+    const g = await open();
+    const bug = new TypeError("Cannot read properties of undefined (reading 'connection')");
+    await expect(g.mutate(async () => Promise.reject(bug))).rejects.toBe(bug);
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    expect((await g.info()).faces).toBe(1);
+  });
+
   it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { PGHOST: 'evil.example', PGPORT: '6666', PGUSER: 'mallory', PGDATABASE: 'other', PGPASSWORD: 'leak', PGSSLMODE: 'require', PGOPTIONS: '-c search_path=evil', PGAPPNAME: 'x' });

@@ -55,7 +55,7 @@ function lostConnection(err: unknown, target: PgTarget): FacectlError | null {
   const msg = errorLine(err);
   if (msg === 'Query read timeout' && code === undefined)
     return new FacectlError(ExitCode.DB_UNREACHABLE, `no answer from PostgreSQL at ${target.shown} within ${Number(target.config.query_timeout) / 1000} s (query_timeout): the network or the server stopped responding`);
-  if (typeof code === 'string' ? /^(E[A-Z]+$|08|57P)/.test(code) : /terminated|not queryable|Connection/i.test(msg))
+  if (typeof code === 'string' ? /^(E[A-Z]+$|08|57P)/.test(code) : /^Connection terminated|is not queryable$/.test(msg))
     return new FacectlError(ExitCode.DB_UNREACHABLE, `lost the connection to PostgreSQL at ${target.shown} (${msg})`);
   return null;
 }
