@@ -2,11 +2,10 @@
  * Logins from a long-lived process (`facectl serve`): the pipeline is loaded and the gallery opened once,
  * so a login costs what a warm one does (`npm run bench:login`) instead of a process start with model
  * loading. Another process's commit (enroll, remove, calibrate) moves the gallery's committed generation;
- * each login checks it first (one small read) and reopens the gallery when it moved, so no login is
+ * each request checks it first (one small read) and reopens the gallery when it moved, so no login is
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';
-import { openGallery } from '../gallery/open.js';
 import type { Gallery } from '../gallery/types.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
@@ -51,7 +50,7 @@ export class LoginService {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }
     if (generation === this.ctx.info.generation) return false;
-    const fresh = await openGallery(old.location, { mustExist: true });
+    const fresh = await old.reopen({ mustExist: true });
     try {
       this.ctx = await openLoginContext(this.pipeline, fresh, this.options);
     } catch (err) {

@@ -36,11 +36,12 @@ export function galleryDigest(g: GalleryExport): { faces: number; identities: nu
 export async function copyGallery(from: Gallery, to: Gallery): Promise<CopyResult> {
   const source = await from.exportAll();
   if (!source.rows.length || !source.model) throw new FacectlError(ExitCode.USAGE, `nothing to copy: ${from.location} holds no faces`);
-  const target = await to.info();
-  if (target.faces > 0) throw new FacectlError(ExitCode.STORE_ERROR, `${to.location} already holds ${target.faces} face(s): copy into an empty store`);
   const dim = source.model.dimension;
   const faces: NewFace[] = source.rows.map(({ embeddingIndex: _, modelId: __, ...row }, i) => ({ ...row, embedding: source.embeddings.subarray(i * dim, (i + 1) * dim) }));
   await to.mutate(async (draft) => {
+    // Checked under the target's writer lock, where an enroll from another terminal cannot land after it.
+    const held = (await draft.rows()).length;
+    if (held > 0) throw new FacectlError(ExitCode.STORE_ERROR, `${to.location} already holds ${held} face(s): copy into an empty store`);
     await draft.addFaces(source.model!, faces);
     // The source's threshold, none included: an emptied target may still hold one calibrated for its old
     // faces, which the copy must not keep (logins on it would differ, and the check below would fail).

@@ -141,6 +141,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
         throw usage('"images" must be a list of photo paths (enroll keeps the paths, so no imageBase64)');
       if (name !== undefined && typeof name !== 'string') throw usage('"name" must be a string');
       const { enroll } = await import('../app/enroll.js');
+      await service.refresh(); // reconnects after a lost connection (a database restart), as a login does
       const r = await enroll(pipeline, service.gallery, identity, images as string[], {
         name,
         largest: flag(request, 'largest'),
@@ -152,6 +153,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
     case 'remove': {
       const { identity } = request;
       if (typeof identity !== 'string') throw usage('"identity" must be the id to remove');
+      await service.refresh();
       const faces = await (await import('../app/gallery-ops.js')).removeIdentity(service.gallery, identity);
       return { removed: identity, faces };
     }

@@ -30,6 +30,10 @@ export class FilesGallery implements Gallery {
     return new FilesGallery(root);
   }
 
+  async reopen(options: { mustExist?: boolean } = {}): Promise<FilesGallery> {
+    return FilesGallery.open(this.location, options);
+  }
+
   /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
   async snapshot(): Promise<StoreSnapshot> {
     if (!this.snap) {

@@ -1,7 +1,8 @@
-/** A gallery from what the user typed: `postgres://…` / `postgresql://…` is PostgreSQL, anything else a store directory. */
+/** A gallery from what the user typed: `postgres://…` / `postgresql://…` is PostgreSQL, another URL is refused, anything else a store directory. */
 import { ExitCode, FacectlError } from '../errors.js';
 import { defaultStoreDir } from '../store/index.js';
 import { FilesGallery } from './files.js';
+import { redact } from './redact-url.js';
 import type { Gallery } from './types.js';
 
 export interface OpenGalleryOptions {
@@ -10,6 +11,13 @@ export interface OpenGalleryOptions {
 }
 
 export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location);
+
+/**
+ * A scheme and a slash (`pg://…`, `postgres:/…`), or a postgres scheme however it goes on: a mistyped
+ * URL, which taken as a folder path became a store folder named after it, password and all. A drive
+ * letter (`C:\`, `C:/`) is one letter, so never a scheme here.
+ */
+const looksLikeUrl = (location: string): boolean => /^[a-z][a-z0-9+.-]+:\//i.test(location) || /^postgres(ql)?:/i.test(location);
 
 /** --store, else $FACECTL_STORE, else the default store directory. */
 export function resolveGalleryLocation(option?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -21,6 +29,11 @@ export function resolveGalleryLocation(option?: string, env: NodeJS.ProcessEnv =
 
 export async function openGallery(location: string, options: OpenGalleryOptions = {}): Promise<Gallery> {
   if (location === '') throw new FacectlError(ExitCode.USAGE, 'the store location is empty: give a folder or a postgres:// URL');
+  if (!isPostgresUrl(location) && looksLikeUrl(location))
+    throw new FacectlError(
+      ExitCode.USAGE,
+      `store location ${redact(location)} looks like a URL but is not postgres://… or postgresql://…: a database is postgres://user[:password]@host[:port]/database, a folder so named needs ./ before it`,
+    );
   if (isPostgresUrl(location)) {
     // Loaded only when asked for, so file-store commands never load the PostgreSQL driver.
     const { PostgresGallery } = await import('./postgres/gallery.js');

@@ -102,6 +102,11 @@ export interface Gallery {
    * `info().generation` to see another process's enroll, remove or calibration, and reopens.
    */
   committedGeneration(): Promise<number>;
+  /**
+   * The same gallery opened afresh (a new database connection), as the user gave it: for a long-lived
+   * process after another's commit or a lost connection. `location` cannot serve, as it hides the password.
+   */
+  reopen(options?: { mustExist?: boolean }): Promise<Gallery>;
   identities(): Promise<IdentitySummary[]>;
   /** Every face row (no embeddings), in enrollment order. */
   rows(): Promise<readonly FaceRow[]>;

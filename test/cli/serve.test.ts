@@ -2,7 +2,7 @@
  * `facectl serve`: one JSON answer per request line, in order; the answers are `login --json`'s; a bad
  * request gets its exit code and the service goes on; a photo can come as bytes (imageBase64); enroll
  * through the service checks duplicates as `facectl enroll` does. Another process's enroll or remove is
- * seen by the next login, on a store directory and on PostgreSQL (the real
+ * seen by the next login, on a store directory and on PostgreSQL, a password-protected one too (the real
  * wire protocol: PGlite + pgvector, test/helpers/pg-server.ts). Real faces cut from the sample photos
  * `npm ci` installs, so no ../shared is needed.
  */
@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
+import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -131,9 +132,52 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     it('the same, against a database another process writes to', async () => {
       await story(server.url(uniqueSchema()));
     }, 180_000);
+
+    it('that stops answering (the network drops silently): a request answers exit 15 after query_timeout, then the service reconnects', async () => {
+      const proxy = await startPgProxy(server.url(uniqueSchema()));
+      try {
+        const store = `${proxy.url()}&query_timeout=1&connect_timeout=1`;
+        const a = await faceCrop('a');
+        expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
+        const serve = new ServeClient(['--store', store], env);
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
+        await proxy.freeze();
+        const t0 = performance.now();
+        // The store's generation read gets no answer within 1 s; the new connection tried then, none within 1 s.
+        const hung = await serve.request({ op: 'login', image: a });
+        expect(hung).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+        expect(hung.error).toMatch(/^cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?schema=\w+&query_timeout=1&connect_timeout=1 \(timeout expired\)$/);
+        expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+        expect(performance.now() - t0).toBeLessThan(8000);
+        await proxy.thaw();
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+        expect(await serve.end()).toBe(0);
+      } finally {
+        await proxy.stop();
+      }
+    }, 180_000);
+
+    it('with a password: after another process commits, the service reconnects with it, not with the *** it prints', async () => {
+      const proxy = await startPgProxy(server.url(uniqueSchema()), { password: 'secret' });
+      try {
+        const store = proxy.url('postgres:secret');
+        const [a, b] = [await faceCrop('a'), await faceCrop('b')];
+        expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
+        const serve = new ServeClient(['--store', store], env);
+        expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
+        expect(runCli(['enroll', 'bob', b, '-q', '--store', store], env).code).toBe(0);
+        expect(await serve.request({ op: 'login', image: b })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'bob' }] });
+        expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: true, store: expect.stringContaining('postgres:***@'), identities: 2 });
+        expect(await serve.end()).toBe(0);
+        expect(proxy.passwords.filter((p) => p !== 'secret')).toEqual([]);
+        expect(serve.stderr).not.toContain('secret');
+      } finally {
+        await proxy.stop();
+      }
+    }, 180_000);
   });
 
-  it('PostgreSQL restarting: logins answer exit 15 while it is away, and work again once it is back', async () => {
+  it('PostgreSQL restarting: requests answer exit 15 while it is away, and logins, enrolls and removes work again once it is back', async () => {
     const data = path.join(tmp, 'pgdata');
     const start = (port: number) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pg-serve.ts'), '--port', String(port), '--data', data], { cwd: repoRoot });
@@ -152,18 +196,30 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
     const base = await db.url;
     const port = Number(new URL(base).port);
     const store = `${base}?schema=${uniqueSchema()}`;
-    const a = await faceCrop('a');
+    const [a, b] = [await faceCrop('a'), await faceCrop('b')];
     expect(runCli(['enroll', 'alice', a, '-q', '--store', store], env).code).toBe(0);
     const serve = new ServeClient(['--store', store], env);
+    const restart = async () => {
+      db.child.kill('SIGTERM');
+      await db.closed;
+      db = start(port); // the same data, the same address
+      await db.url;
+    };
     try {
       expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true });
       db.child.kill('SIGTERM');
       await db.closed;
-      expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
-      expect(await serve.request({ op: 'ping' })).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
-      db = start(port); // the same data, the same address
+      for (const request of [{ op: 'login', image: a }, { op: 'ping' }, { op: 'enroll', identity: 'bob', images: [b] }, { op: 'remove', identity: 'alice' }])
+        expect(await serve.request(request)).toMatchObject({ ok: false, exitCode: ExitCode.DB_UNREACHABLE });
+      db = start(port);
       await db.url;
       expect(await serve.request({ op: 'login', image: a })).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      // An enroll or a remove as the first request after a restart reconnects too, as a login does.
+      await restart();
+      expect(await serve.request({ op: 'enroll', identity: 'bob', images: [b] })).toMatchObject({ ok: true, enrolled: 'bob' });
+      await restart();
+      expect(await serve.request({ op: 'remove', identity: 'bob' })).toMatchObject({ ok: true, removed: 'bob' });
+      expect(await serve.request({ op: 'login', image: b })).toMatchObject({ ok: true, accepted: false });
       expect(await serve.end()).toBe(0);
     } finally {
       db.child.kill('SIGTERM');

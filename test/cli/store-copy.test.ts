@@ -6,11 +6,12 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { galleryDigest } from '../../src/app/store-copy.js';
+import { copyGallery, galleryDigest } from '../../src/app/store-copy.js';
 import { ExitCode } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/open.js';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
+import { expectFacectlError } from '../store/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
 
@@ -30,6 +31,29 @@ async function digestOf(location: string) {
 }
 
 describe('facectl store copy', () => {
+  it('an enroll into the target landing just before the copy takes its writer lock: the copy is refused, nothing added', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-copy-'));
+    const [zed, ...faces] = unitVectors(4, MODEL.dimension, 51);
+    const source = FilesGallery.open(path.join(tmp, 'source'));
+    await source.mutate(async (d) => void (await d.addFaces(MODEL, faces.map((v, i) => newFace(`p${i}`, v)))));
+    for (const target of [path.join(tmp, 'target'), server.url(uniqueSchema())]) {
+      const [to, other] = [await openGallery(target), await openGallery(target)];
+      try {
+        // Another terminal enrolls between the copy's start and its commit.
+        const mutate = to.mutate.bind(to);
+        to.mutate = async (change, options) => {
+          await other.mutate(async (d) => void (await d.addFaces(MODEL, [newFace('zed', zed!)])));
+          return mutate(change, options);
+        };
+        await expectFacectlError(() => copyGallery(source, to), ExitCode.STORE_ERROR, /already holds 1 face\(s\): copy into an empty store$/);
+        expect((await other.identities()).map((i) => i.id)).toEqual(['zed']);
+      } finally {
+        await to.close();
+        await other.close();
+      }
+    }
+  }, 120_000);
+
   it('files → PostgreSQL → files: same counts, rows and embeddings; a non-empty target is refused', async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-copy-'));
     const source = path.join(tmp, 'source');

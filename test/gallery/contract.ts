@@ -61,6 +61,18 @@ export function galleryContract(fresh: () => Promise<Gallery>): void {
     expect((await g.facesOf('nobody')).rows).toEqual([]);
   });
 
+  it("a draft's rows() follow its own adds and removes (store copy reads them before adding)", async () => {
+    const g = await fresh();
+    const v = unitVectors(2, DIM, 4);
+    await g.mutate(async (d) => {
+      expect(await d.rows()).toHaveLength(0);
+      await d.addFaces(MODEL, [newFace('a', v[0]!), newFace('b', v[1]!)]);
+      expect((await d.rows()).map((r) => r.id)).toEqual(['a', 'b']);
+      await d.removeIdentity('a');
+      expect((await d.rows()).map((r) => r.id)).toEqual(['b']);
+    });
+  });
+
   it('search returns exact scores against each identity mean, best first', async () => {
     const g = await fresh();
     const v = unitVectors(40, DIM, 3);

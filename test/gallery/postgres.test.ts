@@ -10,6 +10,7 @@ import { clientFor, parsePgUrl, redact } from '../../src/gallery/postgres/connec
 import { hnswBuildMemoryKb, PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
 import { expectFacectlError } from '../store/helpers.js';
+import { startPgProxy } from '../helpers/pg-proxy.js';
 import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
 
@@ -73,6 +74,19 @@ describe('postgres gallery: connection, schema, index', () => {
     expect((await g.check()).ok).toBe(true);
   });
 
+  it("a model wider than pgvector's HNSW takes (2000 dimensions): the exact scan, with a note, where it was SQL error 54000", async () => {
+    const g = await open();
+    const wide = { id: 'toy-2048', hash: 'fp:toy-2048', dimension: 2048 };
+    const v = unitVectors(20, wide.dimension, 61);
+    await g.mutate(async (d) => d.addFaces(wide, v.map((e, i) => newFace(`p${i}`, e))));
+    const note = /^exact scan: pgvector's HNSW indexes at most 2000 dimensions, this model has 2048$/;
+    const found = await g.search(v[3]!, 3, 'hnsw');
+    expect(found.index).toEqual({ kind: 'flat', origin: expect.stringMatching(note) });
+    expect(found.hits[0]![0]!.id).toBe('p3');
+    expect(await g.rebuildIndex('hnsw')).toMatchObject({ kind: 'flat', where: expect.stringMatching(/^exact scan of t_\w+\.identities \(pgvector's HNSW indexes at most 2000 dimensions, this model has 2048\)$/) });
+    expect((await g.info()).details['search index']).toBe('none (exact scan)');
+  });
+
   it('the HNSW build asks for the memory its graph needs: never below 64 MB, never above 1 GB', () => {
     expect(hnswBuildMemoryKb(300, 128)).toBe(64 * 1024);
     expect(hnswBuildMemoryKb(100_000, 128)).toBe(Math.round((100_000 * (512 + 400) * 1.25) / 1024));
@@ -86,6 +100,93 @@ describe('postgres gallery: connection, schema, index', () => {
   it('an unreachable server is DB_UNREACHABLE (exit 15) in one line, without the password', async () => {
     const err = await expectFacectlError(() => PostgresGallery.open('postgres://me:secret@127.0.0.1:1/db'), ExitCode.DB_UNREACHABLE, /cannot connect to PostgreSQL at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/db \(ECONNREFUSED/);
     expect(err.message).not.toContain('secret');
+  });
+
+  it("refuses the server's reserved schema names (pg_*, information_schema): exit 2", async () => {
+    for (const schema of ['pg_catalog', 'pg_toast', 'pg_facectl', 'information_schema'])
+      await expectFacectlError(() => parsePgUrl(`postgres://u@h/d?schema=${schema}`), ExitCode.USAGE, new RegExp(`^schema "${schema}" is reserved by PostgreSQL \\(pg_\\* and information_schema\\): choose another \\?schema=$`));
+    expect(parsePgUrl('postgres://u@h/d?schema=pgfaces').schema).toBe('pgfaces');
+  });
+
+  it('bounds every wait: query_timeout (default 300 s) and TCP keepalive; a timeout longer than a Node timer holds is exit 2', async () => {
+    const { config } = parsePgUrl('postgres://u@h/d');
+    expect([config.query_timeout, config.keepAlive, config.connectionTimeoutMillis]).toEqual([300_000, true, 10_000]);
+    expect(parsePgUrl('postgres://u@h/d?query_timeout=2.5&connect_timeout=2147483').config).toMatchObject({ query_timeout: 2500, connectionTimeoutMillis: 2_147_483_000 });
+    // 1e10 s printed Node's TimeoutOverflowWarning and timed out after 1 ms.
+    for (const bad of ['connect_timeout=2147484', 'connect_timeout=1e10', 'connect_timeout=-1', 'query_timeout=0', 'query_timeout=abc'])
+      await expectFacectlError(() => parsePgUrl(`postgres://u@h/d?${bad}`), ExitCode.USAGE, /_timeout must be a number of seconds above 0 and at most 2147483, got "/);
+  });
+
+  it('a network that stops answering: exit 15 after query_timeout, in one line; later calls fail at once; a reopened gallery works once it answers', async () => {
+    const proxy = await startPgProxy(server.url(uniqueSchema()));
+    try {
+      const g = await PostgresGallery.open(`${proxy.url()}&query_timeout=1`);
+      opened.push(g);
+      await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+      await proxy.freeze();
+      let t0 = performance.now();
+      await expectFacectlError(() => g.info(), ExitCode.DB_UNREACHABLE, /^no answer from PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?schema=\w+&query_timeout=1 within 1 s \(query_timeout\)/);
+      expect(performance.now() - t0).toBeLessThan(1900); // no second wait, for a ROLLBACK behind the hung statement
+      t0 = performance.now();
+      await expectFacectlError(() => g.identities(), ExitCode.DB_UNREACHABLE, /^no answer from PostgreSQL/);
+      expect(performance.now() - t0).toBeLessThan(200);
+      await g.close();
+      await proxy.thaw();
+      const again = await g.reopen();
+      opened.push(again);
+      expect((await again.info()).faces).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a read sees one snapshot and a writer reads committed, whatever the database default (here serializable)', async () => {
+    const g = await open();
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    const side = clientFor(parsePgUrl(server.url('x')));
+    await side.connect();
+    // PGlite serves one session to every connection: this is the gallery's connection's default too.
+    await side.query(`SET default_transaction_isolation = 'serializable'`);
+    try {
+      // White box: the gallery's own connection, inside its own read and writer transactions.
+      const inside = g as unknown as { c: pg.Client; read<T>(fn: () => Promise<T>): Promise<T> };
+      const level = async () => (await inside.c.query(`SELECT current_setting('transaction_isolation') AS i, current_setting('transaction_read_only') AS ro`)).rows[0];
+      expect(await inside.read(level)).toEqual({ i: 'repeatable read', ro: 'on' });
+      // Under the advisory lock a writer must see what the writer before it committed: a snapshot taken
+      // before the lock (repeatable read, serializable) would not.
+      expect((await g.mutate(level)).result).toEqual({ i: 'read committed', ro: 'off' });
+    } finally {
+      await side.query('RESET default_transaction_isolation');
+      await side.end();
+    }
+  });
+
+  it('box and quality values come back exact where the server rounds float8 (extra_float_digits = 0 by default)', async () => {
+    const side = clientFor(parsePgUrl(server.url('x')));
+    await side.connect();
+    // PGlite serves one session to every connection: this is the gallery's connection's default too.
+    await side.query('SET extra_float_digits = 0');
+    try {
+      const g = await open();
+      const face = newFace('a', unitVectors(1)[0]!, {
+        box: { x: 0.1 + 0.2, y: 1 / 3, width: 100.12345678901234, height: Math.PI * 10 },
+        quality: { score: 0.9876543210987654, eyeDistancePx: Math.E * 10, sizePx: 100.1, rollDeg: -1 / 7, yawDeg: 2 / 3, sharpness: Math.SQRT2 },
+      });
+      await g.mutate(async (d) => d.addFaces(MODEL, [face]));
+      const [row] = await g.rows();
+      expect([row!.box, row!.quality]).toEqual([face.box, face.quality]);
+    } finally {
+      await side.query('RESET extra_float_digits');
+      await side.end();
+    }
+  });
+
+  it("a bug's error inside a transaction stays itself (exit 1), not a lost connection, and the gallery goes on", async () => {
+    const g = await open();
+    const bug = new TypeError("Cannot read properties of undefined (reading 'connection')");
+    await expect(g.mutate(async () => Promise.reject(bug))).rejects.toBe(bug);
+    await g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)]));
+    expect((await g.info()).faces).toBe(1);
   });
 
   it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {
@@ -113,6 +214,53 @@ describe('postgres gallery: connection, schema, index', () => {
     expect(() => parsePgUrl('postgres://u:p%zz@h/x')).toThrow(/^the store URL's password has a bad %-escape$/);
     expect(() => parsePgUrl('postgres://u:pa/ss@h/d')).toThrow(/^not a valid PostgreSQL URL: postgres:\/\/\*\*\*@h\/d$/);
     expect(pg).toBeDefined();
+  });
+});
+
+/** A server of its own: pgvector is available but not created yet, and the roles are changed. */
+describe.skipIf(!!process.env.FACECTL_TEST_PG_URL)('postgres gallery: where and by whom pgvector is created', () => {
+  let other: PgServer;
+  const sql = async (text: string) => {
+    const c = clientFor(parsePgUrl(other.url('x')));
+    await c.connect();
+    await c.query(text);
+    await c.end();
+  };
+  beforeAll(async () => {
+    other = await startPgServer();
+  }, 120_000);
+  afterAll(async () => other?.stop());
+
+  it('a role that may not create the extension: exit 11 saying the database owner must create it, not "no pgvector"', async () => {
+    // PGlite serves one session to every connection: SET ROLE here is the role of the gallery's connection too.
+    await sql('CREATE ROLE weak; GRANT CREATE ON SCHEMA public TO weak; SET ROLE weak');
+    const g = await PostgresGallery.open(other.url(uniqueSchema()));
+    try {
+      const err = await expectFacectlError(
+        () => g.mutate(async (d) => d.addFaces(MODEL, [newFace('a', unitVectors(1)[0]!)])),
+        ExitCode.STORE_ERROR,
+        /^this PostgreSQL role may not create the pgvector extension \(permission denied to create extension "vector"\): the database owner or a superuser must run CREATE EXTENSION vector once in this database$/,
+      );
+      expect(err.message).not.toMatch(/no pgvector/);
+    } finally {
+      await g.close();
+      await sql('RESET ROLE');
+    }
+  });
+
+  it('installed in another schema (Supabase: "extensions"): enrolls, searches (exact and HNSW) and checks, the type "vector" resolving', async () => {
+    await sql('CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions');
+    const g = await PostgresGallery.open(other.url(uniqueSchema()));
+    try {
+      const v = unitVectors(20, DIM, 3);
+      await g.mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+      expect((await g.search(v[5]!, 1, 'flat')).hits[0]![0]!.id).toBe('p5');
+      await g.rebuildIndex('hnsw');
+      expect((await g.search(v[5]!, 1, 'hnsw')).hits[0]![0]!.id).toBe('p5');
+      expect((await g.check()).problems).toEqual([]);
+    } finally {
+      await g.close();
+    }
   });
 });
 

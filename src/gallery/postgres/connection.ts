@@ -7,6 +7,9 @@
 import os from 'node:os';
 import pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
+import { redact } from '../redact-url.js';
+
+export { redact };
 
 export interface PgTarget {
   config: pg.ClientConfig;
@@ -17,10 +20,27 @@ export interface PgTarget {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const KNOWN_PARAMS = new Set(['schema', 'sslmode', 'connect_timeout']);
+const KNOWN_PARAMS = new Set(['schema', 'sslmode', 'connect_timeout', 'query_timeout']);
+/** Node's timers hold at most 2^31 − 1 ms: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMEOUT_S = 2147483;
+/**
+ * No answer to a statement within this is exit 15: far above any single statement facectl sends in normal
+ * use (an exact scan of 1e6 identities took 7 s); the ones that may rightly take longer are longQuery's.
+ */
+export const DEFAULT_QUERY_TIMEOUT_S = 300;
+/** Idle seconds before TCP keepalive probes a connection (the OS's probe interval and count follow). */
+const KEEPALIVE_IDLE_MS = 10_000;
 
 function usage(message: string): never {
   throw new FacectlError(ExitCode.USAGE, message);
+}
+
+/** `?key=` seconds: above 0, and no more than a Node timer holds. */
+function seconds(u: URL, key: string, fallback: number): number {
+  const raw = u.searchParams.get(key);
+  const value = raw === null ? fallback : Number(raw);
+  if (!(value > 0 && value <= MAX_TIMEOUT_S)) usage(`${key} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_S}, got "${raw}"`);
+  return value;
 }
 
 /** Parses `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=…]`. */
@@ -34,11 +54,13 @@ export function parsePgUrl(url: string): PgTarget {
   for (const key of u.searchParams.keys()) if (!KNOWN_PARAMS.has(key)) usage(`unsupported parameter "${key}" in the store URL (known: ${[...KNOWN_PARAMS].join(', ')})`);
   const schema = u.searchParams.get('schema') ?? 'facectl';
   if (!SCHEMA_NAME.test(schema)) usage(`schema name must be 1-63 of a-z 0-9 _ (not starting with a digit), got "${schema}"`);
+  // CREATE SCHEMA refuses a new pg_* name (42939); pg_catalog and information_schema would put the tables among the catalogs.
+  if (/^pg_/.test(schema) || schema === 'information_schema') usage(`schema "${schema}" is reserved by PostgreSQL (pg_* and information_schema): choose another ?schema=`);
   const sslmode = u.searchParams.get('sslmode') ?? 'disable';
   const ssl: pg.ClientConfig['ssl'] =
     sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
-  const timeout = Number(u.searchParams.get('connect_timeout') ?? 10);
-  if (!(timeout > 0)) usage('connect_timeout must be a positive number of seconds');
+  const connectTimeout = seconds(u, 'connect_timeout', 10);
+  const queryTimeout = seconds(u, 'query_timeout', DEFAULT_QUERY_TIMEOUT_S);
   const database = decodePart(u.pathname.replace(/^\//, ''), 'database name');
   const user = decodePart(u.username, 'user name') || os.userInfo().username;
   const password = decodePart(u.password, 'password');
@@ -54,7 +76,12 @@ export function parsePgUrl(url: string): PgTarget {
     // A function, so node-postgres never falls back to PGPASSWORD or ~/.pgpass.
     password: async () => password,
     ssl,
-    connectionTimeoutMillis: timeout * 1000,
+    connectionTimeoutMillis: connectTimeout * 1000,
+    // A network that silently stops carrying packets (or a stuck server or proxy) would leave a statement
+    // waiting for good: node-postgres gives up after query_timeout, and TCP keepalive notices a dead peer.
+    query_timeout: queryTimeout * 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     application_name: 'facectl',
     client_encoding: 'UTF8',
     // Session options are ours alone (PGOPTIONS could change search_path or timeouts).
@@ -63,6 +90,13 @@ export function parsePgUrl(url: string): PgTarget {
   return { config, schema, shown: redact(url) };
 }
 
+/**
+ * A statement that may rightly run for hours without a byte back (an HNSW build, rewriting a vector
+ * column, waiting for another writer's lock): exempt from query_timeout; TCP keepalive still watches it.
+ */
+export const longQuery = (text: string, values?: unknown[]): pg.QueryConfig =>
+  ({ text, values, query_timeout: MAX_TIMEOUT_S * 1000 }) as pg.QueryConfig;
+
 /** A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part. */
 function decodePart(part: string, what: string): string {
   try {
@@ -70,26 +104,6 @@ function decodePart(part: string, what: string): string {
   } catch {
     return usage(`the store URL's ${what} has a bad %-escape`);
   }
-}
-
-/**
- * The URL with any password replaced by ***. Split where a URL parser splits (the user information
- * ends at the authority's last `@`, and a user name may hold one, as in Azure's `user@server`); a URL
- * that does not parse loses everything between `//` and its last `@`.
- */
-export function redact(url: string): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(url);
-  } catch {
-    /* below */
-  }
-  if (u && /^postgres(?:ql)?:$/i.test(u.protocol)) {
-    if (u.password) u.password = '***';
-    return u.href;
-  }
-  const m = /^([a-z]+:\/\/)(.*)@(.*)$/is.exec(url);
-  return m ? `${m[1]}***@${m[3]}` : url;
 }
 
 /** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */
@@ -108,6 +122,18 @@ export function clientFor(target: PgTarget): pg.Client {
   }
 }
 
+/**
+ * Session settings whatever the server's, database's or role's defaults: float8 values in full
+ * (extra_float_digits 0 rounds a box or quality value to 15 digits, and `store copy` then found its copy
+ * differing); and the schema pgvector is installed in added to the search_path when it is not there
+ * already (Supabase installs extensions in "extensions"), so that the type vector and its operators
+ * resolve. In SQL rather than startup options, which PGlite (and some poolers) ignore.
+ */
+const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
+  set_config('search_path', current_setting('search_path') || coalesce((
+    SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
+
 /** Connects, or fails with DB_UNREACHABLE and one line saying why. */
 export async function connect(target: PgTarget): Promise<pg.Client> {
   const client = clientFor(target);
@@ -115,6 +141,7 @@ export async function connect(target: PgTarget): Promise<pg.Client> {
   client.on('error', () => undefined);
   try {
     await client.connect();
+    await client.query(SESSION_SETUP);
     return client;
   } catch (err) {
     await client.end().catch(() => undefined);

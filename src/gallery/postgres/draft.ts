@@ -10,6 +10,7 @@ import { modelMismatch, normalisedCopy, unknownId } from '../../store/draft.js';
 import { identityMean } from '../../store/identity-mean.js';
 import { validateId, validateModel, validateNewFace, validateThreshold } from '../../store/validate.js';
 import type { FaceRow, GalleryDraft, IdentityFaces, ModelInfo, NewFace, ThresholdInfo } from '../types.js';
+import { longQuery } from './connection.js';
 import { FACE_COLUMNS, FACE_PARAM_COUNT, faceParams, faceRowOf, HNSW_INDEX, parseVector, q, vectorText } from './schema.js';
 
 const sameModel = (a: ModelInfo, b: ModelInfo): boolean => a.id === b.id && a.hash === b.hash && a.dimension === b.dimension;
@@ -81,11 +82,12 @@ export class PgDraft implements GalleryDraft {
   private async retype(dimension: number): Promise<void> {
     await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
     for (const [table, column] of [['faces', 'embedding'], ['identities', 'mean']] as const)
-      await this.c.query(`ALTER TABLE ${q(this.s, table)} ALTER COLUMN ${column} TYPE vector(${dimension})`);
+      await this.c.query(longQuery(`ALTER TABLE ${q(this.s, table)} ALTER COLUMN ${column} TYPE vector(${dimension})`));
   }
 
   async addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]> {
     faces.forEach(validateNewFace);
+    this.rowCache = undefined; // rows() read before this add must not stay the answer after it
     await this.bindModel(model);
     const dim = this.modelInfo!.dimension;
     const embedded = faces.map((f, i) => normalisedCopy(f.embedding, dim, `face ${i + 1} (${f.id}, ${f.sourcePath})`));
@@ -112,6 +114,7 @@ export class PgDraft implements GalleryDraft {
     validateId(id);
     const n = (await this.c.query(`DELETE FROM ${q(this.s, 'faces')} WHERE id = $1`, [id])).rowCount ?? 0;
     if (n === 0) throw unknownId(id);
+    this.rowCache = undefined;
     await this.touched([id]);
     return n;
   }
@@ -168,7 +171,7 @@ export class PgDraft implements GalleryDraft {
     if (checked.dimension !== this.modelInfo?.dimension) {
       // Untyped while rows of both sizes exist, typed again once all are rewritten.
       await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
-      for (const [table, column] of [['faces', 'embedding'], ['identities', 'mean']] as const) await this.c.query(`ALTER TABLE ${q(this.s, table)} ALTER COLUMN ${column} TYPE vector`);
+      for (const [table, column] of [['faces', 'embedding'], ['identities', 'mean']] as const) await this.c.query(longQuery(`ALTER TABLE ${q(this.s, table)} ALTER COLUMN ${column} TYPE vector`));
     }
     for (let start = 0; start < rows.length; start += BATCH) {
       const chunk = rows.slice(start, start + BATCH);

@@ -5,14 +5,14 @@
  * loses nothing (the server rolls its transaction back). Reads take no lock.
  */
 import type pg from 'pg';
-import { ExitCode, FacectlError } from '../../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
 import type {
   CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
   SearchResult, ThresholdInfo,
 } from '../types.js';
-import { connect, parsePgUrl, type PgTarget } from './connection.js';
+import { connect, longQuery, parsePgUrl, type PgTarget } from './connection.js';
 import { PgDraft, pgTestHooks } from './draft.js';
 import { checkGallery } from './check.js';
 import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
@@ -21,6 +21,22 @@ import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector,
 const LOCK_CLASS = 0x66616365;
 /** HNSW candidate list at query time: recall 1.0 at 1e5 identities in bench:gallery. */
 export const HNSW_EF_SEARCH = 400;
+/**
+ * Isolation pinned, whatever the server's or database's default: a read is one snapshot (repeatable read);
+ * a writer reads committed, so that after waiting for the advisory lock each statement sees what the
+ * writer before it committed (a snapshot taken at its first statement, before the lock, would not).
+ */
+const BEGIN_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY';
+const BEGIN_WRITE = 'BEGIN ISOLATION LEVEL READ COMMITTED';
+/** pgvector's HNSW indexes a vector column of at most this many dimensions (SQL error 54000 above). */
+const HNSW_MAX_DIM = 2000;
+
+/** The kind to search with, and why the exact scan stands in for HNSW when the model is too wide for it. */
+function searchKind(dim: number, identities: number, choice: IndexChoice): { kind: 'flat' | 'hnsw'; tooWide?: string } {
+  const kind = chooseKind(dim, identities, choice);
+  if (kind === 'hnsw' && dim > HNSW_MAX_DIM) return { kind: 'flat', tooWide: `pgvector's HNSW indexes at most ${HNSW_MAX_DIM} dimensions, this model has ${dim}` };
+  return { kind };
+}
 
 interface Meta {
   generation: number;
@@ -28,14 +44,32 @@ interface Meta {
   threshold: ThresholdInfo | null;
 }
 
-/** Errors of the driver as one line: lost connection → DB_UNREACHABLE, anything else from the server → STORE_ERROR. */
-function pgError(err: unknown, target: PgTarget): unknown {
-  if (err instanceof FacectlError || err instanceof RangeError) return err;
-  const e = err as Error & { code?: string };
-  const msg = e?.message?.split('\n')[0] ?? String(err);
-  if (!e?.code || /^E[A-Z]+$/.test(e.code) || /terminated|Connection/i.test(msg))
+/**
+ * The driver's error when the connection is gone as DB_UNREACHABLE: no answer within query_timeout, a
+ * socket error (E…), SQLSTATE class 08 or 57P (server shutting down), node-postgres's own "terminated" /
+ * "not queryable"; else null.
+ */
+function lostConnection(err: unknown, target: PgTarget): FacectlError | null {
+  if (!(err instanceof Error) || err instanceof FacectlError) return null;
+  const code = (err as { code?: unknown }).code;
+  const msg = errorLine(err);
+  if (msg === 'Query read timeout' && code === undefined)
+    return new FacectlError(ExitCode.DB_UNREACHABLE, `no answer from PostgreSQL at ${target.shown} within ${Number(target.config.query_timeout) / 1000} s (query_timeout): the network or the server stopped responding`);
+  if (typeof code === 'string' ? /^(E[A-Z]+$|08|57P)/.test(code) : /^Connection terminated|is not queryable$/.test(msg))
     return new FacectlError(ExitCode.DB_UNREACHABLE, `lost the connection to PostgreSQL at ${target.shown} (${msg})`);
-  return new FacectlError(ExitCode.STORE_ERROR, `PostgreSQL error ${e.code}: ${msg}`);
+  return null;
+}
+
+/**
+ * Errors of the driver as one line: lost connection → DB_UNREACHABLE, a statement the server refused
+ * (a SQLSTATE) → STORE_ERROR. Anything else is facectl's own (a bug: exit 1) and stays as it is.
+ */
+function pgError(err: unknown, target: PgTarget): unknown {
+  const lost = lostConnection(err, target);
+  if (lost) return lost;
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof FacectlError || typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return err;
+  return new FacectlError(ExitCode.STORE_ERROR, `PostgreSQL error ${code}: ${errorLine(err)}`);
 }
 
 export class PostgresGallery implements Gallery {
@@ -44,6 +78,9 @@ export class PostgresGallery implements Gallery {
   /** Dimension and identity count for choosing the search kind, read once until this gallery writes. */
   private sizes?: { dim: number; identities: number };
   private hnswSeen = false;
+  /** Set once the connection is gone: later calls fail at once with it instead of queueing behind a hung statement. */
+  private lost?: FacectlError;
+  private closing?: Promise<void>;
 
   private constructor(
     private readonly c: pg.Client,
@@ -53,11 +90,14 @@ export class PostgresGallery implements Gallery {
     this.location = target.shown;
   }
 
-  static async open(url: string, options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
-    const target = parsePgUrl(url);
+  static open(url: string, options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
+    return PostgresGallery.openTarget(parsePgUrl(url), options);
+  }
+
+  private static async openTarget(target: PgTarget, options: { mustExist?: boolean }): Promise<PostgresGallery> {
     const client = await connect(target);
     try {
-      await client.query('BEGIN READ ONLY');
+      await client.query(BEGIN_READ);
       const version = await schemaVersion(client, target.schema);
       await client.query('COMMIT');
       if (version > SCHEMA_VERSION) throw newerSchema(target.schema, version);
@@ -70,15 +110,26 @@ export class PostgresGallery implements Gallery {
     }
   }
 
+  /** A new connection with the URL this gallery was opened with: `location` has its password masked. */
+  reopen(options: { mustExist?: boolean } = {}): Promise<PostgresGallery> {
+    return PostgresGallery.openTarget(this.target, options);
+  }
+
   private get s(): string {
     return this.target.schema;
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lost) throw this.lost;
     try {
       return await fn();
     } catch (err) {
-      throw pgError(err, this.target);
+      const e = pgError(err, this.target);
+      if (e instanceof FacectlError && e.code === ExitCode.DB_UNREACHABLE) {
+        this.lost = e;
+        void this.close();
+      }
+      throw e;
     }
   }
 
@@ -91,7 +142,8 @@ export class PostgresGallery implements Gallery {
         await this.c.query('COMMIT');
         return out;
       } catch (err) {
-        await this.c.query('ROLLBACK').catch(() => undefined);
+        // Over a lost connection the server rolls back itself; a ROLLBACK would wait out query_timeout again.
+        if (!lostConnection(err, this.target)) await this.c.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     });
@@ -103,7 +155,7 @@ export class PostgresGallery implements Gallery {
    * extended-protocol messages of two connections outside transactions would interleave.
    */
   private read<T>(fn: () => Promise<T>): Promise<T> {
-    return this.transaction('BEGIN READ ONLY', fn);
+    return this.transaction(BEGIN_READ, fn);
   }
 
   private async meta(): Promise<Meta> {
@@ -164,8 +216,8 @@ export class PostgresGallery implements Gallery {
       this.sizes = { dim: info.model?.dimension ?? 0, identities: info.identities };
     }
     const { dim } = this.sizes;
-    const kind = chooseKind(dim, this.sizes.identities, choice);
-    let origin = 'exact scan';
+    const { kind, tooWide } = searchKind(dim, this.sizes.identities, choice);
+    let origin = tooWide ? `exact scan: ${tooWide}` : 'exact scan';
     if (kind === 'hnsw') {
       origin = (this.hnswSeen ||= await this.read(() => this.hasHnsw())) ? 'loaded' : 'built';
       if (origin === 'built') await this.createHnsw();
@@ -200,13 +252,13 @@ export class PostgresGallery implements Gallery {
         `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
         [`${wantKb}kB`, wantKb],
       );
-      await this.c.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`);
+      await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
     });
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
-    const out = await this.transaction('BEGIN', async () => {
-      await this.c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]);
+    const out = await this.transaction(BEGIN_WRITE, async () => {
+      await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
       const version = await schemaVersion(this.c, this.s);
       if (version === 0 && options.create === false)
         throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
@@ -227,7 +279,7 @@ export class PostgresGallery implements Gallery {
 
   async exportAll(): Promise<GalleryExport> {
     if (!this.version) return { model: null, threshold: null, rows: [], embeddings: new Float32Array(0) };
-    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+    return this.read(async () => {
       const meta = await this.meta();
       const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
       const dim = meta.model?.dimension ?? 0;
@@ -254,16 +306,18 @@ export class PostgresGallery implements Gallery {
     return this.run(async () => {
       const t0 = performance.now();
       const info = await this.info();
-      const kind = chooseKind(info.model?.dimension ?? 0, info.identities, choice);
+      const { kind, tooWide } = searchKind(info.model?.dimension ?? 0, info.identities, choice);
       await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
       if (kind === 'hnsw') await this.createHnsw();
-      const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities`;
+      const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities${tooWide ? ` (${tooWide})` : ''}`;
       return { kind, where, identities: info.identities, ms: performance.now() - t0 };
     });
   }
 
-  async close(): Promise<void> {
-    await this.c.end().catch(() => undefined);
+  close(): Promise<void> {
+    // Once only: node-postgres's end() waits for an 'end' event that a second call would never see.
+    this.closing ??= this.c.end().catch(() => undefined);
+    return this.closing;
   }
 }
 

@@ -33,9 +33,12 @@ const MIGRATIONS: Record<number, (s: string) => string[]> = {
 
 export const HNSW_INDEX = 'identities_mean_hnsw';
 
-/** pgvector missing on the server: one line saying so (exit 11). */
-export function noVectorExtension(err: unknown): FacectlError | null {
+/** CREATE EXTENSION vector failing: pgvector missing on the server, or this role not allowed to create it; one line (exit 11). */
+export function vectorExtensionError(err: unknown): FacectlError | null {
   const msg = (err as Error)?.message ?? '';
+  // insufficient_privilege: the server has pgvector, this role may not create it (its message names the extension too).
+  if ((err as { code?: unknown })?.code === '42501')
+    return new FacectlError(ExitCode.STORE_ERROR, `this PostgreSQL role may not create the pgvector extension (${msg.split('\n')[0]}): the database owner or a superuser must run CREATE EXTENSION vector once in this database`);
   if (/extension "vector"|control file|type "vector" does not exist/i.test(msg))
     return new FacectlError(ExitCode.STORE_ERROR, `the PostgreSQL server has no pgvector extension (CREATE EXTENSION vector failed: ${msg.split('\n')[0]}); install pgvector on the server`);
   return null;
@@ -57,7 +60,7 @@ export async function migrate(client: pg.Client, schema: string): Promise<void> 
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS vector');
   } catch (err) {
-    throw noVectorExtension(err) ?? err;
+    throw vectorExtensionError(err) ?? err;
   }
   await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   for (let v = version + 1; v <= SCHEMA_VERSION; v++) {

@@ -1,0 +1,20 @@
+/**
+ * The URL with any password replaced by ***. Split where a URL parser splits (the user information
+ * ends at the authority's last `@`, and a user name may hold one, as in Azure's `user@server`); anything
+ * else with a scheme (a URL that does not parse, `postgres:/u:pw@h`, `pg://…`) loses everything between
+ * the scheme and its last `@`. No driver here: a store location is checked before any is loaded.
+ */
+export function redact(url: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    /* below */
+  }
+  if (u && /^postgres(?:ql)?:$/i.test(u.protocol) && u.host) {
+    if (u.password) u.password = '***';
+    return u.href;
+  }
+  const m = /^([a-z][a-z0-9+.-]*:\/*)(.*)@(.*)$/is.exec(url);
+  return m ? `${m[1]}***@${m[3]}` : url;
+}

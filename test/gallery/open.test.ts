@@ -1,0 +1,35 @@
+/**
+ * Which gallery a store location opens: a mistyped database URL is refused (exit 2, its password masked)
+ * instead of becoming a store folder named after it; a folder path, a Windows drive path included, opens.
+ */
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { redact } from '../../src/gallery/redact-url.js';
+import { openGallery } from '../../src/gallery/open.js';
+import { expectFacectlError } from '../store/helpers.js';
+
+describe('openGallery: the location', () => {
+  it('refuses a URL that is not postgres:// or postgresql://, masking its password', async () => {
+    const typos: [string, string][] = [
+      ['postgres:/u:pw@h/db', 'postgres:/***@h/db'],
+      ['postgresql:/u:pw@h/db', 'postgresql:/***@h/db'],
+      ['pg://u:pw@h:5432/db', 'pg://***@h:5432/db'],
+      ['POSTGRES:u:pw@h/db', 'POSTGRES:***@h/db'],
+      ['postgress://u:pw@h/db', 'postgress://***@h/db'],
+      ['file:///var/lib/store', 'file:///var/lib/store'],
+    ];
+    for (const [location, shown] of typos) {
+      const err = await expectFacectlError(() => openGallery(location), ExitCode.USAGE, /looks like a URL but is not postgres:\/\/… or postgresql:\/\/…/);
+      expect(err.message).toContain(`store location ${shown} `);
+      expect(err.message).not.toContain('pw');
+    }
+    // Drive letters and names that only hold a colon are folders (nothing is created before a write).
+    for (const folder of ['C:\\facectl\\store', 'C:/facectl/store', 'store:2026', './pg://x']) expect((await openGallery(folder)).backend).toBe('files');
+  });
+
+  it('redact masks the password of a URL that does not parse as postgres://', () => {
+    expect(redact('postgres:/u:pw@h/db')).toBe('postgres:/***@h/db');
+    expect(redact('postgres://u:pw@h/db')).toBe('postgres://u:***@h/db');
+    expect(redact('/plain/folder')).toBe('/plain/folder');
+  });
+});
