@@ -43,7 +43,8 @@ const STALE_MS = 10 * 60 * 1000;
 /** `$FACECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/facectl/embeddings`, else `~/.cache/facectl/embeddings`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FACECTL_CACHE_DIR) return path.resolve(env.FACECTL_CACHE_DIR);
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(homedir(), '.cache');
+  // A relative XDG_CACHE_HOME is ignored, as the XDG spec requires (it would move with the current folder).
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
   return path.join(base, 'facectl', 'embeddings');
 }
 

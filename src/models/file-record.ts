@@ -10,6 +10,10 @@ export interface FileRecord {
   mtimeMs: number;
 }
 
+/** A JSON file's content, or undefined when it is missing, unreadable or not JSON (a truncated record is no crash). */
+export const readJsonFile = <T = Record<string, unknown>>(file: string): Promise<T | undefined> =>
+  readFile(file, 'utf8').then((text) => JSON.parse(text) as T).catch(() => undefined);
+
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /**

@@ -11,11 +11,11 @@
  * derived and is made again on first use, so pruning never loses data; it costs the next start of
  * another install sharing the cache (another version, or another machine) its own entries.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
 import { derivedDirs, modelPaths, resolveModelsDir } from './cache.js';
-import { findAbandonedTemps } from './file-record.js';
+import { findAbandonedTemps, readJsonFile } from './file-record.js';
 import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
 import { parseRewriteName, PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
 import { readShippedManifest } from './shipped.js';
@@ -44,8 +44,7 @@ async function sizeOf(target: string): Promise<number> {
   return total;
 }
 
-const readJson = (file: string): Promise<Record<string, unknown> | undefined> =>
-  readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
+
 
 /**
  * The sha256 of each built-in model's ONNX file as far as known without converting anything: the one
@@ -55,7 +54,7 @@ const readJson = (file: string): Promise<Record<string, unknown> | undefined> =>
 export async function knownBuiltinShas(modelsDir: string = resolveModelsDir()): Promise<Map<string, Set<string>>> {
   const shas = new Map<string, Set<string>>(BUILTIN_MODEL_IDS.map((id) => [id, new Set<string>()]));
   for (const id of BUILTIN_MODEL_IDS) {
-    const sidecar = (await readJson(modelPaths(id, modelsDir).sidecar)) as { onnx?: { sha256?: string } } | undefined;
+    const sidecar = (await readJsonFile(modelPaths(id, modelsDir).sidecar)) as { onnx?: { sha256?: string } } | undefined;
     if (sidecar?.onnx?.sha256) shas.get(id)!.add(sidecar.onnx.sha256);
   }
   for (const [id, m] of Object.entries(readShippedManifest()?.models ?? {})) shas.get(id)?.add(m.sha256);
@@ -92,7 +91,7 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   for (const name of await readdir(modelsDir).catch(() => [] as string[])) {
     const id = name.endsWith('.json.sha256') ? name.slice(0, -'.json.sha256'.length) : undefined;
     if (!id || (BUILTIN_MODEL_IDS as readonly string[]).includes(id)) continue;
-    const sidecar = await readJson(path.join(modelsDir, name));
+    const sidecar = await readJsonFile(path.join(modelsDir, name));
     if (sidecar?.id !== id || typeof sidecar.converterVersion !== 'string') continue; // not one of ours
     await remove(path.join(modelsDir, `${id}.onnx`), `converted model "${id}", no longer built in`);
     await remove(path.join(modelsDir, name), `converted model "${id}", no longer built in`);
@@ -110,7 +109,7 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
     const reason = !inUse.has(model) ? 'PRelu rewrite of a model no longer in use' : version !== PRELU_REWRITE_VERSION ? 'PRelu rewrite of an older rewrite version' : undefined;
     if (reason) await remove(path.join(preluDir, name), reason);
     else if (ext === 'json') {
-      const record = await readJson(path.join(preluDir, name));
+      const record = await readJsonFile(path.join(preluDir, name));
       if (typeof record?.sha256 === 'string') runnable.add(record.sha256);
     }
   }

@@ -28,7 +28,9 @@ import { arcfaceTemplate } from './templates.js';
 
 export function userModelsDir(): string {
   if (process.env.FACECTL_USER_MODELS_DIR) return path.resolve(process.env.FACECTL_USER_MODELS_DIR);
-  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  // A relative XDG_DATA_HOME is ignored, as the XDG spec requires: registered models must not depend on the current folder.
+  const xdg = process.env.XDG_DATA_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'facectl', 'models');
 }
 

@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { contentRecord, privateCacheDir, readIntact, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
+import { contentRecord, privateCacheDir, readIntact, readJsonFile, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
 export const OPTIMIZED_CACHE_VERSION = 1;
@@ -137,7 +137,7 @@ export async function storedGraphs(dir: string): Promise<StoredGraph[]> {
   const graphs: StoredGraph[] = [];
   for (const name of names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n))) {
     const key = name.slice(0, 64);
-    const record = await readFile(path.join(dir, name), 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
+    const record = await readJsonFile<Partial<StoredRecord>>(path.join(dir, name));
     const model = typeof record?.model === 'string' && /^[0-9a-f]{64}$/.test(record.model) ? record.model : undefined;
     graphs.push({ key, model, files: [path.join(dir, name), ...(names.includes(`${key}.onnx`) ? [path.join(dir, `${key}.onnx`)] : [])] });
   }

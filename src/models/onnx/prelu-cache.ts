@@ -11,7 +11,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { contentRecord, privateCacheDir, readIntact, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
+import { contentRecord, privateCacheDir, readIntact, readJsonFile, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
 
@@ -83,7 +83,7 @@ export async function forgetPreluRewrites(dir: string, modelSha256: string): Pro
   const rewrites: string[] = [];
   for (const name of names) {
     if (name.endsWith('.json')) {
-      const record = await readFile(path.join(dir, name), 'utf8').then((t) => JSON.parse(t) as Partial<StoredRecord>, () => undefined);
+      const record = await readJsonFile<Partial<StoredRecord>>(path.join(dir, name));
       if (record?.sha256) rewrites.push(record.sha256);
     }
     await rm(path.join(dir, name), { force: true });
