@@ -144,6 +144,7 @@ const served = await (async () => {
 })();
 
 const result = {
+  date: new Date().toISOString(),
   identities: ctx.info.identities,
   index: ctx.lastIndex?.kind ?? 'none',
   queries: queries.length,
