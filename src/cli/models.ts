@@ -1,5 +1,6 @@
 /** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
+import { FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -54,13 +55,22 @@ export function registerModels(program: Command): void {
       const { prepareModel } = await import('../models/cache.js');
       const wanted = ids.length ? ids : [...BUILTIN_MODEL_IDS];
       const results = [];
+      const failed: FacectlError[] = [];
+      // One model that cannot be made (its package not installed) does not keep the others from being prepared.
       for (const id of wanted) {
         const t0 = performance.now();
-        const r = await prepareModel(id, { force: opts.force });
-        results.push({ ...r, ms: Math.round(performance.now() - t0) });
-        note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
+        try {
+          const r = await prepareModel(id, { force: opts.force });
+          results.push({ ...r, ms: Math.round(performance.now() - t0) });
+          note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
+        } catch (err) {
+          if (!(err instanceof FacectlError)) throw err;
+          failed.push(err);
+          note(opts, `${id}: ${err.oneLine()}`);
+        }
       }
       if (opts.json) printJson(results);
+      if (failed.length) throw new FacectlError(failed[0]!.code, `${failed.length} of ${wanted.length} model(s) not prepared; first: ${failed[0]!.oneLine()}`);
     }),
   );
 
