@@ -63,7 +63,8 @@ export class FacectlError extends Error {
 export class ModelError extends FacectlError {
   constructor(
     readonly model: string,
-    reason: string,
+    /** Why, without the model's name (the message is "model <model> cannot run: <reason>"). */
+    readonly reason: string,
   ) {
     super(ExitCode.MODEL_ERROR, `model ${model} cannot run: ${reason}`);
     this.name = 'ModelError';

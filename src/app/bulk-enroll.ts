@@ -3,7 +3,7 @@
  * (cleaned when it is not a valid id; folders whose ids clash are refused, folder-ids.ts), the face nearest each photo's centre (dataset photos are centred on their subject), unusable photos
  * rejected with their reason. Commits every `batch` faces, and photos already enrolled for their id
  * (same image sha256) are skipped, so an interrupted import resumes where it stopped.
- * The folder names are the ground truth here, so look-alikes across folders are reported, not refused.
+ * The folder names are the ground truth here, so look-alikes across folders are not checked (no duplicate check).
  */
 import path from 'node:path';
 import { scanIdentityFolders } from '../eval/datasets.js';
@@ -57,6 +57,7 @@ export async function bulkEnroll(
   // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts).
   const storedNames = new Map(rows.map((r) => [r.id, r.name]));
   const folders = folderIdentities(dataset.identities.map((i) => i.name), storedNames);
+  // Photos of each id from an earlier (interrupted) run, and from this one: `${id}\0${sha256}`.
   const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
   const thisRun = new Set<string>();
 
@@ -98,7 +99,6 @@ export async function bulkEnroll(
           result.rejectedByReason[key] = (result.rejectedByReason[key] ?? 0) + 1;
         } else {
           pending.push({ id, name, sourcePath: file, imageSha256: r.imageSha256, box: r.face.box, quality: r.face.quality, embedding: r.face.embedding });
-          enrolled.add(`${id}\u0000${r.imageSha256}`);
           thisRun.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;

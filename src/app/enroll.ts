@@ -124,8 +124,12 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
     const fresh: EmbeddedPhoto[] = [];
     const alreadyEnrolled: string[] = [];
     for (const p of embedded) {
-      if (seen.has(p.imageSha256)) alreadyEnrolled.push(p.file);
-      else fresh.push(p), seen.add(p.imageSha256);
+      if (seen.has(p.imageSha256)) {
+        alreadyEnrolled.push(p.file);
+      } else {
+        seen.add(p.imageSha256);
+        fresh.push(p);
+      }
     }
     if (!options.force) await refuseDuplicates(draft, id, fresh, threshold);
     const warnings = consistencyWarnings(id, fresh, existing.embeddings, threshold);

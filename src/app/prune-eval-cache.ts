@@ -7,11 +7,10 @@
  * sha256 is unknown (a built-in model never converted here and not shipped), its folders stay.
  */
 import { rm } from 'node:fs/promises';
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { cachedModelFolders, defaultCacheDir } from '../eval/embedding-cache.js';
 import type { PrunedEntry } from '../models/prune.js';
-import { knownBuiltinShas } from '../models/prune.js';
+import { knownBuiltinShas, sizeOf } from '../models/prune.js';
 import { embedderFingerprint, type EmbedderSpec } from '../models/registry.js';
 import { allEmbedders, ensembleSha256 } from '../models/resolve.js';
 import { listUserDetectors } from '../models/user-models.js';
@@ -24,7 +23,7 @@ export interface EvalCachePruneReport {
 }
 
 /** Every fingerprint each embedder can have on this install; an id maps to undefined when a weights sha256 is unknown. */
-export async function fingerprintsById(): Promise<Map<string, Set<string> | undefined>> {
+async function fingerprintsById(): Promise<Map<string, Set<string> | undefined>> {
   const specs = await allEmbedders();
   const builtinShas = await knownBuiltinShas();
   const detectors = [...BUILTIN_DETECTORS.map((d) => d.id), ...(await listUserDetectors()).map((d) => `${d.id}:${d.source.sha256.slice(0, 16)}`)];
@@ -74,12 +73,6 @@ export function staleReason(modelKey: string, live: Map<string, Set<string> | un
   return undefined;
 }
 
-function sizeOf(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) total += statSync(path.join(dir, name)).size;
-  return total;
-}
-
 export async function pruneEvalCache(options: { dryRun?: boolean; cacheDir?: string } = {}): Promise<EvalCachePruneReport> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const folders = cachedModelFolders(cacheDir);
@@ -88,7 +81,7 @@ export async function pruneEvalCache(options: { dryRun?: boolean; cacheDir?: str
   for (const { dir, modelKey } of folders) {
     const reason = modelKey === undefined ? (readdirSync(dir).length === 0 ? 'empty eval-cache folder' : undefined) : staleReason(modelKey, live);
     if (!reason) continue;
-    removed.push({ path: dir, bytes: sizeOf(dir), reason });
+    removed.push({ path: dir, bytes: await sizeOf(dir), reason });
     if (!options.dryRun) await rm(dir, { recursive: true, force: true });
   }
   return { cacheDir, removed };

@@ -7,10 +7,10 @@ export interface EffectiveThreshold {
   source: string;
 }
 
-/** --threshold, else the gallery's own (calibrated or set), else the model's default login threshold. */
 /** The rate a calibrated threshold was fitted at: FPIR over an open-set search (1:N), else FPR over impostor pairs (1:1). */
 export const rateName = (basis: ThresholdInfo['basis']): 'FPIR' | 'FPR' => (basis === 'open-set' ? 'FPIR' : 'FPR');
 
+/** --threshold, else the gallery's own (calibrated or set), else the model's default login threshold. */
 export function effectiveThreshold(stored: ThresholdInfo | null, spec: EmbedderSpec | null, override?: number): EffectiveThreshold | null {
   if (override !== undefined) return { value: override, source: '--threshold' };
   if (stored) {

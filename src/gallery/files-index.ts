@@ -26,6 +26,15 @@ const fingerprintOf = (snapshot: StoreSnapshot): string => `${snapshot.embedding
 /** How long a login waits for a busy store lock before it skips saving the index (a cache). */
 const LOGIN_SAVE_WAIT_MS = 200;
 
+/** Whether the saved index of `kind` describes `snapshot` (false when missing or unreadable). */
+function isCurrentIndex(snapshot: StoreSnapshot, kind: IndexKind): boolean {
+  try {
+    return readIndexHeader(indexFile(snapshot.dir, kind)).fingerprint === fingerprintOf(snapshot);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Deletes the saved indexes that do not describe `snapshot` (unreadable, or another fingerprint): before
  * a commit that changes the faces, so that a removed person's vector does not outlive the commit on disk.
@@ -38,13 +47,7 @@ export function dropStaleIndexes(snapshot: StoreSnapshot): void {
       rmSync(`${file}.usearch`, { force: true });
       continue;
     }
-    let current = false;
-    try {
-      current = readIndexHeader(file).fingerprint === fingerprintOf(snapshot);
-    } catch {
-      // unreadable: not current
-    }
-    if (!current) for (const f of [file, `${file}.usearch`]) rmSync(f, { force: true });
+    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) rmSync(f, { force: true });
   }
 }
 
@@ -75,15 +78,7 @@ async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: ()
 }
 
 /** The kind of the saved index that describes `snapshot`, if one does (a save deletes the other kind). */
-function currentSavedKind(snapshot: StoreSnapshot): IndexKind | undefined {
-  return (['flat', 'hnsw'] as const).find((kind) => {
-    try {
-      return readIndexHeader(indexFile(snapshot.dir, kind)).fingerprint === fingerprintOf(snapshot);
-    } catch {
-      return false; // missing or unreadable
-    }
-  });
-}
+const currentSavedKind = (snapshot: StoreSnapshot): IndexKind | undefined => (['flat', 'hnsw'] as const).find((kind) => isCurrentIndex(snapshot, kind));
 
 /** The snapshot's identities as one index, from the saved file when it is current. */
 export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoice, options: { rebuild?: boolean } = {}): Promise<OpenedFilesIndex> {

@@ -35,7 +35,8 @@ export interface PruneReport {
   freedBytes: number;
 }
 
-async function sizeOf(target: string): Promise<number> {
+/** Bytes of a file, or of everything under a folder (0 when it is gone). */
+export async function sizeOf(target: string): Promise<number> {
   const info = await stat(target).catch(() => undefined);
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
@@ -43,8 +44,6 @@ async function sizeOf(target: string): Promise<number> {
   for (const name of await readdir(target)) total += await sizeOf(path.join(target, name));
   return total;
 }
-
-
 
 /**
  * The sha256 of each built-in model's ONNX file as far as known without converting anything: the one

@@ -13,7 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { errorLine, ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
@@ -111,7 +111,6 @@ export type InspectedModel =
       fixedBatch: number | null;
     }
   | DetectorSignature;
-
 
 /** Recognise what an ONNX file is from its inputs and outputs. */
 export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<InspectedModel> {
@@ -273,7 +272,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
   try {
     decodeDetectorOutputs(d.family, outputs, d.inputWidth, d.inputHeight, id);
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `its outputs cannot be decoded as ${d.family}: ${errorLine(err).replace(/^model \S+ cannot run: /, '')}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `its outputs cannot be decoded as ${d.family}: ${err instanceof ModelError ? err.reason : errorLine(err)}`, file);
   }
   const copy = await storeCopy(id, bytes);
   const spec: UserDetectorSpec = {

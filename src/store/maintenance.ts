@@ -245,10 +245,6 @@ function salvage(root: string, actions: string[]): Salvage {
 }
 
 /**
- * Completes interrupted commits, removes leftovers, fixes file modes, and, if the files do not form a
- * valid generation, salvages what is readable into a new one. Reports every change.
- */
-/**
  * Completes an interrupted commit; a journal that cannot be completed (unreadable, or naming a staged
  * file of the wrong size) is deleted instead, so that salvage can work from the committed files: left in
  * place it would block every command for good.
@@ -270,6 +266,10 @@ function refuseNewerStore(root: string): void {
   if (bytes) checkManifestVersion(bytes.toString('utf8'), root);
 }
 
+/**
+ * Completes interrupted commits, removes leftovers, fixes file modes, and, if the files do not form a
+ * valid generation, salvages what is readable into a new one. Reports every change.
+ */
 export async function repairStore(dir: string, options: OpenOptions = {}): Promise<RepairReport> {
   const root = path.resolve(dir);
   // Checked before the lock file is made or anything is deleted or chmod-ed: `--store ~/Documents` touches nothing.

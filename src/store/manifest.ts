@@ -54,14 +54,20 @@ function checkDigest(v: unknown, name: string): FileDigest {
 const newerStore = (version: number, dir?: string): FacectlError =>
   new FacectlError(ExitCode.STORE_ERROR, `written by a newer facectl (store format ${version}; this one reads ${MANIFEST_VERSION}): upgrade facectl`, dir);
 
-/** STORE_ERROR when manifest.json's text names a newer format version than this facectl reads. */
+/** STORE_ERROR when a parsed manifest names a newer format version than this facectl reads. */
+function refuseNewer(raw: unknown, dir?: string): void {
+  if (isObject(raw) && typeof raw.formatVersion === 'number' && raw.formatVersion > MANIFEST_VERSION) throw newerStore(raw.formatVersion, dir);
+}
+
+/** STORE_ERROR when manifest.json's text names a newer format version; text that is not JSON is left to parseManifest. */
 export function checkManifestVersion(text: string, dir?: string): void {
+  let raw: unknown;
   try {
-    const raw = JSON.parse(text) as { formatVersion?: unknown };
-    if (typeof raw?.formatVersion === 'number' && raw.formatVersion > MANIFEST_VERSION) throw newerStore(raw.formatVersion, dir);
-  } catch (err) {
-    if (err instanceof FacectlError) throw err;
+    raw = JSON.parse(text);
+  } catch {
+    return;
   }
+  refuseNewer(raw, dir);
 }
 
 /**
@@ -79,7 +85,7 @@ export function parseManifest(text: string, dir?: string): Manifest {
     throw new ManifestFormatError(`manifest.json: ${what}`);
   };
   if (!isObject(raw) || raw.format !== MANIFEST_FORMAT) return fail(`not a ${MANIFEST_FORMAT} manifest`);
-  if (typeof raw.formatVersion === 'number' && raw.formatVersion > MANIFEST_VERSION) throw newerStore(raw.formatVersion, dir);
+  refuseNewer(raw, dir);
   if (raw.formatVersion !== MANIFEST_VERSION) fail(`format version ${String(raw.formatVersion)}; this facectl reads ${MANIFEST_VERSION}`);
   if (!isCount(raw.generation) || raw.generation < 1) fail('generation must be a positive integer');
   if (!isCount(raw.embeddingsGeneration) || raw.embeddingsGeneration > (raw.generation as number)) fail('bad embeddingsGeneration');

@@ -13,7 +13,7 @@ import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
 import { withLock } from './lock.js';
-import { refuseUnlessStoreDir, storeDirKind, type StoreDirKind } from './dir-kind.js';
+import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
 import type { StoreSnapshot } from './snapshot.js';
 
@@ -65,10 +65,8 @@ function prepareDir(dir: string): void {
 }
 
 /** NOT_FOUND when nothing is there; STORE_ERROR, before anything is touched, when it is not a store. */
-function requireStoreDir(dir: string): StoreDirKind {
-  const kind = refuseUnlessStoreDir(dir);
-  if (kind === 'missing') throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
-  return kind;
+function requireStoreDir(dir: string): void {
+  if (refuseUnlessStoreDir(dir) === 'missing') throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
 }
 
 const SIDE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -7,7 +7,7 @@
  * to them, so the search table can never disagree with the faces.
  */
 import type pg from 'pg';
-import { ExitCode, FacectlError } from '../../errors.js';
+import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import type { FaceRow } from '../types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -38,9 +38,9 @@ export function vectorExtensionError(err: unknown): FacectlError | null {
   const msg = (err as Error)?.message ?? '';
   // insufficient_privilege: the server has pgvector, this role may not create it (its message names the extension too).
   if ((err as { code?: unknown })?.code === '42501')
-    return new FacectlError(ExitCode.STORE_ERROR, `this PostgreSQL role may not create the pgvector extension (${msg.split('\n')[0]}): the database owner or a superuser must run CREATE EXTENSION vector once in this database`);
+    return new FacectlError(ExitCode.STORE_ERROR, `this PostgreSQL role may not create the pgvector extension (${errorLine(err)}): the database owner or a superuser must run CREATE EXTENSION vector once in this database`);
   if (/extension "vector"|control file|type "vector" does not exist/i.test(msg))
-    return new FacectlError(ExitCode.STORE_ERROR, `the PostgreSQL server has no pgvector extension (CREATE EXTENSION vector failed: ${msg.split('\n')[0]}); install pgvector on the server`);
+    return new FacectlError(ExitCode.STORE_ERROR, `the PostgreSQL server has no pgvector extension (CREATE EXTENSION vector failed: ${errorLine(err)}); install pgvector on the server`);
   return null;
 }
 
