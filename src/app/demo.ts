@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { Box, DetectedFace } from '../pipeline/types.js';
@@ -87,9 +87,10 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-'));
   const storeDir = path.join(tmp, 'store');
   const result: DemoResult = { photos: [], enrolled: [], known: [], strangers: [], skipped: [], threshold: { value: NaN, source: '' }, store: { dir: storeDir, mode: 0, removed: false } };
-  // A photo the demo cannot use is left out with the reason: one bad photo in a folder should not end the demo.
+  // A photo the demo cannot use is left out with the reason: one bad photo in a folder should not end the
+  // demo. A model that cannot run is no photo's fault: it ends the demo with its own error (exit 13).
   const skip = (file: string, err: unknown) => {
-    if (!(err instanceof FacectlError)) throw err;
+    if (!isPhotoProblem(err)) throw err;
     result.skipped.push({ file, reason: err.message });
     onEvent({ kind: 'skipped', file, reason: err.message });
   };
@@ -130,7 +131,8 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
           probes.push({ id, file: probe });
           onEvent({ kind: 'enrolled', id });
         } catch (err) {
-          if (!(err instanceof FacectlError)) throw err;
+          // A refusal (no usable face, a duplicate) is shown; a model that cannot run is not a refusal.
+          if (!(err instanceof FacectlError) || err.code === ExitCode.MODEL_ERROR) throw err;
           result.enrolled.push({ id, photo: file, box: face.box, refused: err.message });
           onEvent({ kind: 'enrolled', id, refused: err.message });
         }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterPhotos } from '../../src/app/cluster.js';
+import { runDemo } from '../../src/app/demo.js';
 import { embedEnrollPhoto } from '../../src/app/enroll.js';
 import { rebuild } from '../../src/app/rebuild.js';
 import { ExitCode, FacectlError, ModelError } from '../../src/errors.js';
@@ -52,6 +53,14 @@ describe('a model failure stops a many-photo command; a photo failure is recorde
     const err = await rejection(rebuild(pipeline(true), gallery, options));
     expect((await gallery.rows()).map((r) => r.id)).toEqual(['alice']);
     expect(err).toBeInstanceOf(ModelError);
+  });
+
+  it('demo: a model failure ends it with that error, in detection or in enrolling, instead of "no face could be enrolled"', async () => {
+    const detectFails = { ...pipeline(false), detect: async () => Promise.reject(failure()) } as unknown as FacePipeline;
+    expect(await rejection(runDemo(detectFails, ['a.jpg', 'b.jpg']))).toBeInstanceOf(ModelError);
+    expect(await rejection(runDemo(pipeline(true), ['a.jpg', 'b.jpg']))).toBeInstanceOf(ModelError);
+    // A photo's own failure is a photo left out: with no face anywhere, the demo ends with exit 4.
+    expect(await rejection(runDemo(pipeline(false), ['a.jpg', 'b.jpg']))).toMatchObject({ code: ExitCode.NO_FACE });
   });
 
   it('cluster: the photo without a face is skipped, the model failure is thrown', async () => {
