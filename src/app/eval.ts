@@ -87,7 +87,7 @@ export interface EvalOutcome {
   plan: EvalPlan;
   embedded: EmbedImagesResult;
   metrics: EvalMetrics;
-  calibrated: { value: number; store: string } | null;
+  calibrated: CalibrationOutcome | null;
   report: WrittenReport;
   /** Why the charts could not be drawn (the report was written without them), or null. */
   chartsFailed: string | null;
@@ -150,31 +150,54 @@ export function measure(plan: EvalPlan, lookup: EmbeddingLookup, req: Pick<EvalR
 
 /**
  * The calibrated threshold: at targetFpir over the non-mated probes' best gallery scores (1:N, what a
- * login against a gallery of this size faces), else at targetFpr over impostor pairs (1:1).
+ * login against a gallery of this size faces), else at targetFpr over impostor pairs (1:1). Only probes
+ * and pairs with a face count as negatives: login never applies its threshold to a photo without one
+ * (exit 4), so counting them as rejected strangers would loosen the threshold.
  */
 export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpir: number | undefined) {
   if (targetFpir !== undefined) {
     if (!m.identification?.probeScores)
       throw new FacectlError(ExitCode.USAGE, 'a 1:N (login) threshold needs identification (not --identification none); --target-fpr <p> fits a 1:1 one on the pairs');
-    // A probe with no score (no face, or wrong top candidate) can never be accepted: below any cosine.
-    const scores = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x : -2));
     const { mated, nonMated } = m.identification.probeScores;
-    return { calibration: calibrateThreshold(scores(nonMated), targetFpir, scores(mated)), target: targetFpir, basis: 'open-set' as const };
+    const strangers = nonMated.filter(Number.isFinite);
+    if (strangers.length === 0)
+      throw new FacectlError(
+        ExitCode.USAGE,
+        `no non-mated probe with a face to set a login threshold from (${nonMated.length} non-mated probes): hold more identities out with --open-set-fraction, or use a dataset with more people`,
+      );
+    // A mated probe with no score (no face, or wrong top candidate) is never a correct accept: below any cosine.
+    const genuine = mated.map((x) => (Number.isFinite(x) ? x : -2));
+    return { calibration: calibrateThreshold(strangers, targetFpir, genuine, 'non-mated probes'), target: targetFpir, basis: 'open-set' as const };
   }
   if (!m.verification) throw new FacectlError(ExitCode.USAGE, '--calibrate needs verification pairs (or --target-fpir with identification)');
   const { scores, same } = m.verification.scored;
   const valid = (want: boolean) => scores.filter((s, i) => same[i] === want && s > -1);
-  return { calibration: calibrateThreshold(valid(false), targetFpr, valid(true)), target: targetFpr, basis: 'pairs' as const };
+  const impostors = valid(false);
+  if (impostors.length === 0)
+    throw new FacectlError(ExitCode.USAGE, 'no impostor pair with a face on both sides to set a threshold from: use a pairs file or dataset with more people');
+  return { calibration: calibrateThreshold(impostors, targetFpr, valid(true)), target: targetFpr, basis: 'pairs' as const };
 }
 
-/** --calibrate: the threshold into the store's manifest (login uses it) and into the metrics. */
-async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): Promise<{ value: number; store: string } | null> {
+/**
+ * --calibrate: the threshold into the store's manifest (login uses it) and into the metrics. A threshold
+ * whose rate cannot be measured (too few negatives for the target) is reported and not written.
+ */
+async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): Promise<CalibrationOutcome | null> {
   if (!req.calibrate) return null;
   const c = chooseThreshold(m, req.calibrate.targetFpr, req.targetFpir);
-  m.metrics.calibration = { ...c.calibration, basis: c.basis };
+  m.metrics.calibration = { ...c.calibration, basis: c.basis, written: c.calibration.reliable };
   const store = req.calibrate.gallery.location;
+  if (!c.calibration.reliable) return { value: c.calibration.threshold, store, written: false, note: c.calibration.note };
   await calibrateStoreThreshold(req.calibrate.gallery, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
-  return { value: c.calibration.threshold, store };
+  return { value: c.calibration.threshold, store, written: true, note: c.calibration.note };
+}
+
+/** What --calibrate did: the threshold, and whether it went into the store (not when its rate is unmeasured). */
+export interface CalibrationOutcome {
+  value: number;
+  store: string;
+  written: boolean;
+  note: string;
 }
 
 /**

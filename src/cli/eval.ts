@@ -4,7 +4,7 @@
  */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import type { EvalRequest, IdentificationScope } from '../app/eval.js';
+import type { CalibrationOutcome, EvalRequest, IdentificationScope } from '../app/eval.js';
 import { ExitCode, FacectlError } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
@@ -139,6 +139,7 @@ async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> 
   if (opts.json) {
     const { embedded } = r;
     printJson({ report: r.report.dir, throughput: { imagesPerSecond: embedded.imagesPerSecond, embedded: embedded.embedded, cached: embedded.cached }, calibrated: r.calibrated, metrics: compact(r.metrics) });
+    refuseUnmeasured(r.calibrated);
     return;
   }
   process.stdout.write(formatSummaryTable(r.metrics) + '\n');
@@ -146,7 +147,13 @@ async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> 
     `throughput: ${r.embedded.imagesPerSecond.toFixed(1)} images/s over ${r.embedded.embedded} embedded images (${r.embedded.cached} from cache)\n` +
       `report: ${r.report.markdown}\n`,
   );
+  refuseUnmeasured(r.calibrated);
   if (r.calibrated) note(opts, `threshold ${r.calibrated.value.toFixed(4)} written to the store ${r.calibrated.store}`);
+}
+
+/** A calibration whose rate this dataset cannot measure fails the command, after its report: nothing was written. */
+function refuseUnmeasured(c: CalibrationOutcome | null): void {
+  if (c && !c.written) throw new FacectlError(ExitCode.USAGE, `threshold not written to the store: ${c.note}`);
 }
 
 /** metrics.json holds full curves; --json on stdout keeps the numbers a script wants. */

@@ -17,8 +17,11 @@ export interface FailureSummary {
 export interface EvalMetrics {
   verification?: VerificationReport;
   identification?: IdentificationReport;
-  /** --calibrate: the threshold and the counts it rests on; basis 'open-set' means FPIR over non-mated probes. */
-  calibration?: ThresholdCalibration & { basis?: 'pairs' | 'open-set' };
+  /**
+   * --calibrate: the threshold and the counts it rests on; basis 'open-set' means FPIR over non-mated probes.
+   * written: whether it went into the store (not when too few negatives leave the rate unmeasured).
+   */
+  calibration?: ThresholdCalibration & { basis?: 'pairs' | 'open-set'; written?: boolean };
   failures: FailureSummary;
 }
 

@@ -29,3 +29,10 @@ export function duration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${(s % 60).toFixed(1)} s`;
 }
+
+/**
+ * How many folds the k-fold accuracy averages: the non-empty ones (a small generated set leaves some of
+ * the 10 empty), else the protocol's count.
+ */
+export const foldsAveraged = (v: { protocol: { foldCount: number }; allPairs: { kFold: { folds: unknown[] } | null } }) =>
+  v.allPairs.kFold?.folds.length || v.protocol.foldCount;

@@ -140,16 +140,23 @@ export interface ThresholdCalibration extends FalseAcceptOperatingPoint {
   note: string;
 }
 
-/** `--calibrate --target-fpr`: the threshold for a target false accept rate, with the counts it rests on. */
+/**
+ * `--calibrate`: the threshold for a target false accept rate, with the counts it rests on. `negatives`
+ * names what the impostor scores are, for the note (impostor pairs, or non-mated probes).
+ */
 export function calibrateThreshold(
   impostorScores: ArrayLike<number>,
   targetFpr: number,
   genuineScores: ArrayLike<number> = [],
+  negatives = 'impostor pairs',
 ): ThresholdCalibration {
   const op = thresholdAtFalseAcceptRate(impostorScores, targetFpr, genuineScores);
   const note = op.reliable
-    ? `${op.falseAccepts} of ${op.negatives} impostor pairs accepted (at most ${op.allowedFalseAccepts} allowed)`
-    : `only ${op.negatives} impostor pairs: an FPR of ${targetFpr} needs at least ${Math.ceil(1 / targetFpr - 1e-9)}; ` +
-      'the threshold rejects every impostor seen, but the true FPR is not measured';
+    ? `${op.falseAccepts} of ${op.negatives} ${negatives} accepted (at most ${op.allowedFalseAccepts} allowed)`
+    : `only ${op.negatives} ${negatives}: a rate of ${targetFpr} needs at least ${minimumNegatives(targetFpr)}; ` +
+      'the threshold rejects every one seen, but the true rate is not measured';
   return { ...op, tpr: op.positives > 0 ? op.truePositives / op.positives : null, note };
 }
+
+/** How many negatives a false accept rate needs before one accept is allowed: ceil(1 / rate). */
+export const minimumNegatives = (rate: number) => Math.ceil(1 / rate - 1e-9);

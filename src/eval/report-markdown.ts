@@ -2,7 +2,7 @@
 import type { EvalMetrics } from './eval-result.js';
 import type { IdentificationReport } from './evaluate-identification.js';
 import type { VerificationReport } from './evaluate-verification.js';
-import { duration, meanPlusMinus, num, pct, rateLabel } from './format.js';
+import { duration, foldsAveraged, meanPlusMinus, num, pct, rateLabel } from './format.js';
 import type { VerificationMetrics } from './metrics.js';
 import type { ImageFailure } from './scoring.js';
 
@@ -80,9 +80,9 @@ function verificationSection(v: VerificationReport): string {
     `Pairs with a failed image: ${v.failedPairs}. Handling: ${v.failureHandling}.`,
     v.validPairsOnlyReason ? `Valid pairs only: not computed (${v.validPairsOnlyReason}).` : '',
     '',
-    verificationTable(v.allPairs, v.validPairsOnly, v.protocol.foldCount),
+    verificationTable(v.allPairs, v.validPairsOnly, foldsAveraged(v)),
     '',
-    `${v.protocol.foldCount}-fold accuracy follows the LFW protocol: for each fold, the threshold with the best accuracy on the other folds is applied to that fold. ` +
+    `${foldsAveraged(v)}-fold accuracy follows the LFW protocol: for each fold, the threshold with the best accuracy on the other folds is applied to that fold. ` +
       '"±" is the standard error of the mean (sample std / √folds), as on the LFW results page; TPR @ FPR is the highest TPR whose FPR does not exceed the target, ' +
       'reported as n/a when there are fewer than 1/target impostor pairs.',
   ];
@@ -216,12 +216,12 @@ export function renderReportMarkdown(ctx: ReportContext): string {
       '## Threshold calibration',
       '',
       c.basis === 'open-set'
-        ? `Target FPIR ${rateLabel(c.targetRate)} (non-mated probes' best gallery score): threshold **${num(c.threshold, 4)}**. ` +
-            `${c.falseAccepts} of ${c.negatives} non-mated probes accepted` +
+        ? `Target FPIR ${rateLabel(c.targetRate)} (non-mated probes' best gallery score): threshold **${num(c.threshold, 4)}**. ${c.note}` +
             (c.tpr !== null ? `; DIR at this threshold ${pct(c.tpr)} (${c.truePositives} of ${c.positives} mated probes).` : '.')
         : `Target FPR ${rateLabel(c.targetRate)}: threshold **${num(c.threshold, 4)}**. ${c.note}` +
             (c.tpr !== null ? `; TPR at this threshold ${pct(c.tpr)} (${c.truePositives} of ${c.positives} genuine pairs).` : '.'),
       '',
+      ...(c.written === false ? ['**Not written to the store:** too few negatives to measure the target rate.', ''] : []),
     );
   }
   parts.push(failureSection(ctx), '');

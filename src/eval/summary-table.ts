@@ -1,7 +1,7 @@
 /** The terminal summary of an evaluation: one cli-table3 table, plain text (no colour codes). */
 import Table from 'cli-table3';
 import type { EvalMetrics } from './eval-result.js';
-import { meanPlusMinus, num, pct, rateLabel } from './format.js';
+import { foldsAveraged, meanPlusMinus, num, pct, rateLabel } from './format.js';
 import type { VerificationMetrics } from './metrics.js';
 
 function verificationRows(all: VerificationMetrics, valid: VerificationMetrics | null, foldCount: number): string[][] {
@@ -28,7 +28,7 @@ export function formatSummaryTable(metrics: EvalMetrics): string {
   const v = metrics.verification;
   if (v) {
     table.push([{ colSpan: 3, content: `Verification: ${v.protocol.description}` }]);
-    table.push(...verificationRows(v.allPairs, v.validPairsOnly, v.protocol.foldCount));
+    table.push(...verificationRows(v.allPairs, v.validPairsOnly, foldsAveraged(v)));
   }
   const id = metrics.identification;
   if (id) {
@@ -47,6 +47,7 @@ export function formatSummaryTable(metrics: EvalMetrics): string {
     table.push(['threshold', num(c.threshold, 4), '']);
     table.push([openSet ? 'non-mated probes accepted' : 'impostors accepted', `${c.falseAccepts} / ${c.negatives}`, '']);
     table.push([openSet ? 'DIR at threshold' : 'TPR at threshold', pct(c.tpr), '']);
+    if (c.written === false) table.push(['written to the store', 'no: too few negatives to measure the rate', '']);
   }
   const f = metrics.failures;
   table.push([{ colSpan: 3, content: `Images without embedding: ${f.images} of ${f.processed}` }]);

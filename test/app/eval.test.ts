@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { chooseThreshold, measure, planEval, runEval, type EvalRequest } from '../../src/app/eval.js';
+import { chooseThreshold, measure, planEval, runEval, type EvalMeasurement, type EvalRequest } from '../../src/app/eval.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
@@ -128,6 +128,39 @@ describe('measure and chooseThreshold', () => {
     expect(chooseThreshold(m, 0.1, 0.01).basis).toBe('open-set');
     const noId = measure(planEval(request(root, { identification: 'none' })), lookupFor(16), {});
     expect(usageError(() => chooseThreshold(noId, 0.1, 0.01))).toMatch(/a 1:N \(login\) threshold needs identification/);
+  });
+
+  /** A measurement holding only what chooseThreshold reads. */
+  const scored = (probes: { mated: number[]; nonMated: number[] } | null, pairs?: { scores: number[]; same: boolean[] }) =>
+    ({ identification: probes ? { probeScores: probes } : undefined, verification: pairs ? { scored: pairs } : undefined }) as unknown as EvalMeasurement;
+
+  it('a login threshold counts only strangers with a face: photos without one never meet the threshold at login (exit 4)', () => {
+    const strangers = Array.from({ length: 100 }, (_, i) => i / 100); // 0.00 … 0.99
+    const noFace = Array.from({ length: 300 }, () => -Infinity);
+    const c = chooseThreshold(scored({ mated: [0.995, -Infinity], nonMated: [...strangers, ...noFace] }), 1e-3, 0.01).calibration;
+    // 1 of 100 strangers may be accepted: the threshold lies between the two highest (counting the 300
+    // face-less photos as rejected strangers would allow 4 and put it near 0.955).
+    expect(c.negatives).toBe(100);
+    expect(c.falseAccepts).toBe(1);
+    expect(c.threshold).toBeGreaterThan(0.98);
+    expect(c.threshold).toBeLessThanOrEqual(0.99);
+    expect(c.tpr).toBe(0.5); // the mated probe without a face is a miss
+    expect(c.reliable).toBe(true);
+  });
+
+  it('no stranger with a face, or no impostor pair with two faces, is a usage error (exit 2), not a crash', () => {
+    expect(usageError(() => chooseThreshold(scored({ mated: [0.9], nonMated: [-Infinity, -Infinity] }), 1e-3, 0.01))).toMatch(
+      /^no non-mated probe with a face .*--open-set-fraction/,
+    );
+    expect(usageError(() => chooseThreshold(scored({ mated: [0.9], nonMated: [] }), 1e-3, 0.01))).toMatch(/^no non-mated probe with a face/);
+    const pairs = { scores: [0.8, -1, -1], same: [true, false, false] }; // -1: a pair with a failed photo
+    expect(usageError(() => chooseThreshold(scored(null, pairs), 0.1, undefined))).toMatch(/^no impostor pair with a face on both sides/);
+  });
+
+  it('too few negatives for the target rate: the calibration says so by what it counted', () => {
+    const c = chooseThreshold(scored({ mated: [0.9], nonMated: [0.1, 0.2, 0.3, 0.4, 0.5] }), 1e-3, 0.01).calibration;
+    expect(c.reliable).toBe(false);
+    expect(c.note).toBe('only 5 non-mated probes: a rate of 0.01 needs at least 100; the threshold rejects every one seen, but the true rate is not measured');
   });
 });
 

@@ -94,17 +94,24 @@ describe.skipIf(!hasDatasets)(`eval, models, re-embed${hasDatasets ? '' : ` (${S
     expect(JSON.parse(v.stdout).similarity).toBeLessThan(0.99999);
   });
 
-  it('--calibrate alone writes a login (1:N) threshold at FPIR 1e-2, not the lenient 1:1 pairs one; --target-fpr asks for that', () => {
+  it('--calibrate alone fits a login (1:N) threshold at FPIR 1e-2, not the lenient 1:1 pairs one; --target-fpr asks for that', () => {
     const { store, cli } = withStore('login-calibrated');
     const base = ['eval', '--dataset', dataset('face-recognition-examples'), '--reports', path.join(tmp, 'reports'), '--no-charts', '--json'];
-    const login = cli(...base, '--calibrate');
+    const manifestThreshold = () => JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold;
+    // 4 strangers cannot measure a 1 % rate: the report says what was fitted, the store keeps no threshold.
+    const tooFew = cli(...base, '--calibrate');
+    expect(tooFew.code).toBe(ExitCode.USAGE);
+    expect(tooFew.stderr.trim().split('\n')).toEqual(['facectl: threshold not written to the store: only 4 non-mated probes: a rate of 0.01 needs at least 100; the threshold rejects every one seen, but the true rate is not measured']);
+    expect(JSON.parse(tooFew.stdout)).toMatchObject({ calibrated: { written: false }, metrics: { calibration: { basis: 'open-set', targetRate: 0.01, written: false } } });
+    expect(existsSync(path.join(store, 'manifest.json')) ? manifestThreshold() : null).toBeFalsy();
+    const login = cli(...base, '--calibrate', '--target-fpir', '0.3');
     expect(login.code, login.stderr).toBe(0);
-    const threshold = JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold;
-    expect(threshold).toMatchObject({ source: 'calibrated', basis: 'open-set', targetFpr: 0.01 });
+    const threshold = manifestThreshold();
+    expect(threshold).toMatchObject({ source: 'calibrated', basis: 'open-set', targetFpr: 0.3 });
     expect(threshold.value).toBeCloseTo(JSON.parse(login.stdout).calibrated.value, 10);
     // info says which rate: an open-set calibration is at an FPIR, and --json keeps the basis.
-    expect(JSON.parse(cli('info', '--json').stdout).threshold).toMatchObject({ basis: 'open-set', targetFpr: 0.01 });
-    expect(cli('info').stdout).toMatch(/threshold .*\(calibrated, face-recognition-examples, FPIR 0\.01, /);
+    expect(JSON.parse(cli('info', '--json').stdout).threshold).toMatchObject({ basis: 'open-set', targetFpr: 0.3 });
+    expect(cli('info').stdout).toMatch(/threshold .*\(calibrated, face-recognition-examples, FPIR 0\.3, /);
     const pairs = cli(...base, '--calibrate', '--target-fpr', '0.1');
     expect(pairs.code, pairs.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8')).threshold).toMatchObject({ basis: 'pairs', targetFpr: 0.1 });

@@ -96,6 +96,27 @@ describe('report', () => {
     expect(md).toMatch(/TPR @ FPR ≤ 1e-4 \(threshold\) \| n\/a: needs at least 10000 impostor pairs/);
   });
 
+  it('a small generated set names the folds it averaged, and a calibration not written says so with its reason', () => {
+    const few: FolderDataset = { ...ds, identities: ds.identities.slice(0, 3), imageCount: 18 };
+    const v = evaluateVerification(generatePairs(few, { seed: 1 }), lookup);
+    const used = v.report.allPairs.kFold!.folds.length;
+    expect(used).toBeGreaterThan(1);
+    expect(used).toBeLessThan(10);
+    const strangers = [0.1, 0.2, 0.3];
+    const small: EvalMetrics = {
+      verification: v.report,
+      calibration: { ...calibrateThreshold(strangers, 1e-2, [0.9], 'non-mated probes'), basis: 'open-set', written: false },
+      failures: summarizeFailures([], 18),
+    };
+    expect(formatSummaryTable(small)).toContain(`${used}-fold accuracy ± SE`);
+    expect(formatSummaryTable(small)).toMatch(/written to the store +│ +no: too few negatives/);
+    const md = readFileSync(writeReport(mkdtempSync(path.join(tmp, 'small-')), { ...input, metrics: small, charts: [] }).markdown, 'utf8');
+    expect(md).toContain(`| ${used}-fold accuracy, mean ± standard error |`);
+    expect(md).not.toContain('10-fold');
+    expect(md).toContain('only 3 non-mated probes: a rate of 0.01 needs at least 100');
+    expect(md).toContain('**Not written to the store:**');
+  });
+
   it('never overwrites: a second report in the same second gets a suffix', () => {
     const again = writeReport(tmp, input);
     expect(path.basename(again.dir)).toBe('synthetic-test_model_v1-20250304-050607-2');
