@@ -18,7 +18,7 @@ import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
 import { maxRelativeError, rowCosines } from '../models/compare.js';
 import { createSession, runSession } from '../models/session.js';
-import { tfliteAsset, tfliteCases, tfliteFixture } from '../models/tflite-cases.js';
+import { tfliteAsset, tfliteCases, tfliteFixture, withShape } from '../models/tflite-cases.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-add-tflite-'));
 const env = { FACECTL_STORE: path.join(tmp, 'store'), FACECTL_CACHE_DIR: path.join(tmp, 'cache'), FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models') };
@@ -63,11 +63,16 @@ describe('models add: TFLite embedders', () => {
   it('files that cannot be used: exit 13 with the reason in one line, nothing registered', () => {
     const truncated = path.join(tmp, 'truncated.tflite');
     writeFileSync(truncated, readFileSync(tfliteAsset('MobileFaceNet')).subarray(0, 100));
+    // A damaged shape field: the first filter claims 65536×256×256×3 weights, and holds 600 (the converter
+    // used to rearrange the claimed 12.9 billion, which took hours).
+    const damaged = path.join(tmp, 'damaged-shape.tflite');
+    writeFileSync(damaged, withShape(readFileSync(tfliteFixture('toy-embedder')), [8, 5, 5, 3], [65536, 256, 256, 3]));
     const cases: [string, RegExp][] = [
       [tfliteFixture('unsupported-op'), /unsupported-op\.tflite: cannot convert this TFLite model to ONNX: op TANH is not supported/],
       [truncated, /truncated\.tflite: not a readable TFLite model: /],
       [tfliteFixture('hybrid-quantised'), /hybrid-quantised\.tflite: cannot convert this TFLite model to ONNX: .*quantised integer weights \(a dynamic-range quantised model, TFLiteConverter's Optimize\.DEFAULT\).*export one of those/],
       [tfliteAsset('FaceAntiSpoofing'), /FaceAntiSpoofing\.tflite: 2 outputs of shapes .*not an embedder/],
+      [damaged, /damaged-shape\.tflite: cannot convert this TFLite model to ONNX: constant functional_1\/conv2d_1\/convolution has shape \[65536, 256, 256, 3\] .* but holds 2400 bytes: the file is damaged/],
     ];
     const before = registered();
     for (const [file, message] of cases) {

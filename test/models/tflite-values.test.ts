@@ -37,6 +37,18 @@ describe('TFLite constants and DEQUANTIZE', () => {
     expect(Array.from(dequantize(t, decodeConstant(t)))).toEqual([0, 0.25, -0.25, 31.75]);
   });
 
+  it('a shape that does not describe the bytes held is refused (a damaged file), before any decoding', () => {
+    expect(() => decodeConstant(tensorOf(TensorType.FLOAT32, [4], new Float32Array([1, 2, 3])))).toThrow(/has shape \[4\] \(4 values of 4 bytes\) but holds 12 bytes: the file is damaged/);
+    expect(() => decodeConstant(tensorOf(TensorType.FLOAT16, [2, -2], new Uint16Array([0, 0, 0, 0])))).toThrow(/negative dimension/);
+    expect(() => decodeConstant(tensorOf(TensorType.INT8, [65536, 65536], new Int8Array(16)))).toThrow(/the file is damaged/);
+  });
+
+  it('per-axis scales that do not match their axis are refused', () => {
+    // shape [2, 3] quantised along axis 0 with three scales
+    const t = tensorOf(TensorType.INT8, [2, 3], new Int8Array(6), { scale: [1, 2, 3], zeroPoint: [0, 0, 0], axis: 0 });
+    expect(() => dequantize(t, decodeConstant(t))).toThrow(/3 scales along axis 0 of shape \[2, 3\]: the file is damaged/);
+  });
+
   it('an integer tensor without quantisation parameters is refused', () => {
     const t = tensorOf(TensorType.INT8, [1], new Int8Array([1]));
     expect(() => dequantize(t, decodeConstant(t))).toThrow(/quantisation/);

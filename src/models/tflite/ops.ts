@@ -94,10 +94,12 @@ const conv: OpHandler = (ctx) => {
   const depthwise = ctx.op.op === TfliteOp.DEPTHWISE_CONV_2D;
   const o = depthwise ? depthwiseOptions(ctx.op.options) : conv2dOptions(ctx.op.options);
   const filter = constant(ctx, 1);
+  if (filter.shape.length !== 4 || (depthwise && filter.shape[0] !== 1)) fail(ctx, `filter of shape [${filter.shape.join(', ')}], not ${depthwise ? '[1, kh, kw, C·M]' : '[O, kh, kw, I]'}`);
   const w = floats(ctx, 1);
   const bias = ctx.inputs[2] ? floats(ctx, 2) : undefined;
   // Depthwise filters are [1, kh, kw, C·M]; output channel c·M + m reads input channel c, as ONNX groups do.
   const [fo, kh, kw, fi] = depthwise ? [filter.shape[3]!, filter.shape[1]!, filter.shape[2]!, 1] : (filter.shape as [number, number, number, number]);
+  if (bias && bias.length !== fo) fail(ctx, `${bias.length} biases for ${fo} output channels`);
   const weight = ohwiToOihw(depthwise ? transposeLast(w, kh * kw, fo) : w, [fo, kh, kw, fi]);
   const y = conv2dNhwc(ctx.b, x, {
     weight,
@@ -131,6 +133,7 @@ const fullyConnected: OpHandler = (ctx) => {
   const x = input(ctx, 0);
   const weightShape = constant(ctx, 1).shape; // [units, K]
   floats(ctx, 1); // float weights only (refuses hybrid-quantised ones with the reason)
+  if (weightShape.length !== 2) fail(ctx, `weights of shape [${weightShape.join(', ')}], not [units, K]`);
   const [units, k] = weightShape as [number, number];
   if (fullyConnectedKeepDims(ctx.op.options) && x.shape.length !== 2) fail(ctx, 'keep_num_dims on a rank > 2 input is not supported');
   // TFLite flattens everything but the last axis of size K into rows.

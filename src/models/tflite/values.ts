@@ -45,9 +45,39 @@ export function halfToFloat(h: number): number {
 
 const view = (d: Uint8Array) => new DataView(d.buffer, d.byteOffset, d.byteLength);
 
-/** The constant data of a TFLite tensor, decoded (quantised integer tensors stay integers until DEQUANTIZE). */
+/** Bytes per element of the constant types decodeConstant reads. */
+const ELEMENT_BYTES: Record<number, number> = {
+  [TensorType.FLOAT32]: 4,
+  [TensorType.FLOAT16]: 2,
+  [TensorType.INT32]: 4,
+  [TensorType.INT64]: 8,
+  [TensorType.INT8]: 1,
+  [TensorType.UINT8]: 1,
+};
+
+/**
+ * Refuses a constant whose shape does not describe the bytes it holds: a negative or fractional
+ * dimension, or product(shape) × element size ≠ its byte length (a damaged shape field, or a truncated
+ * buffer). Every loop over a constant's shape (filter layouts, per-axis scales) runs after this, so
+ * none can run over data that is not there, nor for hours over dimensions a damaged file declares.
+ */
+function checkConstantShape(t: TfliteTensor, bytes: number, elementBytes: number): void {
+  const shape = `[${t.shape.join(', ')}]`;
+  if (t.shape.some((d) => d < 0)) throw new UnsupportedTfliteError(`constant ${t.name} has shape ${shape}, with a negative dimension: the file is damaged`);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count * elementBytes !== bytes)
+    throw new UnsupportedTfliteError(`constant ${t.name} has shape ${shape} (${count} values of ${elementBytes} bytes) but holds ${bytes} bytes: the file is damaged`);
+}
+
+/**
+ * The constant data of a TFLite tensor, decoded (quantised integer tensors stay integers until DEQUANTIZE),
+ * once its shape is known to describe exactly the bytes present.
+ */
 export function decodeConstant(t: TfliteTensor): ConstValue['values'] {
   const d = t.data!;
+  const elementBytes = ELEMENT_BYTES[t.type];
+  if (elementBytes === undefined) throw new UnsupportedTfliteError(`constant ${t.name} has unsupported TFLite type ${t.type}`);
+  checkConstantShape(t, d.length, elementBytes);
   const v = view(d);
   switch (t.type) {
     case TensorType.FLOAT32:
@@ -74,6 +104,8 @@ export function dequantize(t: TfliteTensor, values: ConstValue['values']): Float
   if (!q) throw new UnsupportedTfliteError(`DEQUANTIZE of ${t.name}: integer tensor without quantisation parameters`);
   const shape = t.shape;
   const axis = q.scale.length > 1 ? q.axis : -1;
+  if (axis >= 0 && q.scale.length !== shape[axis])
+    throw new UnsupportedTfliteError(`DEQUANTIZE of ${t.name}: ${q.scale.length} scales along axis ${axis} of shape [${shape.join(', ')}]: the file is damaged`);
   // Elements between two steps of the quantised axis (row-major).
   const inner = axis < 0 ? 1 : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(values.length);
