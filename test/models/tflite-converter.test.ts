@@ -1,13 +1,36 @@
 /**
  * The TFLite front end on files it must get right or refuse with a reason (tflite/convert.ts, ops.ts,
  * values.ts, schema.ts): small, fast, no datasets needed. The files are the committed fixtures of
- * fixtures/tflite (make-toy-models.py, TensorFlow's own converter), some damaged here byte by byte.
+ * fixtures/tflite, made by TensorFlow's own converter (make-toy-models.py; make-converter-cases.py, which
+ * also stores what TensorFlow's TFLite interpreter gives on a fixed input), some damaged here byte by byte.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { convertTfliteModel, UnsupportedTfliteError } from '../../src/models/tflite/convert.js';
 import { opName, readTfliteModel, TfliteOp } from '../../src/models/tflite/schema.js';
+import { maxRelativeError } from './compare.js';
+import { createSession, runSession } from './session.js';
 import { tfliteFixture, withShape } from './tflite-cases.js';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite');
+const fixture = (name: string): string => path.join(fixtures, name);
+const f32 = (b64: string): Float32Array => {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
+
+/** A fixture's input and what TensorFlow's TFLite interpreter gave for it (make-converter-cases.py). */
+interface Reference {
+  runs: { dims: number[]; input: string; outputs: Record<string, { dims: number[]; f32: string }> }[];
+}
+const reference = (name: string) => {
+  const run = (JSON.parse(readFileSync(fixture(`${name}.json`), 'utf8')) as Reference).runs[0]!;
+  const [output, expected] = Object.entries(run.outputs)[0]!;
+  return { dims: run.dims, input: f32(run.input), output, expected: f32(expected.f32) };
+};
+const readFixture = (name: string) => readTfliteModel(readFileSync(fixture(`${name}.tflite`)));
 
 /** The UnsupportedTfliteError `convert` throws (a plain Error, or none, fails the test). */
 function refusal(convert: () => unknown): string {
@@ -55,5 +78,24 @@ describe('a damaged shape field is refused before any loop runs over it', () => 
     ['dense weights, a dimension of 2^30', [64, 16], [64, 2 ** 30], /^constant functional_1\/dense_1\/MatMul1 has shape \[64, 1073741824\] .* but holds 4096 bytes/],
   ])('%s', (_, from, to, message) => {
     expect(refusal(() => convert(withShape(toy, from, to)))).toMatch(message);
+  });
+});
+
+describe('grouped CONV_2D (Keras Conv2D(groups=g))', () => {
+  it('is converted with group = input channels / filter input channels, and equals the TFLite interpreter', async () => {
+    const ref = reference('grouped-conv'); // Conv2D(groups=2) on 4 channels, then Conv2D(groups=3) on 6
+    const converted = convertTfliteModel(readFixture('grouped-conv'), { graphName: 'grouped' });
+    const session = await createSession(converted.bytes);
+    const got = Object.values(await runSession(session, ref.input, ref.dims))[0]!;
+    expect(maxRelativeError(got, ref.expected)).toBeLessThanOrEqual(1e-5);
+    // The batch is dynamic: two copies give the reference twice.
+    const twice = Object.values(await runSession(session, Float32Array.from([...ref.input, ...ref.input]), [2, ...ref.dims.slice(1)]))[0]!;
+    expect(maxRelativeError(twice, Float32Array.from([...ref.expected, ...ref.expected]))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a filter whose input channels do not divide the input is refused with the reason', () => {
+    const model = readFixture('grouped-conv');
+    model.tensors.find((t) => t.name === 'convolution1')!.shape = [6, 3, 2, 3]; // the first filter's 108 weights, read as 3 channels of the input's 4
+    expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toMatch(/^CONV_2D → .*: filter reads 3 input channels, which do not divide the input's 4$/);
   });
 });

@@ -100,6 +100,14 @@ const conv: OpHandler = (ctx) => {
   // Depthwise filters are [1, kh, kw, C·M]; output channel c·M + m reads input channel c, as ONNX groups do.
   const [fo, kh, kw, fi] = depthwise ? [filter.shape[3]!, filter.shape[1]!, filter.shape[2]!, 1] : (filter.shape as [number, number, number, number]);
   if (bias && bias.length !== fo) fail(ctx, `${bias.length} biases for ${fo} output channels`);
+  // Grouped convolution (Keras Conv2D(groups=g)): TFLite keeps it one CONV_2D whose filter reads C / g of
+  // the C input channels, output channel o reading group ⌊o / (O / g)⌋, exactly ONNX's `group`. Depthwise is
+  // the case g = C with fi = 1.
+  const channels = x.shape[3]!;
+  if (!(channels > 0)) fail(ctx, `input of shape [${x.shape.join(', ')}] has no static channel count`);
+  if (channels % fi !== 0) fail(ctx, `filter reads ${fi} input channels, which do not divide the input's ${channels}`);
+  const group = channels / fi;
+  if (fo % group !== 0) fail(ctx, `${fo} output channels cannot be split into ${group} groups`);
   const weight = ohwiToOihw(depthwise ? transposeLast(w, kh * kw, fo) : w, [fo, kh, kw, fi]);
   const y = conv2dNhwc(ctx.b, x, {
     weight,
@@ -108,7 +116,7 @@ const conv: OpHandler = (ctx) => {
     strides: o.strides,
     dilations: o.dilations,
     padding: o.padding,
-    group: depthwise ? x.shape[3]! : 1,
+    group,
     activation: fusedActivation(ctx, o.activation),
     name: ctx.name,
   });
