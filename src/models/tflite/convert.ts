@@ -9,7 +9,7 @@ import { OnnxGraphBuilder, type Dim } from '../onnx/graph-builder.js';
 import type { Value } from '../onnx/nhwc-layers.js';
 import { fuseTflitePatterns } from './fusions.js';
 import { OP_HANDLERS } from './ops.js';
-import { opName, readTfliteModel, TensorType, type TfliteModel } from './schema.js';
+import { opName, readTfliteModel, TensorType, tensorTypeName, type TfliteModel } from './schema.js';
 import { constOf, materialise, UnsupportedTfliteError, type TValue } from './values.js';
 
 export { UnsupportedTfliteError } from './values.js';
@@ -41,7 +41,7 @@ const toDims = (shape: readonly number[], spatial: boolean): Dim[] =>
 export function convertTfliteModel(model: TfliteModel, options: TfliteConvertOptions): ConvertedTflite {
   if (model.inputs.length !== 1) throw new UnsupportedTfliteError(`expected one input, the model has ${model.inputs.length}`);
   const inputTensor = model.tensors[model.inputs[0]!]!;
-  if (inputTensor.type !== TensorType.FLOAT32) throw new UnsupportedTfliteError(`input ${inputTensor.name} is not float32`);
+  if (inputTensor.type !== TensorType.FLOAT32) throw new UnsupportedTfliteError(`input ${inputTensor.name} is ${tensorTypeName(inputTensor.type)}, not float32`);
   const b = new OnnxGraphBuilder(options.graphName, { docString: options.docString });
   const spatial = options.dynamicSpatial === true && inputTensor.shape.length === 4;
   const inputShape = inputTensor.shape.map((d, i) => (i === 0 || (spatial && (i === 1 || i === 2)) ? -1 : d));
@@ -81,6 +81,9 @@ export function convertTfliteModel(model: TfliteModel, options: TfliteConvertOpt
   const outputs = wanted.map(({ tflite, name }) => {
     const t = model.tensors.find((x) => x.name === tflite);
     if (!t) throw new UnsupportedTfliteError(`no tensor named ${tflite}`);
+    // The ONNX output is declared float32 and read as float32 (embeddings, scores, boxes): an int32 or bool
+    // output would only fail later, inside onnxruntime, about a graph the user never wrote.
+    if (t.type !== TensorType.FLOAT32) throw new UnsupportedTfliteError(`output ${t.name} is ${tensorTypeName(t.type)}, not float32`);
     const v = materialise(b, valueOf(t.index)!);
     b.exposeAs(v.name, name, toDims(v.shape, spatial));
     return { name, shape: v.shape };

@@ -22,6 +22,7 @@ import {
   softmaxBeta,
   stridedSliceMasks,
   TensorType,
+  tensorTypeName,
   type TfliteOperator,
   type TfliteTensor,
 } from './schema.js';
@@ -236,7 +237,7 @@ const ONNX_TYPE: Record<number, number> = { [TensorType.FLOAT32]: 1, [TensorType
 const cast: OpHandler = (ctx) => {
   const x = input(ctx, 0);
   const type = castOutType(ctx.op.options) ?? ctx.outputs[0]!.type;
-  const to = ONNX_TYPE[type] ?? fail(ctx, `cast to TFLite type ${type}`);
+  const to = ONNX_TYPE[type] ?? fail(ctx, `cast to ${tensorTypeName(type)}`);
   return tensor(ctx.b.node('Cast', [x.name], { to }, ctx.name), x.shape);
 };
 

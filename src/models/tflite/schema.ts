@@ -84,6 +84,13 @@ export const opName = (code: number): string => BUILTIN_OPERATOR_NAMES[code] ?? 
 /** TensorType codes (schema.fbs). */
 export const TensorType = { FLOAT32: 0, FLOAT16: 1, INT32: 2, UINT8: 3, INT64: 4, STRING: 5, BOOL: 6, INT16: 7, INT8: 9 } as const;
 
+/** Every TensorType of schema.fbs (TensorFlow 2.21), by code, for messages. */
+const TENSOR_TYPE_NAMES: readonly string[] = [
+  'float32', 'float16', 'int32', 'uint8', 'int64', 'string', 'bool', 'int16', 'complex64', 'int8', 'float64',
+  'complex128', 'uint64', 'resource', 'variant', 'uint32', 'uint16', 'int4', 'bfloat16', 'int2', 'uint4',
+];
+export const tensorTypeName = (code: number): string => TENSOR_TYPE_NAMES[code] ?? `TFLite type ${code}`;
+
 export interface Quantization {
   scale: number[];
   zeroPoint: number[];

@@ -4,7 +4,7 @@
  * decoding of TFLite constant buffers, DEQUANTIZE included (float16, int8/uint8 with per-axis scales).
  */
 import type { OnnxGraphBuilder } from '../onnx/graph-builder.js';
-import { TensorType, type TfliteTensor } from './schema.js';
+import { TensorType, tensorTypeName, type TfliteTensor } from './schema.js';
 
 export interface TensorValue {
   kind: 'tensor';
@@ -76,7 +76,7 @@ function checkConstantShape(t: TfliteTensor, bytes: number, elementBytes: number
 export function decodeConstant(t: TfliteTensor): ConstValue['values'] {
   const d = t.data!;
   const elementBytes = ELEMENT_BYTES[t.type];
-  if (elementBytes === undefined) throw new UnsupportedTfliteError(`constant ${t.name} has unsupported TFLite type ${t.type}`);
+  if (elementBytes === undefined) throw new UnsupportedTfliteError(`constant ${t.name} has type ${tensorTypeName(t.type)}, which facectl does not read`);
   checkConstantShape(t, d.length, elementBytes);
   const v = view(d);
   switch (t.type) {
@@ -93,7 +93,7 @@ export function decodeConstant(t: TfliteTensor): ConstValue['values'] {
     case TensorType.UINT8:
       return Int32Array.from(d);
     default:
-      throw new UnsupportedTfliteError(`constant ${t.name} has unsupported TFLite type ${t.type}`);
+      throw new UnsupportedTfliteError(`constant ${t.name} has type ${tensorTypeName(t.type)}, which facectl does not read`);
   }
 }
 
