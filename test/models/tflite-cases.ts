@@ -19,7 +19,7 @@ export const tfliteAsset = (name: string): string =>
  * Small TFLite files made by TensorFlow's own converter, committed: fixtures/tflite/make-toy-models.py
  * (the first three) and make-converter-cases.py (the others).
  */
-export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised' | 'grouped-conv' | 'int32-output'): string =>
+export const tfliteFixture = (name: 'toy-embedder' | 'unsupported-op' | 'hybrid-quantised' | 'grouped-conv' | 'int32-output' | 'duplicate-name'): string =>
   path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/tflite', `${name}.tflite`);
 
 /**

@@ -113,3 +113,33 @@ describe('outputs that are not float32', () => {
     expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toBe('output functional_1_1/lambda_1/Greater is bool, not float32');
   });
 });
+
+describe('a tensor name the file repeats (TFLite does not require unique names)', () => {
+  // duplicate-name.tflite: Dense(16) → L2_NORMALIZATION, the Dense output given the graph output's name
+  const ref = reference('duplicate-name');
+  const run = async (outputs?: { tflite: string; name: string }[]) => {
+    const converted = convertTfliteModel(readFixture('duplicate-name'), { graphName: 'm', outputs });
+    return Object.values(await runSession(await createSession(converted.bytes), ref.input, ref.dims))[0]!;
+  };
+
+  it("the file's output is taken by index: the normalised vector TFLite gives, not the Dense output of the same name", async () => {
+    expect(maxRelativeError(await run(), ref.expected)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('an output asked for by that name is the graph output of that name', async () => {
+    expect(maxRelativeError(await run([{ tflite: ref.output, name: 'embedding' }]), ref.expected)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a name several tensors share, none of them an output, is refused; a name one tensor has still works', () => {
+    const model = readFixture('toy-embedder');
+    expect(convertTfliteModel(model, { graphName: 'm', outputs: [{ tflite: 'functional_1/dense_1/MatMul2', name: 'dense' }] }).outputs).toEqual([{ name: 'dense', shape: [-1, 64] }]);
+    for (const i of [9, 11]) model.tensors[i]!.name = 'features'; // the first conv's and the depthwise conv's outputs
+    expect(refusal(() => convertTfliteModel(model, { graphName: 'm', outputs: [{ tflite: 'features', name: 'f' }] }))).toBe('2 tensors are named features: which one is meant is ambiguous');
+  });
+
+  it('two file outputs of the same name are refused (ONNX names must differ), not an internal error', () => {
+    const model = readFixture('duplicate-name');
+    model.outputs = [3, 4]; // the Dense output and the normalised one, both named StatefulPartitionedCall_1:0
+    expect(refusal(() => convertTfliteModel(model, { graphName: 'm' }))).toBe(`two outputs are named ${ref.output}`);
+  });
+});
