@@ -20,7 +20,8 @@ export function buildProgram(): Command {
   const program = new Command('facectl')
     .description('Face recognition from the command line: enroll, login, verify, evaluate. Offline, CPU-first.')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    // A parse error is one line, as every other error: "facectl: unknown option '--x' (run … --help for usage)".
+    .configureOutput({ outputError: (text, write) => write(`${parseErrorLine(text)}\n`) })
     .addHelpText(
       'after',
       `
@@ -49,6 +50,12 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerCluster(program);
   registerDemo(program);
   return program;
+}
+
+/** commander's "error: unknown option '--x'\n" as facectl's one-line form. */
+export function parseErrorLine(text: string): string {
+  const reason = text.trim().replace(/^error: /, '').replace(/\.$/, '');
+  return `facectl: ${reason} (run with --help for usage)`;
 }
 
 /**

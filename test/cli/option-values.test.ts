@@ -88,3 +88,19 @@ describe('options that would do nothing', () => {
     expect(existsSync(store)).toBe(false);
   });
 });
+
+describe('parse errors', () => {
+  it('are one line in facectl’s form, as every other error, with exit 2', () => {
+    const cases: [string[], string][] = [
+      [['login', '--bogus'], "facectl: unknown option '--bogus' (run with --help for usage)"],
+      [['login'], "facectl: missing required argument 'image' (run with --help for usage)"],
+      [['bogus'], "facectl: unknown command 'bogus' (run with --help for usage)"],
+      [['index', 'rebuild', '--index', 'x'], "facectl: option '--index <kind>' argument 'x' is invalid. Allowed choices are auto, flat, hnsw (run with --help for usage)"],
+    ];
+    for (const [argv, line] of cases) {
+      const r = runCli(argv);
+      expect(r.code, argv.join(' ')).toBe(ExitCode.USAGE);
+      expect(r.stderr.split('\n').filter(Boolean)).toEqual([line]);
+    }
+  });
+});
