@@ -40,6 +40,9 @@ export function checkOutputFile(file: string, option: string): void {
     }
   };
   if (kind(file) === 'folder') throw outputError({ code: 'EISDIR' }, file, option);
+  // The picture is PNG: PNG bytes in a file named .jpg would mislead every viewer and tool.
+  const ext = path.extname(file);
+  if (ext && ext.toLowerCase() !== '.png') throw new FacectlError(ExitCode.USAGE, `${option} writes a PNG picture: name the file .png, not ${ext}`, file);
   const parent = kind(path.dirname(path.resolve(file)));
   if (parent !== 'folder') throw outputError({ code: parent === 'none' ? 'ENOENT' : 'ENOTDIR' }, file, option);
 }

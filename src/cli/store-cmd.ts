@@ -1,5 +1,6 @@
 /** `facectl store copy <from> <to>`: move a gallery between a store directory and PostgreSQL. */
 import type { Command } from 'commander';
+import { ExitCode, FacectlError } from '../errors.js';
 import { action, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerStore(program: Command): void {
@@ -13,7 +14,12 @@ export function registerStore(program: Command): void {
   ).action(
     action(async (fromLocation: string, toLocation: string, opts: GlobalOptions) => {
       const [{ copyGallery }, { openGallery }] = await Promise.all([import('../app/store-copy.js'), import('../gallery/index.js')]);
-      const from = await openGallery(fromLocation, { mustExist: true });
+      const from = await openGallery(fromLocation, { mustExist: true }).catch((err: unknown) => {
+        // The file store's "no store here: … or pass --store" fits the commands that have --store, not this one.
+        if (err instanceof FacectlError && err.code === ExitCode.NOT_FOUND && err.file !== undefined)
+          throw new FacectlError(ExitCode.NOT_FOUND, 'no store here to copy from', err.file);
+        throw err;
+      });
       try {
         const to = await openGallery(toLocation);
         try {

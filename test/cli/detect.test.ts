@@ -28,6 +28,8 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
       [[a, b, '--draw', file], ExitCode.USAGE, /--draw names a file: with several photos it takes a folder/],
       [[a, '--draw', path.join(file, 'o.png')], ExitCode.USAGE, /part of this path is a file/],
       [[a, '--draw', path.join(tmp, 'missing', 'd', 'o.png')], ExitCode.NOT_FOUND, /--draw: folder .*missing\/d not found/],
+      // PNG bytes under another image's name: refused before the work, nothing written.
+      [[a, '--draw', path.join(tmp, 'o.jpg')], ExitCode.USAGE, /--draw writes a PNG picture: name the file \.png, not \.jpg/],
     ];
     for (const [argv, code, message] of cases) {
       const r = runCli(['detect', ...argv]);
@@ -35,6 +37,7 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
       expect(r.stderr).toMatch(new RegExp(`^facectl: [^\\n]*${message.source}[^\\n]*\\n$`));
     }
     expect(existsSync(path.join(tmp, 'missing'))).toBe(false);
+    expect(existsSync(path.join(tmp, 'o.jpg'))).toBe(false);
   });
 
   it('writes the drawings 0600, also over a readable file and under umask 0; a new folder 0700', async () => {
