@@ -36,7 +36,7 @@ import {
 } from '../eval/index.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { Gallery } from '../gallery/types.js';
-import { calibrateStoreThreshold } from './calibrate.js';
+import { calibrateStoreThreshold, checkCalibrationTarget } from './calibrate.js';
 import { embedImages, embeddingCacheKey, ensembleFromMembers, type EmbedImagesResult, type EmbedProgress } from './embed-images.js';
 
 export type IdentificationScope = 'pairs' | 'full' | 'none';
@@ -245,6 +245,8 @@ export interface EvalHooks {
 }
 
 export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks = {}): Promise<EvalOutcome> {
+  // A store built with another model or detector refuses the threshold: say so before hours of embedding.
+  if (req.calibrate) await checkCalibrationTarget(req.calibrate.gallery, pipeline.embedderInfo!);
   const started = performance.now();
   const embedded = await embedPlan(pipeline, plan, req, hooks.onEmbedProgress);
   hooks.onEmbedded?.(embedded);

@@ -3,7 +3,7 @@
  * unsaid: `index rebuild --reembed --model` switches the model only, and `eval --calibrate` measures the
  * threshold with the pair the store was built with. Toy user embedders keep it fast; needs the face-api samples.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -58,9 +58,13 @@ describe.skipIf(!hasSamples)(`a store's model and detector are the defaults${has
     expect(r.code, r.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(store, 'manifest.json'), 'utf8'));
     expect(manifest.threshold).toMatchObject({ source: 'calibrated', model: 'toy-a' });
+    const cached = () => readdirSync(env.FACECTL_CACHE_DIR, { recursive: true }).sort();
+    const before = cached();
     const other = cli(...evalArgs, '--detector', 'blazeface');
     expect(other.code, other.stderr).toBe(ExitCode.MODEL_MISMATCH);
     expect(other.stderr).toMatch(/^facectl: store was built with model toy-a and detector blazeface-front; .* --model toy-a --detector blazeface-front/);
+    // Refused before the evaluation: nothing embedded (the new detector's cache would hold it).
+    expect(cached()).toEqual(before);
   });
 });
 
