@@ -8,6 +8,7 @@ import type { CalibrationOutcome, EvalRequest, IdentificationScope } from '../ap
 import { ExitCode, FacectlError } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
+import { redactArgs } from '../gallery/redact-url.js';
 import { openStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import { DETECTOR_DEFAULT, action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -98,7 +99,8 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<s
     cache: opts.cache,
     charts: opts.charts,
     reportsDir: opts.reports,
-    provenance: { command: ['facectl', ...process.argv.slice(2)].join(' '), versions },
+    // The report is a file others may read: a postgres:// password typed in --store stays out of it.
+    provenance: { command: ['facectl', ...redactArgs(process.argv.slice(2))].join(' '), versions },
   };
 }
 

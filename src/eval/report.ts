@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { ExitCode, FacectlError } from '../errors.js';
+import { DIR_MODE, FILE_MODE } from '../store/fsio.js';
 import { renderReportMarkdown, type ChartImage, type ReportContext } from './report-markdown.js';
 
 export { formatSummaryTable } from './summary-table.js';
@@ -58,13 +59,16 @@ export function toJson(value: unknown): string {
   return text.replace(/"\\u0000inline(\d+)\\u0000"/g, (_m, i: string) => inline[Number(i)]!);
 }
 
-/** Creates a new folder, adding -2, -3... when a report of the same second exists. */
+/**
+ * Creates a new folder, 0700, adding -2, -3... when a report of the same second exists. A report names
+ * the photos (people's names in their paths) and the command: private, like the store.
+ */
 function createReportDir(root: string, base: string): string {
-  mkdirSync(root, { recursive: true });
+  mkdirSync(root, { recursive: true, mode: DIR_MODE });
   for (let n = 1; n < 1000; n++) {
     const dir = path.join(root, n === 1 ? base : `${base}-${n}`);
     try {
-      mkdirSync(dir);
+      mkdirSync(dir, { mode: DIR_MODE });
       return dir;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -72,6 +76,9 @@ function createReportDir(root: string, base: string): string {
   }
   throw new FacectlError(ExitCode.STORE_ERROR, 'too many reports with the same name', path.join(root, base));
 }
+
+/** A file of the new report folder: 0600, created here (never an existing file or a planted link). */
+const writeNew = (file: string, data: string | Uint8Array) => writeFileSync(file, data, { mode: FILE_MODE, flag: 'wx' });
 
 export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
   const createdAt = input.createdAt ?? new Date();
@@ -81,11 +88,11 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
     dir = createReportDir(reportsRoot, base);
     const charts = input.charts.map((c) => {
       const file = path.join(dir, path.basename(c.file));
-      writeFileSync(file, c.png);
+      writeNew(file, c.png);
       return file;
     });
     const metricsJson = path.join(dir, 'metrics.json');
-    writeFileSync(
+    writeNew(
       metricsJson,
       toJson({
         createdAt: createdAt.toISOString(),
@@ -99,9 +106,9 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
       }) + '\n',
     );
     const failuresCsv = path.join(dir, 'failures.csv');
-    writeFileSync(failuresCsv, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
+    writeNew(failuresCsv, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
     const markdown = path.join(dir, 'report.md');
-    writeFileSync(
+    writeNew(
       markdown,
       renderReportMarkdown({ ...input, createdAt, charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })) }),
     );

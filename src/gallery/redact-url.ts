@@ -18,3 +18,14 @@ export function redact(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*:\/*)(.*)@(.*)$/is.exec(url);
   return m ? `${m[1]}***@${m[3]}` : url;
 }
+
+/** A command line for a record (eval's report): each argument, or the value of `--opt=value`, redacted. */
+export function redactArgs(args: readonly string[]): string[] {
+  return args.map((a) => {
+    const m = /^(--?[A-Za-z][\w-]*=)(.*)$/s.exec(a);
+    return m ? m[1]! + redact(m[2]!) : redact(a);
+  });
+}
+
+/** Free text that may quote a URL (a parse error echoing `--stroe=postgres://u:pw@h`): user information masked. */
+export const redactText = (text: string): string => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s'"`]*@/gi, '$1***@');

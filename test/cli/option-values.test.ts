@@ -96,6 +96,8 @@ describe('parse errors', () => {
       [['login'], "facectl: missing required argument 'image' (run with --help for usage)"],
       [['bogus'], "facectl: unknown command 'bogus' (run with --help for usage)"],
       [['index', 'rebuild', '--index', 'x'], "facectl: option '--index <kind>' argument 'x' is invalid. Allowed choices are auto, flat, hnsw (run with --help for usage)"],
+      // A mistyped option quoting a database URL does not print its password.
+      [['info', '--stroe=postgres://u:S3cretPW@h/db'], "facectl: unknown option '--stroe=postgres://***@h/db' (run with --help for usage)"],
     ];
     for (const [argv, line] of cases) {
       const r = runCli(argv);

@@ -5,7 +5,7 @@
  * photos npm ci installs; the toy embedder stands in for a real model (fast, deterministic).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -119,5 +119,24 @@ describe.skipIf(!hasSamples)(`facectl --store postgres://${hasSamples ? '' : ` (
     expect((await after.closed).code, after.stderr()).toBe(0);
     expect(after.steps()).toEqual(['faces-inserted', 'before-commit']);
     expect(await facesIn(store)).toBe(3);
+  }, 120_000);
+
+  it('eval --calibrate into a database whose URL holds a password: the report records the command without it', async () => {
+    const ds = path.join(tmp, 'dataset');
+    for (const [i, w] of (['a', 'b', 'c'] as const).entries()) {
+      mkdirSync(path.join(ds, `p${i}`), { recursive: true });
+      await sharp(faces[w]!).toFile(path.join(ds, `p${i}`, '1.jpg'));
+      await sharp(faces[w]!).flop().toFile(path.join(ds, `p${i}`, '2.jpg'));
+    }
+    const store = server.url(uniqueSchema()).replace('postgres://postgres@', 'postgres://postgres:S3cretPW@'); // PGlite takes any password
+    expect(store).toContain('S3cretPW');
+    const reports = path.join(tmp, 'reports');
+    const r = runCli(['eval', '--dataset', ds, '--model', 'toy', '--calibrate', '--target-fpr', '0.5', `--store=${store}`, '--reports', reports, '--no-charts', '-q'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [report] = readdirSync(reports);
+    const written = readdirSync(path.join(reports, report!)).map((f) => readFileSync(path.join(reports, report!, f), 'utf8'));
+    expect(written.length).toBeGreaterThan(1);
+    for (const text of written) expect(text).not.toContain('S3cretPW');
+    expect(JSON.parse(readFileSync(path.join(reports, report!, 'metrics.json'), 'utf8')).command).toMatch(/--store=postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres\?schema=t_/);
   }, 120_000);
 });

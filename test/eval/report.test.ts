@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Papa from 'papaparse';
@@ -115,6 +115,19 @@ describe('report', () => {
     expect(md).not.toContain('10-fold');
     expect(md).toContain('only 3 non-mated probes: a rate of 0.01 needs at least 100');
     expect(md).toContain('**Not written to the store:**');
+  });
+
+  it('is private whatever the umask: a new reports root and each report folder 0700, their files 0600', () => {
+    const root = path.join(mkdtempSync(path.join(tmp, 'private-')), 'reports', 'nested');
+    const umask = process.umask(0);
+    try {
+      const out = writeReport(root, input);
+      const mode = (f: string) => statSync(f).mode & 0o777;
+      for (const d of [path.dirname(root), root, out.dir]) expect(mode(d), d).toBe(0o700);
+      for (const f of [out.metricsJson, out.markdown, out.failuresCsv, ...out.charts]) expect(mode(f), f).toBe(0o600);
+    } finally {
+      process.umask(umask);
+    }
   });
 
   it('never overwrites: a second report in the same second gets a suffix', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { redact } from '../../src/gallery/redact-url.js';
+import { redact, redactArgs, redactText } from '../../src/gallery/redact-url.js';
 import { openGallery } from '../../src/gallery/open.js';
 import { expectFacectlError } from '../store/helpers.js';
 
@@ -31,5 +31,13 @@ describe('openGallery: the location', () => {
     expect(redact('postgres:/u:pw@h/db')).toBe('postgres:/***@h/db');
     expect(redact('postgres://u:pw@h/db')).toBe('postgres://u:***@h/db');
     expect(redact('/plain/folder')).toBe('/plain/folder');
+  });
+
+  it('redactArgs masks a password in an argument or an --opt=value; redactText in free text', () => {
+    expect(redactArgs(['--store', 'postgres://u:pw@h/db', '--store=postgres://u:pw@h/db', '-s=pg://u:pw@h', '/data/a@b', '--seed=1'])).toEqual([
+      '--store', 'postgres://u:***@h/db', '--store=postgres://u:***@h/db', '-s=pg://***@h', '/data/a@b', '--seed=1',
+    ]);
+    expect(redactText("unknown option '--stroe=postgres://u:S3cret@h:5432/db'")).toBe("unknown option '--stroe=postgres://***@h:5432/db'");
+    expect(redactText('nothing to hide: /a@b')).toBe('nothing to hide: /a@b');
   });
 });
