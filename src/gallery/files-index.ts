@@ -1,8 +1,17 @@
 /**
- * The search index beside a files store: `index.flat` or `index.hnsw`, a cache keyed on the embeddings'
- * sha256, loaded when current and rebuilt when stale or missing (factory.loadOrRebuild). It is written
+ * The search index beside a files store: `index.flat` and/or `index.hnsw`, caches keyed on the embeddings'
+ * sha256, loaded when current and rebuilt when stale or missing (factory.loadOrRebuild). They are written
  * under the store lock, like every file in the store directory; a login that finds the lock busy, or
  * the directory read-only, searches the fresh index without saving it.
+ *
+ * Which kind a search uses:
+ * - an explicit kind (`--index flat|hnsw`): the saved one of that kind when current, else it is built and
+ *   saved; a saved index of the other kind is left alone (a one-off `login --index flat` does not delete
+ *   an HNSW index built on purpose, 70 minutes at 1e6 identities);
+ * - `auto`: the kind the size rule (chooseKind) picks when a current saved one of that kind exists, else
+ *   any current saved kind (an index built on purpose stays in use), else the size rule's kind, built and saved.
+ * Only `index rebuild --index flat|hnsw`, a deliberate switch, deletes the other kind once the new one is
+ * saved. Commits that change the faces delete every stale index first (dropStaleIndexes).
  */
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -56,16 +65,24 @@ export function dropStaleIndexes(snapshot: StoreSnapshot): void {
  * process committed since `snapshot` was read: the index would describe faces the store no longer holds
  * (after a remove, a vector that must be gone).
  */
-async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: () => void, waitMs: number | undefined): Promise<boolean> {
+async function saveUnderLock(
+  snapshot: StoreSnapshot,
+  kind: IndexKind,
+  write: () => void,
+  options: { waitMs?: number; dropOtherKind: boolean },
+): Promise<boolean> {
+  const { waitMs } = options;
   try {
     return await GalleryStore.underLock(
       snapshot.dir,
       async () => {
         if ((await readCommittedGeneration(snapshot.dir)) !== snapshot.generation) return false;
         write();
-        // Only one kind is current at a time: a leftover of the other kind would only mislead.
-        const other = indexFile(snapshot.dir, kind === 'flat' ? 'hnsw' : 'flat');
-        for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
+        // A deliberate switch (`index rebuild --index <kind>`): the other kind goes, so `auto` uses this one.
+        if (options.dropOtherKind) {
+          const other = indexFile(snapshot.dir, otherKind(kind));
+          for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
+        }
         return true;
       },
       { lockTimeoutMs: waitMs },
@@ -77,15 +94,26 @@ async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: ()
   }
 }
 
-/** The kind of the saved index that describes `snapshot`, if one does (a save deletes the other kind). */
-const currentSavedKind = (snapshot: StoreSnapshot): IndexKind | undefined => (['flat', 'hnsw'] as const).find((kind) => isCurrentIndex(snapshot, kind));
+const otherKind = (kind: IndexKind): IndexKind => (kind === 'flat' ? 'hnsw' : 'flat');
 
-/** The snapshot's identities as one index, from the saved file when it is current. */
+/**
+ * The kind a search with `choice` uses (see the top of this file): an explicit kind as is; for `auto`, the size
+ * rule's kind when its saved index is current, else the other kind when its saved index is current (one built on
+ * purpose stays in use), else the size rule's kind.
+ */
+function searchKind(snapshot: StoreSnapshot, choice: IndexChoice): IndexKind {
+  const sized = chooseKind(snapshot.dimension, snapshot.identities().length, choice);
+  if (choice !== 'auto' || isCurrentIndex(snapshot, sized)) return sized;
+  return isCurrentIndex(snapshot, otherKind(sized)) ? otherKind(sized) : sized;
+}
+
+/**
+ * The snapshot's identities as one index, from the saved file when it is current. `rebuild` (`index rebuild`)
+ * builds anew; with an explicit kind it also deletes the saved index of the other kind.
+ */
 export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoice, options: { rebuild?: boolean } = {}): Promise<OpenedFilesIndex> {
   const identities = snapshot.identities();
-  // `auto` uses an index that is current whatever its kind: one the user built with `index rebuild --index
-  // hnsw` (70 minutes at 1e6) must not be replaced by a flat one, and deleted, by the next login.
-  const kind = (choice === 'auto' && currentSavedKind(snapshot)) || chooseKind(snapshot.dimension, identities.length, choice);
+  const kind = searchKind(snapshot, choice);
   const file = indexFile(snapshot.dir, kind);
   const build = () => {
     const index = createIndex({ dim: snapshot.dimension, expectedSize: identities.length, kind });
@@ -95,7 +123,8 @@ export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoic
   const opened = await loadOrRebuild(file, { dim: snapshot.dimension, count: identities.length, fingerprint: fingerprintOf(snapshot), kind }, build, {
     rebuild: options.rebuild,
     // An explicit rebuild waits for the lock like any writer; a login does not wait long.
-    persist: (write) => saveUnderLock(snapshot, kind, write, options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS),
+    persist: (write) =>
+      saveUnderLock(snapshot, kind, write, { waitMs: options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS, dropOtherKind: !!options.rebuild && choice !== 'auto' }),
   });
   return { index: opened.index, kind, origin: opened.rebuilt ? 'built' : 'loaded', file };
 }

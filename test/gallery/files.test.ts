@@ -183,6 +183,34 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     expect((await FilesGallery.open(dir).search(v[3]!, 1, 'auto')).index).toMatchObject({ kind: 'flat', origin: 'built' });
   });
 
+  it('an explicit --index uses or builds that kind and leaves the other alone; only index rebuild --index deletes it', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 28); // 6 faces: the size rule picks flat
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const saved = () => fs.readdirSync(dir).filter((f) => f.startsWith('index.')).sort();
+    const search = async (choice: 'auto' | 'flat' | 'hnsw') => (await FilesGallery.open(dir).search(v[3]!, 1, choice)).index;
+    expect(await search('auto')).toEqual({ kind: 'flat', origin: 'built' });
+    // A one-off login --index hnsw builds and saves HNSW beside the flat index...
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'built' });
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    // ...and the plain logins after it go on with the size rule's kind, whose saved index is still current.
+    expect(await search('auto')).toEqual({ kind: 'flat', origin: 'loaded' });
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // A deliberate switch deletes the other kind: auto then keeps using the kind built on purpose.
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    expect(saved()).toEqual(['index.hnsw', 'index.hnsw.usearch']);
+    expect(await search('auto')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // A one-off login --index flat does not delete it.
+    expect(await search('flat')).toEqual({ kind: 'flat', origin: 'built' });
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // index rebuild without --index rebuilds the kind auto uses and deletes nothing.
+    expect((await FilesGallery.open(dir).rebuildIndex('auto')).kind).toBe('flat');
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    await FilesGallery.open(dir).rebuildIndex('flat');
+    expect(saved()).toEqual(['index.flat']);
+  });
+
   it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {
     const dir = path.join(tempDir(), 'store');
     const v = unitVectors(6, DIM, 22);
