@@ -168,15 +168,51 @@ function readHeader(fd: number, file: string): { header: IndexFileHeader; labels
   if (headerLength > 1 << 20 || 12 + headerLength > fileBytes) throw new StaleIndexError('file is truncated', file);
   const headerBytes = Buffer.alloc(headerLength);
   readExactly(fd, headerBytes, 12, file);
+  let header: unknown;
   try {
-    const header = JSON.parse(headerBytes.toString('utf8')) as IndexFileHeader;
-    return { header, labelsAt: 12 + headerLength, fileBytes };
+    header = JSON.parse(headerBytes.toString('utf8'));
   } catch {
     throw new StaleIndexError('header is corrupt', file);
   }
+  if (isObject(header) && typeof header.version === 'number' && header.version !== FORMAT_VERSION) {
+    throw new StaleIndexError(`format version ${header.version}`, file); // another facectl's file, not a damaged one
+  }
+  const problem = headerProblem(header);
+  if (problem) throw new StaleIndexError(`header is corrupt: ${problem}`, file);
+  return { header: header as IndexFileHeader, labelsAt: 12 + headerLength, fileBytes };
 }
 
-/** Just the header of an index file (kind, dim, count, fingerprint), without checking it. */
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isSize = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isCrc = (x: unknown): boolean => isSize(x) && (x as number) <= 0xffffffff;
+
+/**
+ * What makes a parsed header unusable, or null: the header is valid JSON with a CRC over what follows it,
+ * not over itself, so a damaged one must be caught here, before its fields size buffers or name files.
+ */
+function headerProblem(h: unknown): string | null {
+  if (!isObject(h)) return 'not an object';
+  if (h.version !== FORMAT_VERSION) return `version ${JSON.stringify(h.version)}`;
+  if (typeof h.kind !== 'string') return 'no kind';
+  if (!Number.isInteger(h.dim) || (h.dim as number) < 1 || (h.dim as number) > 65536) return `dimension ${JSON.stringify(h.dim)}`;
+  for (const key of ['count', 'labelsBytes', 'payloadBytes'] as const) {
+    if (!isSize(h[key])) return `${key} ${JSON.stringify(h[key])}`;
+  }
+  if (typeof h.fingerprint !== 'string') return 'no fingerprint';
+  if (!isCrc(h.checksum)) return 'no checksum';
+  if (!isObject(h.params)) return 'no params';
+  if (h.companion !== undefined) {
+    const c = h.companion;
+    if (!isObject(c) || !isPlainFileName(c.file) || !isSize(c.bytes) || !isCrc(c.checksum)) return 'companion file entry is invalid';
+  }
+  return null;
+}
+
+/** A file name in the index's own directory: no path separators, not '.' or '..', no NUL. */
+const isPlainFileName = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x !== '.' && x !== '..' && !/[\/\\\0]/.test(x);
+
+/** Just the header of an index file (kind, dim, count, fingerprint): its shape is checked, not whether it matches a store. */
 export function readIndexHeader(file: string): IndexFileHeader {
   const fd = openForReading(file);
   try {
