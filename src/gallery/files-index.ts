@@ -12,12 +12,15 @@
  *   any current saved kind (an index built on purpose stays in use), else the size rule's kind, built and saved.
  * Only `index rebuild --index flat|hnsw`, a deliberate switch, deletes the other kind once the new one is
  * saved. Commits that change the faces delete every stale index first (dropStaleIndexes).
+ *
+ * Something other than a regular file at those names is never opened (index-file.ts) nor deleted: a login
+ * searches a fresh index without saving it; a commit, a repair and `index rebuild` stop with STORE_ERROR
+ * naming it.
  */
-import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, isFacectlError } from '../errors.js';
+import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
 import { chooseKind, createIndex, loadOrRebuild, type IndexKind, type VectorIndex } from '../index/index.js';
-import { readIndexHeader } from '../index/index-file.js';
+import { readIndexHeader, removeIndexFile } from '../index/index-file.js';
 import { GalleryStore, readCommittedGeneration, type StoreSnapshot } from '../store/index.js';
 import type { IndexChoice } from './types.js';
 
@@ -51,12 +54,9 @@ function isCurrentIndex(snapshot: StoreSnapshot, kind: IndexKind): boolean {
 export function dropStaleIndexes(snapshot: StoreSnapshot): void {
   for (const kind of ['flat', 'hnsw'] as const) {
     const file = indexFile(snapshot.dir, kind);
-    if (!existsSync(file)) {
-      // The graph of an HNSW save killed before its header file was written: as stale as any.
-      rmSync(`${file}.usearch`, { force: true });
-      continue;
-    }
-    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) rmSync(f, { force: true });
+    // With no header file, the graph of an HNSW save killed before writing it is as stale as any. Something
+    // other than a file at either name (a directory, a FIFO) is not deleted: STORE_ERROR names it.
+    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) removeIndexFile(f);
   }
 }
 
@@ -69,7 +69,8 @@ async function saveUnderLock(
   snapshot: StoreSnapshot,
   kind: IndexKind,
   write: () => void,
-  options: { waitMs?: number; dropOtherKind: boolean },
+  /** `rebuild`: `index rebuild`, whose point is the save: a failure to save (or to delete the other kind) is its error. */
+  options: { waitMs?: number; dropOtherKind: boolean; rebuild: boolean },
 ): Promise<boolean> {
   const { waitMs } = options;
   try {
@@ -81,15 +82,18 @@ async function saveUnderLock(
         // A deliberate switch (`index rebuild --index <kind>`): the other kind goes, so `auto` uses this one.
         if (options.dropOtherKind) {
           const other = indexFile(snapshot.dir, otherKind(kind));
-          for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
+          for (const f of [other, `${other}.usearch`]) removeIndexFile(f);
         }
         return true;
       },
       { lockTimeoutMs: waitMs },
     );
   } catch (err) {
-    // Busy, read-only or full: the store is intact and the index in memory is right; the next login retries.
-    if ((isFacectlError(err) && err.code === ExitCode.STORE_ERROR) || typeof (err as NodeJS.ErrnoException)?.code === 'string') return false;
+    // Busy, read-only, full, or something other than a file where the index goes: the store is intact and the
+    // index in memory is right; a login answers with it (the next one retries).
+    const errno = !isFacectlError(err) && typeof (err as NodeJS.ErrnoException)?.code === 'string';
+    if (options.rebuild && errno) throw new FacectlError(ExitCode.STORE_ERROR, `cannot save the index: ${(err as Error).message}`, snapshot.dir);
+    if (!options.rebuild && ((isFacectlError(err) && err.code === ExitCode.STORE_ERROR) || errno)) return false;
     throw err;
   }
 }
@@ -124,7 +128,11 @@ export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoic
     rebuild: options.rebuild,
     // An explicit rebuild waits for the lock like any writer; a login does not wait long.
     persist: (write) =>
-      saveUnderLock(snapshot, kind, write, { waitMs: options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS, dropOtherKind: !!options.rebuild && choice !== 'auto' }),
+      saveUnderLock(snapshot, kind, write, {
+        waitMs: options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS,
+        dropOtherKind: !!options.rebuild && choice !== 'auto',
+        rebuild: !!options.rebuild,
+      }),
   });
   return { index: opened.index, kind, origin: opened.rebuilt ? 'built' : 'loaded', file };
 }

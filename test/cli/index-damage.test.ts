@@ -1,8 +1,11 @@
 /**
- * The saved search index is a cache: whatever is found at index.flat / index.hnsw, a login answers. A damaged
- * header that is still valid JSON is rebuilt over, through the real CLI.
+ * The saved search index is a cache: whatever is found at index.flat / index.hnsw, a login answers, through
+ * the real CLI. A damaged header that is still valid JSON is rebuilt over; a directory or a FIFO there is
+ * never opened (a FIFO would block forever) nor deleted: the commands that must delete or replace it
+ * (enroll's stale-index drop, index rebuild) stop with one STORE_ERROR line naming it.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +27,9 @@ describe.skipIf(!hasDatasets)(`the saved index is a cache${hasDatasets ? '' : ` 
   /** login --json with obama1.jpg: exit code, decision, id and the index it used. */
   const login = (cli: (...argv: string[]) => { code: number; stdout: string; stderr: string }, ...extra: string[]) => {
     const r = cli('login', ex('barack_obama/obama1.jpg'), '--json', ...extra);
+    return parsed(r);
+  };
+  const parsed = (r: { code: number; stdout: string; stderr: string }) => {
     const j = r.stdout ? JSON.parse(r.stdout) : null;
     return { code: r.code, stderr: r.stderr, decision: j?.faces?.[0]?.decision, id: j?.faces?.[0]?.id, index: j?.index };
   };
@@ -51,4 +57,57 @@ describe.skipIf(!hasDatasets)(`the saved index is a cache${hasDatasets ? '' : ` 
       expect(loadIndex(file).size).toBe(1); // saved again, whole
     });
   }
+
+  /** A FIFO at `file` (mkfifo); false where the platform has none. */
+  const mkfifo = (file: string) => spawnSync('mkfifo', [file]).status === 0;
+  const canMkfifo = (() => {
+    const probe = path.join(tmp, 'probe.fifo');
+    const ok = mkfifo(probe);
+    rmSync(probe, { force: true });
+    return ok;
+  })();
+  /** The CLI with a time limit: a command blocked on a FIFO is killed (code -1) instead of hanging the test. */
+  const within60s = (store: string, ...argv: string[]) => runCli(argv, envFor(store), undefined, 60_000);
+  const expectStoreErrorNaming = (r: { code: number; stderr: string }, file: string, what: RegExp) => {
+    expect(r.code, r.stderr).toBe(ExitCode.STORE_ERROR);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toContain(file);
+    expect(lines[0]).toMatch(what);
+    expect(lines[0]).not.toMatch(/internal error/);
+  };
+
+  const obstacles: [string, RegExp, (file: string) => boolean][] = [
+    ['a directory', /a directory/, (file) => (mkdirSync(file), writeFileSync(path.join(file, 'keep'), 'x'), true)],
+    ['a FIFO', /a FIFO/, mkfifo],
+  ];
+  for (const [name, what, make] of obstacles) {
+    it.skipIf(name === 'a FIFO' && !canMkfifo)(`${name} at index.flat and index.hnsw: login answers; enroll and index rebuild stop with STORE_ERROR naming it; it stays`, () => {
+      const { store } = withStore(`obstacle-${name.replace(/\W+/g, '-')}`);
+      const files = ['index.flat', 'index.hnsw'].map((f) => path.join(store, f));
+      for (const file of files) expect(make(file)).toBe(true);
+      for (const kind of ['auto', 'flat', 'hnsw']) {
+        const r = parsed(within60s(store, 'login', ex('barack_obama/obama1.jpg'), '--json', '--index', kind));
+        expect(r.code, `${kind}: ${r.stderr}`).toBe(ExitCode.OK);
+        expect([r.decision, r.id, r.index?.origin], kind).toEqual(['ACCEPT', 'obama', 'built']);
+      }
+      expectStoreErrorNaming(within60s(store, 'enroll', 'biden', ex('joe_biden/biden.jpg')), files[0]!, what);
+      expectStoreErrorNaming(within60s(store, 'index', 'rebuild'), files[0]!, what);
+      rmSync(files[0]!, { recursive: true });
+      expectStoreErrorNaming(within60s(store, 'index', 'rebuild', '--index', 'flat'), files[1]!, what);
+      expect(lstatSync(files[1]!).isFile()).toBe(false);
+    });
+  }
+
+  it.skipIf(!canMkfifo)('a FIFO where the HNSW graph belongs, beside a current header: login answers', async () => {
+    const { store } = withStore('fifo-graph');
+    const file = (await FilesGallery.open(store).rebuildIndex('hnsw')).where;
+    rmSync(`${file}.usearch`);
+    expect(mkfifo(`${file}.usearch`)).toBe(true);
+    for (const kind of ['auto', 'hnsw']) {
+      const r = parsed(within60s(store, 'login', ex('barack_obama/obama1.jpg'), '--json', '--index', kind));
+      expect(r.code, `${kind}: ${r.stderr}`).toBe(ExitCode.OK);
+      expect([r.decision, r.id, r.index], kind).toEqual(['ACCEPT', 'obama', { kind: 'hnsw', origin: 'built' }]);
+    }
+  });
 });

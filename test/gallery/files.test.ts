@@ -7,7 +7,8 @@ import { FilesGallery } from '../../src/gallery/files.js';
 import { dot } from '../../src/pipeline/vector.js';
 import { storeTestHooks } from '../../src/store/fsio.js';
 import { processStartTime } from '../../src/store/lock.js';
-import { tempDir } from '../store/helpers.js';
+import { ExitCode } from '../../src/errors.js';
+import { expectFacectlError, tempDir } from '../store/helpers.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
 
 describe('files gallery: the Gallery contract', () => {
@@ -53,6 +54,28 @@ describe('files gallery: opening and the index cache', () => {
     await g.rebuildIndex('flat');
     fs.writeFileSync(path.join(dir, 'index.flat'), 'garbage');
     expect((await FilesGallery.open(dir).search(v[0]!, 1, 'flat')).index.origin).toBe('built');
+  });
+});
+
+describe('files gallery: something other than a file where an index goes', () => {
+  it('a directory: searches rebuild without saving; a commit, a repair and index rebuild --index stop with STORE_ERROR naming it, and leave it', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(5, DIM, 41);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const flat = path.join(dir, 'index.flat');
+    fs.mkdirSync(flat);
+    fs.writeFileSync(path.join(flat, 'keep'), 'x');
+    for (const kind of ['auto', 'flat', 'hnsw'] as const) {
+      const found = await FilesGallery.open(dir).search(v[2]!, 1, kind);
+      expect([found.hits[0]![0]!.id, found.index.origin], kind).toEqual(['p2', 'built']);
+    }
+    const naming = /index\.flat is a directory, not a search index file/;
+    await expectFacectlError(() => FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p1')), ExitCode.STORE_ERROR, naming);
+    await expectFacectlError(() => FilesGallery.open(dir).repair(), ExitCode.STORE_ERROR, naming);
+    await expectFacectlError(() => FilesGallery.open(dir).rebuildIndex('flat'), ExitCode.STORE_ERROR, naming); // the save
+    await expectFacectlError(() => FilesGallery.open(dir).rebuildIndex('hnsw'), ExitCode.STORE_ERROR, naming); // the switch's delete
+    expect(fs.readdirSync(flat)).toEqual(['keep']);
+    expect((await FilesGallery.open(dir).identities()).map((it) => it.id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
   });
 });
 

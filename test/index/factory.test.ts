@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,32 @@ describe('damaged headers that are still valid JSON', () => {
     expect(wrong).toEqual([]);
     // The undamaged files still load.
     for (const kind of ['flat', 'hnsw'] as const) expect(loadIndex(files[kind], { dim: 8, count: 10, fingerprint: 'fp' }).size).toBe(10);
+  });
+});
+
+describe('a directory where an index file belongs', () => {
+  it('loads as stale, and a save stops with STORE_ERROR naming it instead of replacing it', () => {
+    const vectors = randomUnitVectors(4, 8, 54);
+    const labels = ['a', 'b', 'c', 'd'];
+    for (const kind of ['flat', 'hnsw'] as const) {
+      const index = createIndex({ dim: 8, expectedSize: 4, kind });
+      index.add(labels, vectors);
+      const file = path.join(dir, `obstacle-${kind}.idx`);
+      mkdirSync(file);
+      expect(() => loadIndex(file), kind).toThrow(expect.objectContaining({ name: 'StaleIndexError', reason: 'the index file is a directory' }));
+      expect(() => index.save(file, 'fp'), kind).toThrow(expect.objectContaining({ code: ExitCode.STORE_ERROR, message: `${file} is a directory, not a search index file; facectl will not delete or replace it: move it away` }));
+      rmSync(file, { recursive: true });
+    }
+    // HNSW: a directory where its graph belongs.
+    const index = createIndex({ dim: 8, expectedSize: 4, kind: 'hnsw' });
+    index.add(labels, vectors);
+    const file = path.join(dir, 'obstacle-graph.idx');
+    index.save(file, 'fp');
+    renameSync(`${file}.usearch`, `${file}.moved`);
+    mkdirSync(`${file}.usearch`);
+    expect(() => loadIndex(file)).toThrow(expect.objectContaining({ name: 'StaleIndexError', reason: 'graph file obstacle-graph.idx.usearch is a directory' }));
+    expect(() => loadIndex(file, {}, { hnsw: { view: true } })).toThrow(expect.objectContaining({ name: 'StaleIndexError' }));
+    expect(() => index.save(file, 'fp')).toThrow(expect.objectContaining({ code: ExitCode.STORE_ERROR, message: expect.stringContaining('.usearch is a directory') }));
   });
 });
 
