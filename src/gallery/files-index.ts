@@ -1,14 +1,26 @@
 /**
- * The search index beside a files store: `index.flat` or `index.hnsw`, a cache keyed on the embeddings'
- * sha256, loaded when current and rebuilt when stale or missing (factory.loadOrRebuild). It is written
+ * The search index beside a files store: `index.flat` and/or `index.hnsw`, caches keyed on the embeddings'
+ * sha256, loaded when current and rebuilt when stale or missing (factory.loadOrRebuild). They are written
  * under the store lock, like every file in the store directory; a login that finds the lock busy, or
  * the directory read-only, searches the fresh index without saving it.
+ *
+ * Which kind a search uses:
+ * - an explicit kind (`--index flat|hnsw`): the saved one of that kind when current, else it is built and
+ *   saved; a saved index of the other kind is left alone (a one-off `login --index flat` does not delete
+ *   an HNSW index built on purpose, 70 minutes at 1e6 identities);
+ * - `auto`: the kind the size rule (chooseKind) picks when a current saved one of that kind exists, else
+ *   any current saved kind (an index built on purpose stays in use), else the size rule's kind, built and saved.
+ * Only `index rebuild --index flat|hnsw`, a deliberate switch, deletes the other kind once the new one is
+ * saved. Commits that change the faces delete every stale index first (dropStaleIndexes).
+ *
+ * Something other than a regular file at those names is never opened (index-file.ts) nor deleted: a login
+ * searches a fresh index without saving it; a commit, a repair and `index rebuild` stop with STORE_ERROR
+ * naming it.
  */
-import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, isFacectlError } from '../errors.js';
+import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
 import { chooseKind, createIndex, loadOrRebuild, type IndexKind, type VectorIndex } from '../index/index.js';
-import { readIndexHeader } from '../index/index-file.js';
+import { readIndexHeader, removeIndexFile } from '../index/index-file.js';
 import { GalleryStore, readCommittedGeneration, type StoreSnapshot } from '../store/index.js';
 import type { IndexChoice } from './types.js';
 
@@ -42,12 +54,9 @@ function isCurrentIndex(snapshot: StoreSnapshot, kind: IndexKind): boolean {
 export function dropStaleIndexes(snapshot: StoreSnapshot): void {
   for (const kind of ['flat', 'hnsw'] as const) {
     const file = indexFile(snapshot.dir, kind);
-    if (!existsSync(file)) {
-      // The graph of an HNSW save killed before its header file was written: as stale as any.
-      rmSync(`${file}.usearch`, { force: true });
-      continue;
-    }
-    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) rmSync(f, { force: true });
+    // With no header file, the graph of an HNSW save killed before writing it is as stale as any. Something
+    // other than a file at either name (a directory, a FIFO) is not deleted: STORE_ERROR names it.
+    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) removeIndexFile(f);
   }
 }
 
@@ -56,36 +65,59 @@ export function dropStaleIndexes(snapshot: StoreSnapshot): void {
  * process committed since `snapshot` was read: the index would describe faces the store no longer holds
  * (after a remove, a vector that must be gone).
  */
-async function saveUnderLock(snapshot: StoreSnapshot, kind: IndexKind, write: () => void, waitMs: number | undefined): Promise<boolean> {
+async function saveUnderLock(
+  snapshot: StoreSnapshot,
+  kind: IndexKind,
+  write: () => void,
+  /** `rebuild`: `index rebuild`, whose point is the save: a failure to save (or to delete the other kind) is its error. */
+  options: { waitMs?: number; dropOtherKind: boolean; rebuild: boolean },
+): Promise<boolean> {
+  const { waitMs } = options;
   try {
     return await GalleryStore.underLock(
       snapshot.dir,
       async () => {
         if ((await readCommittedGeneration(snapshot.dir)) !== snapshot.generation) return false;
         write();
-        // Only one kind is current at a time: a leftover of the other kind would only mislead.
-        const other = indexFile(snapshot.dir, kind === 'flat' ? 'hnsw' : 'flat');
-        for (const f of [other, `${other}.usearch`]) rmSync(f, { force: true });
+        // A deliberate switch (`index rebuild --index <kind>`): the other kind goes, so `auto` uses this one.
+        if (options.dropOtherKind) {
+          const other = indexFile(snapshot.dir, otherKind(kind));
+          for (const f of [other, `${other}.usearch`]) removeIndexFile(f);
+        }
         return true;
       },
       { lockTimeoutMs: waitMs },
     );
   } catch (err) {
-    // Busy, read-only or full: the store is intact and the index in memory is right; the next login retries.
-    if ((isFacectlError(err) && err.code === ExitCode.STORE_ERROR) || typeof (err as NodeJS.ErrnoException)?.code === 'string') return false;
+    // Busy, read-only, full, or something other than a file where the index goes: the store is intact and the
+    // index in memory is right; a login answers with it (the next one retries).
+    const errno = !isFacectlError(err) && typeof (err as NodeJS.ErrnoException)?.code === 'string';
+    if (options.rebuild && errno) throw new FacectlError(ExitCode.STORE_ERROR, `cannot save the index: ${(err as Error).message}`, snapshot.dir);
+    if (!options.rebuild && ((isFacectlError(err) && err.code === ExitCode.STORE_ERROR) || errno)) return false;
     throw err;
   }
 }
 
-/** The kind of the saved index that describes `snapshot`, if one does (a save deletes the other kind). */
-const currentSavedKind = (snapshot: StoreSnapshot): IndexKind | undefined => (['flat', 'hnsw'] as const).find((kind) => isCurrentIndex(snapshot, kind));
+const otherKind = (kind: IndexKind): IndexKind => (kind === 'flat' ? 'hnsw' : 'flat');
 
-/** The snapshot's identities as one index, from the saved file when it is current. */
+/**
+ * The kind a search with `choice` uses (see the top of this file): an explicit kind as is; for `auto`, the size
+ * rule's kind when its saved index is current, else the other kind when its saved index is current (one built on
+ * purpose stays in use), else the size rule's kind.
+ */
+function searchKind(snapshot: StoreSnapshot, choice: IndexChoice): IndexKind {
+  const sized = chooseKind(snapshot.dimension, snapshot.identities().length, choice);
+  if (choice !== 'auto' || isCurrentIndex(snapshot, sized)) return sized;
+  return isCurrentIndex(snapshot, otherKind(sized)) ? otherKind(sized) : sized;
+}
+
+/**
+ * The snapshot's identities as one index, from the saved file when it is current. `rebuild` (`index rebuild`)
+ * builds anew; with an explicit kind it also deletes the saved index of the other kind.
+ */
 export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoice, options: { rebuild?: boolean } = {}): Promise<OpenedFilesIndex> {
   const identities = snapshot.identities();
-  // `auto` uses an index that is current whatever its kind: one the user built with `index rebuild --index
-  // hnsw` (70 minutes at 1e6) must not be replaced by a flat one, and deleted, by the next login.
-  const kind = (choice === 'auto' && currentSavedKind(snapshot)) || chooseKind(snapshot.dimension, identities.length, choice);
+  const kind = searchKind(snapshot, choice);
   const file = indexFile(snapshot.dir, kind);
   const build = () => {
     const index = createIndex({ dim: snapshot.dimension, expectedSize: identities.length, kind });
@@ -95,7 +127,12 @@ export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoic
   const opened = await loadOrRebuild(file, { dim: snapshot.dimension, count: identities.length, fingerprint: fingerprintOf(snapshot), kind }, build, {
     rebuild: options.rebuild,
     // An explicit rebuild waits for the lock like any writer; a login does not wait long.
-    persist: (write) => saveUnderLock(snapshot, kind, write, options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS),
+    persist: (write) =>
+      saveUnderLock(snapshot, kind, write, {
+        waitMs: options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS,
+        dropOtherKind: !!options.rebuild && choice !== 'auto',
+        rebuild: !!options.rebuild,
+      }),
   });
   return { index: opened.index, kind, origin: opened.rebuilt ? 'built' : 'loaded', file };
 }

@@ -98,6 +98,9 @@ export class FilesGallery implements Gallery {
     // backend use, so a score exactly at the threshold gets the same decision whatever the index: the flat
     // kernel sums in float32, and HNSW stores 8-bit vectors (scores off by up to ~0.013, so its order among
     // near-ties is not the exact one). Spare candidates are taken, so --top cannot change the top.
+    // Equal scores (two people enrolled from one photo) go to the identity enrolled first, the order of
+    // snapshot.identities(): flat's own tie rule and the duplicate check's, so the index kind cannot change
+    // who logs in. An identity's first row orders identities() (it is listed where its first face is).
     const spare = opened.kind === 'hnsw' ? Math.max(2 * want, want + 16) : want + 4;
     const hits = opened.index.search(queries, Math.max(want, Math.min(opened.index.size, spare)));
     const dim = s.dimension;
@@ -105,8 +108,12 @@ export class FilesGallery implements Gallery {
       index: { kind: opened.kind, origin: opened.origin },
       hits: hits.map((hit, q) => {
         const query = queries.subarray(q * dim, (q + 1) * dim);
-        const candidates: Candidate[] = hit.labels.map((id) => ({ id, name: s.identity(id)?.name ?? '', score: dot(query, s.identity(id)!.vector) }));
-        return candidates.sort((a, b) => b.score - a.score).slice(0, want);
+        const scored = hit.labels.map((id) => {
+          const it = s.identity(id)!;
+          return { candidate: { id, name: it.name, score: dot(query, it.vector) } as Candidate, enrolled: it.rowIndexes[0]! };
+        });
+        scored.sort((a, b) => b.candidate.score - a.candidate.score || a.enrolled - b.enrolled);
+        return scored.slice(0, want).map((x) => x.candidate);
       }),
     };
   }

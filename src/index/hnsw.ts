@@ -13,9 +13,11 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import {
   StaleIndexError,
+  assertReplaceable,
   checksumOfFile,
   encodeIndexFile,
   openIndexFile,
+  requireRegularFile,
   tempPathFor,
   writeFileAtomic,
 } from './index-file.js';
@@ -168,6 +170,9 @@ export class HnswIndex implements VectorIndex {
 
   save(file: string, fingerprint = ''): void {
     const graphFile = companionPath(file);
+    // Only an index file is replaced: a directory or FIFO there is STORE_ERROR, before the graph is written.
+    assertReplaceable(graphFile);
+    assertReplaceable(file);
     const tempGraph = tempPathFor(graphFile);
     try {
       this.native.save(tempGraph);
@@ -205,6 +210,7 @@ export class HnswIndex implements VectorIndex {
         throw new StaleIndexError('label table does not match the vector count', file);
       }
       const graphFile = path.join(path.dirname(file), header.companion.file);
+      requireRegularFile(graphFile, file); // a FIFO there would block usearch and the checksum forever
       if (expect.verifyChecksum !== false) {
         let graph: { bytes: number; checksum: number };
         try {

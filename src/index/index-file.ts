@@ -11,13 +11,16 @@
  */
 import {
   closeSync,
+  constants,
   fstatSync,
   fsyncSync,
+  lstatSync,
   openSync,
   readSync,
   renameSync,
   rmSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -70,7 +73,7 @@ export function checksumOf(parts: readonly Uint8Array[], seed = 0): number {
 
 /** CRC-32 and size of a whole file, read in chunks. */
 export function checksumOfFile(file: string): { bytes: number; checksum: number } {
-  const fd = openSync(file, 'r');
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const buffer = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(1, fstatSync(fd).size)));
     let crc = 0;
@@ -90,8 +93,50 @@ export function checksumOfFile(file: string): { bytes: number; checksum: number 
 export const tempPathFor = (target: string): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
 
+/** What is at `file`, found without following a link or opening it (opening a FIFO blocks). */
+function entryAt(file: string): { kind: 'missing' } | { kind: 'file' } | { kind: 'other'; what: string } {
+  let stats: Stats;
+  try {
+    stats = lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot read index file: ${(e as Error).message}`, file);
+  }
+  return stats.isFile() ? { kind: 'file' } : { kind: 'other', what: describeEntry(stats) };
+}
+
+function describeEntry(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isBlockDevice() || stats.isCharacterDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+const notAnIndexFile = (file: string, what: string): FacectlError =>
+  new FacectlError(ExitCode.STORE_ERROR, `${file} is ${what}, not a search index file; facectl will not delete or replace it: move it away`);
+
+/**
+ * Throws STORE_ERROR (naming the path and what is there) unless `file` is missing or a regular file: what
+ * sits where an index file belongs is deleted or replaced only when it is one (never a directory, a FIFO,
+ * a link or a device that someone else put there).
+ */
+export function assertReplaceable(file: string): void {
+  const entry = entryAt(file);
+  if (entry.kind === 'other') throw notAnIndexFile(file, entry.what);
+}
+
+/** Deletes the index file `file` if there is one; STORE_ERROR when something else is there (assertReplaceable). */
+export function removeIndexFile(file: string): void {
+  const entry = entryAt(file);
+  if (entry.kind === 'other') throw notAnIndexFile(file, entry.what);
+  if (entry.kind === 'file') rmSync(file, { force: true });
+}
+
 /** Writes `parts` to `target` atomically: temp file, fsync, rename. */
 export function writeFileAtomic(target: string, parts: readonly Uint8Array[]): void {
+  assertReplaceable(target);
   const temp = tempPathFor(target);
   try {
     const fd = openSync(temp, 'w', 0o600); // biometric data: private, like the store
@@ -148,13 +193,42 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
   }
 }
 
-function openForReading(file: string): number {
+/**
+ * StaleIndexError (about `indexFile`) unless `file` is a regular file, found with lstat, without opening it.
+ * `file` is the index file itself or, for HNSW, the graph beside it (checked before usearch or a checksum
+ * opens it).
+ */
+export function requireRegularFile(file: string, indexFile: string): void {
+  let entry: ReturnType<typeof entryAt>;
   try {
-    return openSync(file, 'r');
+    entry = entryAt(file);
+  } catch {
+    return; // let open report it
+  }
+  const graph = file === indexFile ? '' : `graph file ${path.basename(file)}`;
+  if (entry.kind === 'missing') throw new StaleIndexError(graph ? `${graph} is missing` : 'no index file', indexFile);
+  if (entry.kind === 'other') throw new StaleIndexError(`${graph || 'the index file'} is ${entry.what}`, indexFile);
+}
+
+/**
+ * Opens an index file for reading. Anything but a regular file is stale (the caller rebuilds), found with
+ * lstat before opening: opening a FIFO would block until a writer came, and reading a directory fails.
+ * O_NONBLOCK keeps a FIFO swapped in after the lstat from blocking too; fstat then refuses it.
+ */
+function openForReading(file: string): number {
+  requireRegularFile(file, file);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new StaleIndexError(code === 'ENOENT' ? 'no index file' : `cannot open: ${code}`, file);
   }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new StaleIndexError('not a regular file', file);
+  }
+  return fd;
 }
 
 /** Reads and parses the header; returns it with the offset where the labels start. */
@@ -168,15 +242,51 @@ function readHeader(fd: number, file: string): { header: IndexFileHeader; labels
   if (headerLength > 1 << 20 || 12 + headerLength > fileBytes) throw new StaleIndexError('file is truncated', file);
   const headerBytes = Buffer.alloc(headerLength);
   readExactly(fd, headerBytes, 12, file);
+  let header: unknown;
   try {
-    const header = JSON.parse(headerBytes.toString('utf8')) as IndexFileHeader;
-    return { header, labelsAt: 12 + headerLength, fileBytes };
+    header = JSON.parse(headerBytes.toString('utf8'));
   } catch {
     throw new StaleIndexError('header is corrupt', file);
   }
+  if (isObject(header) && typeof header.version === 'number' && header.version !== FORMAT_VERSION) {
+    throw new StaleIndexError(`format version ${header.version}`, file); // another facectl's file, not a damaged one
+  }
+  const problem = headerProblem(header);
+  if (problem) throw new StaleIndexError(`header is corrupt: ${problem}`, file);
+  return { header: header as IndexFileHeader, labelsAt: 12 + headerLength, fileBytes };
 }
 
-/** Just the header of an index file (kind, dim, count, fingerprint), without checking it. */
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isSize = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isCrc = (x: unknown): boolean => isSize(x) && (x as number) <= 0xffffffff;
+
+/**
+ * What makes a parsed header unusable, or null: the header is valid JSON with a CRC over what follows it,
+ * not over itself, so a damaged one must be caught here, before its fields size buffers or name files.
+ */
+function headerProblem(h: unknown): string | null {
+  if (!isObject(h)) return 'not an object';
+  if (h.version !== FORMAT_VERSION) return `version ${JSON.stringify(h.version)}`;
+  if (typeof h.kind !== 'string') return 'no kind';
+  if (!Number.isInteger(h.dim) || (h.dim as number) < 1 || (h.dim as number) > 65536) return `dimension ${JSON.stringify(h.dim)}`;
+  for (const key of ['count', 'labelsBytes', 'payloadBytes'] as const) {
+    if (!isSize(h[key])) return `${key} ${JSON.stringify(h[key])}`;
+  }
+  if (typeof h.fingerprint !== 'string') return 'no fingerprint';
+  if (!isCrc(h.checksum)) return 'no checksum';
+  if (!isObject(h.params)) return 'no params';
+  if (h.companion !== undefined) {
+    const c = h.companion;
+    if (!isObject(c) || !isPlainFileName(c.file) || !isSize(c.bytes) || !isCrc(c.checksum)) return 'companion file entry is invalid';
+  }
+  return null;
+}
+
+/** A file name in the index's own directory: no path separators, not '.' or '..', no NUL. */
+const isPlainFileName = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x !== '.' && x !== '..' && !/[\/\\\0]/.test(x);
+
+/** Just the header of an index file (kind, dim, count, fingerprint): its shape is checked, not whether it matches a store. */
 export function readIndexHeader(file: string): IndexFileHeader {
   const fd = openForReading(file);
   try {

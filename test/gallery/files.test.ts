@@ -7,7 +7,8 @@ import { FilesGallery } from '../../src/gallery/files.js';
 import { dot } from '../../src/pipeline/vector.js';
 import { storeTestHooks } from '../../src/store/fsio.js';
 import { processStartTime } from '../../src/store/lock.js';
-import { tempDir } from '../store/helpers.js';
+import { ExitCode } from '../../src/errors.js';
+import { expectFacectlError, tempDir } from '../store/helpers.js';
 import { DIM, galleryContract, MODEL, newFace, unitVectors } from './contract.js';
 
 describe('files gallery: the Gallery contract', () => {
@@ -56,6 +57,28 @@ describe('files gallery: opening and the index cache', () => {
   });
 });
 
+describe('files gallery: something other than a file where an index goes', () => {
+  it('a directory: searches rebuild without saving; a commit, a repair and index rebuild --index stop with STORE_ERROR naming it, and leave it', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(5, DIM, 41);
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const flat = path.join(dir, 'index.flat');
+    fs.mkdirSync(flat);
+    fs.writeFileSync(path.join(flat, 'keep'), 'x');
+    for (const kind of ['auto', 'flat', 'hnsw'] as const) {
+      const found = await FilesGallery.open(dir).search(v[2]!, 1, kind);
+      expect([found.hits[0]![0]!.id, found.index.origin], kind).toEqual(['p2', 'built']);
+    }
+    const naming = /index\.flat is a directory, not a search index file/;
+    await expectFacectlError(() => FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p1')), ExitCode.STORE_ERROR, naming);
+    await expectFacectlError(() => FilesGallery.open(dir).repair(), ExitCode.STORE_ERROR, naming);
+    await expectFacectlError(() => FilesGallery.open(dir).rebuildIndex('flat'), ExitCode.STORE_ERROR, naming); // the save
+    await expectFacectlError(() => FilesGallery.open(dir).rebuildIndex('hnsw'), ExitCode.STORE_ERROR, naming); // the switch's delete
+    expect(fs.readdirSync(flat)).toEqual(['keep']);
+    expect((await FilesGallery.open(dir).identities()).map((it) => it.id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+  });
+});
+
 describe('files gallery: HNSW search', () => {
   it('near-ties: the top identity is the exact one whatever k (spare candidates re-scored exactly)', async () => {
     // 300 people; each query halfway between two of them (plus a little noise), where HNSW's 8-bit scores
@@ -80,6 +103,31 @@ describe('files gallery: HNSW search', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('exact score ties go to the identity enrolled first, whatever the index kind (as flat and the duplicate check do)', async () => {
+    // Four people enrolled from the same photo (the later ones with --force), among others: one score, four ids.
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(30, DIM, 31);
+    const same = v[0]!;
+    const ids = ['zed', 'amy', 'mia', 'bob'];
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [
+      ...v.slice(1, 15).map((e, i) => newFace(`p${i}`, e)),
+      ...ids.map((id) => newFace(id, same)),
+      ...v.slice(15).map((e, i) => newFace(`q${i}`, e)),
+    ]));
+    const g = FilesGallery.open(dir);
+    const firstEnrolled = (await g.identities()).map((it) => it.id).filter((id) => ids.includes(id));
+    expect(firstEnrolled).toEqual(ids);
+    for (const kind of ['flat', 'hnsw', 'auto'] as const) {
+      for (const k of [1, 2, 4]) {
+        const top = (await g.search(same, k, kind)).hits[0]!;
+        expect(top.map((c) => c.id), `${kind} k=${k}`).toEqual(ids.slice(0, k));
+        expect(new Set(top.map((c) => c.score)).size, `${kind} k=${k}`).toBe(1);
+      }
+    }
+    // The duplicate check (enroll) names the same identity.
+    await g.mutate(async (d) => expect((await d.nearestIdentity(same))?.id).toBe('zed'));
   });
 });
 
@@ -156,6 +204,34 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     // Once stale (a new face), auto goes back to its own choice.
     await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [newFace('p6', unitVectors(7, DIM, 25)[6]!)]));
     expect((await FilesGallery.open(dir).search(v[3]!, 1, 'auto')).index).toMatchObject({ kind: 'flat', origin: 'built' });
+  });
+
+  it('an explicit --index uses or builds that kind and leaves the other alone; only index rebuild --index deletes it', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 28); // 6 faces: the size rule picks flat
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
+    const saved = () => fs.readdirSync(dir).filter((f) => f.startsWith('index.')).sort();
+    const search = async (choice: 'auto' | 'flat' | 'hnsw') => (await FilesGallery.open(dir).search(v[3]!, 1, choice)).index;
+    expect(await search('auto')).toEqual({ kind: 'flat', origin: 'built' });
+    // A one-off login --index hnsw builds and saves HNSW beside the flat index...
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'built' });
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    // ...and the plain logins after it go on with the size rule's kind, whose saved index is still current.
+    expect(await search('auto')).toEqual({ kind: 'flat', origin: 'loaded' });
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // A deliberate switch deletes the other kind: auto then keeps using the kind built on purpose.
+    await FilesGallery.open(dir).rebuildIndex('hnsw');
+    expect(saved()).toEqual(['index.hnsw', 'index.hnsw.usearch']);
+    expect(await search('auto')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // A one-off login --index flat does not delete it.
+    expect(await search('flat')).toEqual({ kind: 'flat', origin: 'built' });
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    expect(await search('hnsw')).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // index rebuild without --index rebuilds the kind auto uses and deletes nothing.
+    expect((await FilesGallery.open(dir).rebuildIndex('auto')).kind).toBe('flat');
+    expect(saved()).toEqual(['index.flat', 'index.hnsw', 'index.hnsw.usearch']);
+    await FilesGallery.open(dir).rebuildIndex('flat');
+    expect(saved()).toEqual(['index.flat']);
   });
 
   it('a reader that read the store before a remove does not save an index holding the removed vector', async () => {

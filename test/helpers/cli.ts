@@ -12,9 +12,12 @@ export interface CliResult {
 
 const args = (argv: string[]) => ['--import', 'tsx', CLI_ENTRY, ...argv];
 
-/** `input`: what the command reads on standard input (a photo for `-`); none by default. */
-export function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, input?: Uint8Array): CliResult {
-  const r = spawnSync(process.execPath, args(argv), { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 300_000, input });
+/**
+ * `input`: what the command reads on standard input (a photo for `-`); none by default. `timeoutMs`: a run
+ * still going then is killed (code -1).
+ */
+export function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, input?: Uint8Array, timeoutMs = 300_000): CliResult {
+  const r = spawnSync(process.execPath, args(argv), { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs, input });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

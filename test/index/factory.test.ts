@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { ExitCode } from '../../src/errors.js';
 import { AUTO_HNSW_MIN_FLOATS, chooseKind, createIndex, loadIndex, loadOrRebuild } from '../../src/index/factory.js';
 import { FlatIndex } from '../../src/index/flat.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
+import { StaleIndexError } from '../../src/index/index-file.js';
+import { renameKey as renamed, rewriteIndexHeader } from '../helpers/index-files.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'facectl-factory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +46,88 @@ describe('createIndex / loadIndex', () => {
     expect(() => loadIndex(path.join(dir, 'missing.idx'))).toThrow(
       expect.objectContaining({ name: 'StaleIndexError', reason: 'no index file', code: ExitCode.STORE_ERROR }),
     );
+  });
+});
+
+describe('damaged headers that are still valid JSON', () => {
+  const vectors = randomUnitVectors(10, 8, 53);
+  const labels = Array.from({ length: 10 }, (_, i) => `z${i}`);
+  const savedAs = (kind: 'flat' | 'hnsw') => {
+    const index = createIndex({ dim: 8, expectedSize: 10, kind });
+    index.add(labels, vectors);
+    const file = path.join(dir, `hdr-${kind}.idx`);
+    index.save(file, 'fp');
+    return file;
+  };
+  const without = (h: Record<string, unknown>, key: string) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== key));
+  const damage: [string, (h: Record<string, unknown>) => unknown][] = [
+    ['"params" renamed', (h) => renamed(h, 'params', 'qarams')],
+    ['null header', () => null],
+    ['array header', () => []],
+    ['"params": null', (h) => ({ ...h, params: null })],
+    ['negative labelsBytes', (h) => ({ ...h, labelsBytes: -5, payloadBytes: (h.payloadBytes as number) + (h.labelsBytes as number) + 5 })],
+    ['labelsBytes as a string', (h) => ({ ...h, labelsBytes: String(h.labelsBytes) })],
+    ['fractional count', (h) => ({ ...h, count: 9.5 })],
+    ['no kind', (h) => without(h, 'kind')],
+    ['dim 0', (h) => ({ ...h, dim: 0 })],
+    ['no version', (h) => without(h, 'version')],
+  ];
+  const companionDamage: [string, (c: Record<string, unknown>) => unknown][] = [
+    ['companion without its name ("file" renamed)', (c) => renamed(c, 'file', 'gile')],
+    ['companion null', () => null],
+    ['companion in another directory', (c) => ({ ...c, file: '../../etc/passwd' })],
+    ['companion ".."', (c) => ({ ...c, file: '..' })],
+    ['companion with a backslash', (c) => ({ ...c, file: 'a\\b' })],
+    ['companion bytes as a string', (c) => ({ ...c, bytes: String(c.bytes) })],
+    ['companion without checksum', (c) => ({ ...c, checksum: undefined })],
+  ];
+
+  it('each is a StaleIndexError (the caller rebuilds), for both kinds', () => {
+    const cases: ['flat' | 'hnsw', string, (h: Record<string, unknown>) => unknown][] = [];
+    for (const kind of ['flat', 'hnsw'] as const) for (const [name, edit] of damage) cases.push([kind, name, edit]);
+    for (const [name, edit] of companionDamage) cases.push(['hnsw', name, (h) => ({ ...h, companion: edit(h.companion as Record<string, unknown>) })]);
+    const files = { flat: savedAs('flat'), hnsw: savedAs('hnsw') };
+    const wrong: string[] = [];
+    for (const [kind, name, edit] of cases) {
+      const file = rewriteIndexHeader(files[kind], edit, path.join(dir, `damaged-${kind}.idx`));
+      for (const want of [{}, { dim: 8, count: 10, fingerprint: 'fp' }]) {
+        try {
+          loadIndex(file, want);
+          wrong.push(`${kind}, ${name}: loaded`);
+        } catch (e) {
+          if (!(e instanceof StaleIndexError)) wrong.push(`${kind}, ${name}: ${(e as Error).name} ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    // The undamaged files still load.
+    for (const kind of ['flat', 'hnsw'] as const) expect(loadIndex(files[kind], { dim: 8, count: 10, fingerprint: 'fp' }).size).toBe(10);
+  });
+});
+
+describe('a directory where an index file belongs', () => {
+  it('loads as stale, and a save stops with STORE_ERROR naming it instead of replacing it', () => {
+    const vectors = randomUnitVectors(4, 8, 54);
+    const labels = ['a', 'b', 'c', 'd'];
+    for (const kind of ['flat', 'hnsw'] as const) {
+      const index = createIndex({ dim: 8, expectedSize: 4, kind });
+      index.add(labels, vectors);
+      const file = path.join(dir, `obstacle-${kind}.idx`);
+      mkdirSync(file);
+      expect(() => loadIndex(file), kind).toThrow(expect.objectContaining({ name: 'StaleIndexError', reason: 'the index file is a directory' }));
+      expect(() => index.save(file, 'fp'), kind).toThrow(expect.objectContaining({ code: ExitCode.STORE_ERROR, message: `${file} is a directory, not a search index file; facectl will not delete or replace it: move it away` }));
+      rmSync(file, { recursive: true });
+    }
+    // HNSW: a directory where its graph belongs.
+    const index = createIndex({ dim: 8, expectedSize: 4, kind: 'hnsw' });
+    index.add(labels, vectors);
+    const file = path.join(dir, 'obstacle-graph.idx');
+    index.save(file, 'fp');
+    renameSync(`${file}.usearch`, `${file}.moved`);
+    mkdirSync(`${file}.usearch`);
+    expect(() => loadIndex(file)).toThrow(expect.objectContaining({ name: 'StaleIndexError', reason: 'graph file obstacle-graph.idx.usearch is a directory' }));
+    expect(() => loadIndex(file, {}, { hnsw: { view: true } })).toThrow(expect.objectContaining({ name: 'StaleIndexError' }));
+    expect(() => index.save(file, 'fp')).toThrow(expect.objectContaining({ code: ExitCode.STORE_ERROR, message: expect.stringContaining('.usearch is a directory') }));
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { naiveTopK, randomUnitVectors } from '../../bench/lib/index-vectors.js';
-import { FacectlError } from '../../src/errors.js';
+import { ExitCode, FacectlError } from '../../src/errors.js';
 import { FlatIndex } from '../../src/index/flat.js';
 import { wasmSimdAvailable } from '../../src/index/wasm-kernel.js';
 
@@ -89,10 +89,34 @@ describe.each(['wasm', 'js'] as const)('FlatIndex (%s kernel)', (kernel) => {
     expect(() => index.add(['a'], new Float32Array(7))).toThrow(FacectlError);
     expect(() => index.add(['a', 'b'], new Float32Array(8))).toThrow(/2 labels for 1 vectors/);
     expect(() => index.add(['a'], new Float32Array(8).fill(Number.NaN))).toThrow(/non-finite/);
+    expect(() => index.add(['a', 'b'], new Float32Array(16).fill(1).fill(Number.POSITIVE_INFINITY, 13, 14))).toThrow(/vector 1 holds a non-finite value \(Infinity\)/);
+    expect(index.size).toBe(0);
     expect(() => index.search(new Float32Array(9), 1)).toThrow(/not a multiple of dimension 8/);
     expect(() => index.search(new Float32Array(8), -1)).toThrow(/k must be/);
     expect(() => new FlatIndex(0)).toThrow(/dimension/);
     expect(index.size).toBe(0);
+  });
+
+  it('refuses rows whose products overflow float32 (finite values, NaN scores), as it refuses NaN', () => {
+    // [3e38, 3e38]·[3e38, 3e38] overflows: the kernels gave a NaN score, which the top-k dropped or misranked.
+    const index = new FlatIndex(2, { kernel });
+    index.add(['z'], new Float32Array([0, 0]));
+    const huge = new Float32Array([3e38, 3e38, 3e38, -3e38]);
+    let thrown: unknown;
+    try {
+      index.add(['p', 'm'], huge);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({ code: ExitCode.INTERNAL, message: expect.stringMatching(/add: vector 0 is too large: the sum of its squares \(1\.80e\+77\) overflows float32/) });
+    expect(index.size).toBe(1);
+    expect(() => index.search(huge.subarray(0, 2), 2)).toThrow(expect.objectContaining({ code: ExitCode.INTERNAL, message: expect.stringMatching(/^search: vector 0 is too large/) }));
+    // Large but safe rows still work, and score in range: ‖v‖² just under the largest float32.
+    const big = 1.3e19; // 2 × big² ≈ 3.38e38
+    index.add(['b1', 'b2'], new Float32Array([big, big, big, -big]));
+    const [hit] = index.search(new Float32Array([big, big]), 3);
+    expect(hit.labels).toEqual(['b1', 'z', 'b2']);
+    expect(hit.scores.every((x) => Number.isFinite(x))).toBe(true);
   });
 
   it('removes every vector of a label and keeps the order of the rest', () => {

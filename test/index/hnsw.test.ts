@@ -109,4 +109,13 @@ describe('HnswIndex small cases', () => {
     expect(small.search(vectors.subarray(0, 16), 10)[0].labels.sort()).toEqual(['b', 'c']);
     expect(() => small.add(['x'], new Float32Array(15))).toThrow(/multiple of dimension/);
   });
+
+  it('refuses rows whose products overflow float32, like the flat index', () => {
+    const h = new HnswIndex(2, { quantization: 'f32' });
+    const huge = new Float32Array([3e38, 3e38]);
+    expect(() => h.add(['p'], huge)).toThrow(/add: vector 0 is too large/);
+    expect(h.size).toBe(0);
+    h.add(['a'], new Float32Array([1, 0]));
+    expect(() => h.search(huge, 1)).toThrow(/search: vector 0 is too large/);
+  });
 });
