@@ -104,31 +104,6 @@ describe('files gallery: HNSW search', () => {
     }
     expect(wrong).toEqual([]);
   });
-
-  it('exact score ties go to the identity enrolled first, whatever the index kind (as flat and the duplicate check do)', async () => {
-    // Four people enrolled from the same photo (the later ones with --force), among others: one score, four ids.
-    const dir = path.join(tempDir(), 'store');
-    const v = unitVectors(30, DIM, 31);
-    const same = v[0]!;
-    const ids = ['zed', 'amy', 'mia', 'bob'];
-    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [
-      ...v.slice(1, 15).map((e, i) => newFace(`p${i}`, e)),
-      ...ids.map((id) => newFace(id, same)),
-      ...v.slice(15).map((e, i) => newFace(`q${i}`, e)),
-    ]));
-    const g = FilesGallery.open(dir);
-    const firstEnrolled = (await g.identities()).map((it) => it.id).filter((id) => ids.includes(id));
-    expect(firstEnrolled).toEqual(ids);
-    for (const kind of ['flat', 'hnsw', 'auto'] as const) {
-      for (const k of [1, 2, 4]) {
-        const top = (await g.search(same, k, kind)).hits[0]!;
-        expect(top.map((c) => c.id), `${kind} k=${k}`).toEqual(ids.slice(0, k));
-        expect(new Set(top.map((c) => c.score)).size, `${kind} k=${k}`).toBe(1);
-      }
-    }
-    // The duplicate check (enroll) names the same identity.
-    await g.mutate(async (d) => expect((await d.nearestIdentity(same))?.id).toBe('zed'));
-  });
 });
 
 describe('files gallery: a removed person leaves nothing in the store', () => {

@@ -51,9 +51,10 @@ export class PgDraft implements GalleryDraft {
   }
 
   async nearestIdentity(vector: Float32Array, excludeId?: string): Promise<{ id: string; score: number } | null> {
-    // Exact scan (no index), a few spare candidates, re-scored in float64 like every other score.
+    // Exact scan (no index), a few spare candidates, re-scored in float64 like every other score; of equal
+    // scores the identity enrolled first (first_seq), as login and a store directory decide.
     await this.c.query(`SELECT set_config('enable_indexscan', 'off', true)`);
-    const r = await this.c.query(`SELECT id, mean::text AS m FROM ${q(this.s, 'identities')} WHERE id <> $2 ORDER BY mean <#> $1::vector LIMIT 8`, [vectorText(vector), excludeId ?? '']);
+    const r = await this.c.query(`SELECT id, mean::text AS m FROM ${q(this.s, 'identities')} WHERE id <> $2 ORDER BY mean <#> $1::vector, first_seq LIMIT 8`, [vectorText(vector), excludeId ?? '']);
     await this.c.query(`SELECT set_config('enable_indexscan', 'on', true)`);
     let best: { id: string; score: number } | null = null;
     for (const row of r.rows) {

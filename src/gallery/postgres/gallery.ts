@@ -227,12 +227,16 @@ export class PostgresGallery implements Gallery {
       const out: SearchResult['hits'] = [];
       if (kind === 'flat') await this.c.query(`SELECT set_config('enable_indexscan', 'off', true)`);
       else await this.c.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.max(HNSW_EF_SEARCH, k))]);
+      // An exact scan can also order ties; HNSW's index scan cannot take a second key (re-sorted below).
+      const tieOrder = kind === 'flat' ? ', first_seq' : '';
       for (let i = 0; dim && i * dim < queries.length; i++) {
         const query = queries.subarray(i * dim, (i + 1) * dim);
         // pgvector orders in float32; a few spare candidates, re-scored in float64 like every other score.
-        const r = await this.c.query(`SELECT id, name, mean::text AS m FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector LIMIT $2`, [vectorText(query), k + 4]);
-        const scored = r.rows.map((x) => ({ id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }));
-        out.push(scored.sort((a, b) => b.score - a.score).slice(0, k));
+        // Equal scores go to the identity enrolled first, as in a store directory (first_seq: its first face).
+        const r = await this.c.query(`SELECT id, name, mean::text AS m, first_seq FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${tieOrder} LIMIT $2`, [vectorText(query), k + 4]);
+        const scored = r.rows.map((x) => ({ candidate: { id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }, enrolled: Number(x.first_seq) }));
+        scored.sort((a, b) => b.candidate.score - a.candidate.score || a.enrolled - b.enrolled);
+        out.push(scored.slice(0, k).map((x) => x.candidate));
       }
       return out;
     });
