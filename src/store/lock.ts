@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { errnoCode, FILE_MODE, sleep, step, storeError, storeIoError, unlinkIfExists } from './fsio.js';
-import { BREAK_LOCK_FILE, LOCK_FILE } from './names.js';
+import { BREAK_LOCK_FILE, LOCK_FILE, lockTempName } from './names.js';
 
 export interface LockInfo {
   pid: number;
@@ -147,7 +147,7 @@ export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'clear
   if (!current) return 'absent';
   if (!staleness(current.info, breakingHere.has(dir))) return 'live';
   const breakFile = path.join(dir, BREAK_LOCK_FILE);
-  const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const aside = path.join(dir, lockTempName('stale'));
   try {
     fs.renameSync(breakFile, aside);
   } catch (err) {
@@ -173,7 +173,7 @@ function tryCreateLockFile(dir: string, name: string): string | undefined {
   if (start) info.processStart = start;
   info.token = randomBytes(16).toString('hex');
   const text = `${JSON.stringify(info)}\n`;
-  const temp = path.join(dir, `${LOCK_FILE}.new-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const temp = path.join(dir, lockTempName('new'));
   try {
     fs.writeFileSync(temp, text, { mode: FILE_MODE, flag: 'wx' });
     fs.chmodSync(temp, FILE_MODE);

@@ -1,5 +1,4 @@
 /** The store lock: contention between real processes, stale-lock recovery, timeouts with a clear message. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,17 +10,10 @@ import { storeTestHooks } from '../../src/store/fsio.js';
 import { BREAK_LOCK_FILE, LOCK_FILE } from '../../src/store/names.js';
 import { removeBundles, startFixture } from './fixtures/children.js';
 import { scenarioEmbedding } from './fixtures/scenario.js';
-import { expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
+import { deadPid, expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
 
 afterAll(removeBundles);
 afterEach(() => delete storeTestHooks.onStep);
-
-/** A pid that is certainly not running: a child that has already exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.on('exit', r));
-  return child.pid!;
-}
 
 async function newStore(): Promise<string> {
   const dir = path.join(tempDir(), 'store');
