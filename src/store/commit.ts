@@ -98,7 +98,7 @@ export function rollForward(dir: string): number | undefined {
 export const journalPending = (dir: string): boolean => fs.existsSync(path.join(dir, JOURNAL_FILE));
 
 /** A leftover that belongs to a live process (a lock attempt in flight) must not be deleted. */
-function ownedByLiveProcess(name: string): boolean {
+export function ownedByLiveProcess(name: string): boolean {
   const pid = lockTempPid(name);
   return pid !== undefined && pid !== process.pid && pidAlive(pid);
 }
