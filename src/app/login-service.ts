@@ -1,25 +1,55 @@
 /**
  * Logins from a long-lived process (`facectl serve`): the pipeline is loaded and the gallery opened once,
  * so a login costs what a warm one does (`npm run bench:login`) instead of a process start with model
- * loading. Another process's commit (enroll, remove, calibrate) moves the gallery's committed generation;
- * each request checks it first (one small read) and reopens the gallery when it moved, so no login is
+ * loading. Another process's commit (enroll, remove, calibrate) changes the gallery's committed state;
+ * each request checks it first (one small read) and reopens the gallery when it changed, so no login is
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';
+import type { FilesGallery } from '../gallery/files.js';
+import type { PostgresGallery } from '../gallery/postgres/gallery.js';
 import type { Gallery } from '../gallery/types.js';
+import { manifestState, readCommittedState } from '../store/manifest.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
+
+/**
+ * What identifies the gallery's committed state, where its generation number does not: a gallery deleted
+ * and created anew at the same place (a store directory removed, a schema dropped) restarts at generation
+ * 1, and a service that compared generations went on deciding logins against the deleted gallery once the
+ * new one reached the same number (accepting a person no longer enrolled anywhere). Files: the manifest's
+ * generation, checksums and commit time; PostgreSQL: the generation and the token its commit wrote.
+ */
+function committedState(gallery: Gallery): Promise<string> {
+  return gallery.backend === 'files' ? readCommittedState(gallery.location) : (gallery as PostgresGallery).committedState();
+}
+
+/**
+ * The login context over `gallery`, and the committed state it was read at: for files, the very snapshot
+ * it holds; for PostgreSQL, read before it (a commit in between costs one more reopen, never a stale login).
+ */
+async function openContext(pipeline: FacePipeline, gallery: Gallery, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<{ ctx: LoginContext; state: string }> {
+  if (gallery.backend === 'files') {
+    const ctx = await openLoginContext(pipeline, gallery, options);
+    return { ctx, state: manifestState((await (gallery as FilesGallery).snapshot()).manifest) };
+  }
+  const state = await committedState(gallery);
+  return { ctx: await openLoginContext(pipeline, gallery, options), state };
+}
 
 export class LoginService {
   private constructor(
     private readonly pipeline: FacePipeline,
     private readonly options: Pick<LoginOptions, 'threshold' | 'index'>,
     private ctx: LoginContext,
+    /** The committed state `ctx` was read at (committedState()). */
+    private state: string,
   ) {}
 
   /** Over an opened gallery, which the service then owns (and closes). */
   static async open(pipeline: FacePipeline, gallery: Gallery, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<LoginService> {
-    return new LoginService(pipeline, options, await openLoginContext(pipeline, gallery, options));
+    const { ctx, state } = await openContext(pipeline, gallery, options);
+    return new LoginService(pipeline, options, ctx, state);
   }
 
   get gallery(): Gallery {
@@ -43,16 +73,16 @@ export class LoginService {
    */
   async refresh(): Promise<boolean> {
     const old = this.ctx.gallery;
-    let generation: number | undefined;
+    let state: string | undefined;
     try {
-      generation = await old.committedGeneration();
+      state = await committedState(old);
     } catch (err) {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }
-    if (generation === this.ctx.info.generation) return false;
+    if (state === this.state) return false;
     const fresh = await old.reopen({ mustExist: true });
     try {
-      this.ctx = await openLoginContext(this.pipeline, fresh, this.options);
+      ({ ctx: this.ctx, state: this.state } = await openContext(this.pipeline, fresh, this.options));
     } catch (err) {
       await fresh.close(); // e.g. re-embedded with another model: this request fails, the old gallery stays open
       throw err;

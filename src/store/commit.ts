@@ -12,7 +12,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { errnoCode, fsyncDir, step, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import type { LockHandle } from './lock.js';
 import { clearAbandonedBreakLock, pidAlive } from './lock.js';
-import { BREAK_LOCK_FILE, isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, stagedName } from './names.js';
+import { BREAK_LOCK_FILE, isTempLeftover, JOURNAL_FILE, JOURNAL_TEMP, LOCK_FILE, lockTempPid, stagedName } from './names.js';
 
 interface JournalEntry {
   /** Final name, e.g. data.csv. */
@@ -98,9 +98,9 @@ export function rollForward(dir: string): number | undefined {
 export const journalPending = (dir: string): boolean => fs.existsSync(path.join(dir, JOURNAL_FILE));
 
 /** A leftover that belongs to a live process (a lock attempt in flight) must not be deleted. */
-function ownedByLiveProcess(name: string): boolean {
-  const match = /^store\.lock\.(?:new|stale)-(\d+)-/.exec(name);
-  return match !== null && Number(match[1]) !== process.pid && pidAlive(Number(match[1]));
+export function ownedByLiveProcess(name: string): boolean {
+  const pid = lockTempPid(name);
+  return pid !== undefined && pid !== process.pid && pidAlive(pid);
 }
 
 /**

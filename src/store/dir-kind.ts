@@ -5,15 +5,18 @@
  */
 import fs from 'node:fs';
 import { errnoCode, storeError, storeIoError } from './fsio.js';
-import { DATA_FILE, DUMP_FILE, isTempLeftover, JOURNAL_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
+import { DATA_FILE, DUMP_FILE, isLockName, isTempLeftover, JOURNAL_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
 
 /**
  * - `missing`: nothing at that path;
  * - `not-dir`: a file (or other non-directory);
  * - `store`: a committed generation (manifest.json) or a commit in flight (commit.journal);
  * - `damaged`: data.csv or embeddings.f32 without a manifest (`facectl index rebuild` salvages it);
- * - `blank`: an empty directory, or one holding only facectl's lock and the leftovers of a first commit
- *   that never completed (a store with no generation yet: it reads as empty);
+ * - `blank`: an empty directory, or one holding only facectl's lock files (store.lock, its break lock,
+ *   their temp files `store.lock.new-<pid>-<random>` …) and, beside store.lock, the leftovers of a first
+ *   commit that never completed (a store with no generation yet: it reads as empty). Another process's
+ *   first enroll makes a lock temp file before store.lock exists, and one killed there leaves it behind:
+ *   either is facectl's folder, not someone's;
  * - `foreign`: anything else, someone's folder.
  */
 export type StoreDirKind = 'missing' | 'not-dir' | 'store' | 'damaged' | 'blank' | 'foreign';
@@ -31,7 +34,8 @@ export function storeDirKind(dir: string): StoreDirKind {
   if (names.includes(DATA_FILE) || names.includes(DUMP_FILE)) return 'damaged';
   if (names.length === 0) return 'blank';
   // Leftover-like names count as facectl's only beside its lock file: a lone `thesis.g2.next` is the user's.
-  return names.includes(LOCK_FILE) && names.every((n) => n === LOCK_FILE || isTempLeftover(n)) ? 'blank' : 'foreign';
+  const locked = names.includes(LOCK_FILE);
+  return names.every((n) => isLockName(n) || (locked && isTempLeftover(n))) ? 'blank' : 'foreign';
 }
 
 /** STORE_ERROR for the kinds nothing may be done in; returns the kind otherwise. */

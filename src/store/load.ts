@@ -14,9 +14,9 @@ import { CsvFormatError, decodeDataCsv } from './csv.js';
 import { type RowIndex, scanDataCsvIndex } from './csv-index.js';
 import { decodeDumpHeader, DumpFormatError, type DumpHeader, dumpBytes, dumpVectors } from './dump.js';
 import { errnoCode, readIfExists, readIfExistsAsync, sleep, storeError, storeIoError } from './fsio.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, withLock } from './lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, liveHolder, StoreLockedError, withLock } from './lock.js';
 import { type Manifest, ManifestFormatError, parseManifest } from './manifest.js';
-import { DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
+import { DATA_FILE, DUMP_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
 import { type RowsSource, StoreSnapshot } from './snapshot.js';
 import type { FaceRow } from './types.js';
 
@@ -164,17 +164,51 @@ function noStore(dir: string): never {
 }
 
 /**
+ * Returns once no commit is pending. A pending commit whose writer lives (it holds the lock) is left to
+ * it: the reader waits for its journal to go, polling, without taking the lock (readers take none, and
+ * competing with every writer for it, as readers did, could keep a reader waiting past its timeout under
+ * a steady stream of writes). Only a commit whose writer died is completed here, under the lock.
+ * StoreLockedError past `deadline` (`started`: when the reader began, for the message).
+ */
+async function awaitPendingCommit(dir: string, started: number, deadline: number): Promise<void> {
+  let pause = 1;
+  const holderNow = () => {
+    try {
+      return liveHolder(dir);
+    } catch (err) {
+      throw storeIoError(err, 'read the store lock', path.join(dir, LOCK_FILE));
+    }
+  };
+  while (journalPending(dir)) {
+    const holder = holderNow();
+    if (!holder) {
+      // Its writer died after the commit point: finish the commit. Only one try for the lock: a live
+      // process that takes it first (any writer completes a pending commit first) is waited for below.
+      try {
+        await withLock(dir, { timeoutMs: 0 }, () => rollForward(dir));
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreLockedError)) throw err;
+      }
+    }
+    const now = Date.now();
+    if (now >= deadline) throw new StoreLockedError(holder ?? holderNow(), now - started, dir, ', which is committing');
+    await sleep(Math.min(pause * (0.5 + Math.random()), deadline - now));
+    pause = Math.min(pause * 2, 50);
+  }
+}
+
+/**
  * Reads a consistent snapshot. `lockHeld`: the caller holds the lock (and has rolled forward), so any
  * inconsistency is damage, not a commit in flight.
  */
 export async function readSnapshot(dir: string, options: OpenOptions = {}, lockHeld = false): Promise<StoreSnapshot> {
   const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    if (!lockHeld && journalPending(dir)) {
-      // A commit is being applied, or its writer died: finish it under the lock (waits for a live writer).
-      await withLock(dir, { timeoutMs: Math.max(0, deadline - Date.now()) }, () => rollForward(dir));
-    }
+    // A commit is being applied (wait for it), or its writer died (finish it).
+    if (!lockHeld) await awaitPendingCommit(dir, started, deadline);
     const manifestBytes = readStoreFile(dir, MANIFEST_FILE);
     if (!manifestBytes) {
       if (!lockHeld && journalPending(dir)) continue;

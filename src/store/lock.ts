@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { errnoCode, FILE_MODE, sleep, step, storeError, storeIoError, unlinkIfExists } from './fsio.js';
-import { BREAK_LOCK_FILE, LOCK_FILE } from './names.js';
+import { BREAK_LOCK_FILE, LOCK_FILE, lockTempName } from './names.js';
 
 export interface LockInfo {
   pid: number;
@@ -147,7 +147,7 @@ export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'clear
   if (!current) return 'absent';
   if (!staleness(current.info, breakingHere.has(dir))) return 'live';
   const breakFile = path.join(dir, BREAK_LOCK_FILE);
-  const aside = path.join(dir, `${LOCK_FILE}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const aside = path.join(dir, lockTempName('stale'));
   try {
     fs.renameSync(breakFile, aside);
   } catch (err) {
@@ -173,7 +173,7 @@ function tryCreateLockFile(dir: string, name: string): string | undefined {
   if (start) info.processStart = start;
   info.token = randomBytes(16).toString('hex');
   const text = `${JSON.stringify(info)}\n`;
-  const temp = path.join(dir, `${LOCK_FILE}.new-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const temp = path.join(dir, lockTempName('new'));
   try {
     fs.writeFileSync(temp, text, { mode: FILE_MODE, flag: 'wx' });
     fs.chmodSync(temp, FILE_MODE);
@@ -188,9 +188,28 @@ function tryCreateLockFile(dir: string, name: string): string | undefined {
   }
 }
 
-function lockedMessage(info: LockInfo | undefined, waitedMs: number): string {
-  const who = info ? `pid ${info.pid}${info.hostname === os.hostname() ? '' : ` on ${info.hostname}`} since ${info.since}` : 'another process';
-  return `store is locked by ${who} (waited ${(waitedMs / 1000).toFixed(1)} s); if no facectl is running, delete ${LOCK_FILE}`;
+/**
+ * Who may still be working under the lock: store.lock's holder while it may be running, else the holder
+ * of a break lock that may be running (it is removing a dead holder's store.lock, and others wait for
+ * it); undefined when neither may be (no lock, or only a dead holder's, which the next taker breaks).
+ */
+export function liveHolder(dir: string): LockInfo | undefined {
+  const resolved = path.resolve(dir);
+  const lock = readLockInfo(resolved);
+  if (!lock) return undefined;
+  if (!staleReason(lock.info, resolved)) return lock.info;
+  const breaker = readLockInfo(resolved, BREAK_LOCK_FILE);
+  return breaker && !staleness(breaker.info, breakingHere.has(resolved)) ? breaker.info : undefined;
+}
+
+/** The store lock stayed busy past the wait allowed (STORE_ERROR): contention, not damage. */
+export class StoreLockedError extends FacectlError {
+  /** `doing`: what the holder is doing, after its name (", which is committing"). */
+  constructor(holder: LockInfo | undefined, waitedMs: number, dir: string, doing = '') {
+    const who = holder ? `pid ${holder.pid}${holder.hostname === os.hostname() ? '' : ` on ${holder.hostname}`} since ${holder.since}` : 'another process';
+    super(ExitCode.STORE_ERROR, `store is locked by ${who}${doing} (waited ${(waitedMs / 1000).toFixed(1)} s); if no facectl is running, delete ${LOCK_FILE}`, dir);
+    this.name = 'StoreLockedError';
+  }
 }
 
 /** Waits (polling with jitter) until the lock is ours, breaking stale locks; STORE_ERROR on timeout. */
@@ -213,7 +232,16 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
       throw storeIoError(err, 'take the store lock', path.join(resolved, LOCK_FILE));
     }
     const waited = Date.now() - started;
-    if (waited >= timeoutMs) throw storeError(lockedMessage(current?.info, waited), resolved);
+    if (waited >= timeoutMs) {
+      // A dead holder's lock that a live breaker is removing: the breaker is the one others wait for.
+      let holder = current?.info;
+      try {
+        holder = liveHolder(resolved) ?? holder;
+      } catch {
+        /* named as read above */
+      }
+      throw new StoreLockedError(holder, waited, resolved);
+    }
     await sleep(pause * (0.5 + Math.random()));
     pause = Math.min(pause * 2, 50);
   }

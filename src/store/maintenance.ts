@@ -6,16 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isFacectlError } from '../errors.js';
-import { BrokenJournalError, commitGeneration, journalPending, removeLeftovers, rollForward } from './commit.js';
+import { BrokenJournalError, commitGeneration, journalPending, ownedByLiveProcess, removeLeftovers, rollForward } from './commit.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { StoreDraft } from './draft.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
-import { DIR_MODE, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
+import { DIR_MODE, errnoCode, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, sha256Hex, type OpenOptions } from './load.js';
-import { readLockInfo, staleReason, withLock } from './lock.js';
+import { readLockInfo, staleReason, StoreLockedError, withLock } from './lock.js';
 import { checkManifestVersion, type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
-import { DATA_FILE, DUMP_FILE, isTempLeftover, JOURNAL_FILE, MANIFEST_FILE } from './names.js';
+import { DATA_FILE, DUMP_FILE, isTempLeftover, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
 import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { StoreSnapshot } from './snapshot.js';
 import type { FaceRow, ModelInfo, ThresholdInfo } from './types.js';
@@ -41,16 +41,42 @@ const NORM_TOLERANCE = 1e-3;
 
 const modeText = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
 
-/** Files and directory whose permission bits are not 0600 / 0700. */
+/**
+ * Files and directory whose permission bits are not 0600 / 0700. A name listed may be gone by the time it
+ * is looked at (every process waiting for the lock makes and deletes a `store.lock.new-…` file at each
+ * attempt; verify holds no lock, so a writer may remove a side file meanwhile): such names are skipped,
+ * and the lock's own temp files, made 0600 and gone within microseconds, are not looked at.
+ */
 function modeProblems(dir: string): { file: string; mode: number; want: number }[] {
   const out: { file: string; mode: number; want: number }[] = [];
   const dirMode = fs.statSync(dir).mode & 0o777;
   if (dirMode !== DIR_MODE) out.push({ file: dir, mode: dirMode, want: DIR_MODE });
   for (const name of fs.readdirSync(dir)) {
-    const stat = fs.lstatSync(path.join(dir, name));
-    if (stat.isFile() && (stat.mode & 0o777) !== FILE_MODE) out.push({ file: path.join(dir, name), mode: stat.mode & 0o777, want: FILE_MODE });
+    if (lockTempPid(name) !== undefined) continue;
+    const stat = lstatIfExists(path.join(dir, name));
+    if (stat?.isFile() && (stat.mode & 0o777) !== FILE_MODE) out.push({ file: path.join(dir, name), mode: stat.mode & 0o777, want: FILE_MODE });
   }
   return out;
+}
+
+function lstatIfExists(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** chmod, false when the file went meanwhile. */
+function chmodIfExists(file: string, mode: number): boolean {
+  try {
+    fs.chmodSync(file, mode);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /** Rows whose embedding is not unit length, and identities whose rows disagree on the name. */
@@ -87,7 +113,8 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
     const stale = staleReason(lock.info, root);
     report.notes.push(stale ? `stale lock (${stale}): the next writer removes it` : `locked by pid ${lock.info?.pid} on ${lock.info?.hostname}`);
   }
-  const leftovers = fs.readdirSync(root).filter(isTempLeftover);
+  // A lock attempt of a live process (one waiting for the lock) is not a leftover: it is gone a moment later.
+  const leftovers = fs.readdirSync(root).filter((name) => isTempLeftover(name) && !ownedByLiveProcess(name));
   if (leftovers.length > 0) report.notes.push(`leftover temp files (the next writer removes them): ${leftovers.join(', ')}`);
   for (const m of modeProblems(root)) report.problems.push(`${m.file} has mode ${modeText(m.mode)}, expected ${modeText(m.want)}`);
   if (blank) {
@@ -103,6 +130,11 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
     report.problems.push(...contentProblems(snapshot));
   } catch (err) {
     if (!isFacectlError(err)) throw err;
+    // A writer busy past the wait is no fault of the store: it is not checked, and not ok, this time.
+    if (err instanceof StoreLockedError) {
+      report.notes.push(`not checked: ${err.oneLine()}; run it again`);
+      return report;
+    }
     report.problems.push(err.oneLine());
   }
   report.ok = report.problems.length === 0;
@@ -281,8 +313,7 @@ export async function repairStore(dir: string, options: OpenOptions = {}): Promi
       completeOrDropJournal(root, actions);
       for (const name of removeLeftovers(root)) actions.push(`removed leftover ${name}`);
       for (const m of modeProblems(root)) {
-        fs.chmodSync(m.file, m.want);
-        actions.push(`${m.file}: mode ${modeText(m.mode)} → ${modeText(m.want)}`);
+        if (chmodIfExists(m.file, m.want)) actions.push(`${m.file}: mode ${modeText(m.mode)} → ${modeText(m.want)}`);
       }
     } catch (err) {
       throw storeIoError(err, 'repair the store', root);

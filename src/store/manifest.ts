@@ -2,6 +2,7 @@
  * manifest.json: the description of one committed generation. It names the checksums of data.csv and
  * embeddings.f32, so a reader can tell the files belong together.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -113,6 +114,30 @@ export function parseManifest(text: string, dir?: string): Manifest {
     files: { 'data.csv': checkDigest(files['data.csv'], 'data.csv'), 'embeddings.f32': checkDigest(files['embeddings.f32'], 'embeddings.f32') },
     updatedAt: raw.updatedAt as string,
   };
+}
+
+/**
+ * What tells one committed state of a store from any other, where the generation alone does not: a store
+ * deleted and created anew at the same path restarts at generation 1. The generation with the sha256 of
+ * data.csv and embeddings.f32 and the commit's time; '' for a store with nothing committed (generation 0).
+ */
+export const manifestState = (m: Manifest): string =>
+  m.generation === 0 ? '' : `${m.generation} ${m.files['data.csv'].sha256} ${m.files['embeddings.f32'].sha256} ${m.updatedAt}`;
+
+/**
+ * manifestState() of the manifest the store directory holds now ('' when none), for a long-lived reader
+ * (`facectl serve`) to learn that the store it read is no longer the committed one. A manifest that cannot
+ * be parsed gives a state of its own, so that the reader reopens the store and hears what is wrong with it.
+ */
+export async function readCommittedState(dir: string): Promise<string> {
+  const text = await readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return '';
+  try {
+    return manifestState(parseManifest(text, dir));
+  } catch (err) {
+    if (err instanceof ManifestFormatError) return `unreadable ${createHash('sha256').update(text).digest('hex')}`;
+    throw err;
+  }
 }
 
 /**

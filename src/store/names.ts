@@ -22,6 +22,24 @@ export const JOURNAL_TEMP = `${JOURNAL_FILE}.tmp`;
 /** Temp name for an atomically written side file. */
 export const sideTempName = (name: string): string => `.${name}.tmp-${process.pid}-${Date.now().toString(36)}`;
 
+/**
+ * The temp names the lock itself makes, `store.lock.<kind>-<pid>-<random>`: `new` while a lock file is being
+ * created (each waiting process makes and deletes one at every attempt), `stale` while an abandoned break
+ * lock is inspected.
+ */
+export const lockTempName = (kind: 'new' | 'stale'): string => `${LOCK_FILE}.${kind}-${process.pid}-${Math.random().toString(36).slice(2)}`;
+const LOCK_TEMP = /^store\.lock\.(?:new|stale)-(\d+)-[0-9a-z]*$/;
+/** The pid in one of the lock's temp names, or undefined when `name` is not one. */
+export function lockTempPid(name: string): number | undefined {
+  const match = LOCK_TEMP.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+/**
+ * Names only facectl's lock makes (store.lock, its break lock and their temp files): another process's
+ * lock attempt puts them in a folder at any instant, and removes them the next.
+ */
+export const isLockName = (name: string): boolean => name === LOCK_FILE || name === BREAK_LOCK_FILE || lockTempPid(name) !== undefined;
+
 /** Leftovers of an interrupted writer, safe to delete under the lock once no journal is pending. */
 export const isTempLeftover = (name: string): boolean =>
   /\.g\d+\.next$/.test(name) || name === JOURNAL_TEMP || /^\..+\.tmp-\d+-[0-9a-z]+$/.test(name) || name.startsWith(`${LOCK_FILE}.`);

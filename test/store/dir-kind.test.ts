@@ -5,12 +5,13 @@
  * the store for good.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { GalleryStore, storeDirKind } from '../../src/store/index.js';
-import { expectFacectlError, face, MODEL, tempDir } from './helpers.js';
+import { deadPid, expectFacectlError, face, MODEL, tempDir } from './helpers.js';
 
 /** Every name, mode and content under `dir`: what "untouched" means. */
 function state(dir: string): Record<string, string> {
@@ -101,6 +102,44 @@ describe('a store with no generation yet', () => {
     expect((await GalleryStore.repair(dir)).actions).toEqual(['no generation was ever committed: the store is empty']);
     await GalleryStore.mutate(dir, (d) => d.addFaces(MODEL, [face('alice', 0)]));
     expect((await GalleryStore.open(dir)).identities().map((i) => i.id)).toEqual(['alice']);
+  });
+});
+
+describe('a new folder holding only the lock\'s own temp files', () => {
+  // Parallel first enrolls into a new folder: the one whose mkdir lost saw only the other's lock attempt,
+  // `store.lock.new-<pid>-<random>` (made before store.lock is linked into place), and was refused "directory
+  // is not empty and is not a facectl store"; a first enroll killed there left the folder refused for good.
+  it.each([
+    ['another process’s lock attempt in flight', async () => `store.lock.new-${process.ppid}-k3x9a`],
+    ['a lock attempt of a process killed there', async () => `store.lock.new-${await deadPid()}-k3x9a`],
+    ['an abandoned break lock being inspected', async () => `store.lock.stale-${await deadPid()}-0b7`],
+    ['a break lock alone', async () => 'store.lock.break'],
+  ])('%s: the folder reads as an empty store, and a first enroll there works', async (_, name) => {
+    const dir = path.join(tempDir(), 'new');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    const temp = await name();
+    fs.writeFileSync(path.join(dir, temp), temp === 'store.lock.break' ? JSON.stringify({ pid: await deadPid(), hostname: os.hostname(), since: '2026-01-01T00:00:00.000Z' }) : '', { mode: 0o600 });
+    expect(storeDirKind(dir)).toBe('blank');
+    expect(await FilesGallery.open(dir).identities()).toEqual([]);
+    expect(await GalleryStore.verify(dir)).toMatchObject({ ok: true, problems: [] });
+    await GalleryStore.mutate(dir, (d) => d.addFaces(MODEL, [face('alice', 0)]));
+    expect((await GalleryStore.open(dir)).identities().map((i) => i.id)).toEqual(['alice']);
+    // A dead process's leftover is removed by that enroll; a live one's attempt is its own to remove.
+    expect(fs.existsSync(path.join(dir, temp))).toBe(temp.includes(`-${process.ppid}-`));
+  });
+
+  it('names that only look like the lock\'s stay someone\'s folder', () => {
+    const dir = path.join(tempDir(), 'x');
+    fs.mkdirSync(dir);
+    for (const name of ['store.lock.new-notes.txt', 'store.lock.new-12-Draft', 'store.lock.old']) {
+      fs.writeFileSync(path.join(dir, name), '');
+      expect(storeDirKind(dir), name).toBe('foreign');
+      fs.unlinkSync(path.join(dir, name));
+    }
+    // Other leftover-like names still count as facectl's only beside store.lock itself.
+    fs.writeFileSync(path.join(dir, `store.lock.new-${process.ppid}-k3x9a`), '');
+    fs.writeFileSync(path.join(dir, 'thesis.g2.next'), 'mine');
+    expect(storeDirKind(dir)).toBe('foreign');
   });
 });
 

@@ -1,4 +1,5 @@
 /** Shared helpers for the store tests: temp dirs, a sample model and faces, error matchers. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,3 +68,10 @@ export function expectScenarioState(snapshot: StoreSnapshot, n: number): void {
 }
 
 export const modeOf = (file: string): number => fs.statSync(file).mode & 0o777;
+
+/** A pid that is certainly not running: a child that has already exited. */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}

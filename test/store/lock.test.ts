@@ -1,5 +1,4 @@
 /** The store lock: contention between real processes, stale-lock recovery, timeouts with a clear message. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,21 +6,15 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { acquireLock, breakStaleLock, processStartTime, readLockInfo } from '../../src/store/lock.js';
+import { rollForward } from '../../src/store/commit.js';
 import { storeTestHooks } from '../../src/store/fsio.js';
 import { BREAK_LOCK_FILE, LOCK_FILE } from '../../src/store/names.js';
 import { removeBundles, startFixture } from './fixtures/children.js';
 import { scenarioEmbedding } from './fixtures/scenario.js';
-import { expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
+import { deadPid, expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
 
 afterAll(removeBundles);
 afterEach(() => delete storeTestHooks.onStep);
-
-/** A pid that is certainly not running: a child that has already exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.on('exit', r));
-  return child.pid!;
-}
 
 async function newStore(): Promise<string> {
   const dir = path.join(tempDir(), 'store');
@@ -225,7 +218,8 @@ describe('store lock', () => {
     const dir = await newStore();
     writeLock(dir, JSON.parse(await deadLockText()));
     writeBreakLock(dir, liveLockOf(process.ppid));
-    await expectFacectlError(() => addBobNow(dir), ExitCode.STORE_ERROR, /store is locked by pid \d+ /);
+    // The one waited for is the live breaker, not store.lock's dead holder (whom the message used to name).
+    await expectFacectlError(() => addBobNow(dir), ExitCode.STORE_ERROR, new RegExp(`store is locked by pid ${process.ppid} `));
     expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(true);
     // Once the stale lock is gone, a writer commits and leaves the (live) break lock alone.
     fs.unlinkSync(path.join(dir, LOCK_FILE));
@@ -259,6 +253,55 @@ describe('store lock', () => {
     expect(() => lock.assertHeld()).toThrow(/lost the store lock/);
     lock.release();
     expect(fs.existsSync(file)).toBe(true); // not ours: release leaves it
+  });
+
+  /**
+   * Generation 2 (bob added) committed up to its commit point, as a writer leaves it the instant after:
+   * commit.journal and the staged files are there, nothing renamed yet; and `holder` holds store.lock.
+   */
+  async function pendingCommit(holder: object): Promise<string> {
+    const dir = await newStore();
+    storeTestHooks.onStep = (name) => {
+      if (name === 'committed') throw new Error('stopped at the commit point');
+    };
+    await expect(GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('bob', 1)]))).rejects.toThrow('stopped at the commit point');
+    delete storeTestHooks.onStep;
+    expect(fs.existsSync(path.join(dir, 'commit.journal'))).toBe(true);
+    writeLock(dir, holder);
+    return dir;
+  }
+
+  // Readers take no lock. One that saw a journal used to compete with the writers for the lock just to wait
+  // for the commit, and under a steady stream of writes failed "store is locked by pid …" (10 s).
+  it('a reader that finds a live writer’s commit pending waits for its journal to go, not for the lock', async () => {
+    const dir = await pendingCommit(liveLockOf(process.ppid));
+    // The writer completes its commit and keeps the lock (as a writer with more to do, or the next one, would).
+    const applied = new Promise((resolve) => setTimeout(() => resolve(rollForward(dir)), 150));
+    const snapshot = await GalleryStore.open(dir, { lockTimeoutMs: 5000 });
+    expect(await applied).toBe(2);
+    expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'bob']);
+    expect(readLockInfo(dir)?.info?.pid).toBe(process.ppid); // never taken, broken or moved
+  });
+
+  it('a commit still pending when the reader’s wait is up: "locked by pid N, which is committing"; verify notes it as not checked, not as a problem', async () => {
+    const dir = await pendingCommit(liveLockOf(process.ppid));
+    // A writer slower than the wait is no fault of the store (verify counted it as a problem).
+    const report = await GalleryStore.verify(dir, { lockTimeoutMs: 200 });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(false);
+    expect(report.notes.at(-1)).toMatch(/^not checked: .*store is locked by pid \d+ .*; run it again$/);
+    await expectFacectlError(
+      () => GalleryStore.open(dir, { lockTimeoutMs: 200 }),
+      ExitCode.STORE_ERROR,
+      new RegExp(`store is locked by pid ${process.ppid} since .*, which is committing \\(waited \\d+\\.\\d s\\)`),
+    );
+    expect(readLockInfo(dir)?.info?.pid).toBe(process.ppid);
+  });
+
+  it('a pending commit whose writer died is completed by the reader, under the lock', async () => {
+    const dir = await pendingCommit(JSON.parse(await deadLockText()));
+    expect((await GalleryStore.open(dir, { lockTimeoutMs: 0 })).rows.map((r) => r.id)).toEqual(['alice', 'bob']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['data.csv', 'embeddings.f32', 'manifest.json']);
   });
 
   it('a holder whose lock was broken refuses to commit', async () => {

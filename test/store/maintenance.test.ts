@@ -1,13 +1,13 @@
 /** verify() and repair(): damaged stores are refused with a clear STORE_ERROR and fixed where possible. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { decodeDataCsv, encodeDataCsv } from '../../src/store/csv.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { sha256Hex } from '../../src/store/load.js';
 import type { FaceRow } from '../../src/store/types.js';
-import { expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
+import { deadPid, expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
 
 async function store(): Promise<string> {
   const dir = path.join(tempDir(), 'store');
@@ -174,5 +174,39 @@ describe('verify and repair', () => {
     await expectDamaged(dir, /embeddings\.f32 is missing/);
     await expectFacectlError(() => GalleryStore.repair(dir), ExitCode.STORE_ERROR, /cannot repair: embeddings\.f32 is missing/);
     expect(fs.existsSync(file(dir, 'data.csv'))).toBe(true);
+  });
+});
+
+describe('verify and repair while other processes wait for the lock', () => {
+  // Each process waiting for the lock makes and deletes `store.lock.new-<pid>-<random>` at every attempt,
+  // so a name listed may be gone when looked at: verify failed "internal error: ENOENT lstat …" (exit 1),
+  // repair "cannot repair the store: no such file or directory" (exit 11). The listing is made to hold such
+  // names here, which no file backs: the instant after a waiter deleted its attempt, or a writer a side file.
+  it('a listed name that is gone when looked at is skipped: no error, no problem, no repair', async () => {
+    const dir = await store();
+    const gone = [`store.lock.new-${process.ppid}-k3x9a`, `store.lock.new-${await deadPid()}-z0q1`, 'index.flat'];
+    const readdir = fs.readdirSync;
+    const listed = vi.spyOn(fs, 'readdirSync').mockImplementation(((where: fs.PathLike, options?: unknown) => {
+      const names = (readdir as (p: fs.PathLike, o?: unknown) => string[])(where, options);
+      return path.resolve(String(where)) === dir ? [...names, ...gone] : names;
+    }) as typeof fs.readdirSync);
+    try {
+      const report = await GalleryStore.verify(dir);
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+      // A live process's lock attempt is no leftover; a dead one's is.
+      expect(report.notes).toEqual([`leftover temp files (the next writer removes them): ${gone[1]}`]);
+      expect((await GalleryStore.repair(dir)).actions).toEqual([]);
+      expect(listed).toHaveBeenCalled();
+    } finally {
+      listed.mockRestore();
+    }
+  });
+
+  it('repair still fixes the mode of a file that is there', async () => {
+    const dir = await store();
+    fs.chmodSync(file(dir, 'data.csv'), 0o644);
+    expect((await GalleryStore.repair(dir)).actions).toEqual([`${file(dir, 'data.csv')}: mode 0644 → 0600`]);
+    expect(modeOf(file(dir, 'data.csv'))).toBe(0o600);
   });
 });

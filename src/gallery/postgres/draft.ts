@@ -3,6 +3,7 @@
  * holds the gallery's advisory lock), and the identity vectors of every id an edit touched are
  * recomputed before the next read, so the draft's own reads see its writes exactly as a commit would.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
 import { dot } from '../../pipeline/vector.js';
@@ -212,11 +213,16 @@ export class PgDraft implements GalleryDraft {
     }
   }
 
-  /** Bumps the generation and writes model and threshold, when anything changed. Returns the new generation. */
+  /**
+   * Bumps the generation and writes model and threshold, when anything changed, with a random token
+   * unique to this commit (`commit`): a schema dropped and created anew restarts at generation 1, so the
+   * generation alone cannot tell a long-lived reader that the gallery it read is gone. Returns the new generation.
+   */
   async finish(generation: number): Promise<number> {
     if (!this.changed) return generation;
     const meta = q(this.s, 'meta');
     await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'generation'`, [JSON.stringify(generation + 1)]);
+    await this.c.query(`INSERT INTO ${meta} VALUES ('commit', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [JSON.stringify(randomUUID())]);
     await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'model'`, [JSON.stringify(this.modelInfo)]);
     await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'threshold'`, [JSON.stringify(this.thresholdInfo)]);
     return generation + 1;

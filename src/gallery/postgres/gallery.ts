@@ -189,6 +189,19 @@ export class PostgresGallery implements Gallery {
     return this.read(async () => (await this.meta()).generation);
   }
 
+  /**
+   * What tells the committed state from any other, where the generation alone does not (a schema dropped
+   * and created anew restarts at 1): the generation with the random token its commit wrote.
+   */
+  async committedState(): Promise<string> {
+    if (!this.version) return '';
+    return this.read(async () => {
+      const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')} WHERE key IN ('generation', 'commit')`);
+      const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
+      return `${Number(m.generation ?? 0)} ${m.commit ?? ''}`;
+    });
+  }
+
   async identities(): Promise<IdentitySummary[]> {
     if (!this.version) return [];
     const r = await this.read(() => this.c.query(`SELECT id, name, face_count, last_added FROM ${q(this.s, 'identities')} ORDER BY first_seq`));

@@ -1,6 +1,7 @@
 /**
  * The gallery's tables, created and migrated by facectl (versioned in `meta.schema_version`):
- *   meta(key, value jsonb)            schema_version, generation, model, threshold
+ *   meta(key, value jsonb)            schema_version, generation, model, threshold, commit (a random token
+ *                                     each commit writes; absent until the first commit of this facectl)
  *   faces(seq, id, name, …, embedding vector(d))      one row per enrolled face, seq = enrollment order
  *   identities(id, name, face_count, first_seq, last_added, mean vector(d))
  * `identities.mean` is identityMean() of the id's faces, rewritten in the same transaction as any change
