@@ -6,34 +6,16 @@
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';
-import type { FilesGallery } from '../gallery/files.js';
-import type { PostgresGallery } from '../gallery/postgres/gallery.js';
 import type { Gallery } from '../gallery/types.js';
-import { manifestState, readCommittedState } from '../store/manifest.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
 
 /**
- * What identifies the gallery's committed state, where its generation number does not: a gallery deleted
- * and created anew at the same place (a store directory removed, a schema dropped) restarts at generation
- * 1, and a service that compared generations went on deciding logins against the deleted gallery once the
- * new one reached the same number (accepting a person no longer enrolled anywhere). Files: the manifest's
- * generation, checksums and commit time; PostgreSQL: the generation and the token its commit wrote.
- */
-function committedState(gallery: Gallery): Promise<string> {
-  return gallery.backend === 'files' ? readCommittedState(gallery.location) : (gallery as PostgresGallery).committedState();
-}
-
-/**
- * The login context over `gallery`, and the committed state it was read at: for files, the very snapshot
- * it holds; for PostgreSQL, read before it (a commit in between costs one more reopen, never a stale login).
+ * The login context over `gallery`, and the committed state read just before it: a commit in between
+ * costs one more reopen at the next request, never a login against an older gallery.
  */
 async function openContext(pipeline: FacePipeline, gallery: Gallery, options: Pick<LoginOptions, 'threshold' | 'index'>): Promise<{ ctx: LoginContext; state: string }> {
-  if (gallery.backend === 'files') {
-    const ctx = await openLoginContext(pipeline, gallery, options);
-    return { ctx, state: manifestState((await (gallery as FilesGallery).snapshot()).manifest) };
-  }
-  const state = await committedState(gallery);
+  const state = await gallery.committedState();
   return { ctx: await openLoginContext(pipeline, gallery, options), state };
 }
 
@@ -42,7 +24,7 @@ export class LoginService {
     private readonly pipeline: FacePipeline,
     private readonly options: Pick<LoginOptions, 'threshold' | 'index'>,
     private ctx: LoginContext,
-    /** The committed state `ctx` was read at (committedState()). */
+    /** The committed state read before `ctx` (Gallery.committedState). */
     private state: string,
   ) {}
 
@@ -75,7 +57,7 @@ export class LoginService {
     const old = this.ctx.gallery;
     let state: string | undefined;
     try {
-      state = await committedState(old);
+      state = await old.committedState();
     } catch (err) {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedGeneration, repairStore, storeDirKind, verifyStore,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedState, repairStore, storeDirKind, verifyStore,
   type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -65,8 +65,8 @@ export class FilesGallery implements Gallery {
     };
   }
 
-  committedGeneration(): Promise<number> {
-    return readCommittedGeneration(this.location);
+  committedState(): Promise<string> {
+    return readCommittedState(this.location);
   }
 
   async identities(): Promise<IdentitySummary[]> {

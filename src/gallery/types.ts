@@ -97,11 +97,13 @@ export interface Gallery {
   readonly location: string;
   info(): Promise<GalleryInfo>;
   /**
-   * The generation committed now, read from the backend rather than from what this object has read
-   * (0 when nothing is committed): a long-lived reader (`facectl serve`) compares it with its own
-   * `info().generation` to see another process's enroll, remove or calibration, and reopens.
+   * A key of the state committed now, read from the backend rather than from what this object has read:
+   * a long-lived reader (`facectl serve`) compares it with the key it read before opening its view, to see
+   * another process's enroll, remove or calibration, and reopens. Not the generation alone: a gallery
+   * deleted and created anew at the same place restarts at generation 1 (files: the manifest's generation,
+   * checksums and commit time; PostgreSQL: the generation and the random token its commit wrote).
    */
-  committedGeneration(): Promise<number>;
+  committedState(): Promise<string>;
   /**
    * The same gallery opened afresh (a new database connection), as the user gave it: for a long-lived
    * process after another's commit or a lost connection. `location` cannot serve, as it hides the password.

@@ -184,15 +184,7 @@ export class PostgresGallery implements Gallery {
     });
   }
 
-  async committedGeneration(): Promise<number> {
-    if (!this.version) return 0;
-    return this.read(async () => (await this.meta()).generation);
-  }
-
-  /**
-   * What tells the committed state from any other, where the generation alone does not (a schema dropped
-   * and created anew restarts at 1): the generation with the random token its commit wrote.
-   */
+  /** The generation with the random token its commit wrote (Gallery.committedState). */
   async committedState(): Promise<string> {
     if (!this.version) return '';
     return this.read(async () => {
