@@ -6,8 +6,9 @@
  * folder is not found (14), and a path that cannot be written (permissions, read-only, full) is exit 11,
  * as for eval's reports.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, mkdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, describeIoError, errnoCode } from '../store/fsio.js';
@@ -56,16 +57,24 @@ export function makeOutputFolder(dir: string, option: string): void {
   }
 }
 
-/** Writes (or replaces) `file` with `bytes`, 0600. */
+/**
+ * Writes (or replaces) `file` with `bytes`, 0600: into a new temporary file beside it (O_EXCL: never
+ * through a link someone planted there), then renamed over `file`, which replaces a link at that name
+ * instead of writing where it points.
+ */
 export async function writePrivateFile(file: string, bytes: Uint8Array, option: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(file, 'w', FILE_MODE);
-    await handle.chmod(FILE_MODE); // a replaced file keeps its old mode, maybe readable by others
+    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), FILE_MODE);
+    await handle.chmod(FILE_MODE); // the umask may have taken bits away, never added: 0600 exactly
     await handle.writeFile(bytes);
+    await handle.close();
+    handle = undefined;
+    await rename(temp, file);
   } catch (err) {
-    throw outputError(err, file, option);
-  } finally {
     await handle?.close();
+    await rm(temp, { force: true });
+    throw outputError(err, file, option);
   }
 }

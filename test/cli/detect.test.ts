@@ -4,7 +4,7 @@
  * umask; two photos with one name from two folders get two drawings. Each photo that fails gets its line
  * on stderr. Needs the face-api samples.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -56,6 +56,27 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
     }
     expect(mode(several)).toBe(0o700);
     for (const name of ['a.faces.png', 'b.faces.png']) expect(mode(path.join(several, name)), name).toBe(0o600);
+  });
+
+  it('replaces a link planted at the drawing’s name instead of writing where it points; leaves no temporary file', async () => {
+    const a = await faceCrop('a');
+    const victim = path.join(tmp, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const shared = path.join(tmp, 'shared');
+    mkdirSync(shared);
+    symlinkSync(victim, path.join(shared, 'a.faces.png')); // as another user could in a shared folder
+    symlinkSync(path.join(tmp, 'created-by-link'), path.join(shared, 'one.png')); // a dangling one
+    expect(runCli(['detect', a, await faceCrop('b'), '--draw', shared]).code).toBe(0);
+    expect(runCli(['detect', a, '--draw', path.join(shared, 'one.png')]).code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(existsSync(path.join(tmp, 'created-by-link'))).toBe(false);
+    for (const name of ['a.faces.png', 'one.png']) {
+      const f = path.join(shared, name);
+      expect(lstatSync(f).isFile(), name).toBe(true);
+      expect(mode(f), name).toBe(0o600);
+      expect(readFileSync(f).subarray(1, 4).toString(), name).toBe('PNG');
+    }
+    expect(readdirSync(shared).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('gives photos of the same name from different folders one drawing each (name-2.faces.png…)', async () => {
