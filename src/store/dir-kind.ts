@@ -38,9 +38,25 @@ export function storeDirKind(dir: string): StoreDirKind {
   return names.every((n) => isLockName(n) || (locked && isTempLeftover(n))) ? 'blank' : 'foreign';
 }
 
-/** STORE_ERROR for the kinds nothing may be done in; returns the kind otherwise. */
+/**
+ * STORE_ERROR for the kinds nothing may be done in; returns the kind otherwise. A store (or what is left
+ * of one) in a folder that others may write is refused too: whoever can write it can rename forged files
+ * into it, enrolling their own face under any id. facectl makes store folders 0700, so such a mode was
+ * set by someone; the user decides (`chmod 700`), facectl does not silently take it over. An empty
+ * folder is taken (made 0700 at the first commit): it holds nothing to forge yet.
+ */
 export function refuseUnlessStoreDir(dir: string, kind: StoreDirKind = storeDirKind(dir)): StoreDirKind {
   if (kind === 'not-dir') throw storeError('not a directory, so not a facectl store', dir);
   if (kind === 'foreign') throw storeError(`not a facectl store (no ${MANIFEST_FILE}): refusing to touch it`, dir);
+  if (kind === 'store' || kind === 'damaged') refuseWritableByOthers(dir);
   return kind;
+}
+
+function refuseWritableByOthers(dir: string): void {
+  const mode = fs.statSync(dir).mode & 0o777;
+  if (mode & 0o022)
+    throw storeError(
+      `the store folder is writable by ${mode & 0o002 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): anyone who can write it can replace the enrolled faces; check its files, then \`chmod 700\` it`,
+      dir,
+    );
 }

@@ -55,7 +55,13 @@ function prepareDir(dir: string): void {
     }
     const kind = storeDirKind(dir);
     if (kind === 'not-dir') throw storeError('not a directory', dir);
-    if (kind === 'store') return;
+    if (kind === 'store') {
+      refuseUnlessStoreDir(dir, kind); // writable by others: refused
+      // Readable by others (a folder made 0755 before facectl): ours, so made private, as at creation.
+      const st = fs.statSync(dir);
+      if (st.mode & 0o077 && st.uid === process.getuid?.()) fs.chmodSync(dir, DIR_MODE);
+      return;
+    }
     if (kind === 'damaged') throw storeError(`store is damaged: ${MANIFEST_FILE} is missing: run \`facectl index rebuild\``, dir);
     if (kind === 'foreign') throw storeError(`directory is not empty and is not a facectl store: refusing to create a store there`, dir);
     fs.chmodSync(dir, DIR_MODE);

@@ -143,6 +143,36 @@ describe('a new folder holding only the lock\'s own temp files', () => {
   });
 });
 
+describe('a store folder others may write', () => {
+  it('is refused by open, mutate (also creating), verify and repair, untouched: someone could have planted faces', async () => {
+    for (const mode of [0o777, 0o770, 0o707]) {
+      const dir = await storeWithAlice();
+      fs.chmodSync(dir, mode);
+      const before = state(dir);
+      const refused = /the store folder is writable by (every user|its group) \(mode 0\d+\): .*`chmod 700`/;
+      await expectFacectlError(() => GalleryStore.open(dir), ExitCode.STORE_ERROR, refused);
+      await expectFacectlError(() => GalleryStore.mutate(dir, (d) => d.addFaces(MODEL, [face('bob', 1)])), ExitCode.STORE_ERROR, refused);
+      await expectFacectlError(() => GalleryStore.mutate(dir, (d) => d.removeIdentity('alice'), { create: false }), ExitCode.STORE_ERROR, refused);
+      await expectFacectlError(() => GalleryStore.repair(dir), ExitCode.STORE_ERROR, refused);
+      await expectFacectlError(() => GalleryStore.verify(dir), ExitCode.STORE_ERROR, refused);
+      expect(state(dir)).toEqual(before);
+    }
+  });
+
+  it('a store folder only readable by others is ours: the next commit makes it 0700; an empty 0777 folder is taken and made 0700', async () => {
+    const dir = await storeWithAlice();
+    fs.chmodSync(dir, 0o755);
+    expect((await GalleryStore.open(dir)).rows.length).toBe(1);
+    await GalleryStore.mutate(dir, (d) => d.addFaces(MODEL, [face('bob', 1)]));
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const empty = path.join(tempDir(), 'empty');
+    fs.mkdirSync(empty);
+    fs.chmodSync(empty, 0o777);
+    await GalleryStore.mutate(empty, (d) => d.addFaces(MODEL, [face('carol', 2)]));
+    expect(fs.statSync(empty).mode & 0o777).toBe(0o700);
+  });
+});
+
 describe('a store written by a newer facectl', () => {
   it('is refused as such by open, mutate, verify and repair, and repair does not rewrite it', async () => {
     const dir = await storeWithAlice();
