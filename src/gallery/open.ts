@@ -2,7 +2,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import { defaultStoreDir } from '../store/index.js';
 import { FilesGallery } from './files.js';
-import { redact } from './redact-url.js';
+import { atAfterHost, redact } from './redact-url.js';
 import type { Gallery } from './types.js';
 
 export interface OpenGalleryOptions {
@@ -34,10 +34,23 @@ export async function openGallery(location: string, options: OpenGalleryOptions 
       ExitCode.USAGE,
       `store location ${redact(location)} looks like a URL but is not postgres://… or postgresql://…: a database is postgres://user[:password]@host[:port]/database, a folder so named needs ./ before it`,
     );
+  if (isPostgresUrl(location) && hasAtAfterHost(location))
+    throw new FacectlError(
+      ExitCode.USAGE,
+      `store location ${redact(location)} has an @ after its host: percent-encode the password's special characters (# as %23, ? as %3F, / as %2F, @ as %40)`,
+    );
   if (isPostgresUrl(location)) {
     // Loaded only when asked for, so file-store commands never load the PostgreSQL driver.
     const { PostgresGallery } = await import('./postgres/gallery.js');
     return PostgresGallery.open(location, options);
   }
   return FilesGallery.open(location, options);
+}
+
+function hasAtAfterHost(location: string): boolean {
+  try {
+    return atAfterHost(new URL(location));
+  } catch {
+    return false; // a URL that does not parse is refused with its own message
+  }
 }

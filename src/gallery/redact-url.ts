@@ -11,7 +11,7 @@ export function redact(url: string): string {
   } catch {
     /* below */
   }
-  if (u && /^postgres(?:ql)?:$/i.test(u.protocol) && u.host) {
+  if (u && /^postgres(?:ql)?:$/i.test(u.protocol) && u.host && !atAfterHost(u)) {
     if (u.password) u.password = '***';
     return u.href;
   }
@@ -29,3 +29,9 @@ export function redactArgs(args: readonly string[]): string[] {
 
 /** Free text that may quote a URL (a parse error echoing `--stroe=postgres://u:pw@h`): user information masked. */
 export const redactText = (text: string): string => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s'"`]*@/gi, '$1***@');
+
+/**
+ * An `@` after the host: a password holding `#`, `?` or `/` unencoded (`postgres://u:4711#pw@h/db` parses
+ * as host u, port 4711, and the rest as a fragment), so the parsed URL would show the password.
+ */
+export const atAfterHost = (u: URL): boolean => `${u.pathname}${u.search}${u.hash}`.includes('@');

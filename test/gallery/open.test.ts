@@ -33,6 +33,18 @@ describe('openGallery: the location', () => {
     expect(redact('/plain/folder')).toBe('/plain/folder');
   });
 
+  it('a password with an unencoded # ? or / (the URL parses with it as a port and the rest after the host) is masked and refused', async () => {
+    for (const [location, shown] of [
+      ['postgres://admin:4711#Geheim@127.0.0.1:5432/db', 'postgres://***@127.0.0.1:5432/db'],
+      ['postgres://admin:4711?Geheim@127.0.0.1:5432/db', 'postgres://***@127.0.0.1:5432/db'],
+      ['postgresql://admin:12/Geheim@h/db', 'postgresql://***@h/db'],
+    ]) {
+      expect(redact(location!)).toBe(shown);
+      const err = await expectFacectlError(() => openGallery(location!), ExitCode.USAGE, /has an @ after its host: percent-encode/);
+      expect(err.message).not.toContain('Geheim');
+    }
+  });
+
   it('redactArgs masks a password in an argument or an --opt=value; redactText in free text', () => {
     expect(redactArgs(['--store', 'postgres://u:pw@h/db', '--store=postgres://u:pw@h/db', '-s=pg://u:pw@h', '/data/a@b', '--seed=1'])).toEqual([
       '--store', 'postgres://u:***@h/db', '--store=postgres://u:***@h/db', '-s=pg://***@h', '/data/a@b', '--seed=1',
