@@ -5,12 +5,13 @@
  * check that the pipeline runs end to end, not an accuracy figure: it is the same photo); then try every
  * face of the other photos, people who were never enrolled.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
+import { FILE_MODE } from '../store/fsio.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { Box, DetectedFace } from '../pipeline/types.js';
@@ -85,6 +86,7 @@ function cropRegion(box: Box, width: number, height: number) {
 export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: (e: DemoEvent) => void = () => {}): Promise<DemoResult> {
   // mkdtemp creates the directory 0700; the store inside is 0700 with 0600 files whatever the umask.
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-'));
+  const stopWatching = removeOnSignal(tmp);
   const storeDir = path.join(tmp, 'store');
   const result: DemoResult = { photos: [], enrolled: [], known: [], strangers: [], skipped: [], threshold: { value: NaN, source: '' }, store: { dir: storeDir, mode: 0, removed: false } };
   // A photo the demo cannot use is left out with the reason: one bad photo in a folder should not end the
@@ -122,9 +124,10 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
         const region = cropRegion(face.box, image.width, image.height);
         const crop = path.join(tmp, `${id}.jpg`);
         // From the decoded pixels (EXIF orientation applied): sharp cannot read every format facectl decodes (PGM, BMP).
-        await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).extract(region).jpeg({ quality: 92 }).toFile(crop);
+        const cropBytes = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).extract(region).jpeg({ quality: 92 }).toBuffer();
+        writePrivate(crop, cropBytes);
         const probe = path.join(tmp, `${id}-probe.jpg`);
-        await sharp(crop).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toFile(probe);
+        writePrivate(probe, await sharp(cropBytes).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toBuffer());
         try {
           await enroll(pipeline, gallery, id, [crop], { largest: true, skipBad: false, force: false, threshold });
           result.enrolled.push({ id, photo: file, box: face.box });
@@ -170,7 +173,28 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
     }
     return result;
   } finally {
+    stopWatching();
     rmSync(tmp, { recursive: true, force: true });
     result.store.removed = !existsSync(tmp);
   }
+}
+
+/** A face crop: 0600 whatever the umask (sharp's toFile follows it), created new in the demo's folder. */
+const writePrivate = (file: string, bytes: Buffer) => writeFileSync(file, bytes, { mode: FILE_MODE, flag: 'wx' });
+
+/**
+ * Ctrl-C or a kill ends the process without running `finally`: the folder of face crops (the user's own
+ * photos with --photos) and the temporary store are removed first, then the process ends as the signal
+ * asks (128 + its number). Returns the function that stops watching.
+ */
+function removeOnSignal(dir: string): () => void {
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => {
+    const handler = () => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(128 + os.constants.signals[signal]);
+    };
+    process.once(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => handlers.forEach((off) => off());
 }

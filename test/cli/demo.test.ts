@@ -3,7 +3,7 @@
  * temporary private store that is gone afterwards; with --photos, every format facectl reads, and a
  * photo it cannot use is skipped with the reason. Needs no ../shared.
  */
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { findDemoPhotos, SAMPLE_NAMES } from '../../src/app/demo.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { SKIP_NO_SAMPLES, faceCrop, hasSamples, samplesDir } from '../helpers/samples.js';
 
 /** The photo as binary PGM (P5, grey), a format sharp cannot read. */
@@ -99,6 +99,29 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     expect(text.stdout).toMatch(/^skip {4}d-blank\.png: no face found$/m);
     expect(text.stdout).toMatch(/^summary: .*; 1 photo\(s\) skipped; store removed$/m);
   }, 600_000); // CLI child processes: generous for a loaded 2-core machine
+
+  it('Ctrl-C mid-run removes its folder of face crops (written 0600) and store, and exits 130', async () => {
+    const mine = mkdtempSync(path.join(os.tmpdir(), 'facectl-myphotos-'));
+    for (const n of SAMPLE_NAMES) copyFileSync(path.join(samplesDir, n), path.join(mine, n));
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-tmpdir-'));
+    const umask = process.umask(0o002); // the child inherits it: crops must not follow it
+    const child = spawnCli(['demo', '--photos', mine], { TMPDIR: scratch });
+    process.umask(umask);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait for the first crop, then interrupt.
+    let crop: string | undefined;
+    for (let i = 0; i < 1200 && !crop; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const dir = readdirSync(scratch).find((n) => n.startsWith('facectl-demo-'));
+      const name = dir && readdirSync(path.join(scratch, dir)).find((n) => n.endsWith('-face1.jpg'));
+      if (name) crop = path.join(scratch, dir!, name);
+    }
+    expect(crop, 'no crop appeared').toBeDefined();
+    expect(statSync(crop!).mode & 0o777).toBe(0o600);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readdirSync(scratch).filter((n) => n.startsWith('facectl-'))).toEqual([]); // (tsx keeps its own cache there)
+  }, 600_000);
 
   it('--photos with no face to enroll: one line saying so (not the removed temporary store), exit 4', async () => {
     const mine = mkdtempSync(path.join(os.tmpdir(), 'facectl-myphotos-'));
