@@ -9,13 +9,18 @@
  * 'fast' check re-hashes only files whose size or mtime changed (hashing the 22 MB dlib model on every
  * CLI start would cost ~0.1 s); `verify: 'full'` re-hashes everything. Files are written to a temporary
  * name and renamed into place, so concurrent converters never expose a partial file.
+ *
+ * A file here is run as the model when it matches its sidecar, and whoever can write the folder writes
+ * both: a cache someone else could have written (cache-safety.ts) is not used, and a model is converted
+ * into a private temporary folder of this process instead (removed at exit), with a one-line warning.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
+import { chmod, mkdtemp, stat } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
+import { inspectCacheDir, readCacheFile, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, removeAbandonedTemps, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
 import { checkShippedModel, defaultShippedDir } from './shipped.js';
 
@@ -44,7 +49,8 @@ export interface PrepareOptions {
   verify?: 'fast' | 'full';
 }
 
-export type CacheState = 'ok' | 'missing' | 'corrupt' | 'stale';
+/** 'unsafe': the cache folder, or one above it up to its root, may have been written by someone else (not used). */
+export type CacheState = 'ok' | 'missing' | 'corrupt' | 'stale' | 'unsafe';
 
 interface Sidecar {
   id: string;
@@ -54,17 +60,35 @@ interface Sidecar {
   createdAt: string;
 }
 
+/** The XDG cache home: `$XDG_CACHE_HOME` when absolute (the spec ignores a relative one), else ~/.cache. */
+const xdgCacheHome = (env: NodeJS.ProcessEnv): string =>
+  path.resolve(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache'));
+
 /** The conversion cache: FACECTL_MODELS_DIR, else `$XDG_CACHE_HOME/facectl/models/v<converter>`, else under ~/.cache. */
 export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (override) return path.resolve(override);
   if (env.FACECTL_MODELS_DIR) return path.resolve(env.FACECTL_MODELS_DIR);
   // Per converter version, so checkouts of different versions sharing one home never rebuild each other's files.
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
-  return path.join(base, 'facectl', 'models', `v${CONVERTER_VERSION}`);
+  return path.join(xdgCacheHome(env), 'facectl', 'models', `v${CONVERTER_VERSION}`);
 }
 
-/** The folders of files derived from models, inside the models cache: PRelu rewrites and onnxruntime's optimized graphs. */
-export const derivedDirs = (modelsDir: string = resolveModelsDir()) => ({ prelu: path.join(modelsDir, 'prelu'), ort: path.join(modelsDir, 'ort') });
+/**
+ * The root of the models cache `modelsDir` (cache-safety.ts checks every folder from it down): the XDG
+ * cache home for the default `…/facectl/models/v<N>` (made 0700 when missing, as the XDG spec asks),
+ * else the models folder itself (FACECTL_MODELS_DIR, or one given to prepareModel; made 0755).
+ */
+export function modelsCacheRoot(modelsDir: string = resolveModelsDir(), env: NodeJS.ProcessEnv = process.env): CacheRoot {
+  const dir = path.resolve(modelsDir);
+  if (!env.FACECTL_MODELS_DIR && dir === resolveModelsDir(undefined, env)) return { path: xdgCacheHome(env), mode: 0o700 };
+  return { path: dir, mode: 0o755 };
+}
+
+/** The folders of files derived from models, inside the models cache: PRelu rewrites and onnxruntime's optimized graphs; and the cache's root. */
+export const derivedDirs = (modelsDir: string = resolveModelsDir()) => ({
+  prelu: path.join(modelsDir, 'prelu'),
+  ort: path.join(modelsDir, 'ort'),
+  root: modelsCacheRoot(modelsDir),
+});
 
 export const modelPaths = (id: BuiltinModelId, modelsDir: string) => ({
   onnx: path.join(modelsDir, `${id}.onnx`),
@@ -101,7 +125,7 @@ const isRecord = (r: unknown): r is FileRecord =>
 
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Sidecar;
+    const parsed = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Sidecar;
     // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
     return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
   } catch {
@@ -114,8 +138,16 @@ const sameHashes = (a: FileRecord[], b: FileRecord[]) =>
 
 /** Checks the cached model without converting; also returns the ONNX sha256 when it is valid. */
 export async function checkCachedModel(id: BuiltinModelId, options: PrepareOptions = {}): Promise<{ state: CacheState; sha256?: string }> {
-  const paths = modelPaths(id, resolveModelsDir(options.modelsDir));
-  if (!existsSync(paths.onnx)) return { state: 'missing' };
+  const modelsDir = resolveModelsDir(options.modelsDir);
+  const where = await inspectCacheDir(modelsDir, modelsCacheRoot(modelsDir));
+  if (where.state === 'unsafe') {
+    warnUnsafeCache(where);
+    return { state: 'unsafe' };
+  }
+  const paths = modelPaths(id, modelsDir);
+  if (where.state === 'missing' || !existsSync(paths.onnx)) return { state: 'missing' };
+  // A link, or a file someone else could change: converted again (the new file replaces it, not what it points to).
+  if (!(await trustedCacheFile(paths.onnx))) return { state: 'corrupt' };
   const sidecar = await readSidecar(paths.sidecar);
   if (!sidecar) return { state: 'corrupt' };
   const full = options.verify === 'full';
@@ -131,22 +163,52 @@ export async function checkCachedModel(id: BuiltinModelId, options: PrepareOptio
   return { state: 'ok', sha256: onnx.sha256 };
 }
 
-async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<PreparedModel> {
-  const model = getBuiltinModel(id);
+async function convert(id: BuiltinModelId): Promise<{ bytes: Uint8Array; sources: FileRecord[] }> {
   const sources = await recordSources(id, [], false);
-  let bytes: Uint8Array;
   try {
-    bytes = (await model.convert()).bytes;
+    return { bytes: (await getBuiltinModel(id).convert()).bytes, sources };
   } catch (err) {
     if (err instanceof FacectlError) throw err;
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot convert built-in model ${id}: ${(err as Error).message}`);
   }
+}
+
+let privateFolder: Promise<string> | undefined;
+
+/** This process's own folder for models converted while the cache is unsafe: 0700 in the temporary folder, removed at exit. */
+function processModelsFolder(): Promise<string> {
+  privateFolder ??= (async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'facectl-models-'));
+    await chmod(dir, 0o700);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  })();
+  return privateFolder;
+}
+
+const privateConversions = new Map<BuiltinModelId, PreparedModel>();
+
+/** Model `id` converted for this process only (the cache may not be used): a private file, not stored in the cache. */
+async function convertPrivately(id: BuiltinModelId, converted?: Uint8Array): Promise<PreparedModel> {
+  const done = privateConversions.get(id);
+  if (done && !converted && (await trustedCacheFile(done.path))) return { ...done, converted: false };
+  const bytes = converted ?? (await convert(id)).bytes;
+  const file = path.join(await processModelsFolder(), `${id}.onnx`);
+  await writeFileAtomic(file, bytes, 0o600);
+  const prepared: PreparedModel = { id, path: file, sha256: sha256(bytes), converted: true, shipped: false };
+  privateConversions.set(id, prepared);
+  return prepared;
+}
+
+async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<PreparedModel> {
+  const { bytes, sources } = await convert(id);
   const digest = sha256(bytes);
   const paths = modelPaths(id, modelsDir);
   try {
     // Readable by all (a shared FACECTL_MODELS_DIR), writable by this user only, whatever the umask: a model
-    // another user could replace, together with its sidecar, would be run as ours.
-    await mkdir(modelsDir, { recursive: true, mode: 0o755 });
+    // another user could replace, together with its sidecar, would be run as ours. The folders on the way
+    // are made 0755 too (the XDG cache home 0700), and one someone else could write is not used.
+    if (!(await writableCacheDir(modelsDir, modelsCacheRoot(modelsDir), 0o755))) return convertPrivately(id, bytes);
     await removeAbandonedTemps(modelsDir); // what a conversion killed mid-write left (up to 22 MB each)
     await writeFileAtomic(paths.onnx, bytes, MODEL_FILE_MODE);
     const info = await stat(paths.onnx);
@@ -163,6 +225,9 @@ async function convertAndStore(id: BuiltinModelId, modelsDir: string): Promise<P
   return { id, path: paths.onnx, sha256: digest, converted: true, shipped: false };
 }
 
+/** Where the shipped files verified by this user are remembered (shipped.ts): in the models cache, checked as it is. */
+const memoOf = (modelsDir: string) => ({ memoFile: path.join(modelsDir, 'shipped-verified.json'), memoRoot: modelsCacheRoot(modelsDir) });
+
 /** Concurrent calls for the same model in one process share one conversion. */
 const inFlight = new Map<string, Promise<PreparedModel>>();
 
@@ -178,8 +243,13 @@ export async function prepareModel(id: string, options: PrepareOptions = {}): Pr
   if (running) return running;
   const job = (async () => {
     if (!options.force && shippedDir) {
-      const shipped = await checkShippedModel(id, shippedDir, { verify: options.verify, memoFile: path.join(modelsDir, 'shipped-verified.json') });
+      const shipped = await checkShippedModel(id, shippedDir, { verify: options.verify, ...memoOf(modelsDir) });
       if (shipped.state === 'ok') return { id, path: shipped.path!, sha256: shipped.sha256!, converted: false, shipped: true };
+    }
+    const where = await inspectCacheDir(modelsDir, modelsCacheRoot(modelsDir));
+    if (where.state === 'unsafe') {
+      warnUnsafeCache(where);
+      return convertPrivately(id);
     }
     if (!options.force) {
       const cached = await checkCachedModel(id, { modelsDir, verify: options.verify });
@@ -207,7 +277,7 @@ export type ModelState = 'shipped' | CacheState;
 /** Where model `id` would come from now, without converting: the shipped file, else the cache's state. */
 export async function locateModel(id: BuiltinModelId): Promise<{ state: ModelState; path: string }> {
   const modelsDir = resolveModelsDir();
-  const shipped = await checkShippedModel(id, defaultShippedDir(), { memoFile: path.join(modelsDir, 'shipped-verified.json') });
+  const shipped = await checkShippedModel(id, defaultShippedDir(), memoOf(modelsDir));
   if (shipped.state === 'ok') return { state: 'shipped', path: shipped.path! };
   return { state: (await checkCachedModel(id, { modelsDir })).state, path: modelPaths(id, modelsDir).onnx };
 }

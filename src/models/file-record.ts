@@ -1,7 +1,8 @@
 /** Files recorded by size, mtime and sha256, so a later check can skip re-hashing an untouched file. */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readCacheFile } from './cache-safety.js';
 
 export interface FileRecord {
   file: string;
@@ -41,9 +42,12 @@ export interface ContentRecord {
 
 export const contentRecord = (bytes: Uint8Array): ContentRecord => ({ bytes: bytes.byteLength, sha256: sha256(bytes) });
 
-/** The bytes of `file` when they are exactly what `record` says (size, then sha256), else undefined. */
+/**
+ * The bytes of `file` when they are exactly what `record` says (size, then sha256), else undefined; only
+ * from a regular file (not a link) that nobody but this user or root can change (cache-safety.ts).
+ */
 export async function readIntact(file: string, record: ContentRecord): Promise<Buffer | undefined> {
-  const bytes = await readFile(file).catch(() => undefined);
+  const bytes = await readCacheFile(file);
   return bytes && bytes.byteLength === record.bytes && sha256(bytes) === record.sha256 ? bytes : undefined;
 }
 
@@ -81,21 +85,11 @@ export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): P
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode?: number): Promise<void> {
   const tmp = tempNameFor(file);
   try {
-    await writeFile(tmp, bytes, mode === undefined ? undefined : { mode });
+    await writeFile(tmp, bytes, { flag: 'wx', ...(mode === undefined ? {} : { mode }) }); // a fresh file, never through a link
     if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
-}
-
-/**
- * A cache folder only this user can read (0700), made with its parents when missing; an existing one
- * that is ours is made private too (caches made by facectl before 2026-12-07 were 0755). Files derived
- * from a model the user added (`facectl models add`, kept 0600) are as private as the model.
- */
-export async function privateCacheDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700).catch(() => undefined); // not ours (a shared FACECTL_MODELS_DIR): left as it is
 }

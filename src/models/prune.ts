@@ -7,7 +7,8 @@
  *    from a model that is no longer built in, shipped or registered;
  *  - PRelu rewrites (`prelu/`) of such models, or of an older rewrite version;
  *  - temporary files left by writers killed mid-write (untouched for an hour).
- * Only names facectl writes are touched: anything else in the folder stays. Everything removed is
+ * Only names facectl writes are touched: anything else in the folder stays, and a folder someone else
+ * could have written, or a link to one, is not looked into (cache-safety.ts; a warning says so). Everything removed is
  * derived and is made again on first use, so pruning never loses data; it costs the next start of
  * another install sharing the cache (another version, or another machine) its own entries.
  */
@@ -15,6 +16,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
 import { derivedDirs, modelPaths, resolveModelsDir } from './cache.js';
+import { inspectCacheDir, warnUnsafeCache } from './cache-safety.js';
 import { findAbandonedTemps, readJsonFile } from './file-record.js';
 import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
 import { parseRewriteName, PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
@@ -79,15 +81,24 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
     removed.push({ path: target, bytes, reason });
   };
 
+  const { prelu: preluDir, ort: ortDir, root: cacheRoot } = derivedDirs(modelsDir);
+  /** The names in `dir` when it is ours alone; none in a missing folder, or one someone else could have written. */
+  const ours = async (dir: string): Promise<string[]> => {
+    const where = await inspectCacheDir(dir, cacheRoot);
+    if (where.state === 'unsafe') warnUnsafeCache(where);
+    return where.state === 'ok' ? readdir(dir).catch(() => [] as string[]) : [];
+  };
+
   // Other converter versions: only in the default layout, where the folder is `…/facectl/models/v<N>`.
   if (!options.modelsDir && !process.env.FACECTL_MODELS_DIR && path.basename(modelsDir) === `v${CONVERTER_VERSION}`) {
     const root = path.dirname(modelsDir);
-    for (const name of await readdir(root).catch(() => [] as string[]))
+    for (const name of await ours(root))
       if (/^v\d+$/.test(name) && name !== `v${CONVERTER_VERSION}`) await remove(path.join(root, name), `models converted by another facectl version (converter ${name.slice(1)})`);
   }
 
   // Conversions of models no longer built in: `<id>.onnx` with the `<id>.json.sha256` sidecar facectl wrote.
-  for (const name of await readdir(modelsDir).catch(() => [] as string[])) {
+  const inModelsDir = await ours(modelsDir);
+  for (const name of inModelsDir) {
     const id = name.endsWith('.json.sha256') ? name.slice(0, -'.json.sha256'.length) : undefined;
     if (!id || (BUILTIN_MODEL_IDS as readonly string[]).includes(id)) continue;
     const sidecar = await readJsonFile(path.join(modelsDir, name));
@@ -100,8 +111,8 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
 
   // PRelu rewrites: `<model sha>.<folded|split>.v<version>.(json|onnx)`; kept ones name the graphs onnxruntime may be given.
   const runnable = new Set(inUse);
-  const { prelu: preluDir, ort: ortDir } = derivedDirs(modelsDir);
-  for (const name of (await readdir(preluDir).catch(() => [] as string[])).sort()) {
+  const inModels = (await inspectCacheDir(modelsDir, cacheRoot)).state === 'ok'; // prelu/ and ort/ only below a models folder that is ours alone
+  for (const name of (inModels ? await ours(preluDir) : []).sort()) {
     const parsed = parseRewriteName(name);
     if (!parsed) continue;
     const { model, version, ext } = parsed;
@@ -114,7 +125,8 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   }
 
   // onnxruntime's optimized graphs: `<key>.json` names its source model; the key says for which environment.
-  for (const { key, model, files } of await storedGraphs(ortDir)) {
+  const ortNames = inModels ? await ours(ortDir) : [];
+  for (const { key, model, files } of ortNames.length ? await storedGraphs(ortDir) : []) {
     const reason = !model
       ? 'optimized graph whose record names no model (written before facectl recorded it)'
       : !runnable.has(model)
@@ -125,11 +137,11 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
     if (reason) for (const file of files) await remove(file, reason);
   }
   // A graph whose record never got written (a writer killed between the two renames).
-  const ortNames = await readdir(ortDir).catch(() => [] as string[]);
   for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.onnx$/.test(n) && !ortNames.includes(`${n.slice(0, 64)}.json`)))
     await remove(path.join(ortDir, name), 'optimized graph without a record');
 
-  for (const dir of [modelsDir, preluDir, ortDir])
-    for (const { file } of await findAbandonedTemps(dir)) await remove(file, 'temporary file of a writer killed mid-write');
+  for (const dir of inModels ? [modelsDir, preluDir, ortDir] : [])
+    if ((await inspectCacheDir(dir, cacheRoot)).state === 'ok')
+      for (const { file } of await findAbandonedTemps(dir)) await remove(file, 'temporary file of a writer killed mid-write');
   return { modelsDir, dryRun, removed, freedBytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }

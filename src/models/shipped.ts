@@ -7,10 +7,10 @@
  * conversion cache (cache.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
 import { CONVERTER_VERSION } from './builtin.js';
+import { readableCacheDir, readCacheFile, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, writeFileAtomic, type FileRecord } from './file-record.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -55,11 +55,14 @@ export function readShippedManifest(dir: string = defaultShippedDir()): ShippedM
 /**
  * Where the size/mtime/sha256 of shipped files already verified by this user are remembered (the
  * install folder may be read-only), so a CLI start does not re-hash 20+ MB of models; see cache.ts for
- * the same 'fast' check on converted files.
+ * the same 'fast' check on converted files. The memo lets a file pass unhashed, so it is read only from
+ * a cache folder nobody else can write (cache-safety.ts).
  */
-async function readMemo(file: string): Promise<Record<string, FileRecord>> {
+async function readMemo(file: string, root: CacheRoot): Promise<Record<string, FileRecord>> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, FileRecord>;
+    if (!(await readableCacheDir(path.dirname(file), root))) return {};
+    const memo = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Record<string, FileRecord>;
+    return memo && typeof memo === 'object' ? memo : {};
   } catch {
     return {};
   }
@@ -73,25 +76,34 @@ export interface ShippedCheck {
 
 /**
  * Checks the shipped file of model `id` in `dir` against the manifest: present, same size and sha256,
- * made by this converter version. `memoFile` (in the user cache) lets the 'fast' check trust an
- * untouched file; 'full' re-hashes.
+ * made by this converter version. `memoFile` (in the user cache, whose root is `memoRoot`, default its
+ * folder) lets the 'fast' check trust an untouched file that only its owner, this user or root, can
+ * change (a system install by root included); 'full', or any other file, re-hashes.
  */
-export async function checkShippedModel(id: string, dir: string, options: { verify?: 'fast' | 'full'; memoFile?: string } = {}): Promise<ShippedCheck> {
+export async function checkShippedModel(
+  id: string,
+  dir: string,
+  options: { verify?: 'fast' | 'full'; memoFile?: string; memoRoot?: CacheRoot } = {},
+): Promise<ShippedCheck> {
   const manifest = readShippedManifest(dir);
   const entry = manifest?.models[id];
   if (!manifest || !entry) return { state: 'missing' };
   const file = path.join(dir, entry.file);
   if (!existsSync(file)) return { state: 'missing' };
   if (manifest.converterVersion !== CONVERTER_VERSION) return { state: 'stale' };
-  const memo = options.memoFile ? await readMemo(options.memoFile) : {};
-  const trusted = memo[file]?.sha256 === entry.sha256 ? memo[file] : undefined;
+  const memoFile = options.memoFile;
+  const memoRoot = options.memoRoot ?? (memoFile ? { path: path.dirname(memoFile), mode: 0o755 } : undefined);
+  const memo = memoFile && memoRoot ? await readMemo(memoFile, memoRoot) : {};
+  // A shipped file someone else could touch back to the remembered size and mtime is hashed every time.
+  const trusted = memo[file]?.sha256 === entry.sha256 && (await trustedCacheFile(file)) ? memo[file] : undefined;
   const rec = await recordFile(file, file, trusted, options.verify === 'full');
   if (rec.bytes !== entry.bytes || rec.sha256 !== entry.sha256) return { state: 'corrupt' };
-  if (options.memoFile && (!trusted || trusted.mtimeMs !== rec.mtimeMs)) {
-    // Best effort: an unwritable cache only means hashing again next time.
-    const memoFile = options.memoFile;
-    await mkdir(path.dirname(memoFile), { recursive: true })
-      .then(() => writeFileAtomic(memoFile, `${JSON.stringify({ ...memo, [file]: rec }, null, 2)}\n`))
+  const known = memo[file];
+  if (memoFile && memoRoot && !(known?.sha256 === rec.sha256 && known.bytes === rec.bytes && known.mtimeMs === rec.mtimeMs)) {
+    // Best effort: an unwritable (or unsafe) cache only means hashing again next time. Public facts
+    // (paths and sha256 of shipped files): 0644 in 0755 folders, as the converted models.
+    await writableCacheDir(path.dirname(memoFile), memoRoot, 0o755)
+      .then(async (ok) => ok && (await writeFileAtomic(memoFile, `${JSON.stringify({ ...memo, [file]: rec }, null, 2)}\n`, 0o644)))
       .catch(() => undefined);
   }
   return { state: 'ok', path: file, sha256: entry.sha256 };

@@ -315,6 +315,6 @@ export async function removeUserModel(id: string, otherBuiltinIds: readonly stri
  */
 async function forgetDerivedFiles(sha256: string): Promise<void> {
   const dirs = derivedDirs();
-  const rewrites = await forgetPreluRewrites(dirs.prelu, sha256);
-  await forgetOptimized(dirs.ort, [sha256, ...rewrites]);
+  const rewrites = await forgetPreluRewrites(dirs.prelu, sha256, dirs.root);
+  await forgetOptimized(dirs.ort, [sha256, ...rewrites], dirs.root);
 }

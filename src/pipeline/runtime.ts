@@ -172,7 +172,8 @@ export const sessionPreluRewrite = (session: ort.InferenceSession): { rewritten:
  */
 async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedPreluRewrite | undefined> {
   try {
-    const rewrite = await cachedPreluRewrite(bytes, fold, derivedDirs().prelu);
+    const dirs = derivedDirs();
+    const rewrite = await cachedPreluRewrite(bytes, fold, dirs.prelu, dirs.root);
     return rewrite.rewritten ? rewrite : undefined;
   } catch {
     return undefined;
@@ -185,7 +186,8 @@ async function rewrittenModel(bytes: Uint8Array, fold: boolean): Promise<CachedP
  */
 async function openSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions, modelSha256?: string): Promise<ort.InferenceSession> {
   if (runtime.device !== 'cpu') return ort.InferenceSession.create(model, options);
-  return (await openOptimizedSession(model, options, derivedDirs().ort, modelSha256)).session;
+  const dirs = derivedDirs();
+  return (await openOptimizedSession(model, options, dirs.ort, modelSha256, dirs.root)).session;
 }
 
 /**

@@ -93,5 +93,6 @@ describe('shipped models', () => {
     chmodSync(shippedDir, 0o555);
     chmodSync(modelsDir, 0o555);
     expect(await prepareModel(ID, { modelsDir, shippedDir })).toMatchObject({ shipped: true });
+    for (const dir of [shippedDir, modelsDir]) chmodSync(dir, 0o755); // so that afterAll can delete them
   });
 });

@@ -12,7 +12,9 @@
  * `<dir>/<key>.onnx` is the graph onnxruntime wrote, `<key>.json` its size and sha256; a stored graph is
  * used only when both match. A missing or damaged entry, a folder that cannot be written, or a stored
  * graph onnxruntime refuses all mean a normal session, stored when possible. The cache only saves time:
- * outputs are the same to the bit (test/models/optimized-cache.test.ts).
+ * outputs are the same to the bit (test/models/optimized-cache.test.ts). Nothing is read from or written
+ * into a folder someone else could have written (cache-safety.ts): a graph planted there with a matching
+ * record would be run as the model.
  */
 import { createHash } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { contentRecord, privateCacheDir, readIntact, readJsonFile, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
+import { inspectCacheDir, parentRoot, readableCacheDir, readCacheFile, writableCacheDir, type CacheRoot } from '../cache-safety.js';
+import { contentRecord, readIntact, readJsonFile, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
 export const OPTIMIZED_CACHE_VERSION = 1;
@@ -62,21 +65,23 @@ export const optimizedKey = (modelSha256: string, env: string = optimizationEnvi
 /**
  * A CPU session for `model` (an ONNX file's bytes) with `options` (graph optimization 'all'): from the
  * optimized graph stored in `dir` when there is a sound one, else optimized now and stored.
- * `modelSha256`, when the caller already knows it, saves hashing the model again.
+ * `modelSha256`, when the caller already knows it, saves hashing the model again. `root`: the models
+ * cache's root (derivedDirs), down to which every folder is checked.
  */
 export async function openOptimizedSession(
   model: Uint8Array,
   options: ort.InferenceSession.SessionOptions,
   dir: string,
   modelSha256: string = sha256(model),
+  root: CacheRoot = parentRoot(dir),
 ): Promise<{ session: ort.InferenceSession; origin: OptimizedOrigin }> {
   const base = path.join(dir, optimizedKey(modelSha256));
-  const stored = await readStored(base);
+  const stored = (await readableCacheDir(dir, root)) ? await readStored(base) : undefined;
   if (stored) {
     const session = await ort.InferenceSession.create(stored, { ...options, graphOptimizationLevel: 'disabled' }).catch(() => undefined);
     if (session) return { session, origin: 'cache' };
   }
-  const tmp = await writableTemp(dir, base);
+  const tmp = await writableTemp(dir, root, base);
   try {
     if (tmp) {
       const session = await ort.InferenceSession.create(model, { ...options, optimizedModelFilePath: tmp }).catch(() => undefined);
@@ -95,17 +100,17 @@ export async function openOptimizedSession(
 
 async function readStored(base: string): Promise<Uint8Array | undefined> {
   try {
-    const record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
+    const record = JSON.parse((await readCacheFile(`${base}.json`))!.toString('utf8')) as StoredRecord;
     return await readIntact(`${base}.onnx`, record);
   } catch {
     return undefined;
   }
 }
 
-/** A temporary name in `dir` for onnxruntime to write to, or undefined when `dir` cannot be made or written. */
-async function writableTemp(dir: string, base: string): Promise<string | undefined> {
+/** A temporary name in `dir` for onnxruntime to write to, or undefined when `dir` cannot be made or written, or is not only ours. */
+async function writableTemp(dir: string, root: CacheRoot, base: string): Promise<string | undefined> {
   try {
-    await privateCacheDir(dir);
+    if (!(await writableCacheDir(dir, root, 0o700))) return undefined;
     await access(dir, constants.W_OK); // else onnxruntime would optimize once to fail writing, then again
     await removeAbandonedTemps(dir);
     return tempNameFor(base, '.onnx');
@@ -148,7 +153,8 @@ export async function storedGraphs(dir: string): Promise<StoredGraph[]> {
  * Deletes the optimized graphs made from these models (sha256 of the bytes given to onnxruntime), for
  * every environment, when the model they came from is removed (`facectl models remove`).
  */
-export async function forgetOptimized(dir: string, modelSha256s: readonly string[]): Promise<number> {
+export async function forgetOptimized(dir: string, modelSha256s: readonly string[], root: CacheRoot = parentRoot(dir)): Promise<number> {
+  if ((await inspectCacheDir(dir, root)).state !== 'ok') return 0; // missing, or not ours to clean (never through a link)
   let removed = 0;
   for (const graph of await storedGraphs(dir)) {
     if (!graph.model || !modelSha256s.includes(graph.model)) continue;

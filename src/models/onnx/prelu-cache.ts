@@ -8,10 +8,13 @@
  * `….onnx` (no file when nothing was rewritten). A stored rewrite is used only when its size and sha256
  * match that record; anything else (no record, a damaged file, a folder that cannot be written) means
  * rewriting in memory as before, and storing the result when possible. The cache only saves time.
+ * Nothing is read from or written into a folder someone else could have written (cache-safety.ts): a
+ * rewrite planted there with a matching record would be run as the model.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { contentRecord, privateCacheDir, readIntact, readJsonFile, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
+import { inspectCacheDir, parentRoot, readableCacheDir, readCacheFile, writableCacheDir, type CacheRoot } from '../cache-safety.js';
+import { contentRecord, readIntact, readJsonFile, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
 
@@ -36,16 +39,19 @@ export function parseRewriteName(name: string): { model: string; version: number
   return m ? { model: m[1]!, version: Number(m[2]), ext: m[3] as 'json' | 'onnx' } : undefined;
 }
 
-/** The rewrite of `model` (the bytes of an ONNX file), from `dir` when stored there, else computed and stored. */
-export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: string): Promise<CachedPreluRewrite> {
+/**
+ * The rewrite of `model` (the bytes of an ONNX file), from `dir` when stored there, else computed and
+ * stored. `root`: the models cache's root (derivedDirs), down to which every folder is checked.
+ */
+export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: string, root: CacheRoot = parentRoot(dir)): Promise<CachedPreluRewrite> {
   if (!mayHavePrelu(model)) return { bytes: model, rewritten: 0, folded: 0, origin: 'none' };
   const base = path.join(dir, `${sha256(model)}.${fold ? 'folded' : 'split'}.v${PRELU_REWRITE_VERSION}`);
-  const stored = await readStored(base, model);
+  const stored = (await readableCacheDir(dir, root)) ? await readStored(base, model) : undefined;
   if (stored) return { ...stored, origin: 'cache' };
   const { rewritePrelu } = await import('./prelu-rewrite.js');
   const rewrite = rewritePrelu(model, { fold });
   const record = recordOf(rewrite);
-  await store(dir, base, rewrite, record).catch(() => undefined); // an unwritable cache costs time, nothing else
+  await store(dir, root, base, rewrite, record).catch(() => undefined); // an unwritable cache costs time, nothing else
   return { ...rewrite, origin: 'rewritten', sha256: record.sha256 };
 }
 
@@ -54,7 +60,7 @@ const recordOf = (rewrite: PreluRewrite): StoredRecord => ({ rewritten: rewrite.
 async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrite & { sha256?: string }) | undefined> {
   let record: StoredRecord;
   try {
-    record = JSON.parse(await readFile(`${base}.json`, 'utf8')) as StoredRecord;
+    record = JSON.parse((await readCacheFile(`${base}.json`))!.toString('utf8')) as StoredRecord;
   } catch {
     return undefined;
   }
@@ -65,9 +71,9 @@ async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrit
   return { bytes, rewritten: record.rewritten, folded: record.folded, sha256: record.sha256 };
 }
 
-/** The model first, then its record: a record never names a file that is not complete. */
-async function store(dir: string, base: string, rewrite: PreluRewrite, record: StoredRecord): Promise<void> {
-  await privateCacheDir(dir);
+/** The model first, then its record: a record never names a file that is not complete. Only into a folder only this user can write. */
+async function store(dir: string, root: CacheRoot, base: string, rewrite: PreluRewrite, record: StoredRecord): Promise<void> {
+  if (!(await writableCacheDir(dir, root, 0o700))) return;
   await removeAbandonedTemps(dir);
   if (rewrite.rewritten > 0) await writeFileAtomic(`${base}.onnx`, rewrite.bytes, 0o600);
   await writeFileAtomic(`${base}.json`, `${JSON.stringify(record)}\n`, 0o600);
@@ -78,7 +84,8 @@ async function store(dir: string, base: string, rewrite: PreluRewrite, record: S
  * removed (`facectl models remove`); returns the sha256 of each rewrite deleted, so that what was made
  * from them (optimized-cache.ts) can go too.
  */
-export async function forgetPreluRewrites(dir: string, modelSha256: string): Promise<string[]> {
+export async function forgetPreluRewrites(dir: string, modelSha256: string, root: CacheRoot = parentRoot(dir)): Promise<string[]> {
+  if ((await inspectCacheDir(dir, root)).state !== 'ok') return []; // missing, or not ours to clean (never through a link)
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${modelSha256}.`));
   const rewrites: string[] = [];
   for (const name of names) {
