@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { decodeDataCsv, encodeDataCsv } from '../../src/store/csv.js';
-import { GalleryStore, type StoreDraft } from '../../src/store/index.js';
+import { GalleryStore, readableModel, type StoreDraft } from '../../src/store/index.js';
 import { sha256Hex } from '../../src/store/load.js';
 import type { FaceRow } from '../../src/store/types.js';
 import { storeState } from '../helpers/store-checks.js';
@@ -251,6 +251,16 @@ describe('rows whose embedding is lost are never dropped unasked', () => {
     const before = storeState(dir);
     await expectFacectlError(() => GalleryStore.repair(dir, { lostEmbeddings: async () => () => undefined }), ExitCode.INTERNAL, /left without an embedding/);
     expect(storeState(dir)).toEqual(before);
+  });
+
+  it("the model of a store too damaged to open: the manifest's, else the dump header's", async () => {
+    const dir = await truncated(270);
+    await expectFacectlError(() => GalleryStore.open(dir), ExitCode.STORE_ERROR);
+    expect(readableModel(dir)).toEqual(MODEL);
+    fs.unlinkSync(file(dir, 'manifest.json'));
+    expect(readableModel(dir)).toEqual(MODEL);
+    fs.unlinkSync(file(dir, 'embeddings.f32'));
+    expect(readableModel(dir)).toBeNull();
   });
 
   it('a sound store never calls the re-embedding', async () => {
