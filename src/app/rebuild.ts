@@ -1,12 +1,14 @@
 /**
- * `facectl index rebuild [--reembed]`: verify and repair the store, then rebuild the search index.
+ * `facectl index rebuild [--reembed] [--drop-damaged]`: verify and repair the store, then rebuild the search index.
  * With --reembed every stored source photo goes through the pipeline again (after a model change);
  * embeddings are computed outside the lock and committed in one step, refused if the store changed
- * meanwhile, so a concurrent enroll is never lost.
+ * meanwhile, so a concurrent enroll is never lost. Faces whose embedding was lost are never dropped
+ * unasked: the repair refuses, unless --drop-damaged drops them or --reembed re-embeds them (every face,
+ * in the repair's own commit: a store that cannot be opened cannot be mutated).
  */
 import { ExitCode, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
-import type { CheckReport, FaceRow, Gallery, IndexChoice } from '../gallery/types.js';
+import type { CheckReport, FaceRow, Gallery, GalleryDraft, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
 import type { PhotoProblem } from './enroll.js';
 import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';
@@ -16,6 +18,8 @@ export interface RebuildOptions {
   reembed: boolean;
   /** With --reembed: drop faces whose photo is gone or no longer yields a face (otherwise refuse). */
   dropMissing: boolean;
+  /** Drop faces whose embedding was lost (a truncated embeddings.f32) instead of refusing; --reembed re-embeds them instead. */
+  dropDamaged?: boolean;
   /** Directory that photo paths stored relative (by facectl 0.1.0) are resolved against. */
   photosRoot: string;
   /** Without reembed: store those relative paths as absolute ones, each photo checked by its sha256. */
@@ -37,38 +41,29 @@ export interface RebuildResult {
 }
 
 export async function rebuild(pipeline: FacePipeline | null, gallery: Gallery, options: RebuildOptions): Promise<RebuildResult> {
+  if (options.reembed && !pipeline) throw new Error('--reembed needs a pipeline');
   const verify = await gallery.check();
-  const repairs = await gallery.repair();
   let reembedded = 0;
   let relocated = 0;
   const dropped: PhotoProblem[] = [];
   const root = options.photosRoot;
+  const reembedAll = async (rows: readonly FaceRow[]) => {
+    const r = await reembedRows(pipeline!, rows, options, dropped);
+    ({ reembedded, relocated } = r);
+    return r.change;
+  };
+  // Faces that lost their embeddings (a truncated embeddings.f32) are re-embedded by the repair itself, in
+  // its one commit, or dropped only when asked; without either the repair refuses and changes nothing.
+  let reembeddedByRepair = false;
+  const repairs = await gallery.repair({
+    dropDamaged: options.dropDamaged,
+    reembed: options.reembed ? (rows) => ((reembeddedByRepair = true), reembedAll(rows)) : undefined,
+  });
 
-  if (options.reembed) {
-    if (!pipeline) throw new Error('--reembed needs a pipeline');
+  if (options.reembed && !reembeddedByRepair) {
     const { generation } = await gallery.info();
-    const rows = await gallery.rows();
-    const vectors: (Float32Array | null)[] = [];
-    for (const [i, row] of rows.entries()) {
-      vectors.push(await reembedRow(pipeline, row, photoPathOf(row, root), dropped));
-      options.onProgress?.(i + 1, rows.length);
-    }
-    if (dropped.length && !options.dropMissing)
-      throw photosNotFound('cannot be re-embedded', dropped, `restore them${relativePhotosHint(rows, root)}, or use --drop-missing`);
-    const model = storeModelInfo(pipeline.embedderInfo!);
-    await gallery.mutate(
-      async (draft) => {
-        // A relative path whose photo was just re-embedded (same sha256) is known good: store it absolute.
-        for (const [i, row] of rows.entries()) if (vectors[i] && isRelativePhoto(row)) await draft.setSourcePath(i, photoPathOf(row, root));
-        await draft.removeFaces(new Set(rows.flatMap((_, i) => (vectors[i] ? [] : [i]))));
-        await draft.replaceAllEmbeddings(model, vectors.filter((v): v is Float32Array => v !== null));
-        // A threshold fitted for the old model means nothing for the new one.
-        if (draft.threshold && draft.threshold.model !== model.id) await draft.setThreshold(null);
-      },
-      { expectGeneration: generation, create: false },
-    );
-    reembedded = vectors.filter(Boolean).length;
-    relocated = rows.filter((row, i) => vectors[i] && isRelativePhoto(row)).length;
+    const change = await reembedAll(await gallery.rows());
+    await gallery.mutate(change, { expectGeneration: generation, create: false });
   } else if (options.fixPaths) {
     const { generation } = await gallery.info();
     const { found, missing } = await locateRelativePhotos(await gallery.rows(), root);
@@ -95,6 +90,31 @@ export async function rebuild(pipeline: FacePipeline | null, gallery: Gallery, o
     relativePaths: (await gallery.rows()).filter(isRelativePhoto).length,
     index: { kind: index?.kind ?? 'none', file: index?.where ?? '', identities: info.identities, ms: index?.ms ?? 0 },
   };
+}
+
+/**
+ * Every row's photo through the pipeline (outside any lock), refused (nothing changed) when a photo is
+ * gone unless --drop-missing; returns the change that stores the new embeddings, to commit in one step.
+ */
+async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], options: RebuildOptions, dropped: PhotoProblem[]) {
+  const root = options.photosRoot;
+  const vectors: (Float32Array | null)[] = [];
+  for (const [i, row] of rows.entries()) {
+    vectors.push(await reembedRow(pipeline, row, photoPathOf(row, root), dropped));
+    options.onProgress?.(i + 1, rows.length);
+  }
+  if (dropped.length && !options.dropMissing)
+    throw photosNotFound('cannot be re-embedded', dropped, `restore them${relativePhotosHint(rows, root)}, or use --drop-missing`);
+  const model = storeModelInfo(pipeline.embedderInfo!);
+  const change = async (draft: GalleryDraft) => {
+    // A relative path whose photo was just re-embedded (same sha256) is known good: store it absolute.
+    for (const [i, row] of rows.entries()) if (vectors[i] && isRelativePhoto(row)) await draft.setSourcePath(i, photoPathOf(row, root));
+    await draft.removeFaces(new Set(rows.flatMap((_, i) => (vectors[i] ? [] : [i]))));
+    await draft.replaceAllEmbeddings(model, vectors.filter((v): v is Float32Array => v !== null));
+    // A threshold fitted for the old model means nothing for the new one.
+    if (draft.threshold && draft.threshold.model !== model.id) await draft.setThreshold(null);
+  };
+  return { change, reembedded: vectors.filter(Boolean).length, relocated: rows.filter((row, i) => vectors[i] && isRelativePhoto(row)).length };
 }
 
 /** The row's photo through today's pipeline: the face that overlaps the stored box most, or why not. */

@@ -1,4 +1,4 @@
-/** `facectl index rebuild [--reembed]`: check and repair the store, rebuild the search index. */
+/** `facectl index rebuild [--reembed] [--drop-damaged]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { action, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -10,6 +10,7 @@ interface RebuildOpts extends GlobalOptions {
   store?: string;
   reembed?: boolean;
   dropMissing?: boolean;
+  dropDamaged?: boolean;
   photosRoot?: string;
   index: 'auto' | 'flat' | 'hnsw';
   model?: string;
@@ -25,6 +26,7 @@ export function registerIndex(program: Command): void {
         .description('verify and repair the store, rebuild identity vectors and the index; --reembed re-runs the pipeline on the stored photos')
         .option('--reembed', 're-embed every stored photo (after a model change; use --model for the new one)')
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
+        .option('--drop-damaged', 'drop faces whose embedding was lost (a truncated embeddings.f32) instead of refusing; --reembed re-embeds them instead')
         .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
         .addOption(indexOption())
         .option('--model <id>', 'with --reembed: the embedder to switch to')
@@ -35,13 +37,15 @@ export function registerIndex(program: Command): void {
       if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing }, 'without --reembed');
       return withStore(opts, { mustExist: true }, async (gallery) => {
         // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
-        const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery) : null;
+        // A store too damaged to open still names its model (manifest, else embeddings.f32's header): --reembed repairs it.
+        const pipeline = opts.reembed ? await loadPipelineForStore(opts, gallery, { damaged: true }) : null;
         const { rebuild } = await import('../app/rebuild.js');
         // The spinner stops whether the rebuild succeeds or fails (a running one would keep the process alive).
         const r = await withSpinner(opts.reembed ? opts : { quiet: true }, 're-embedding', async (spinner) => {
           const result = await rebuild(pipeline, gallery, {
             reembed: !!opts.reembed,
             dropMissing: !!opts.dropMissing,
+            dropDamaged: !!opts.dropDamaged,
             photosRoot: path.resolve(opts.photosRoot ?? '.'),
             fixPaths: opts.photosRoot !== undefined,
             index: opts.index,

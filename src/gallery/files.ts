@@ -7,13 +7,13 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readCommittedState, repairStore, storeDirKind, verifyStore,
-  type StoreDraft, type StoreSnapshot,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readableModel, readCommittedState, repairStore, storeDirKind,
+  verifyStore, type LostEmbeddings, type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
 import type {
   Candidate, CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo,
-  MutateOptions, NewFace, SearchResult, ThresholdInfo,
+  MutateOptions, NewFace, RepairOptions, SearchResult, ThresholdInfo,
 } from './types.js';
 
 export class FilesGallery implements Gallery {
@@ -145,12 +145,25 @@ export class FilesGallery implements Gallery {
     return { ok: r.ok, problems: r.problems, notes: r.notes };
   }
 
-  async repair(): Promise<string[]> {
-    const { actions, snapshot } = await repairStore(this.location);
+  async repair(options: RepairOptions = {}): Promise<string[]> {
+    const { reembed, dropDamaged } = options;
+    const lostEmbeddings: LostEmbeddings = dropDamaged
+      ? 'drop'
+      : reembed
+        ? async (rows) => {
+            const change = await reembed(rows);
+            return (draft: StoreDraft) => change(new FilesDraft(draft));
+          }
+        : 'refuse';
+    const { actions, snapshot } = await repairStore(this.location, { lostEmbeddings });
     this.snap = snapshot;
     this.closeIndexes();
     dropStaleIndexes(snapshot);
     return actions;
+  }
+
+  async readableModel(): Promise<ModelInfo | null> {
+    return readableModel(this.location);
   }
 
   async rebuildIndex(choice: IndexChoice) {

@@ -92,6 +92,19 @@ export interface CheckReport {
   notes: string[];
 }
 
+/** What `repair` does with readable faces that lost their embeddings (only a store directory can lose them). */
+export interface RepairOptions {
+  /** Drop them, listing each (`index rebuild --drop-damaged`). */
+  dropDamaged?: boolean;
+  /**
+   * Re-embed them: called, only when such faces exist, with every face the repaired gallery would hold
+   * (the damaged ones included), in order; it returns the change that gives each face it keeps a new
+   * embedding (GalleryDraft.replaceAllEmbeddings), committed with the repair in one step. If it throws,
+   * nothing is committed.
+   */
+  reembed?: (rows: readonly FaceRow[]) => Promise<(draft: GalleryDraft) => Promise<void>>;
+}
+
 export interface Gallery {
   readonly backend: GalleryBackend;
   readonly location: string;
@@ -120,8 +133,18 @@ export interface Gallery {
   exportAll(): Promise<GalleryExport>;
   /** Full consistency check (checksums, norms, identity means); changes nothing. */
   check(): Promise<CheckReport>;
-  /** Fixes what can be fixed and says what it did. */
-  repair(): Promise<string[]>;
+  /**
+   * Fixes what can be fixed and says what it did. Readable faces whose embedding is lost (a store
+   * directory's truncated embeddings.f32) refuse it with STORE_ERROR, changing nothing, unless
+   * `dropDamaged` drops them or `reembed` re-embeds them (see RepairOptions).
+   */
+  repair(options?: RepairOptions): Promise<string[]>;
+  /**
+   * The gallery's model as far as it can be read even when the gallery is too damaged to open (a store
+   * directory: its manifest, else embeddings.f32's header), for `index rebuild --reembed` to load the
+   * pipeline that repairs it. Absent: info().model is used.
+   */
+  readableModel?(): Promise<ModelInfo | null>;
   /** Builds the search index of this kind now. */
   rebuildIndex(index: IndexChoice): Promise<{ kind: IndexKind; where: string; identities: number; ms: number }>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ export { StoreDraft } from './draft.js';
 export { emptySnapshot } from './generation.js';
 export { identityMean } from './identity-mean.js';
 export type { OpenOptions } from './load.js';
-export { verifyStore, repairStore, type VerifyReport, type RepairReport } from './maintenance.js';
+export { verifyStore, repairStore, readableModel, type VerifyReport, type RepairReport, type RepairOptions, type LostEmbeddings } from './maintenance.js';
 export { storeDirKind, type StoreDirKind } from './dir-kind.js';
 export { defaultStoreDir, resolveStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
 export { validateId, isValidId, validateDisplayName, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './validate.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isFacectlError } from '../errors.js';
+import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
 import { BrokenJournalError, commitGeneration, journalPending, ownedByLiveProcess, removeLeftovers, rollForward } from './commit.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { StoreDraft } from './draft.js';
@@ -29,6 +29,20 @@ export interface VerifyReport {
   problems: string[];
   /** Harmless observations (pending journal, leftovers, a lock). */
   notes: string[];
+}
+
+/**
+ * What repair does with readable data.csv rows whose embedding is lost (past the end of a truncated
+ * dump, shared with an earlier row, zero or not finite): `'refuse'` (the default) throws STORE_ERROR
+ * and changes none of the three files; `'drop'` drops them, listing each; a function re-embeds: it gets
+ * every row the salvaged store would hold, lost ones included, in order, and returns the change to make
+ * to the draft (which must give every row it keeps a new embedding), committed with the salvage in one
+ * generation. Without such rows the function is not called.
+ */
+export type LostEmbeddings = 'refuse' | 'drop' | ((rows: readonly FaceRow[]) => Promise<(draft: StoreDraft) => void | Promise<void>>);
+
+export interface RepairOptions extends OpenOptions {
+  lostEmbeddings?: LostEmbeddings;
 }
 
 export interface RepairReport {
@@ -144,6 +158,16 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
 interface Salvage {
   snapshot: StoreSnapshot;
   baseGeneration: number;
+  /** Positions in snapshot.rows of the rows kept without an embedding (a zero placeholder). */
+  lost: number[];
+}
+
+/** A readable row whose embedding cannot be used, and why. */
+interface LostRow {
+  row: FaceRow;
+  where: string;
+  why: 'past-end' | 'shared' | 'unusable';
+  detail: string;
 }
 
 /** What salvage could read: the manifest if parseable, the dump's header and bytes, the decoded rows. */
@@ -186,33 +210,69 @@ function salvageModel(header: DumpHeader, manifest: Manifest | undefined): Model
   return manifest?.model ?? null;
 }
 
+/**
+ * The store's model as far as it is readable, for a store too damaged to open: the manifest's if it
+ * parses, else the one embeddings.f32's header records; null when neither says (or there is no store).
+ */
+export function readableModel(dir: string): ModelInfo | null {
+  const root = path.resolve(dir);
+  try {
+    const bytes = readIfExists(path.join(root, MANIFEST_FILE));
+    const model = bytes ? parseManifest(bytes.toString('utf8')).model : null;
+    if (model) return model;
+  } catch {
+    /* unreadable: the dump's header may still say */
+  }
+  try {
+    const dump = readIfExists(path.join(root, DUMP_FILE));
+    const header = dump ? decodeDumpHeader(dump) : undefined;
+    return header?.modelId ? { id: header.modelId, hash: header.modelHash, dimension: header.dimension } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The embeddings of the dump's complete rows (a truncated file keeps the rows it still holds whole). */
-function completeVectors({ dump, header }: SalvageSources, dimension: number, actions: string[]): { vectors: Float32Array; usable: number } {
+function completeVectors({ dump, header }: SalvageSources, dimension: number, actions: string[]): { vectors: Float32Array; usable: number; rows: number } {
   const complete = dimension === 0 ? 0 : Math.floor((dump.length - DUMP_HEADER_BYTES) / (dimension * 4));
   const usable = Math.min(header.rows, Math.max(0, complete));
   if (usable < header.rows) actions.push(`${DUMP_FILE} was truncated: kept ${usable} of ${header.rows} embeddings`);
-  return { vectors: dumpVectors(dump.subarray(0, DUMP_HEADER_BYTES + usable * dimension * 4), { ...header, rows: usable }), usable };
+  return { vectors: dumpVectors(dump.subarray(0, DUMP_HEADER_BYTES + usable * dimension * 4), { ...header, rows: usable }), usable, rows: header.rows };
 }
 
 /**
- * Pairs each row with its embedding, dropping rows whose embedding is missing, shared or unusable,
- * re-normalising the rest and correcting their model id; then drops embeddings no row refers to.
+ * Pairs each row with its embedding, re-normalising them and correcting their model id; rows whose
+ * embedding is missing, shared or unusable are set apart as `lost` (each with its position among the
+ * rows when `keepLost` keeps them in place, with a zero placeholder); then drops embeddings no row refers to.
  */
-function pairRowsWithVectors(decodedRows: readonly FaceRow[], source: { vectors: Float32Array; usable: number }, model: ModelInfo | null, actions: string[]) {
+function pairRowsWithVectors(
+  decodedRows: readonly FaceRow[],
+  source: { vectors: Float32Array; usable: number },
+  model: ModelInfo | null,
+  actions: string[],
+  keepLost: boolean,
+) {
   const dimension = model?.dimension ?? 0;
   const rows: FaceRow[] = [];
   const vectors: Float32Array[] = [];
+  const lost: (LostRow & { position: number })[] = [];
   const used = new Uint8Array(source.usable);
   let renormalised = 0;
   decodedRows.forEach((row, i) => {
     const where = `${DATA_FILE} row ${i + 1} (${row.id})`;
-    if (row.embeddingIndex >= source.usable) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
-    if (used[row.embeddingIndex]) return void actions.push(`dropped ${where}: embedding ${row.embeddingIndex} is used by an earlier row`);
+    const setAside = (why: LostRow['why'], detail: string) => {
+      lost.push({ row, where, why, detail, position: keepLost ? rows.length : -1 });
+      if (!keepLost) return;
+      rows.push({ ...row, modelId: model?.id ?? '', embeddingIndex: rows.length });
+      vectors.push(new Float32Array(dimension));
+    };
+    if (row.embeddingIndex >= source.usable) return setAside('past-end', `embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
+    if (used[row.embeddingIndex]) return setAside('shared', `embedding ${row.embeddingIndex} is used by an earlier row`);
     const v = Float32Array.from(source.vectors.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
     let sum = 0;
     for (let d = 0; d < dimension; d++) sum += v[d]! * v[d]!;
     const norm = Math.sqrt(sum);
-    if (!Number.isFinite(norm) || norm === 0) return void actions.push(`dropped ${where}: its embedding is zero or not finite`);
+    if (!Number.isFinite(norm) || norm === 0) return setAside('unusable', 'its embedding is zero or not finite');
     if (Math.abs(norm - 1) > NORM_TOLERANCE) {
       for (let d = 0; d < dimension; d++) v[d] = v[d]! / norm;
       renormalised++;
@@ -225,7 +285,30 @@ function pairRowsWithVectors(decodedRows: readonly FaceRow[], source: { vectors:
   if (renormalised > 0) actions.push(`re-normalised ${renormalised} embeddings`);
   const orphans = source.usable - used.reduce((n, u) => n + u, 0);
   if (orphans > 0) actions.push(`dropped ${orphans} embeddings that no row of ${DATA_FILE} refers to`);
-  return { rows, vectors };
+  return { rows, vectors, lost };
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The one line that refuses a repair which would drop rows for lack of an embedding. */
+function lostEmbeddingsError(root: string, lost: readonly LostRow[], truncated: { usable: number; rows: number } | undefined) {
+  const identities = new Set(lost.map((l) => l.row.id)).size;
+  const count = (why: LostRow['why']) => lost.filter((l) => l.why === why).length;
+  const reasons: string[] = [];
+  if (count('past-end')) {
+    reasons.push(
+      truncated
+        ? `${plural(count('past-end'), 'is', 'are')} past the end of ${DUMP_FILE}, which was truncated to ${truncated.usable} of ${truncated.rows} embeddings`
+        : `${plural(count('past-end'), 'points', 'point')} past the end of ${DUMP_FILE}`,
+    );
+  }
+  if (count('shared')) reasons.push(`${plural(count('shared'), 'shares', 'share')} an earlier row's embedding`);
+  if (count('unusable')) reasons.push(`${plural(count('unusable'), 'has', 'have')} a zero or non-finite embedding`);
+  return storeError(
+    `store is damaged: ${plural(lost.length, 'face', 'faces')} of ${plural(identities, 'identity', 'identities')} lost ${lost.length === 1 ? 'its embedding' : 'their embeddings'} (${reasons.join('; ')}): ` +
+      '`facectl index rebuild --reembed` re-embeds them from their photos; `--drop-damaged` drops them',
+    root,
+  );
 }
 
 /** One name per identity: rows that disagree take the latest row's name. Returns the identity → name map. */
@@ -250,13 +333,20 @@ function salvageThreshold(manifest: Manifest | undefined, model: ModelInfo | nul
   return threshold;
 }
 
-/** Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. */
-function salvage(root: string, actions: string[]): Salvage {
+/**
+ * Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. Rows
+ * whose embedding is lost refuse it (`'refuse'`), are dropped (`'drop'`) or are kept with a zero
+ * placeholder (`'keep'`, listed in `lost`) for the caller to re-embed before anything is committed.
+ */
+function salvage(root: string, actions: string[], lostEmbeddings: 'refuse' | 'drop' | 'keep'): Salvage {
   const sources = readSalvageSources(root, actions);
   const { manifest, header } = sources;
   const model = salvageModel(header, manifest);
   const dimension = model?.dimension ?? 0;
-  const { rows, vectors } = pairRowsWithVectors(sources.decoded.rows, completeVectors(sources, dimension, actions), model, actions);
+  const source = completeVectors(sources, dimension, actions);
+  const { rows, vectors, lost } = pairRowsWithVectors(sources.decoded.rows, source, model, actions, lostEmbeddings === 'keep');
+  if (lost.length && lostEmbeddings === 'refuse') throw lostEmbeddingsError(root, lost, source.usable < source.rows ? source : undefined);
+  for (const l of lost) actions.push(lostEmbeddings === 'drop' ? `dropped ${l.where}: ${l.detail}` : `${l.where}: ${l.detail}; re-embedded from its photo`);
   const names = unifyNames(rows, actions);
   const threshold = salvageThreshold(manifest, model, actions);
   const flat = new Float32Array(rows.length * dimension);
@@ -273,7 +363,7 @@ function salvage(root: string, actions: string[]): Salvage {
     files: manifest?.files ?? { [DATA_FILE]: { sha256: '', bytes: 0 }, [DUMP_FILE]: { sha256: '', bytes: 0 } },
     updatedAt: new Date().toISOString(),
   };
-  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation };
+  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation, lost: lost.map((l) => l.position) };
 }
 
 /**
@@ -300,14 +390,16 @@ function refuseNewerStore(root: string): void {
 
 /**
  * Completes interrupted commits, removes leftovers, fixes file modes, and, if the files do not form a
- * valid generation, salvages what is readable into a new one. Reports every change.
+ * valid generation, salvages what is readable into a new one. Reports every change. Readable rows whose
+ * embedding is lost are never dropped unless `lostEmbeddings` says so (see LostEmbeddings).
  */
-export async function repairStore(dir: string, options: OpenOptions = {}): Promise<RepairReport> {
+export async function repairStore(dir: string, options: RepairOptions = {}): Promise<RepairReport> {
   const root = path.resolve(dir);
+  const { lostEmbeddings = 'refuse', ...openOptions } = options;
   // Checked before the lock file is made or anything is deleted or chmod-ed: `--store ~/Documents` touches nothing.
   if (refuseUnlessStoreDir(root) === 'missing') throw storeError('no store to repair', root);
   refuseNewerStore(root);
-  return withLock(root, { timeoutMs: options.lockTimeoutMs }, async (lock) => {
+  return withLock(root, { timeoutMs: openOptions.lockTimeoutMs }, async (lock) => {
     const actions: string[] = [];
     try {
       completeOrDropJournal(root, actions);
@@ -323,17 +415,37 @@ export async function repairStore(dir: string, options: OpenOptions = {}): Promi
       return { actions, snapshot: emptySnapshot(root) };
     }
     try {
-      const sound = await readSnapshot(root, { ...options, verifyEmbeddings: true }, true);
+      const sound = await readSnapshot(root, { ...openOptions, verifyEmbeddings: true }, true);
       if (contentProblems(sound).length === 0) return { actions, snapshot: sound };
     } catch (err) {
       if (!isFacectlError(err)) throw err;
     }
-    const { snapshot: salvaged, baseGeneration } = salvage(root, actions);
+    const reembed = typeof lostEmbeddings === 'function' ? lostEmbeddings : undefined;
+    const mode = reembed ? 'keep' : (lostEmbeddings as 'refuse' | 'drop');
+    const { snapshot: salvaged, baseGeneration, lost } = salvage(root, actions, mode);
     const draft = new StoreDraft(salvaged);
+    if (reembed && lost.length) {
+      // Under the lock (no command can use the store until this commit anyway); nothing is written unless every row got its embedding.
+      const change = await reembed(salvaged.rows);
+      await change(draft);
+      requireEveryEmbedding(draft, root);
+    }
     draft.markEmbeddingsDirty();
     const built = buildGeneration(draft, new Date(), baseGeneration);
     commitGeneration(root, built.generation, built.files, lock);
     actions.push(`wrote generation ${built.generation}: ${built.snapshot.rows.length} faces, ${built.snapshot.manifest.counts.identities} identities`);
     return { actions, snapshot: built.snapshot };
+  });
+}
+
+/** INTERNAL when a re-embedding change left a row with its zero placeholder: it would commit an unusable store. */
+function requireEveryEmbedding(draft: StoreDraft, root: string): void {
+  draft.rows.forEach((row, i) => {
+    const v = draft.embeddingOf(i);
+    let sum = 0;
+    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
+    if (!(Math.abs(Math.sqrt(sum) - 1) <= NORM_TOLERANCE)) {
+      throw new FacectlError(ExitCode.INTERNAL, `repair: row ${i + 1} (${row.id}) was left without an embedding; nothing was committed`, root);
+    }
   });
 }

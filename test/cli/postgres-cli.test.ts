@@ -71,6 +71,10 @@ describe.skipIf(!hasSamples)(`facectl --store postgres://${hasSamples ? '' : ` (
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ verify: { ok: true }, repairs: [], index: { kind: 'hnsw', identities: 2 } });
     expect(JSON.parse(cli('login', faces.a!, '--index', 'hnsw', '--json').stdout).index).toEqual({ kind: 'hnsw', origin: 'loaded' });
+    // A face and its embedding are one table row: nothing can lose its embedding, --drop-damaged drops nothing.
+    r = cli('index', 'rebuild', '--drop-damaged', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verify: { ok: true }, repairs: [], dropped: [], index: { identities: 2 } });
     expect(cli('remove', 'bob').code).toBe(0);
     expect(cli('remove', 'bob').code).toBe(ExitCode.UNKNOWN_ID);
     expect(JSON.parse(cli('list', '--json').stdout).total).toBe(1);

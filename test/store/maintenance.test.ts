@@ -4,9 +4,10 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { decodeDataCsv, encodeDataCsv } from '../../src/store/csv.js';
-import { GalleryStore } from '../../src/store/index.js';
+import { GalleryStore, readableModel, type StoreDraft } from '../../src/store/index.js';
 import { sha256Hex } from '../../src/store/load.js';
 import type { FaceRow } from '../../src/store/types.js';
+import { storeState } from '../helpers/store-checks.js';
 import { deadPid, expectFacectlError, face, MODEL, modeOf, tempDir } from './helpers.js';
 
 async function store(): Promise<string> {
@@ -42,6 +43,15 @@ async function expectDamaged(dir: string, why: RegExp): Promise<void> {
   expect(report.problems.join('\n')).toMatch(why);
 }
 
+/** repair() without being told what to do with rows that lost their embedding: STORE_ERROR, the files byte for byte as they were. */
+async function expectRefusedUnchanged(dir: string, why: RegExp): Promise<void> {
+  const before = storeState(dir);
+  const err = await expectFacectlError(() => GalleryStore.repair(dir), ExitCode.STORE_ERROR, why);
+  expect(err.oneLine().split('\n')).toHaveLength(1);
+  expect(storeState(dir)).toEqual(before);
+  expect((await GalleryStore.verify(dir)).ok).toBe(false); // still damaged: nothing was committed
+}
+
 describe('verify and repair', () => {
   it('a sound store verifies clean and repair changes nothing', async () => {
     const dir = await store();
@@ -68,7 +78,8 @@ describe('verify and repair', () => {
     editCsv(dir, (rows) => rows.map((r, i) => (i === 1 ? { ...r, embeddingIndex: 99 } : i === 3 ? { ...r, embeddingIndex: 2 } : r)));
     resealManifest(dir, 'data.csv');
     await expectDamaged(dir, /row 2 points to embedding 99, past the end/);
-    const { actions, snapshot } = await GalleryStore.repair(dir);
+    await expectRefusedUnchanged(dir, /2 faces of 2 identities lost their embeddings \(1 points past the end of embeddings\.f32; 1 shares an earlier row's embedding\)/);
+    const { actions, snapshot } = await GalleryStore.repair(dir, { lostEmbeddings: 'drop' });
     expect(actions.join('\n')).toMatch(/dropped data\.csv row 2 \(alice\): embedding 99 is past the end/);
     expect(actions.join('\n')).toMatch(/dropped data\.csv row 4 \(carol\): embedding 2 is used by an earlier row/);
     expect(actions.join('\n')).toMatch(/dropped 2 embeddings that no row of data\.csv refers to/);
@@ -89,12 +100,17 @@ describe('verify and repair', () => {
     expect(Array.from(snapshot.embeddingOf(2))).toEqual(Array.from(face('carol', 3).embedding));
   });
 
-  it('a truncated dump keeps its complete rows', async () => {
+  it('a truncated dump: repair refuses, changing nothing; told to drop, it keeps the complete rows', async () => {
     const dir = await store();
     const dump = fs.readFileSync(file(dir, 'embeddings.f32'));
     fs.writeFileSync(file(dir, 'embeddings.f32'), dump.subarray(0, dump.length - 10));
     await expectDamaged(dir, /embeddings\.f32 is \d+ bytes; manifest\.json says \d+/);
-    const { actions, snapshot } = await GalleryStore.repair(dir);
+    await expectRefusedUnchanged(
+      dir,
+      /store is damaged: 1 face of 1 identity lost its embedding \(1 is past the end of embeddings\.f32, which was truncated to 3 of 4 embeddings\): `facectl index rebuild --reembed` re-embeds them from their photos; `--drop-damaged` drops them$/,
+    );
+    const { actions, snapshot } = await GalleryStore.repair(dir, { lostEmbeddings: 'drop' });
+    expect(actions.join('\n')).toMatch(/dropped data\.csv row 4 \(carol\): embedding 3 is past the end of embeddings\.f32/);
     expect(actions.join('\n')).toMatch(/truncated: kept 3 of 4 embeddings/);
     expect(snapshot.rows.map((r) => r.id)).toEqual(['alice', 'alice', 'bob']);
     expect((await GalleryStore.verify(dir)).ok).toBe(true);
@@ -174,6 +190,84 @@ describe('verify and repair', () => {
     await expectDamaged(dir, /embeddings\.f32 is missing/);
     await expectFacectlError(() => GalleryStore.repair(dir), ExitCode.STORE_ERROR, /cannot repair: embeddings\.f32 is missing/);
     expect(fs.existsSync(file(dir, 'data.csv'))).toBe(true);
+  });
+});
+
+describe('rows whose embedding is lost are never dropped unasked', () => {
+  /** The store of store() with embeddings.f32 cut to `bytes` (the 256-byte header and some rows). */
+  async function truncated(bytes: number): Promise<string> {
+    const dir = await store();
+    fs.truncateSync(file(dir, 'embeddings.f32'), bytes);
+    return dir;
+  }
+  /** A re-embedding that gives row i the unit vector on axis 7 - i (told apart from the enrolled ones). */
+  const reembedAll = (seen: FaceRow[][]) => async (rows: readonly FaceRow[]) => {
+    seen.push(rows.map((r) => ({ ...r })));
+    return (draft: StoreDraft) => draft.replaceAllEmbeddings(MODEL, rows.map((_, i) => face('x', 7 - i).embedding));
+  };
+
+  it('a dump truncated inside the first row: refused, the files unchanged; every row is listed as dropped only with drop', async () => {
+    const dir = await truncated(270);
+    await expectRefusedUnchanged(dir, /4 faces of 3 identities lost their embeddings \(4 are past the end of embeddings\.f32, which was truncated to 0 of 4 embeddings\)/);
+    const { actions, snapshot } = await GalleryStore.repair(dir, { lostEmbeddings: 'drop' });
+    expect(actions.filter((a) => a.startsWith('dropped data.csv row'))).toHaveLength(4);
+    expect(snapshot.rows).toEqual([]);
+  });
+
+  it('a zero embedding is refused too', async () => {
+    const dir = await store();
+    const dump = fs.readFileSync(file(dir, 'embeddings.f32'));
+    dump.fill(0, 256 + 2 * MODEL.dimension * 4, 256 + 3 * MODEL.dimension * 4); // bob's row
+    fs.writeFileSync(file(dir, 'embeddings.f32'), dump);
+    resealManifest(dir, 'embeddings.f32');
+    await expectRefusedUnchanged(dir, /1 face of 1 identity lost its embedding \(1 has a zero or non-finite embedding\)/);
+  });
+
+  it('re-embedding: the callback gets every row, lost ones included, and its embeddings are committed with the salvage in one generation', async () => {
+    const dir = await truncated(256 + 2 * MODEL.dimension * 4 + 5); // alice's two rows whole, bob's cut, carol's gone
+    const seen: FaceRow[][] = [];
+    const { actions, snapshot } = await GalleryStore.repair(dir, { lostEmbeddings: reembedAll(seen) });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.map((r) => [r.id, r.embeddingIndex])).toEqual([['alice', 0], ['alice', 1], ['bob', 2], ['carol', 3]]);
+    expect(actions.join('\n')).toMatch(/data\.csv row 3 \(bob\): embedding 2 is past the end of embeddings\.f32; re-embedded from its photo/);
+    expect(actions.join('\n')).toMatch(/wrote generation 2: 4 faces, 3 identities/);
+    expect(snapshot.generation).toBe(2);
+    const reopened = await GalleryStore.open(dir, { verifyEmbeddings: true });
+    expect(reopened.rows.map((r) => r.id)).toEqual(['alice', 'alice', 'bob', 'carol']);
+    expect(reopened.rows.map((r) => Array.from(reopened.embeddingOf(r)).indexOf(1))).toEqual([7, 6, 5, 4]);
+    expect(reopened.threshold?.value).toBe(0.55);
+    expect((await GalleryStore.verify(dir)).ok).toBe(true);
+  });
+
+  it('re-embedding that fails (a photo gone) commits nothing', async () => {
+    const dir = await truncated(270);
+    const before = storeState(dir);
+    await expect(GalleryStore.repair(dir, { lostEmbeddings: async () => Promise.reject(new Error('photo gone')) })).rejects.toThrow('photo gone');
+    expect(storeState(dir)).toEqual(before);
+  });
+
+  it('a change that leaves a lost row without its embedding is an internal error, and commits nothing', async () => {
+    const dir = await truncated(270);
+    const before = storeState(dir);
+    await expectFacectlError(() => GalleryStore.repair(dir, { lostEmbeddings: async () => () => undefined }), ExitCode.INTERNAL, /left without an embedding/);
+    expect(storeState(dir)).toEqual(before);
+  });
+
+  it("the model of a store too damaged to open: the manifest's, else the dump header's", async () => {
+    const dir = await truncated(270);
+    await expectFacectlError(() => GalleryStore.open(dir), ExitCode.STORE_ERROR);
+    expect(readableModel(dir)).toEqual(MODEL);
+    fs.unlinkSync(file(dir, 'manifest.json'));
+    expect(readableModel(dir)).toEqual(MODEL);
+    fs.unlinkSync(file(dir, 'embeddings.f32'));
+    expect(readableModel(dir)).toBeNull();
+  });
+
+  it('a sound store never calls the re-embedding', async () => {
+    const dir = await store();
+    const seen: FaceRow[][] = [];
+    expect((await GalleryStore.repair(dir, { lostEmbeddings: reembedAll(seen) })).actions).toEqual([]);
+    expect(seen).toEqual([]);
   });
 });
 

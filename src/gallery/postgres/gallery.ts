@@ -303,6 +303,11 @@ export class PostgresGallery implements Gallery {
     return this.read(async () => checkGallery(this.c, this.s, await this.meta()));
   }
 
+  /**
+   * A face and its embedding are one table row (embedding NOT NULL), so no face can lose its embedding
+   * the way a truncated embeddings.f32 does: `dropDamaged` and `reembed` have nothing to do here, and a
+   * face with an unusable embedding is reported by check() and kept.
+   */
   async repair(): Promise<string[]> {
     const report = await this.check();
     if (report.ok) return [];
