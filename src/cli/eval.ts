@@ -8,7 +8,7 @@ import type { CalibrationOutcome, EvalRequest, IdentificationScope } from '../ap
 import { ExitCode, FacectlError } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
-import { redactArgs } from '../gallery/redact-url.js';
+import { redactArgs } from '../redact-url.js';
 import { openStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
 import { DETECTOR_DEFAULT, action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';

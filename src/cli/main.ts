@@ -1,7 +1,7 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
-import { redactText } from '../gallery/redact-url.js';
+import { redactText } from '../redact-url.js';
 import { registerCluster } from './cluster.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';

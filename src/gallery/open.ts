@@ -2,7 +2,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import { defaultStoreDir } from '../store/index.js';
 import { FilesGallery } from './files.js';
-import { atAfterHost, redact } from './redact-url.js';
+import { atAfterHost, redact } from '../redact-url.js';
 import type { Gallery } from './types.js';
 
 export interface OpenGalleryOptions {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { redact, redactArgs, redactText } from '../../src/gallery/redact-url.js';
+import { redact, redactArgs, redactText } from '../../src/redact-url.js';
 import { openGallery } from '../../src/gallery/open.js';
 import { expectFacectlError } from '../store/helpers.js';
 

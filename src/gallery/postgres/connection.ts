@@ -7,7 +7,7 @@
 import os from 'node:os';
 import pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
-import { redact } from '../redact-url.js';
+import { redact } from '../../redact-url.js';
 
 export { redact };
 
