@@ -16,9 +16,15 @@ export interface ClusteringScores {
 
 const pairs = (m: number) => (m * (m - 1)) / 2;
 
-/** `found[i]` and `truth[i]`: the group and the true identity of item i (any labels). */
-export function clusteringScores(found: readonly (number | string)[], truth: readonly (number | string)[]): ClusteringScores {
-  if (found.length !== truth.length) throw new RangeError(`${found.length} group labels for ${truth.length} items`);
+/**
+ * `found[i]` and `truth[i]`: the group and the true identity of item i (any labels). Labels are compared
+ * as strings (1 and '1' are one label), the same way in every count, so the combined group-and-person key
+ * can never merge two labels that the per-group or per-person counts keep apart.
+ */
+export function clusteringScores(foundLabels: readonly (number | string)[], truthLabels: readonly (number | string)[]): ClusteringScores {
+  if (foundLabels.length !== truthLabels.length) throw new RangeError(`${foundLabels.length} group labels for ${truthLabels.length} items`);
+  const found = foundLabels.map(String);
+  const truth = truthLabels.map(String);
   const count = <K>(keys: K[]) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<K, number>());
   const groupSize = count([...found]);
   const classSize = count([...truth]);

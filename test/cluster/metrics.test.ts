@@ -24,4 +24,12 @@ describe('clusteringScores', () => {
     expect(alone.pairRecall).toBe(0);
     expect(() => clusteringScores([0], ['a', 'b'])).toThrow(RangeError);
   });
+
+  it('mixed label types: 1 and "1" are one label in every count, so the scores stay in [0, 1]', () => {
+    // Before, the group counts kept 1 and '1' apart (Map keys) while the combined key merged them:
+    // precision 2 for both items.
+    const s = clusteringScores([1, '1'], ['x', 'x']);
+    expect(s).toMatchObject({ groups: 1, classes: 1, bcubedPrecision: 1, bcubedRecall: 1, pairPrecision: 1, pairRecall: 1 });
+    expect(clusteringScores([0, 0], [7, '7'])).toMatchObject({ classes: 1, bcubedRecall: 1, bcubedPrecision: 1 });
+  });
 });
