@@ -9,7 +9,7 @@
  * 2,131 people into 391 groups (BCubed precision 24 %); the login threshold was within a point of the
  * best of a sweep.
  */
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
@@ -18,6 +18,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
 import type { PhotoProblem } from './enroll.js';
+import { DIR_MODE, describeIoError, errnoCode } from '../store/fsio.js';
 import { uniqueName } from './unique-name.js';
 
 export interface ClusteredFace {
@@ -38,34 +39,87 @@ export interface ClusterResult {
   skipped: PhotoProblem[];
 }
 
+/** A folder entry that is not a photo file (a FIFO would block the read forever): why it was skipped. */
+function notRegularFile(info: Stats): string {
+  const kind = info.isFIFO() ? 'a FIFO' : info.isSocket() ? 'a socket' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a regular file';
+  return `${kind}, not a photo file: skipped`;
+}
+
 /**
  * The photos under `paths` (files, or folders walked recursively), in natural order; documents and dotfiles
  * skipped. Each file and folder is taken once by its real path, so a symbolic link loop ends and a photo
- * reached twice (through `--link-to` folders of an earlier run) counts once. A dangling link inside a folder
- * is kept, to be listed as a photo that could not be read; a path given that does not exist is NOT_FOUND.
+ * reached twice (through `--link-to` folders of an earlier run) counts once. A photo is recorded under a
+ * path that is not a link when it has one: symbolic links met inside folders are followed only after every
+ * folder has been walked, and what is reached only through a link is recorded under its real path (so
+ * `--link-to` never links to an old album's link, and the results never name one). Photos reached only
+ * through links come after the others. Inside folders only regular files (and links to them) are taken: a
+ * FIFO, socket or device is added to `skipped` with the reason (reading a FIFO would wait forever); a path
+ * given on the command line is taken as it is (`<(cmd)` works). A dangling link inside a folder is kept, to
+ * be listed as a photo that could not be read; a path given that does not exist is NOT_FOUND.
  */
-export function listPhotos(paths: readonly string[]): string[] {
+export function listPhotos(paths: readonly string[], skipped: PhotoProblem[] = []): string[] {
   const out: string[] = [];
-  const seen = new Set<string>();
-  const walk = (p: string, explicit: boolean) => {
+  const seen = new Set<string>(); // real paths of the files and folders taken
+  const links: string[] = []; // symbolic links met inside folders, followed after everything else
+  const takeFile = (p: string, real: string) => {
+    if (seen.has(real)) return;
+    seen.add(real);
+    out.push(p);
+  };
+  const skip = (p: string, real: string, reason: string) => {
+    if (seen.has(real)) return;
+    seen.add(real);
+    skipped.push({ file: p, code: ExitCode.BAD_IMAGE, reason });
+  };
+  const walkFolder = (dir: string, real: string, followLinks: boolean) => {
+    if (seen.has(real)) return;
+    seen.add(real);
+    for (const name of readdirSync(dir).sort(naturalCompare)) if (!name.startsWith('.')) entry(path.join(dir, name), followLinks);
+  };
+  const entry = (p: string, followLinks: boolean) => {
+    const own = lstatSync(p, { throwIfNoEntry: false });
+    if (!own) return; // gone since the folder was read
+    if (own.isSymbolicLink()) {
+      if (!followLinks) return void links.push(p);
+      const info = statSync(p, { throwIfNoEntry: false });
+      if (!info) {
+        // A dangling link: reported when it cannot be read.
+        if (!isObviousNonImage(path.basename(p))) takeFile(p, `\0dangling:${path.resolve(p)}`);
+        return;
+      }
+      const real = realpathSync(p);
+      if (info.isDirectory()) return walkFolder(real, real, true);
+      if (isObviousNonImage(path.basename(p)) && isObviousNonImage(path.basename(real))) return;
+      if (!info.isFile()) return skip(p, real, `a link to ${notRegularFile(info)}`);
+      return takeFile(real, real);
+    }
+    if (own.isDirectory()) return walkFolder(p, realpathSync(p), followLinks);
+    if (isObviousNonImage(path.basename(p))) return;
+    if (!own.isFile()) return skip(p, realpathSync(p), notRegularFile(own));
+    takeFile(p, realpathSync(p));
+  };
+  for (const p of paths) {
     let info;
     try {
       info = statSync(p);
     } catch {
-      if (explicit) throw new FacectlError(ExitCode.NOT_FOUND, 'no such file or folder', p);
-      if (!isObviousNonImage(path.basename(p))) out.push(p); // a dangling link: reported when it cannot be read
-      return;
+      throw new FacectlError(ExitCode.NOT_FOUND, 'no such file or folder', p);
     }
     const real = realpathSync(p);
-    if (seen.has(real)) return;
-    seen.add(real);
-    if (info.isDirectory()) {
-      const names = readdirSync(p).sort(naturalCompare);
-      for (const name of names) if (!name.startsWith('.')) walk(path.join(p, name), false);
-    } else if (explicit || !isObviousNonImage(path.basename(p))) out.push(p);
-  };
-  for (const p of paths) walk(p, true);
+    if (info.isDirectory()) walkFolder(p, real, false);
+    else takeFile(p, real); // as given, whatever it is: a FIFO named on the command line is read (`<(cmd)`)
+  }
+  for (let i = 0; i < links.length; i++) entry(links[i]!, true);
   return out;
+}
+
+/** The real path of `file`, else (gone, or not a path: a pipe) its absolute path. */
+function realPathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 }
 
 export async function clusterPhotos(
@@ -110,31 +164,76 @@ export async function clusterPhotos(
   return { threshold, groups, leftOut, skipped };
 }
 
-/** USAGE unless `dir` is missing or an empty folder (checked before the long part, and again when linking). */
+/**
+ * A `--link-to` path's failure as one line with its own exit code, as `--draw`'s (src/cli/output-file.ts):
+ * part of the path a file → usage (2), a folder missing → not found (14), anything else (permissions,
+ * read-only, full) → cannot write (11).
+ */
+function linkToError(err: unknown, target: string): FacectlError {
+  if (err instanceof FacectlError) return err;
+  switch (errnoCode(err)) {
+    case 'ENOTDIR':
+      return new FacectlError(ExitCode.USAGE, '--link-to: part of this path is a file, not a folder', target);
+    case 'ENOENT':
+      return new FacectlError(ExitCode.NOT_FOUND, `--link-to: folder ${path.dirname(target)} not found`, target);
+    case 'EEXIST':
+      return new FacectlError(ExitCode.USAGE, '--link-to: already exists: --link-to makes one folder per group and overwrites nothing', target);
+    default:
+      return new FacectlError(ExitCode.STORE_ERROR, `--link-to: cannot write: ${describeIoError(err)}`, target);
+  }
+}
+
+/**
+ * Before the long part: `dir` made (0700, with its parents) if missing, else it must be an empty folder
+ * (or a link to one). A dangling link is not an empty folder (USAGE), nor is a file; a path that cannot be
+ * made or read is one line with linkToError's exit code. Checked again when linking.
+ */
 export function requireNewOrEmptyFolder(dir: string): void {
-  if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0))
-    throw new FacectlError(ExitCode.USAGE, 'not an empty folder: --link-to makes one folder per group and overwrites nothing', dir);
+  const notEmpty = () => new FacectlError(ExitCode.USAGE, 'not an empty folder: --link-to makes one folder per group and overwrites nothing', dir);
+  try {
+    const own = lstatSync(dir, { throwIfNoEntry: false });
+    if (!own) {
+      // The parents, then the folder itself without `recursive`: Node's recursive mkdir spins forever on a
+      // path where mkdir says ENOENT although the parent exists (/proc/x).
+      mkdirSync(path.dirname(path.resolve(dir)), { recursive: true, mode: DIR_MODE });
+      return void mkdirSync(dir, { mode: DIR_MODE });
+    }
+    const info = own.isSymbolicLink() ? statSync(dir, { throwIfNoEntry: false }) : own;
+    if (!info?.isDirectory() || readdirSync(dir).length > 0) throw notEmpty(); // a dangling link, a file, a full folder
+  } catch (err) {
+    throw linkToError(err, dir);
+  }
 }
 
 /**
  * One folder per group of at least `minSize` faces under `dir` (group-001 = the largest), holding a
  * symbolic link to each photo, so a photo library can be browsed by person without a second copy of
- * anyone's photos. `dir` must be new or empty (nothing is overwritten); folders are private (0700).
+ * anyone's photos, each link to the photo's real path. `dir` must be new or empty (nothing is overwritten);
+ * folders are private (0700). A folder or link that cannot be made is one line (linkToError), not a crash.
  * Returns the folders made.
  */
 export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minSize: number): string[] {
   requireNewOrEmptyFolder(dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const wide = String(groups.length).length;
   const made: string[] = [];
   groups.forEach((g, i) => {
     if (g.length < minSize) return;
     const folder = path.join(dir, `group-${String(i + 1).padStart(Math.max(3, wide), '0')}`);
-    mkdirSync(folder, { mode: 0o700 });
+    try {
+      mkdirSync(folder, { mode: DIR_MODE });
+    } catch (err) {
+      throw linkToError(err, folder);
+    }
     const used = new Set<string>();
     for (const file of new Set(g.map((f) => f.file))) {
       const name = uniqueName(used, path.parse(file).name, path.extname(file));
-      symlinkSync(path.resolve(file), path.join(folder, name));
+      // To the photo itself: a link to a link (an earlier run's album) breaks when that album is deleted.
+      const target = realPathOr(file);
+      try {
+        symlinkSync(target, path.join(folder, name));
+      } catch (err) {
+        throw linkToError(err, path.join(folder, name));
+      }
     }
     made.push(folder);
   });

@@ -4,6 +4,7 @@ import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
+import type { PhotoProblem } from '../app/enroll.js';
 
 interface ClusterOpts extends GlobalOptions {
   model?: string;
@@ -26,16 +27,24 @@ export function registerCluster(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     const minSize = numberOption('--min-size', opts.minSize, 1, 1e9, { integer: true })!;
     const { clusterPhotos, linkGroups, listPhotos, requireNewOrEmptyFolder } = await import('../app/cluster.js');
-    if (opts.linkTo) requireNewOrEmptyFolder(opts.linkTo); // before the long part
-    const files = listPhotos(paths);
+    if (opts.linkTo) requireNewOrEmptyFolder(opts.linkTo); // before the long part: checked, and made if new
+    const notPhotos: PhotoProblem[] = []; // FIFOs, sockets, devices inside the folders
+    const files = listPhotos(paths, notPhotos);
+    // Each photo skipped is an error, not progress: one line on stderr, also with -q (as detect's).
+    const reportSkipped = (list: readonly PhotoProblem[]) => {
+      for (const s of list) process.stderr.write(`facectl: ${s.file}: ${s.reason.replace(/\s*\n\s*/g, ' ')}\n`);
+    };
+    reportSkipped(notPhotos);
     if (!files.length) throw new FacectlError(ExitCode.NOT_FOUND, `no photos under ${paths.join(', ')}`);
     const pipeline = await loadPipeline(opts);
     const r = await withSpinner(opts, `embedding the faces of ${files.length} photos`, (spinner) =>
       clusterPhotos(pipeline, files, { threshold, onPhoto: (done) => spinner && (spinner.text = `embedding the faces of ${done}/${files.length} photos`) }),
     );
+    reportSkipped(r.skipped);
+    const skipped = [...notPhotos, ...r.skipped];
     const faces = r.groups.reduce((n, g) => n + g.length, 0);
     const linked = opts.linkTo ? linkGroups(r.groups, opts.linkTo, minSize) : [];
-    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped: r.skipped, linked });
+    if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped, linked });
     else {
       const shown = r.groups.filter((g) => g.length >= minSize);
       const rows = shown.map((g, i) => {
@@ -46,13 +55,20 @@ export function registerCluster(program: Command): void {
       process.stdout.write(
         `${faces} faces in ${files.length} photos: ${r.groups.length} groups, ${r.groups.filter((g) => g.length >= 2).length} with 2 or more faces` +
           `${r.leftOut.length ? `; ${r.leftOut.length} faces left out (too small, uncertain or turned away: --json lists them)` : ''}` +
-          `${r.skipped.length ? `; ${r.skipped.length} photos without a face` : ''}\n`,
+          `${skipped.length ? `; ${skippedSummary(skipped)}` : ''}\n`,
       );
       note(opts, `threshold ${fmt(r.threshold.value, 4)}: ${r.threshold.source}`);
       if (opts.linkTo) note(opts, `${linked.length} group folders of links in ${opts.linkTo}`);
-      for (const s of r.skipped) note(opts, `${s.file}: ${s.reason}`);
     }
-    // No face at all: exit 4; faces, but none usable: exit 7, as enroll would say.
-    return faces ? ExitCode.OK : r.leftOut.length ? ExitCode.LOW_QUALITY : ExitCode.NO_FACE;
+    // Faces grouped: 0. None usable: exit 7 when faces were found but all left out, as enroll would say;
+    // else the first skipped photo's code, as detect's (4 no face, 6 unreadable, 14 a dangling link).
+    return faces ? ExitCode.OK : r.leftOut.length ? ExitCode.LOW_QUALITY : (skipped[0]?.code ?? ExitCode.NO_FACE);
   }));
+}
+
+/** "3 photos skipped: 1 without a face, 2 unreadable", by what happened to each. */
+function skippedSummary(skipped: readonly PhotoProblem[]): string {
+  const noFace = skipped.filter((s) => s.code === ExitCode.NO_FACE).length;
+  const parts = [noFace && `${noFace} without a face`, skipped.length - noFace && `${skipped.length - noFace} unreadable or not a photo`].filter(Boolean);
+  return `${skipped.length} photo${skipped.length === 1 ? '' : 's'} skipped: ${parts.join(', ')} (reasons above on stderr)`;
 }

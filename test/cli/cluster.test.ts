@@ -3,7 +3,7 @@
  * from the sample photos `npm ci` installs, each saved twice (another size and JPEG quality), must give
  * three groups of two. With it: the two folder-per-person sets (15 + 40 photos of 14 people) must give
  * groups that each hold one person, and the group photos groups in which no photo appears twice. Bad
- * input: no photos → exit 14; photos without faces → exit 4.
+ * input: no photos → exit 14; photos without faces → exit 4; unreadable photos → exit 6, each reason on stderr.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +90,19 @@ describe.skipIf(!hasSamples)(`facectl cluster${hasSamples ? '' : ` (${SKIP_NO_SA
     const r = cluster(blank);
     expect(r.code).toBe(ExitCode.NO_FACE);
     expect(r.json!.skipped).toEqual([{ file: path.join(blank, 'grey.png'), code: ExitCode.NO_FACE, reason: 'no face found' }]);
+  });
+
+  it('unreadable photos are not "without a face": the summary says which, each reason is on stderr also with -q, and the exit code is theirs', () => {
+    const bad = path.join(tmp, 'unreadable');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(path.join(bad, 'garbage.jpg'), 'garbage');
+    writeFileSync(path.join(bad, 'empty.png'), '');
+    const r = runCli(['cluster', bad, '-q'], env);
+    expect(r.code).toBe(ExitCode.BAD_IMAGE); // not 4 (no face): the first skipped photo's code, as detect's
+    expect(r.stdout).toMatch(/2 photos skipped: 2 unreadable/);
+    expect(r.stdout).not.toMatch(/without a face/);
+    expect(r.stderr).toContain(`facectl: ${path.join(bad, 'empty.png')}: `);
+    expect(r.stderr).toContain(`facectl: ${path.join(bad, 'garbage.jpg')}: `);
   });
 
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
