@@ -153,12 +153,21 @@ export async function clusterPhotos(
     }
     options.onPhoto?.(i + 1);
   }
+  // Chinese whispers visits the faces in a seeded order drawn over their positions, so the same photos
+  // given in another order could give other groups: the faces are clustered in one canonical order
+  // (real path, then face number) and the labels mapped back.
+  const keys = faces.map((f) => realPathOr(f.file));
+  const canonical = faces.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : faces[a]!.face - faces[b]!.face));
   const dim = spec.dim;
   const all = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => all.set(v, i * dim));
-  const labels = clusterVectors(all, dim, { threshold: threshold.value, neighbours: options.neighbours });
-  const groups: ClusteredFace[][] = [];
-  labels.forEach((g, i) => (groups[g] ??= []).push(faces[i]!));
+  canonical.forEach((from, i) => all.set(vectors[from]!, i * dim));
+  const sortedLabels = clusterVectors(all, dim, { threshold: threshold.value, neighbours: options.neighbours });
+  const labels = new Int32Array(faces.length);
+  canonical.forEach((from, i) => (labels[from] = sortedLabels[i]!));
+  // Groups in the order of their first face as given (labels are numbered in the canonical order).
+  const byLabel = new Map<number, ClusteredFace[]>();
+  labels.forEach((g, i) => (byLabel.get(g) ?? byLabel.set(g, []).get(g)!).push(faces[i]!));
+  const groups = [...byLabel.values()];
   // Largest first; equal sizes keep the order of their first face.
   groups.sort((a, b) => b.length - a.length);
   return { threshold, groups, leftOut, skipped };
