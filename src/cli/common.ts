@@ -80,6 +80,19 @@ export function table(head: string[], rows: (string | number)[][]): string {
 
 export const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
+/**
+ * A score and the threshold it was compared with, printed with `digits` decimals, or more where rounding
+ * would contradict the decision (`verify X X --threshold 1`: 0.99999994 is not 1.0000, and the answer is
+ * DIFFERENT): the shown numbers always agree with `passed` (score ≥ threshold).
+ */
+export function fmtVersus(score: number, threshold: number, passed: boolean, digits = 4): [string, string] {
+  for (let d = digits; d <= 12; d++) {
+    const [s, t] = [fmt(score, d), fmt(threshold, d)];
+    if (Number(s) >= Number(t) === passed) return [s, t];
+  }
+  return [String(score), String(threshold)];
+}
+
 /** Progress and warnings go to stderr so stdout stays clean for --json and pipes. */
 export function note(opts: GlobalOptions, message: string): void {
   if (!opts.quiet) process.stderr.write(message + '\n');

@@ -8,7 +8,7 @@ import type { FaceDecision } from '../app/login.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
-import { DETECTOR_DEFAULT, action, indexOption, fmt, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, indexOption, fmt, fmtVersus, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { enrolledRows, loginFacesJson } from './login-json.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -70,7 +70,9 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
             })),
           ),
           verdict: {
-            text: d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${fmt(d.score, 3)} ≥ ${fmt(r.threshold.value, 3)})` : `UNKNOWN (best ${fmt(d.score, 3)} < ${fmt(r.threshold.value, 3)})`,
+            text: ((shown) => (d.decision === 'ACCEPT' ? `ACCEPT ${d.id} (${shown[0]} ≥ ${shown[1]})` : `UNKNOWN (best ${shown[0]} < ${shown[1]})`))(
+              fmtVersus(d.score, r.threshold.value, d.decision === 'ACCEPT', 3),
+            ),
             accepted: d.decision === 'ACCEPT',
           },
         })),
@@ -98,10 +100,12 @@ function printDecisions(
 ): void {
   for (const [i, d] of decisions.entries()) {
     const where = decisions.length > 1 ? ` face ${i + 1} at ${Math.round(d.face.box.x)},${Math.round(d.face.box.y)}` : '';
+    // Digits enough that the shown numbers agree with the decision (0.50499 is not "0.5050 < 0.5050").
+    const [score, shownThreshold] = fmtVersus(d.score, threshold.value, d.decision === 'ACCEPT');
     process.stdout.write(
       d.decision === 'ACCEPT'
-        ? `ACCEPT ${d.id}${d.name && d.name !== d.id ? ` (${d.name})` : ''}${where}  similarity ${fmt(d.score, 4)} ≥ threshold ${fmt(threshold.value, 4)}\n`
-        : `UNKNOWN${where}  best similarity ${fmt(d.score, 4)} < threshold ${fmt(threshold.value, 4)}${d.candidates[0] ? ` (nearest: ${d.candidates[0].id})` : ''}\n`,
+        ? `ACCEPT ${d.id}${d.name && d.name !== d.id ? ` (${d.name})` : ''}${where}  similarity ${score} ≥ threshold ${shownThreshold}\n`
+        : `UNKNOWN${where}  best similarity ${score} < threshold ${shownThreshold}${d.candidates[0] ? ` (nearest: ${d.candidates[0].id})` : ''}\n`,
     );
     process.stdout.write(table(['rank', 'id', 'name', 'similarity'], d.candidates.map((c, k) => [k + 1, c.id, c.name, fmt(c.score, 4)])) + '\n');
     const photos = enrolledPhotos(d.id);

@@ -3,7 +3,7 @@ import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
-import { action, fmt, loadPipeline, numberOption, printJson, stdinPhotoAtMostOnce, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmtVersus, loadPipeline, note, numberOption, printJson, stdinPhotoAtMostOnce, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 
 interface VerifyOpts extends GlobalOptions {
   threshold?: string;
@@ -27,6 +27,12 @@ export function registerVerify(program: Command): void {
       const [fa, fb] = [await pipeline.processFile(a, 'largest'), await pipeline.processFile(b, 'largest')];
       const similarity = dot(fa.faces[0]!.embedding, fb.faces[0]!.embedding);
       const same = similarity >= threshold;
+      // Several faces in a photo: the largest is compared, which may not be the person meant. Say so.
+      for (const [file, r] of [[a, fa], [b, fb]] as const) {
+        const box = r.faces[0]!.box;
+        if (r.detected > 1)
+          note(opts, `${file}: ${r.detected} faces; compared the largest, box ${Math.round(box.x)},${Math.round(box.y)} ${Math.round(box.width)}x${Math.round(box.height)}`);
+      }
       const result = {
         image1: a,
         image2: b,
@@ -35,10 +41,14 @@ export function registerVerify(program: Command): void {
         thresholdSource: opts.threshold !== undefined ? '--threshold' : spec.thresholds.verify.provenance,
         decision: same ? 'SAME' : 'DIFFERENT',
         model: spec.id,
-        faces: [fa.faces[0]!, fb.faces[0]!].map((f) => ({ box: f.box, score: f.score, quality: f.quality })),
+        /** The face compared in each photo (its largest), and how many faces the photo has. */
+        faces: [fa, fb].map((r) => ({ box: r.faces[0]!.box, score: r.faces[0]!.score, quality: r.faces[0]!.quality, facesInPhoto: r.detected })),
       };
       if (opts.json) printJson(result);
-      else process.stdout.write(`${result.decision}  similarity ${fmt(similarity, 4)} (threshold ${fmt(threshold, 4)}, model ${spec.id})\n`);
+      else {
+        const [shown, shownThreshold] = fmtVersus(similarity, threshold, same);
+        process.stdout.write(`${result.decision}  similarity ${shown} (threshold ${shownThreshold}, model ${spec.id})\n`);
+      }
       return same ? ExitCode.OK : ExitCode.UNKNOWN_FACE;
     }),
   );

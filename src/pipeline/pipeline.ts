@@ -93,9 +93,9 @@ export class FacePipeline {
     file: string,
     select: FaceSelection,
     detectOptions: Partial<DetectOptions> = {},
-  ): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
+  ): Promise<{ image: DecodedImage; faces: EmbeddedFace[]; /** Faces the detector found, before `select` chose. */ detected: number }> {
     const image = await this.decode(file);
-    return { image, faces: await this.processImage(image, select, detectOptions, file) };
+    return { image, ...(await this.processImageCounted(image, select, detectOptions, file)) };
   }
 
   /** processFile for a photo given by path or as its file's bytes (a request to `facectl serve`, `label` naming it in errors). */
@@ -106,13 +106,23 @@ export class FacePipeline {
   }
 
   async processImage(image: RgbImage, select: FaceSelection, detectOptions: Partial<DetectOptions> = {}, label?: string): Promise<EmbeddedFace[]> {
+    return (await this.processImageCounted(image, select, detectOptions, label)).faces;
+  }
+
+  /** processImage, and how many faces the detector found (verify says when it chose among several). */
+  private async processImageCounted(
+    image: RgbImage,
+    select: FaceSelection,
+    detectOptions: Partial<DetectOptions>,
+    label?: string,
+  ): Promise<{ faces: EmbeddedFace[]; detected: number }> {
     const mode = select === 'all' ? 'thorough' : (detectOptions.mode ?? 'fast');
     const found = await this.detect(image, { ...detectOptions, mode });
     if (!found.length) throw new FacectlError(ExitCode.NO_FACE, 'no face found', label);
     if (select === 'single' && found.length > 1)
       throw new FacectlError(ExitCode.MULTIPLE_FACES, `${found.length} faces found where one was expected (use --largest to take the biggest)`, label);
     const chosen = select === 'all' ? found : [selectFace(found, image, select === 'center' ? 'center' : 'largest')!];
-    return this.embed(image, chosen);
+    return { faces: await this.embed(image, chosen), detected: found.length };
   }
 }
 

@@ -69,6 +69,20 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(JSON.parse(d.stdout).decision).toBe('DIFFERENT');
   });
 
+  it('verify says when a photo has several faces (the largest is compared), and never prints numbers that contradict its answer', () => {
+    const { cli } = withStore('verify-faces');
+    const group = dataset('edge-cases', 'multi-face', '7242.jpg'); // two faces
+    const r = cli('verify', group, ex('kit_harington/john1.jpeg'), '--json');
+    expect(r.stderr).toMatch(/7242\.jpg: 2 faces; compared the largest, box \d+,\d+ \d+x\d+/);
+    expect(JSON.parse(r.stdout).faces.map((f: { facesInPhoto: number }) => f.facesInPhoto)).toEqual([2, 1]);
+    // A photo against itself scores just under 1 in float32: at --threshold 1 it is DIFFERENT, and the
+    // printed similarity must not round up to the threshold.
+    const same = cli('verify', ex('kit_harington/john1.jpeg'), ex('kit_harington/john1.jpeg'), '--threshold', '1');
+    expect(same.code).toBe(ExitCode.UNKNOWN_FACE);
+    const [, shown, threshold] = same.stdout.match(/^DIFFERENT {2}similarity ([\d.]+) \(threshold ([\d.]+)/)!;
+    expect(Number(shown)).toBeLessThan(Number(threshold));
+  });
+
   it('bad input: one line on stderr, a distinct exit code, and the store unchanged', () => {
     const { store, cli } = withStore('bad-input');
     const corrupt = path.join(tmp, 'corrupt.jpg');
