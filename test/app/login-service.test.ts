@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LoginService } from '../../src/app/login-service.js';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
@@ -15,7 +15,7 @@ import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery, ThresholdInfo } from '../../src/gallery/types.js';
 import type { FacePipeline, PhotoInput } from '../../src/pipeline/pipeline.js';
 import { dot } from '../../src/pipeline/vector.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
 
 const [a, b] = unitVectors(2, MODEL.dimension, 7) as [Float32Array, Float32Array];
@@ -89,11 +89,7 @@ describe('LoginService after its gallery is deleted and created anew at the same
   });
 
   describe('PostgreSQL', () => {
-    let server: PgServer;
-    beforeAll(async () => {
-      server = await startPgServer();
-    }, 120_000);
-    afterAll(async () => server?.stop());
+    const server = usePgServer();
 
     it('DROP SCHEMA … CASCADE, then a new gallery in the same schema', async () => {
       const schema = uniqueSchema();

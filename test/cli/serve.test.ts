@@ -11,11 +11,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
 import { startPgProxy } from '../helpers/pg-proxy.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { repoRoot } from '../helpers/shared.js';
 
@@ -124,11 +124,7 @@ describe.skipIf(!hasSamples)(`facectl serve${hasSamples ? '' : ` (${SKIP_NO_SAMP
   }, 180_000);
 
   describe('on PostgreSQL', () => {
-    let server: PgServer;
-    beforeAll(async () => {
-      server = await startPgServer();
-    }, 60_000);
-    afterAll(async () => server?.stop());
+    const server = usePgServer(60_000);
     it('the same, against a database another process writes to', async () => {
       await story(server.url(uniqueSchema()));
     }, 180_000);

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyGallery, galleryDigest } from '../../src/app/store-copy.js';
 import { ExitCode } from '../../src/errors.js';
 import { openGallery } from '../../src/gallery/open.js';
@@ -13,13 +13,9 @@ import { FilesGallery } from '../../src/gallery/files.js';
 import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
 import { expectFacectlError } from '../store/helpers.js';
 import { runCli } from '../helpers/cli.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 
-let server: PgServer;
-beforeAll(async () => {
-  server = await startPgServer();
-}, 120_000);
-afterAll(async () => server?.stop());
+const server = usePgServer();
 
 async function digestOf(location: string) {
   const g = await openGallery(location, { mustExist: true });

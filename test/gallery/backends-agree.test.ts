@@ -5,17 +5,13 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openGallery } from '../../src/gallery/open.js';
-import { startPgServer, type PgServer } from '../helpers/pg-server.js';
+import { usePgServer } from '../helpers/pg-server.js';
 import { MODEL, newFace, unitVectors } from './contract.js';
 
 describe('files and PostgreSQL agree', () => {
-  let pg: PgServer;
-  beforeAll(async () => {
-    pg = await startPgServer();
-  }, 120_000);
-  afterAll(async () => pg?.stop());
+  const pg = usePgServer();
 
   it('the same faces give the same candidates and scores to the bit, flat and HNSW', async () => {
     const files = await openGallery(path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-agree-')), 'store'));

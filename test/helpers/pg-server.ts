@@ -4,6 +4,7 @@
  * FACECTL_TEST_PG_URL set, the same tests run against that server instead. Each test uses its own schema.
  */
 import { spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { repoRoot } from './shared.js';
 
@@ -42,4 +43,17 @@ export async function startPgServer(options: { vector?: boolean } = {}): Promise
       await closed;
     },
   };
+}
+
+/**
+ * A server for the enclosing describe block (or file): started before its tests, stopped after them.
+ * The returned object's `url` works once the tests run.
+ */
+export function usePgServer(startTimeoutMs = 120_000): Pick<PgServer, 'url'> {
+  let server: PgServer | undefined;
+  beforeAll(async () => {
+    server = await startPgServer();
+  }, startTimeoutMs);
+  afterAll(async () => server?.stop());
+  return { url: (schema) => server!.url(schema) };
 }

@@ -67,13 +67,27 @@ const CLEAN = rewritePrelu(MODEL, { fold: true });
 /** What an attacker would store: the rewrite of another model (other slopes), under the real model's name. */
 const POISON = rewritePrelu(preluModel([5, 5, 5, 5]), { fold: true });
 
-/** The poisoned rewrite and a record that matches it, where cachedPreluRewrite looks for MODEL's. */
-function plantPrelu(dir: string, fileMode = 0o600): string {
-  const base = path.join(dir, `${sha256(MODEL)}.folded.v${PRELU_REWRITE_VERSION}`);
-  writeFileSync(`${base}.onnx`, POISON.bytes, { mode: fileMode });
-  writeFileSync(`${base}.json`, JSON.stringify({ rewritten: POISON.rewritten, folded: POISON.folded, bytes: POISON.bytes.byteLength, sha256: sha256(POISON.bytes) }), { mode: fileMode });
+/** A cache entry as an attacker would plant it: `<base>.onnx` and the record that matches it, both `fileMode`. */
+function plantEntry(base: string, bytes: Uint8Array, record: object, fileMode: number): string {
+  writeFileSync(`${base}.onnx`, bytes);
+  writeFileSync(`${base}.json`, JSON.stringify(record));
   for (const ext of ['onnx', 'json']) chmodSync(`${base}.${ext}`, fileMode);
   return base;
+}
+
+/** A cache folder `name` under a 0755 models folder that is a link to a folder `plant` filled elsewhere. */
+function linkedCacheFolder(tag: string, name: string, plant: (dir: string) => unknown): { link: string; elsewhere: string } {
+  const models = folder(path.join(tmp(tag), 'models'), 0o755);
+  const elsewhere = folder(path.join(path.dirname(models), 'elsewhere'));
+  plant(elsewhere);
+  symlinkSync(elsewhere, path.join(models, name));
+  return { link: path.join(models, name), elsewhere };
+}
+
+/** The poisoned rewrite and a record that matches it, where cachedPreluRewrite looks for MODEL's. */
+function plantPrelu(dir: string, fileMode = 0o600): string {
+  const record = { rewritten: POISON.rewritten, folded: POISON.folded, bytes: POISON.bytes.byteLength, sha256: sha256(POISON.bytes) };
+  return plantEntry(path.join(dir, `${sha256(MODEL)}.folded.v${PRELU_REWRITE_VERSION}`), POISON.bytes, record, fileMode);
 }
 
 /** The rewrite must be the clean one (bytes and outputs), not the planted one; the planted files stay as they were. */
@@ -127,11 +141,8 @@ describe('PRelu rewrites (prelu/) someone else could have written are not used',
   });
 
   it('a symbolic link for prelu/ is not followed, nor written through', async () => {
-    const models = folder(path.join(tmp('prelu-link'), 'models'), 0o755);
-    const elsewhere = folder(path.join(path.dirname(models), 'elsewhere'));
-    plantPrelu(elsewhere);
-    symlinkSync(elsewhere, path.join(models, 'prelu'));
-    await expectCleanRewrite(path.join(models, 'prelu'), undefined, elsewhere);
+    const { link, elsewhere } = linkedCacheFolder('prelu-link', 'prelu', plantPrelu);
+    await expectCleanRewrite(link, undefined, elsewhere);
   });
 
   it('a planted file others could write (0666), in a private folder, is not used', async () => {
@@ -166,11 +177,7 @@ const face = new ort.Tensor('float32', Float32Array.from({ length: 3 * 32 * 32 }
 const embed = async (session: ort.InferenceSession) => Array.from((await session.run({ [session.inputNames[0]!]: face }))[session.outputNames[0]!]!.data as Float32Array);
 
 function plantGraph(dir: string, fileMode = 0o600): string {
-  const base = path.join(dir, optimizedKey(sha256(TOY)));
-  writeFileSync(`${base}.onnx`, OTHER);
-  writeFileSync(`${base}.json`, JSON.stringify({ bytes: OTHER.byteLength, sha256: sha256(OTHER), model: sha256(TOY) }));
-  for (const ext of ['onnx', 'json']) chmodSync(`${base}.${ext}`, fileMode);
-  return base;
+  return plantEntry(path.join(dir, optimizedKey(sha256(TOY))), OTHER, { bytes: OTHER.byteLength, sha256: sha256(OTHER), model: sha256(TOY) }, fileMode);
 }
 
 describe('onnxruntime graphs (ort/) someone else could have written are not used', () => {
@@ -209,11 +216,8 @@ describe('onnxruntime graphs (ort/) someone else could have written are not used
   });
 
   it('a symbolic link for ort/ is not followed, nor written through', async () => {
-    const models = folder(path.join(tmp('ort-link'), 'models'), 0o755);
-    const elsewhere = folder(path.join(path.dirname(models), 'elsewhere'));
-    plantGraph(elsewhere);
-    symlinkSync(elsewhere, path.join(models, 'ort'));
-    await expectCleanSession(path.join(models, 'ort'), undefined, elsewhere);
+    const { link, elsewhere } = linkedCacheFolder('ort-link', 'ort', plantGraph);
+    await expectCleanSession(link, undefined, elsewhere);
   });
 
   it('a planted graph others could write (0666), in a private folder, is not used', async () => {
