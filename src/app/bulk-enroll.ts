@@ -81,7 +81,6 @@ export async function bulkEnroll(
     const { id } = folders[k]!;
     // An identity the store holds keeps its name (given with --name, perhaps): adding faces renames an identity.
     const name = storedNames.get(id) ?? folders[k]!.name;
-    if (id !== identity.name) result.renamedFolders.push({ folder: identity.name, id });
     for (const rel of identity.images) {
       const file = path.join(dataset.root, rel);
       done++;
@@ -110,7 +109,11 @@ export async function bulkEnroll(
   }
   await flush();
   result.identitiesEnrolled = withFaces.size;
-  result.renamedFolders = result.renamedFolders.filter((f) => withFaces.has(f.id)); // only folders that were enrolled
+  // Folders whose name was cleaned into another id, among those enrolled, in dataset order.
+  result.renamedFolders = dataset.identities.flatMap((identity, k) => {
+    const { id } = folders[k]!;
+    return id !== identity.name && withFaces.has(id) ? [{ folder: identity.name, id }] : [];
+  });
   result.seconds = (performance.now() - t0) / 1000;
   return result;
 }

@@ -18,7 +18,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
 import type { PhotoProblem } from './enroll.js';
-import { DIR_MODE, describeIoError, errnoCode } from '../store/fsio.js';
+import { DIR_MODE, makePrivateDirs, outputPathError } from '../store/fsio.js';
 import { uniqueName } from './unique-name.js';
 
 export interface ClusteredFace {
@@ -156,7 +156,8 @@ export async function clusterPhotos(
   // Chinese whispers visits the faces in a seeded order drawn over their positions, so the same photos
   // given in another order could give other groups: the faces are clustered in one canonical order
   // (real path, then face number) and the labels mapped back.
-  const keys = faces.map((f) => realPathOr(f.file));
+  const realOf = new Map([...new Set(faces.map((f) => f.file))].map((file) => [file, realPathOr(file)])); // once per photo
+  const keys = faces.map((f) => realOf.get(f.file)!);
   const canonical = faces.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : faces[a]!.face - faces[b]!.face));
   const dim = spec.dim;
   const all = new Float32Array(vectors.length * dim);
@@ -173,24 +174,9 @@ export async function clusterPhotos(
   return { threshold, groups, leftOut, skipped };
 }
 
-/**
- * A `--link-to` path's failure as one line with its own exit code, as `--draw`'s (src/cli/output-file.ts):
- * part of the path a file → usage (2), a folder missing → not found (14), anything else (permissions,
- * read-only, full) → cannot write (11).
- */
-function linkToError(err: unknown, target: string): FacectlError {
-  if (err instanceof FacectlError) return err;
-  switch (errnoCode(err)) {
-    case 'ENOTDIR':
-      return new FacectlError(ExitCode.USAGE, '--link-to: part of this path is a file, not a folder', target);
-    case 'ENOENT':
-      return new FacectlError(ExitCode.NOT_FOUND, `--link-to: folder ${path.dirname(target)} not found`, target);
-    case 'EEXIST':
-      return new FacectlError(ExitCode.USAGE, '--link-to: already exists: --link-to makes one folder per group and overwrites nothing', target);
-    default:
-      return new FacectlError(ExitCode.STORE_ERROR, `--link-to: cannot write: ${describeIoError(err)}`, target);
-  }
-}
+/** A `--link-to` path's failure as one line with its own exit code, as `--draw`'s (fsio.ts outputPathError). */
+const linkToError = (err: unknown, target: string): FacectlError =>
+  outputPathError(err, target, '--link-to', { EEXIST: '--link-to: already exists: --link-to makes one folder per group and overwrites nothing' });
 
 /**
  * Before the long part: `dir` made (0700, with its parents) if missing, else it must be an empty folder
@@ -201,12 +187,7 @@ export function requireNewOrEmptyFolder(dir: string): void {
   const notEmpty = () => new FacectlError(ExitCode.USAGE, 'not an empty folder: --link-to makes one folder per group and overwrites nothing', dir);
   try {
     const own = lstatSync(dir, { throwIfNoEntry: false });
-    if (!own) {
-      // The parents, then the folder itself without `recursive`: Node's recursive mkdir spins forever on a
-      // path where mkdir says ENOENT although the parent exists (/proc/x).
-      mkdirSync(path.dirname(path.resolve(dir)), { recursive: true, mode: DIR_MODE });
-      return void mkdirSync(dir, { mode: DIR_MODE });
-    }
+    if (!own) return void makePrivateDirs(dir);
     const info = own.isSymbolicLink() ? statSync(dir, { throwIfNoEntry: false }) : own;
     if (!info?.isDirectory() || readdirSync(dir).length > 0) throw notEmpty(); // a dangling link, a file, a full folder
   } catch (err) {

@@ -5,13 +5,13 @@
  * check that the pipeline runs end to end, not an accuracy figure: it is the same photo); then try every
  * face of the other photos, people who were never enrolled.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
-import { FILE_MODE } from '../store/fsio.js';
+import { writeNewPrivateFile } from '../store/fsio.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { DecodedImage } from '../pipeline/decode.js';
 import type { Box, DetectedFace } from '../pipeline/types.js';
@@ -125,9 +125,9 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
         const crop = path.join(tmp, `${id}.jpg`);
         // From the decoded pixels (EXIF orientation applied): sharp cannot read every format facectl decodes (PGM, BMP).
         const cropBytes = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).extract(region).jpeg({ quality: 92 }).toBuffer();
-        writePrivate(crop, cropBytes);
+        writeNewPrivateFile(crop, cropBytes);
         const probe = path.join(tmp, `${id}-probe.jpg`);
-        writePrivate(probe, await sharp(cropBytes).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toBuffer());
+        writeNewPrivateFile(probe, await sharp(cropBytes).flop().resize(Math.round(region.width * 0.8)).jpeg({ quality: 85 }).toBuffer());
         try {
           await enroll(pipeline, gallery, id, [crop], { largest: true, skipBad: false, force: false, threshold });
           result.enrolled.push({ id, photo: file, box: face.box });
@@ -179,8 +179,6 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
   }
 }
 
-/** A face crop: 0600 whatever the umask (sharp's toFile follows it), created new in the demo's folder. */
-const writePrivate = (file: string, bytes: Buffer) => writeFileSync(file, bytes, { mode: FILE_MODE, flag: 'wx' });
 
 /**
  * Ctrl-C or a kill ends the process without running `finally`: the folder of face crops (the user's own

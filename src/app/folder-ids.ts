@@ -18,7 +18,7 @@ export interface FolderIdentity {
 }
 
 /** A folder name as an id: invalid characters become '_', length capped. */
-export function folderToId(folder: string): string {
+function folderToId(folder: string): string {
   const cleaned = folder.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.-]+/, '').slice(0, 64);
   return cleaned || 'unnamed';
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
-import { action, fmt, loadPipeline, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, fmt, loadPipeline, note, numberOption, photoFailed, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import type { PhotoProblem } from '../app/enroll.js';
 
@@ -32,7 +32,7 @@ export function registerCluster(program: Command): void {
     const files = listPhotos(paths, notPhotos);
     // Each photo skipped is an error, not progress: one line on stderr, also with -q (as detect's).
     const reportSkipped = (list: readonly PhotoProblem[]) => {
-      for (const s of list) process.stderr.write(`facectl: ${s.file}: ${s.reason.replace(/\s*\n\s*/g, ' ')}\n`);
+      for (const s of list) photoFailed(s.file, new FacectlError(s.code, s.reason, s.file));
     };
     reportSkipped(notPhotos);
     if (!files.length) throw new FacectlError(ExitCode.NOT_FOUND, `no photos under ${paths.join(', ')}`);

@@ -6,29 +6,18 @@
  * folder is not found (14), and a path that cannot be written (permissions, read-only, full) is exit 11,
  * as for eval's reports.
  */
-import { constants, mkdirSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { DIR_MODE, FILE_MODE, describeIoError, errnoCode } from '../store/fsio.js';
+import { writeFileAtomic } from '../models/file-record.js';
+import { FILE_MODE, errnoCode, makePrivateDirs, outputPathError } from '../store/fsio.js';
 
 /** An output path's failure as a FacectlError naming the option; FacectlErrors pass through. */
-function outputError(err: unknown, target: string, option: string): FacectlError {
-  if (err instanceof FacectlError) return err;
-  switch (errnoCode(err)) {
-    case 'EISDIR':
-      return new FacectlError(ExitCode.USAGE, `${option} names a folder: give the .png file to write`, target);
-    case 'EEXIST':
-      return new FacectlError(ExitCode.USAGE, `${option} names a file: with several photos it takes a folder`, target);
-    case 'ENOTDIR':
-      return new FacectlError(ExitCode.USAGE, `${option}: part of this path is a file, not a folder`, target);
-    case 'ENOENT':
-      return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
-    default:
-      return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
-  }
-}
+const outputError = (err: unknown, target: string, option: string): FacectlError =>
+  outputPathError(err, target, option, {
+    EISDIR: `${option} names a folder: give the .png file to write`,
+    EEXIST: `${option} names a file: with several photos it takes a folder`,
+  });
 
 /** Before the work: `file` can be written as one picture (not a folder, and its folder exists). */
 export function checkOutputFile(file: string, option: string): void {
@@ -51,7 +40,7 @@ export function checkOutputFile(file: string, option: string): void {
 /** Before the work: the folder that several pictures go to, made (0700) if new. */
 export function makeOutputFolder(dir: string, option: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    makePrivateDirs(dir);
   } catch (err) {
     throw outputError(err, dir, option);
   }
@@ -63,18 +52,9 @@ export function makeOutputFolder(dir: string, option: string): void {
  * instead of writing where it points.
  */
 export async function writePrivateFile(file: string, bytes: Uint8Array, option: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  let handle: FileHandle | undefined;
   try {
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), FILE_MODE);
-    await handle.chmod(FILE_MODE); // the umask may have taken bits away, never added: 0600 exactly
-    await handle.writeFile(bytes);
-    await handle.close();
-    handle = undefined;
-    await rename(temp, file);
+    await writeFileAtomic(file, bytes, FILE_MODE);
   } catch (err) {
-    await handle?.close();
-    await rm(temp, { force: true });
     throw outputError(err, file, option);
   }
 }

@@ -5,7 +5,7 @@
  * the true identity is ranked ahead of it, and is the one reported as the top candidate.
  * A degenerate model that returns constant scores therefore gets rank-1 = 0, not 1.
  */
-import { checkRate, thresholdAtFalseAcceptRate } from './operating-point.js';
+import { checkRate, minimumNegatives, thresholdAtFalseAcceptRate } from './operating-point.js';
 
 /** Probe x gallery similarities, row-major: data[p * cols + g]. */
 export interface SimilarityMatrix {
@@ -144,7 +144,7 @@ export function dirAtFpir(mated: readonly ProbeOutcome[], nonMated: readonly Pro
   const matedScores = mated.filter((o) => Number.isFinite(o.topScore)).map((o) => o.topScore);
   const op = thresholdAtFalseAcceptRate(scoredNonMated, targetFpir, matedScores, nonMated.length - scoredNonMated.length);
   if (!op.reliable) {
-    return { ...base, reason: `needs at least ${Math.ceil(1 / targetFpir - 1e-9)} non-mated probes, have ${nonMated.length}` };
+    return { ...base, reason: `needs at least ${minimumNegatives(targetFpir)} non-mated probes, have ${nonMated.length}` };
   }
   const confusion = openSetConfusion(mated, nonMated, op.threshold);
   return {

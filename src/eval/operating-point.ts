@@ -120,7 +120,7 @@ export function tprAtFpr(genuineScores: ArrayLike<number>, impostorScores: Array
       fpr: null,
       truePositives: op.truePositives,
       falsePositives: op.falseAccepts,
-      reason: `needs at least ${Math.ceil(1 / targetFpr - 1e-9)} impostor pairs, have ${op.negatives}`,
+      reason: `needs at least ${minimumNegatives(targetFpr)} impostor pairs, have ${op.negatives}`,
     };
   }
   return {

@@ -2,11 +2,11 @@
  * Writes one evaluation's report folder: reports/<dataset>-<model>-<timestamp>/ with
  * metrics.json, report.md, failures.csv and the chart PNGs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { ExitCode, FacectlError } from '../errors.js';
-import { DIR_MODE, FILE_MODE } from '../store/fsio.js';
+import { DIR_MODE, makePrivateDirs, writeNewPrivateFile } from '../store/fsio.js';
 import { renderReportMarkdown, type ChartImage, type ReportContext } from './report-markdown.js';
 
 export { formatSummaryTable } from './summary-table.js';
@@ -64,7 +64,7 @@ export function toJson(value: unknown): string {
  * the photos (people's names in their paths) and the command: private, like the store.
  */
 function createReportDir(root: string, base: string): string {
-  mkdirSync(root, { recursive: true, mode: DIR_MODE });
+  makePrivateDirs(root);
   for (let n = 1; n < 1000; n++) {
     const dir = path.join(root, n === 1 ? base : `${base}-${n}`);
     try {
@@ -77,8 +77,6 @@ function createReportDir(root: string, base: string): string {
   throw new FacectlError(ExitCode.STORE_ERROR, 'too many reports with the same name', path.join(root, base));
 }
 
-/** A file of the new report folder: 0600, created here (never an existing file or a planted link). */
-const writeNew = (file: string, data: string | Uint8Array) => writeFileSync(file, data, { mode: FILE_MODE, flag: 'wx' });
 
 export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
   const createdAt = input.createdAt ?? new Date();
@@ -88,11 +86,11 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
     dir = createReportDir(reportsRoot, base);
     const charts = input.charts.map((c) => {
       const file = path.join(dir, path.basename(c.file));
-      writeNew(file, c.png);
+      writeNewPrivateFile(file, c.png);
       return file;
     });
     const metricsJson = path.join(dir, 'metrics.json');
-    writeNew(
+    writeNewPrivateFile(
       metricsJson,
       toJson({
         createdAt: createdAt.toISOString(),
@@ -106,9 +104,9 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
       }) + '\n',
     );
     const failuresCsv = path.join(dir, 'failures.csv');
-    writeNew(failuresCsv, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
+    writeNewPrivateFile(failuresCsv, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
     const markdown = path.join(dir, 'report.md');
-    writeNew(
+    writeNewPrivateFile(
       markdown,
       renderReportMarkdown({ ...input, createdAt, charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })) }),
     );

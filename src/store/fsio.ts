@@ -160,3 +160,54 @@ export function unlinkIfExists(file: string): boolean {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Creates `file` new (never an existing file, nor through a planted link: O_EXCL), 0600 whatever the umask. */
+export function writeNewPrivateFile(file: string, data: string | Uint8Array): void {
+  fs.writeFileSync(file, data, { mode: FILE_MODE, flag: 'wx' });
+  fs.chmodSync(file, FILE_MODE); // a umask can take owner bits away too
+}
+
+/**
+ * Makes `dir` and any missing parents 0700, one level at a time: Node's `mkdirSync(…, { recursive })`
+ * spins forever on a path where mkdir says ENOENT although the parent exists (`/proc/x`). An existing
+ * folder is accepted; a file in the way is EEXIST.
+ */
+export function makePrivateDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: DIR_MODE });
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      if (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory()) continue; // made meanwhile by another process
+      // A dangling link: on the way it is a missing folder (ENOENT, as the recursive mkdir said); last, EEXIST.
+      if (d !== missing.at(-1)) throw Object.assign(new Error(`${d} is a link to nothing`), { code: 'ENOENT' });
+      throw err;
+    }
+  }
+  if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'EEXIST' });
+}
+
+/**
+ * A failure to write an output path (`--draw`, `--sheet`, `--link-to`) as one line naming the option:
+ * part of the path a file → usage (2), a folder missing → not found (14), anything else (permissions,
+ * read-only, full) → cannot write (11); `usage` gives the option's own usage message for EEXIST / EISDIR.
+ * FacectlErrors pass through.
+ */
+export function outputPathError(err: unknown, target: string, option: string, usage: { EEXIST?: string; EISDIR?: string } = {}): FacectlError {
+  if (err instanceof FacectlError) return err;
+  const code = errnoCode(err);
+  if ((code === 'EEXIST' || code === 'EISDIR') && usage[code]) return new FacectlError(ExitCode.USAGE, usage[code], target);
+  switch (code) {
+    case 'ENOTDIR':
+      return new FacectlError(ExitCode.USAGE, `${option}: part of this path is a file, not a folder`, target);
+    case 'ENOENT':
+      return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
+    default:
+      return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
+  }
+}

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { errnoCode, FILE_MODE, sleep, step, storeError, storeIoError, unlinkIfExists } from './fsio.js';
+import { errnoCode, sleep, step, storeError, storeIoError, unlinkIfExists, writeNewPrivateFile } from './fsio.js';
 import { BREAK_LOCK_FILE, LOCK_FILE, lockTempName } from './names.js';
 
 export interface LockInfo {
@@ -175,8 +175,7 @@ function tryCreateLockFile(dir: string, name: string): string | undefined {
   const text = `${JSON.stringify(info)}\n`;
   const temp = path.join(dir, lockTempName('new'));
   try {
-    fs.writeFileSync(temp, text, { mode: FILE_MODE, flag: 'wx' });
-    fs.chmodSync(temp, FILE_MODE);
+    writeNewPrivateFile(temp, text);
     fs.linkSync(temp, path.join(dir, name));
     return text;
   } catch (err) {
