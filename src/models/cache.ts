@@ -246,13 +246,9 @@ export async function prepareModel(id: string, options: PrepareOptions = {}): Pr
       const shipped = await checkShippedModel(id, shippedDir, { verify: options.verify, ...memoOf(modelsDir) });
       if (shipped.state === 'ok') return { id, path: shipped.path!, sha256: shipped.sha256!, converted: false, shipped: true };
     }
-    const where = await inspectCacheDir(modelsDir, modelsCacheRoot(modelsDir));
-    if (where.state === 'unsafe') {
-      warnUnsafeCache(where);
-      return convertPrivately(id);
-    }
     if (!options.force) {
       const cached = await checkCachedModel(id, { modelsDir, verify: options.verify });
+      if (cached.state === 'unsafe') return convertPrivately(id);
       if (cached.state === 'ok') return { id, path: modelPaths(id, modelsDir).onnx, sha256: cached.sha256!, converted: false, shipped: false };
     }
     return convertAndStore(id, modelsDir);
