@@ -164,6 +164,17 @@ export async function readCacheFile(file: string): Promise<Buffer | undefined> {
   }
 }
 
+/** A cache file's JSON, read as readCacheFile does: undefined when it is missing, may not be trusted, or does not parse. */
+export async function readCacheJson<T>(file: string): Promise<T | undefined> {
+  const bytes = await readCacheFile(file);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a cache file (not opened: a model onnxruntime reads by name) is a regular file only this user or root can change. */
 export async function trustedCacheFile(file: string): Promise<boolean> {
   const info = await lstat(file).catch(() => undefined);

@@ -20,7 +20,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
-import { inspectCacheDir, readCacheFile, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
+import { inspectCacheDir, readCacheJson, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, removeAbandonedTemps, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
 import { checkShippedModel, defaultShippedDir } from './shipped.js';
 
@@ -124,13 +124,9 @@ const isRecord = (r: unknown): r is FileRecord =>
   typeof r === 'object' && r !== null && typeof (r as FileRecord).file === 'string' && typeof (r as FileRecord).sha256 === 'string' && typeof (r as FileRecord).bytes === 'number';
 
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
-  try {
-    const parsed = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Sidecar;
-    // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
-    return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = await readCacheJson<Sidecar>(file);
+  // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
+  return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
 }
 
 const sameHashes = (a: FileRecord[], b: FileRecord[]) =>

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
 import { CONVERTER_VERSION } from './builtin.js';
-import { readableCacheDir, readCacheFile, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
+import { readableCacheDir, readCacheJson, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, writeFileAtomic, type FileRecord } from './file-record.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -59,13 +59,9 @@ export function readShippedManifest(dir: string = defaultShippedDir()): ShippedM
  * a cache folder nobody else can write (cache-safety.ts).
  */
 async function readMemo(file: string, root: CacheRoot): Promise<Record<string, FileRecord>> {
-  try {
-    if (!(await readableCacheDir(path.dirname(file), root))) return {};
-    const memo = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Record<string, FileRecord>;
-    return memo && typeof memo === 'object' ? memo : {};
-  } catch {
-    return {};
-  }
+  if (!(await readableCacheDir(path.dirname(file), root))) return {};
+  const memo = await readCacheJson<Record<string, FileRecord>>(file);
+  return memo && typeof memo === 'object' ? memo : {};
 }
 
 export interface ShippedCheck {
