@@ -16,9 +16,10 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { xdgDir } from '../xdg.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
 import { inspectCacheDir, readCacheJson, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, removeAbandonedTemps, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
@@ -61,8 +62,7 @@ interface Sidecar {
 }
 
 /** The XDG cache home: `$XDG_CACHE_HOME` when absolute (the spec ignores a relative one), else ~/.cache. */
-const xdgCacheHome = (env: NodeJS.ProcessEnv): string =>
-  path.resolve(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache'));
+const xdgCacheHome = (env: NodeJS.ProcessEnv): string => path.resolve(xdgDir('cache', env));
 
 /** The conversion cache: FACECTL_MODELS_DIR, else `$XDG_CACHE_HOME/facectl/models/v<converter>`, else under ~/.cache. */
 export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
