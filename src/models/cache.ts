@@ -77,7 +77,7 @@ export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = pro
  * cache home for the default `…/facectl/models/v<N>` (made 0700 when missing, as the XDG spec asks),
  * else the models folder itself (FACECTL_MODELS_DIR, or one given to prepareModel; made 0755).
  */
-export function modelsCacheRoot(modelsDir: string = resolveModelsDir(), env: NodeJS.ProcessEnv = process.env): CacheRoot {
+function modelsCacheRoot(modelsDir: string = resolveModelsDir(), env: NodeJS.ProcessEnv = process.env): CacheRoot {
   const dir = path.resolve(modelsDir);
   if (!env.FACECTL_MODELS_DIR && dir === resolveModelsDir(undefined, env)) return { path: xdgCacheHome(env), mode: 0o700 };
   return { path: dir, mode: 0o755 };

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
 import { CONVERTER_VERSION } from './builtin.js';
-import { readableCacheDir, readCacheJson, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
+import { parentRoot, readableCacheDir, readCacheJson, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, writeFileAtomic, type FileRecord } from './file-record.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -88,7 +88,7 @@ export async function checkShippedModel(
   if (!existsSync(file)) return { state: 'missing' };
   if (manifest.converterVersion !== CONVERTER_VERSION) return { state: 'stale' };
   const memoFile = options.memoFile;
-  const memoRoot = options.memoRoot ?? (memoFile ? { path: path.dirname(memoFile), mode: 0o755 } : undefined);
+  const memoRoot = options.memoRoot ?? (memoFile ? parentRoot(memoFile) : undefined);
   const memo = memoFile && memoRoot ? await readMemo(memoFile, memoRoot) : {};
   // A shipped file someone else could touch back to the remembered size and mtime is hashed every time.
   const trusted = memo[file]?.sha256 === entry.sha256 && (await trustedCacheFile(file)) ? memo[file] : undefined;
