@@ -29,9 +29,10 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { xdgDir } from '../xdg.js';
 import { MAX_REASON_BYTES, encodeRecord, fileHeader, readCacheFile, readHeaderKey } from './embedding-cache-format.js';
 import type { EmbeddingResult } from './scoring.js';
 
@@ -43,9 +44,7 @@ const STALE_MS = 10 * 60 * 1000;
 /** `$FACECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/facectl/embeddings`, else `~/.cache/facectl/embeddings`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FACECTL_CACHE_DIR) return path.resolve(env.FACECTL_CACHE_DIR);
-  // A relative XDG_CACHE_HOME is ignored, as the XDG spec requires (it would move with the current folder).
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
-  return path.join(base, 'facectl', 'embeddings');
+  return path.join(xdgDir('cache', env), 'facectl', 'embeddings'); // a relative XDG_CACHE_HOME is ignored (xdg.ts)
 }
 
 /** Hex sha256 of a file's bytes: the cache key of an image. */

@@ -36,7 +36,7 @@ export type CacheDirState = { state: 'ok' } | { state: 'missing' } | { state: 'u
 const octal = (mode: number) => `0${(mode & 0o7777).toString(8)}`;
 
 /** Why a folder or file of the cache may not be trusted, or undefined when only this user (or root) can change it. */
-export function untrustedBecause(info: Stats, kind: 'folder' | 'file'): string | undefined {
+function untrustedBecause(info: Stats, kind: 'folder' | 'file'): string | undefined {
   if (info.isSymbolicLink()) return 'is a symbolic link';
   if (kind === 'folder' ? !info.isDirectory() : !info.isFile()) return kind === 'folder' ? 'is not a folder' : 'is not a regular file';
   const uid = process.getuid?.();
@@ -161,6 +161,17 @@ export async function readCacheFile(file: string): Promise<Buffer | undefined> {
     return undefined;
   } finally {
     await handle?.close().catch(() => undefined);
+  }
+}
+
+/** A cache file's JSON, read as readCacheFile does: undefined when it is missing, may not be trusted, or does not parse. */
+export async function readCacheJson<T>(file: string): Promise<T | undefined> {
+  const bytes = await readCacheFile(file);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,11 +16,12 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { xdgDir } from '../xdg.js';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION, getBuiltinModel, isBuiltinModelId, type BuiltinModelId } from './builtin.js';
-import { inspectCacheDir, readCacheFile, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
+import { inspectCacheDir, readCacheJson, trustedCacheFile, warnUnsafeCache, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, removeAbandonedTemps, sha256, writeFileAtomic, type FileRecord } from './file-record.js';
 import { checkShippedModel, defaultShippedDir } from './shipped.js';
 
@@ -61,8 +62,7 @@ interface Sidecar {
 }
 
 /** The XDG cache home: `$XDG_CACHE_HOME` when absolute (the spec ignores a relative one), else ~/.cache. */
-const xdgCacheHome = (env: NodeJS.ProcessEnv): string =>
-  path.resolve(env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache'));
+const xdgCacheHome = (env: NodeJS.ProcessEnv): string => path.resolve(xdgDir('cache', env));
 
 /** The conversion cache: FACECTL_MODELS_DIR, else `$XDG_CACHE_HOME/facectl/models/v<converter>`, else under ~/.cache. */
 export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -77,7 +77,7 @@ export function resolveModelsDir(override?: string, env: NodeJS.ProcessEnv = pro
  * cache home for the default `…/facectl/models/v<N>` (made 0700 when missing, as the XDG spec asks),
  * else the models folder itself (FACECTL_MODELS_DIR, or one given to prepareModel; made 0755).
  */
-export function modelsCacheRoot(modelsDir: string = resolveModelsDir(), env: NodeJS.ProcessEnv = process.env): CacheRoot {
+function modelsCacheRoot(modelsDir: string = resolveModelsDir(), env: NodeJS.ProcessEnv = process.env): CacheRoot {
   const dir = path.resolve(modelsDir);
   if (!env.FACECTL_MODELS_DIR && dir === resolveModelsDir(undefined, env)) return { path: xdgCacheHome(env), mode: 0o700 };
   return { path: dir, mode: 0o755 };
@@ -124,13 +124,9 @@ const isRecord = (r: unknown): r is FileRecord =>
   typeof r === 'object' && r !== null && typeof (r as FileRecord).file === 'string' && typeof (r as FileRecord).sha256 === 'string' && typeof (r as FileRecord).bytes === 'number';
 
 async function readSidecar(file: string): Promise<Sidecar | undefined> {
-  try {
-    const parsed = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Sidecar;
-    // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
-    return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = await readCacheJson<Sidecar>(file);
+  // Every record checked: a damaged one is a corrupt cache entry (rebuilt), not a crash further on.
+  return isRecord(parsed?.onnx) && Array.isArray(parsed.sources) && parsed.sources.every(isRecord) ? parsed : undefined;
 }
 
 const sameHashes = (a: FileRecord[], b: FileRecord[]) =>
@@ -246,13 +242,9 @@ export async function prepareModel(id: string, options: PrepareOptions = {}): Pr
       const shipped = await checkShippedModel(id, shippedDir, { verify: options.verify, ...memoOf(modelsDir) });
       if (shipped.state === 'ok') return { id, path: shipped.path!, sha256: shipped.sha256!, converted: false, shipped: true };
     }
-    const where = await inspectCacheDir(modelsDir, modelsCacheRoot(modelsDir));
-    if (where.state === 'unsafe') {
-      warnUnsafeCache(where);
-      return convertPrivately(id);
-    }
     if (!options.force) {
       const cached = await checkCachedModel(id, { modelsDir, verify: options.verify });
+      if (cached.state === 'unsafe') return convertPrivately(id);
       if (cached.state === 'ok') return { id, path: modelPaths(id, modelsDir).onnx, sha256: cached.sha256!, converted: false, shipped: false };
     }
     return convertAndStore(id, modelsDir);

@@ -16,7 +16,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BUILTIN_MODEL_IDS, CONVERTER_VERSION } from './builtin.js';
 import { derivedDirs, modelPaths, resolveModelsDir } from './cache.js';
-import { inspectCacheDir, warnUnsafeCache } from './cache-safety.js';
+import { readableCacheDir } from './cache-safety.js';
 import { findAbandonedTemps, readJsonFile } from './file-record.js';
 import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
 import { parseRewriteName, PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
@@ -82,23 +82,20 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   };
 
   const { prelu: preluDir, ort: ortDir, root: cacheRoot } = derivedDirs(modelsDir);
-  /** The names in `dir` when it is ours alone; none in a missing folder, or one someone else could have written. */
-  const ours = async (dir: string): Promise<string[]> => {
-    const where = await inspectCacheDir(dir, cacheRoot);
-    if (where.state === 'unsafe') warnUnsafeCache(where);
-    return where.state === 'ok' ? readdir(dir).catch(() => [] as string[]) : [];
-  };
+  /** The names in `dir` when it is ours alone; undefined for a missing folder, or one someone else could have written (checked from the root down). */
+  const ours = async (dir: string): Promise<string[] | undefined> =>
+    (await readableCacheDir(dir, cacheRoot)) ? readdir(dir).catch(() => [] as string[]) : undefined;
 
   // Other converter versions: only in the default layout, where the folder is `…/facectl/models/v<N>`.
   if (!options.modelsDir && !process.env.FACECTL_MODELS_DIR && path.basename(modelsDir) === `v${CONVERTER_VERSION}`) {
     const root = path.dirname(modelsDir);
-    for (const name of await ours(root))
+    for (const name of (await ours(root)) ?? [])
       if (/^v\d+$/.test(name) && name !== `v${CONVERTER_VERSION}`) await remove(path.join(root, name), `models converted by another facectl version (converter ${name.slice(1)})`);
   }
 
   // Conversions of models no longer built in: `<id>.onnx` with the `<id>.json.sha256` sidecar facectl wrote.
   const inModelsDir = await ours(modelsDir);
-  for (const name of inModelsDir) {
+  for (const name of inModelsDir ?? []) {
     const id = name.endsWith('.json.sha256') ? name.slice(0, -'.json.sha256'.length) : undefined;
     if (!id || (BUILTIN_MODEL_IDS as readonly string[]).includes(id)) continue;
     const sidecar = await readJsonFile(path.join(modelsDir, name));
@@ -111,8 +108,8 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
 
   // PRelu rewrites: `<model sha>.<folded|split>.v<version>.(json|onnx)`; kept ones name the graphs onnxruntime may be given.
   const runnable = new Set(inUse);
-  const inModels = (await inspectCacheDir(modelsDir, cacheRoot)).state === 'ok'; // prelu/ and ort/ only below a models folder that is ours alone
-  for (const name of (inModels ? await ours(preluDir) : []).sort()) {
+  const inPrelu = await ours(preluDir);
+  for (const name of (inPrelu ?? []).sort()) {
     const parsed = parseRewriteName(name);
     if (!parsed) continue;
     const { model, version, ext } = parsed;
@@ -125,7 +122,8 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   }
 
   // onnxruntime's optimized graphs: `<key>.json` names its source model; the key says for which environment.
-  const ortNames = inModels ? await ours(ortDir) : [];
+  const inOrt = await ours(ortDir);
+  const ortNames = inOrt ?? [];
   for (const { key, model, files } of ortNames.length ? await storedGraphs(ortDir) : []) {
     const reason = !model
       ? 'optimized graph whose record names no model (written before facectl recorded it)'
@@ -140,8 +138,8 @@ export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: 
   for (const name of ortNames.filter((n) => /^[0-9a-f]{64}\.onnx$/.test(n) && !ortNames.includes(`${n.slice(0, 64)}.json`)))
     await remove(path.join(ortDir, name), 'optimized graph without a record');
 
-  for (const dir of inModels ? [modelsDir, preluDir, ortDir] : [])
-    if ((await inspectCacheDir(dir, cacheRoot)).state === 'ok')
-      for (const { file } of await findAbandonedTemps(dir)) await remove(file, 'temporary file of a writer killed mid-write');
+  // Only in the folders found ours above.
+  for (const [dir, names] of [[modelsDir, inModelsDir], [preluDir, inPrelu], [ortDir, inOrt]] as const)
+    if (names) for (const { file } of await findAbandonedTemps(dir)) await remove(file, 'temporary file of a writer killed mid-write');
   return { modelsDir, dryRun, removed, freedBytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }

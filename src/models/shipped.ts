@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../package-root.js';
 import { CONVERTER_VERSION } from './builtin.js';
-import { readableCacheDir, readCacheFile, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
+import { parentRoot, readableCacheDir, readCacheJson, trustedCacheFile, writableCacheDir, type CacheRoot } from './cache-safety.js';
 import { recordFile, writeFileAtomic, type FileRecord } from './file-record.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -59,13 +59,9 @@ export function readShippedManifest(dir: string = defaultShippedDir()): ShippedM
  * a cache folder nobody else can write (cache-safety.ts).
  */
 async function readMemo(file: string, root: CacheRoot): Promise<Record<string, FileRecord>> {
-  try {
-    if (!(await readableCacheDir(path.dirname(file), root))) return {};
-    const memo = JSON.parse((await readCacheFile(file))!.toString('utf8')) as Record<string, FileRecord>;
-    return memo && typeof memo === 'object' ? memo : {};
-  } catch {
-    return {};
-  }
+  if (!(await readableCacheDir(path.dirname(file), root))) return {};
+  const memo = await readCacheJson<Record<string, FileRecord>>(file);
+  return memo && typeof memo === 'object' ? memo : {};
 }
 
 export interface ShippedCheck {
@@ -92,7 +88,7 @@ export async function checkShippedModel(
   if (!existsSync(file)) return { state: 'missing' };
   if (manifest.converterVersion !== CONVERTER_VERSION) return { state: 'stale' };
   const memoFile = options.memoFile;
-  const memoRoot = options.memoRoot ?? (memoFile ? { path: path.dirname(memoFile), mode: 0o755 } : undefined);
+  const memoRoot = options.memoRoot ?? (memoFile ? parentRoot(memoFile) : undefined);
   const memo = memoFile && memoRoot ? await readMemo(memoFile, memoRoot) : {};
   // A shipped file someone else could touch back to the remembered size and mtime is hashed every time.
   const trusted = memo[file]?.sha256 === entry.sha256 && (await trustedCacheFile(file)) ? memo[file] : undefined;

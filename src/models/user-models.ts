@@ -10,10 +10,10 @@
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
+import { xdgDir } from '../xdg.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
@@ -28,10 +28,8 @@ import { arcfaceTemplate } from './templates.js';
 
 export function userModelsDir(): string {
   if (process.env.FACECTL_USER_MODELS_DIR) return path.resolve(process.env.FACECTL_USER_MODELS_DIR);
-  // A relative XDG_DATA_HOME is ignored, as the XDG spec requires: registered models must not depend on the current folder.
-  const xdg = process.env.XDG_DATA_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'share');
-  return path.join(base, 'facectl', 'models');
+  // A relative XDG_DATA_HOME is ignored (xdg.ts): registered models must not depend on the current folder.
+  return path.join(xdgDir('data'), 'facectl', 'models');
 }
 
 const registryFile = () => path.join(userModelsDir(), 'user-models.json');

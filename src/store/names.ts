@@ -1,6 +1,6 @@
 /** File names inside a store directory, and where the default store lives. */
-import os from 'node:os';
 import path from 'node:path';
+import { xdgDir } from '../xdg.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const DATA_FILE = 'data.csv';
@@ -49,9 +49,7 @@ export const isTempLeftover = (name: string): boolean =>
  * (a relative XDG_DATA_HOME is ignored, as the XDG spec requires).
  */
 export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'share');
-  return path.join(base, 'facectl', 'store');
+  return path.join(xdgDir('data', env), 'facectl', 'store');
 }
 
 /** The store the CLI should use: `--store` wins, then FACECTL_STORE, then the default. */

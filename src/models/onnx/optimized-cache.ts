@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { inspectCacheDir, parentRoot, readableCacheDir, readCacheFile, writableCacheDir, type CacheRoot } from '../cache-safety.js';
+import { inspectCacheDir, parentRoot, readableCacheDir, readCacheJson, writableCacheDir, type CacheRoot } from '../cache-safety.js';
 import { contentRecord, readIntact, readJsonFile, removeAbandonedTemps, sha256, tempNameFor, writeFileAtomic, type ContentRecord } from '../file-record.js';
 
 /** Bump when what is stored changes meaning: older entries are then ignored. */
@@ -99,12 +99,8 @@ export async function openOptimizedSession(
 }
 
 async function readStored(base: string): Promise<Uint8Array | undefined> {
-  try {
-    const record = JSON.parse((await readCacheFile(`${base}.json`))!.toString('utf8')) as StoredRecord;
-    return await readIntact(`${base}.onnx`, record);
-  } catch {
-    return undefined;
-  }
+  const record = await readCacheJson<StoredRecord>(`${base}.json`);
+  return record ? readIntact(`${base}.onnx`, record) : undefined; // JSON null: no record
 }
 
 /** A temporary name in `dir` for onnxruntime to write to, or undefined when `dir` cannot be made or written, or is not only ours. */

@@ -13,7 +13,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { inspectCacheDir, parentRoot, readableCacheDir, readCacheFile, writableCacheDir, type CacheRoot } from '../cache-safety.js';
+import { inspectCacheDir, parentRoot, readableCacheDir, readCacheJson, writableCacheDir, type CacheRoot } from '../cache-safety.js';
 import { contentRecord, readIntact, readJsonFile, removeAbandonedTemps, sha256, writeFileAtomic, type ContentRecord } from '../file-record.js';
 import { mayHavePrelu } from './prelu-scan.js';
 import type { PreluRewrite } from './prelu-rewrite.js';
@@ -58,13 +58,8 @@ export async function cachedPreluRewrite(model: Uint8Array, fold: boolean, dir: 
 const recordOf = (rewrite: PreluRewrite): StoredRecord => ({ rewritten: rewrite.rewritten, folded: rewrite.folded, ...contentRecord(rewrite.bytes) });
 
 async function readStored(base: string, model: Uint8Array): Promise<(PreluRewrite & { sha256?: string }) | undefined> {
-  let record: StoredRecord;
-  try {
-    record = JSON.parse((await readCacheFile(`${base}.json`))!.toString('utf8')) as StoredRecord;
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(record?.rewritten) || !Number.isInteger(record.folded)) return undefined;
+  const record = await readCacheJson<StoredRecord>(`${base}.json`);
+  if (!record || !Number.isInteger(record.rewritten) || !Number.isInteger(record.folded)) return undefined;
   if (record.rewritten === 0) return { bytes: model, rewritten: 0, folded: 0 };
   const bytes = await readIntact(`${base}.onnx`, record);
   if (!bytes) return undefined;
