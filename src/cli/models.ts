@@ -87,14 +87,13 @@ export function registerModels(program: Command): void {
   ).action(
     action(async (file: string, opts: GlobalOptions & { id?: string; mean?: string; std?: string; bgr?: boolean; flip: boolean }) => {
       const std = numberOption('--std', opts.std, 1e-6, 1e6);
-      const [{ addUserModel }, { BUILTIN_DETECTORS }] = await Promise.all([import('../models/user-models.js'), import('../pipeline/detectors/registry.js')]);
+      const { addUserModel } = await import('../models/user-models.js');
       const spec = await addUserModel(file, {
         id: opts.id,
         mean: numberOption('--mean', opts.mean, -1e6, 1e6),
         std,
         channels: opts.bgr ? 'BGR' : 'RGB',
         flip: opts.flip,
-        takenIds: BUILTIN_DETECTORS.map((d) => d.id),
       });
       if (opts.json) return printJson(spec);
       if ('family' in spec) process.stdout.write(`added ${spec.id}: ${spec.description}\nuse it with --detector ${spec.id}\n`);
@@ -128,8 +127,8 @@ export function registerModels(program: Command): void {
 
   withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
     action(async (id: string, opts: GlobalOptions) => {
-      const [{ removeUserModel }, { BUILTIN_DETECTORS }] = await Promise.all([import('../models/user-models.js'), import('../pipeline/detectors/registry.js')]);
-      const { builtinRemains } = await removeUserModel(id, BUILTIN_DETECTORS.map((d) => d.id));
+      const { removeUserModel } = await import('../models/user-models.js');
+      const { builtinRemains } = await removeUserModel(id);
       if (opts.json) printJson({ removed: id, builtinRemains });
       else process.stdout.write(builtinRemains ? `removed your model ${id}; the built-in ${id} is unaffected\n` : `removed ${id}\n`);
     }),

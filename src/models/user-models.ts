@@ -37,8 +37,15 @@ const registryFile = () => path.join(userModelsDir(), 'user-models.json');
 /** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
 const MIN_EMBEDDING_DIM = 32;
 
-/** What ships with facectl (model files, landmarker and detector stages included; embedders, ensembles): no user model may take one of these ids. */
-const builtinIds = (): string[] => [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id)];
+/**
+ * What ships with facectl (model files, landmarker and detector stages included; embedders, ensembles;
+ * detectors): no user model may take one of these ids. The detector registry is imported when asked for:
+ * it imports this module.
+ */
+async function builtinIds(): Promise<string[]> {
+  const { BUILTIN_DETECTORS } = await import('../pipeline/detectors/registry.js');
+  return [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id), ...BUILTIN_DETECTORS.map((d) => d.id)];
+}
 
 /** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
 export interface UserDetectorSpec {
@@ -174,8 +181,6 @@ export interface AddModelOptions {
   std?: number;
   channels?: 'RGB' | 'BGR';
   flip?: boolean;
-  /** Ids already taken elsewhere (built-in detectors). */
-  takenIds?: readonly string[];
 }
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -199,7 +204,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
   const existing = await readUserModels();
   // A built-in cannot be removed, so only a user model's clash suggests `models remove`.
-  if ([...builtinIds(), ...(opts.takenIds ?? [])].includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
+  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
   if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
     throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
   if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
@@ -286,14 +291,13 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
 }
 
 /**
- * Unregister a user model and delete its copy. The registry is searched before the built-in ids (with
- * `otherBuiltinIds`: the built-in detectors, as for add), so a model added before a built-in of its name
+ * Unregister a user model and delete its copy. The registry is searched before the built-in ids, so a model added before a built-in of its name
  * shipped can still be removed; returns whether such a built-in remains.
  */
-export async function removeUserModel(id: string, otherBuiltinIds: readonly string[] = []): Promise<{ builtinRemains: boolean }> {
+export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
-  const builtin = [...builtinIds(), ...otherBuiltinIds].includes(id);
+  const builtin = (await builtinIds()).includes(id);
   if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
   if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
   const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
