@@ -213,7 +213,7 @@ export async function repairStore(dir: string, options: RepairOptions = {}): Pro
     const mode = reembed ? 'keep' : (lostEmbeddings as 'refuse' | 'drop');
     const { snapshot: salvaged, baseGeneration, lost } = salvage(root, actions, mode);
     const draft = new StoreDraft(salvaged);
-    if (reembed && lost.length) {
+    if (reembed && lost > 0) {
       // Under the lock (no command can use the store until this commit anyway); nothing is written unless every row got its embedding.
       const change = await reembed(salvaged.rows);
       await change(draft);

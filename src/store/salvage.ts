@@ -19,8 +19,8 @@ export const NORM_TOLERANCE = 1e-3;
 export interface Salvage {
   snapshot: StoreSnapshot;
   baseGeneration: number;
-  /** Positions in snapshot.rows of the rows kept without an embedding (a zero placeholder). */
-  lost: number[];
+  /** How many rows lost their embedding: under `'keep'` they are in snapshot.rows with a zero placeholder; under `'drop'`, dropped. */
+  lost: number;
 }
 
 /** A readable row whose embedding cannot be used, and why. */
@@ -103,8 +103,8 @@ function completeVectors({ dump, header }: SalvageSources, dimension: number, ac
 
 /**
  * Pairs each row with its embedding, re-normalising them and correcting their model id; rows whose
- * embedding is missing, shared or unusable are set apart as `lost` (each with its position among the
- * rows when `keepLost` keeps them in place, with a zero placeholder); then drops embeddings no row refers to.
+ * embedding is missing, shared or unusable are set apart as `lost` (and also kept in place, with a zero
+ * placeholder, when `keepLost` says so); then drops embeddings no row refers to.
  */
 function pairRowsWithVectors(
   decodedRows: readonly FaceRow[],
@@ -116,13 +116,13 @@ function pairRowsWithVectors(
   const dimension = model?.dimension ?? 0;
   const rows: FaceRow[] = [];
   const vectors: Float32Array[] = [];
-  const lost: (LostRow & { position: number })[] = [];
+  const lost: LostRow[] = [];
   const used = new Uint8Array(source.usable);
   let renormalised = 0;
   decodedRows.forEach((row, i) => {
     const where = `${DATA_FILE} row ${i + 1} (${row.id})`;
     const setAside = (why: LostRow['why'], detail: string) => {
-      lost.push({ row, where, why, detail, position: keepLost ? rows.length : -1 });
+      lost.push({ row, where, why, detail });
       if (!keepLost) return;
       rows.push({ ...row, modelId: model?.id ?? '', embeddingIndex: rows.length });
       vectors.push(new Float32Array(dimension));
@@ -197,7 +197,7 @@ function salvageThreshold(manifest: Manifest | undefined, model: ModelInfo | nul
 /**
  * Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. Rows
  * whose embedding is lost refuse it (`'refuse'`), are dropped (`'drop'`) or are kept with a zero
- * placeholder (`'keep'`, listed in `lost`) for the caller to re-embed before anything is committed.
+ * placeholder (`'keep'`, counted in `lost`) for the caller to re-embed before anything is committed.
  */
 export function salvage(root: string, actions: string[], lostEmbeddings: 'refuse' | 'drop' | 'keep'): Salvage {
   const sources = readSalvageSources(root, actions);
@@ -224,6 +224,6 @@ export function salvage(root: string, actions: string[], lostEmbeddings: 'refuse
     files: manifest?.files ?? { [DATA_FILE]: { sha256: '', bytes: 0 }, [DUMP_FILE]: { sha256: '', bytes: 0 } },
     updatedAt: new Date().toISOString(),
   };
-  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation, lost: lost.map((l) => l.position) };
+  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation, lost: lost.length };
 }
 
