@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
+import { norm } from '../pipeline/vector.js';
 import { BrokenJournalError, commitGeneration, journalPending, ownedByLiveProcess, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
 import { DIR_MODE, errnoCode, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
@@ -97,11 +98,8 @@ function chmodIfExists(file: string, mode: number): boolean {
 function contentProblems(snapshot: StoreSnapshot): string[] {
   const problems: string[] = [];
   snapshot.rows.forEach((row, i) => {
-    const v = snapshot.embeddingOf(row);
-    let sum = 0;
-    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
-    const norm = Math.sqrt(sum);
-    if (!(Math.abs(norm - 1) <= NORM_TOLERANCE)) problems.push(`${DATA_FILE} row ${i + 1} (${row.id}): embedding norm is ${norm}, not 1`);
+    const length = norm(snapshot.embeddingOf(row));
+    if (!(Math.abs(length - 1) <= NORM_TOLERANCE)) problems.push(`${DATA_FILE} row ${i + 1} (${row.id}): embedding norm is ${length}, not 1`);
   });
   const names = new Map<string, string>();
   for (const row of snapshot.rows) {
@@ -230,10 +228,7 @@ export async function repairStore(dir: string, options: RepairOptions = {}): Pro
 /** INTERNAL when a re-embedding change left a row with its zero placeholder: it would commit an unusable store. */
 function requireEveryEmbedding(draft: StoreDraft, root: string): void {
   draft.rows.forEach((row, i) => {
-    const v = draft.embeddingOf(i);
-    let sum = 0;
-    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
-    if (!(Math.abs(Math.sqrt(sum) - 1) <= NORM_TOLERANCE)) {
+    if (!(Math.abs(norm(draft.embeddingOf(i)) - 1) <= NORM_TOLERANCE)) {
       throw new FacectlError(ExitCode.INTERNAL, `repair: row ${i + 1} (${row.id}) was left without an embedding; nothing was committed`, root);
     }
   });

@@ -4,6 +4,7 @@
  * refused, dropped or kept for re-embedding, as the caller says.
  */
 import path from 'node:path';
+import { norm } from '../pipeline/vector.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
 import { readIfExists, storeError } from './fsio.js';
@@ -130,12 +131,10 @@ function pairRowsWithVectors(
     if (row.embeddingIndex >= source.usable) return setAside('past-end', `embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
     if (used[row.embeddingIndex]) return setAside('shared', `embedding ${row.embeddingIndex} is used by an earlier row`);
     const v = Float32Array.from(source.vectors.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
-    let sum = 0;
-    for (let d = 0; d < dimension; d++) sum += v[d]! * v[d]!;
-    const norm = Math.sqrt(sum);
-    if (!Number.isFinite(norm) || norm === 0) return setAside('unusable', 'its embedding is zero or not finite');
-    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
-      for (let d = 0; d < dimension; d++) v[d] = v[d]! / norm;
+    const length = norm(v);
+    if (!Number.isFinite(length) || length === 0) return setAside('unusable', 'its embedding is zero or not finite');
+    if (Math.abs(length - 1) > NORM_TOLERANCE) {
+      for (let d = 0; d < dimension; d++) v[d] = v[d]! / length;
       renormalised++;
     }
     used[row.embeddingIndex] = 1;
