@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
 import { norm } from '../pipeline/vector.js';
-import { BrokenJournalError, commitGeneration, journalPending, ownedByLiveProcess, removeLeftovers, rollForward } from './commit.js';
+import { BrokenJournalError, commitGeneration, isRemovableLeftover, journalPending, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
 import { DIR_MODE, errnoCode, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { readLockInfo, staleReason, StoreLockedError, withLock } from './lock.js';
 import { checkManifestVersion } from './manifest.js';
-import { DATA_FILE, isTempLeftover, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
+import { DATA_FILE, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
 import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { NORM_TOLERANCE, readableModel, salvage } from './salvage.js';
 import { StoreSnapshot } from './snapshot.js';
@@ -126,7 +126,7 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
     report.notes.push(stale ? `stale lock (${stale}): the next writer removes it` : `locked by pid ${lock.info?.pid} on ${lock.info?.hostname}`);
   }
   // A lock attempt of a live process (one waiting for the lock) is not a leftover: it is gone a moment later.
-  const leftovers = fs.readdirSync(root).filter((name) => isTempLeftover(name) && !ownedByLiveProcess(name));
+  const leftovers = fs.readdirSync(root).filter(isRemovableLeftover);
   if (leftovers.length > 0) report.notes.push(`leftover temp files (the next writer removes them): ${leftovers.join(', ')}`);
   for (const m of modeProblems(root)) report.problems.push(`${m.file} has mode ${modeText(m.mode)}, expected ${modeText(m.want)}`);
   if (blank) {
