@@ -134,6 +134,14 @@ export function removeIndexFile(file: string): void {
   if (entry.kind === 'file') rmSync(file, { force: true });
 }
 
+/** The usearch graph an HNSW index file `file` has beside it. */
+export const companionPath = (file: string): string => `${file}.usearch`;
+
+/** Deletes a saved index: the file `file`, then the HNSW graph beside it (removeIndexFile each). */
+export function removeSavedIndex(file: string): void {
+  for (const f of [file, companionPath(file)]) removeIndexFile(f);
+}
+
 /** Writes `parts` to `target` atomically: temp file, fsync, rename. */
 export function writeFileAtomic(target: string, parts: readonly Uint8Array[]): void {
   assertReplaceable(target);
