@@ -16,11 +16,9 @@ import { readLockInfo, staleReason, StoreLockedError, withLock } from './lock.js
 import { checkManifestVersion } from './manifest.js';
 import { DATA_FILE, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
 import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
-import { NORM_TOLERANCE, readableModel, salvage } from './salvage.js';
+import { NORM_TOLERANCE, salvage } from './salvage.js';
 import { StoreSnapshot } from './snapshot.js';
 import type { FaceRow } from './types.js';
-
-export { readableModel };
 
 export interface VerifyReport {
   ok: boolean;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { norm } from '../pipeline/vector.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
-import { readIfExists, storeError } from './fsio.js';
+import { readHead, readIfExists, storeError } from './fsio.js';
 import { sha256Hex } from './load.js';
 import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
 import { DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
@@ -67,9 +67,13 @@ function readSalvageSources(root: string, actions: string[]): SalvageSources {
   }
 }
 
+/** The model embeddings.f32's header records; null when it records none. */
+function headerModel(header: DumpHeader): ModelInfo | null {
+  return header.modelId ? { id: header.modelId, hash: header.modelHash, dimension: header.dimension } : null;
+}
+
 function salvageModel(header: DumpHeader, manifest: Manifest | undefined): ModelInfo | null {
-  if (header.modelId) return { id: header.modelId, hash: header.modelHash, dimension: header.dimension };
-  return manifest?.model ?? null;
+  return headerModel(header) ?? manifest?.model ?? null;
 }
 
 /**
@@ -86,9 +90,8 @@ export function readableModel(dir: string): ModelInfo | null {
     /* unreadable: the dump's header may still say */
   }
   try {
-    const dump = readIfExists(path.join(root, DUMP_FILE));
-    const header = dump ? decodeDumpHeader(dump) : undefined;
-    return header?.modelId ? { id: header.modelId, hash: header.modelHash, dimension: header.dimension } : null;
+    // Only the header: a missing, short or unreadable file says nothing.
+    return headerModel(decodeDumpHeader(readHead(path.join(root, DUMP_FILE), DUMP_HEADER_BYTES)));
   } catch {
     return null;
   }
