@@ -42,6 +42,8 @@ interface Meta {
   generation: number;
   model: ModelInfo | null;
   threshold: ThresholdInfo | null;
+  /** The random token the last commit wrote (PgDraft.finish); absent before the first. */
+  commit?: string | null;
 }
 
 /**
@@ -161,7 +163,7 @@ export class PostgresGallery implements Gallery {
   private async meta(): Promise<Meta> {
     const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')}`);
     const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null };
+    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null, commit: m.commit };
   }
 
   async info(): Promise<GalleryInfo> {
@@ -188,9 +190,8 @@ export class PostgresGallery implements Gallery {
   async committedState(): Promise<string> {
     if (!this.version) return '';
     return this.read(async () => {
-      const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')} WHERE key IN ('generation', 'commit')`);
-      const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-      return `${Number(m.generation ?? 0)} ${m.commit ?? ''}`;
+      const meta = await this.meta();
+      return `${meta.generation} ${meta.commit ?? ''}`;
     });
   }
 
