@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
+import { topCandidates } from '../rank.js';
 import type {
   CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
   SearchResult, ThresholdInfo,
@@ -241,8 +242,7 @@ export class PostgresGallery implements Gallery {
         // Equal scores go to the identity enrolled first, as in a store directory (first_seq: its first face).
         const r = await this.c.query(`SELECT id, name, mean::text AS m, first_seq FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${tieOrder} LIMIT $2`, [vectorText(query), k + 4]);
         const scored = r.rows.map((x) => ({ candidate: { id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }, enrolled: Number(x.first_seq) }));
-        scored.sort((a, b) => b.candidate.score - a.candidate.score || a.enrolled - b.enrolled);
-        out.push(scored.slice(0, k).map((x) => x.candidate));
+        out.push(topCandidates(scored, k));
       }
       return out;
     });
