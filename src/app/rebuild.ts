@@ -47,17 +47,19 @@ export async function rebuild(pipeline: FacePipeline | null, gallery: Gallery, o
   let relocated = 0;
   const dropped: PhotoProblem[] = [];
   const root = options.photosRoot;
+  // Set by the first call: before the check below, only the repair can have made it.
+  let reembeddedByRepair = false;
   const reembedAll = async (rows: readonly FaceRow[]) => {
+    reembeddedByRepair = true;
     const r = await reembedRows(pipeline!, rows, options, dropped);
     ({ reembedded, relocated } = r);
     return r.change;
   };
   // Faces that lost their embeddings (a truncated embeddings.f32) are re-embedded by the repair itself, in
   // its one commit, or dropped only when asked; without either the repair refuses and changes nothing.
-  let reembeddedByRepair = false;
   const repairs = await gallery.repair({
     dropDamaged: options.dropDamaged,
-    reembed: options.reembed ? (rows) => ((reembeddedByRepair = true), reembedAll(rows)) : undefined,
+    reembed: options.reembed ? reembedAll : undefined,
   });
 
   if (options.reembed && !reembeddedByRepair) {

@@ -20,7 +20,7 @@
 import path from 'node:path';
 import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
 import { chooseKind, createIndex, loadOrRebuild, type IndexKind, type VectorIndex } from '../index/index.js';
-import { readIndexHeader, removeIndexFile } from '../index/index-file.js';
+import { readIndexHeader, removeSavedIndex } from '../index/index-file.js';
 import { GalleryStore, readCommittedGeneration, type StoreSnapshot } from '../store/index.js';
 import type { IndexChoice } from './types.js';
 
@@ -56,7 +56,7 @@ export function dropStaleIndexes(snapshot: StoreSnapshot): void {
     const file = indexFile(snapshot.dir, kind);
     // With no header file, the graph of an HNSW save killed before writing it is as stale as any. Something
     // other than a file at either name (a directory, a FIFO) is not deleted: STORE_ERROR names it.
-    if (!isCurrentIndex(snapshot, kind)) for (const f of [file, `${file}.usearch`]) removeIndexFile(f);
+    if (!isCurrentIndex(snapshot, kind)) removeSavedIndex(file);
   }
 }
 
@@ -69,10 +69,13 @@ async function saveUnderLock(
   snapshot: StoreSnapshot,
   kind: IndexKind,
   write: () => void,
-  /** `rebuild`: `index rebuild`, whose point is the save: a failure to save (or to delete the other kind) is its error. */
-  options: { waitMs?: number; dropOtherKind: boolean; rebuild: boolean },
+  /**
+   * `rebuild`: `index rebuild`, whose point is the save: a failure to save (or to delete the other kind) is its
+   * error; it waits for the lock like any writer, while a login waits LOGIN_SAVE_WAIT_MS at most.
+   */
+  options: { dropOtherKind: boolean; rebuild: boolean },
 ): Promise<boolean> {
-  const { waitMs } = options;
+  const waitMs = options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS;
   try {
     return await GalleryStore.underLock(
       snapshot.dir,
@@ -80,10 +83,7 @@ async function saveUnderLock(
         if ((await readCommittedGeneration(snapshot.dir)) !== snapshot.generation) return false;
         write();
         // A deliberate switch (`index rebuild --index <kind>`): the other kind goes, so `auto` uses this one.
-        if (options.dropOtherKind) {
-          const other = indexFile(snapshot.dir, otherKind(kind));
-          for (const f of [other, `${other}.usearch`]) removeIndexFile(f);
-        }
+        if (options.dropOtherKind) removeSavedIndex(indexFile(snapshot.dir, otherKind(kind)));
         return true;
       },
       { lockTimeoutMs: waitMs },
@@ -126,10 +126,8 @@ export async function openFilesIndex(snapshot: StoreSnapshot, choice: IndexChoic
   };
   const opened = await loadOrRebuild(file, { dim: snapshot.dimension, count: identities.length, fingerprint: fingerprintOf(snapshot), kind }, build, {
     rebuild: options.rebuild,
-    // An explicit rebuild waits for the lock like any writer; a login does not wait long.
     persist: (write) =>
       saveUnderLock(snapshot, kind, write, {
-        waitMs: options.rebuild ? undefined : LOGIN_SAVE_WAIT_MS,
         dropOtherKind: !!options.rebuild && choice !== 'auto',
         rebuild: !!options.rebuild,
       }),

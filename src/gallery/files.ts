@@ -11,6 +11,7 @@ import {
   verifyStore, type LostEmbeddings, type StoreDraft, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
+import { topCandidates } from './rank.js';
 import type {
   Candidate, CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo,
   MutateOptions, NewFace, RepairOptions, SearchResult, ThresholdInfo,
@@ -112,8 +113,7 @@ export class FilesGallery implements Gallery {
           const it = s.identity(id)!;
           return { candidate: { id, name: it.name, score: dot(query, it.vector) } as Candidate, enrolled: it.rowIndexes[0]! };
         });
-        scored.sort((a, b) => b.candidate.score - a.candidate.score || a.enrolled - b.enrolled);
-        return scored.slice(0, want).map((x) => x.candidate);
+        return topCandidates(scored, want);
       }),
     };
   }

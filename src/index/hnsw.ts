@@ -15,6 +15,7 @@ import {
   StaleIndexError,
   assertReplaceable,
   checksumOfFile,
+  companionPath,
   encodeIndexFile,
   openIndexFile,
   requireRegularFile,
@@ -70,8 +71,6 @@ export interface HnswLoadOptions extends HnswOptions {
   /** Override the saved expansionSearch (recall vs speed at query time). */
   expansionSearch?: number;
 }
-
-const companionPath = (file: string): string => `${file}.usearch`;
 
 export class HnswIndex implements VectorIndex {
   readonly kind = 'hnsw';

@@ -25,6 +25,7 @@ import {
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ExitCode, FacectlError } from '../errors.js';
+import { isCount, isObject } from '../json-shape.js';
 import type { IndexExpectation, IndexKind } from './types.js';
 
 const MAGIC = Buffer.from('FCTLVIX1', 'latin1');
@@ -132,6 +133,14 @@ export function removeIndexFile(file: string): void {
   const entry = entryAt(file);
   if (entry.kind === 'other') throw notAnIndexFile(file, entry.what);
   if (entry.kind === 'file') rmSync(file, { force: true });
+}
+
+/** The usearch graph an HNSW index file `file` has beside it. */
+export const companionPath = (file: string): string => `${file}.usearch`;
+
+/** Deletes a saved index: the file `file`, then the HNSW graph beside it (removeIndexFile each). */
+export function removeSavedIndex(file: string): void {
+  for (const f of [file, companionPath(file)]) removeIndexFile(f);
 }
 
 /** Writes `parts` to `target` atomically: temp file, fsync, rename. */
@@ -256,9 +265,7 @@ function readHeader(fd: number, file: string): { header: IndexFileHeader; labels
   return { header: header as IndexFileHeader, labelsAt: 12 + headerLength, fileBytes };
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isSize = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-const isCrc = (x: unknown): boolean => isSize(x) && (x as number) <= 0xffffffff;
+const isCrc = (x: unknown): boolean => isCount(x) && (x as number) <= 0xffffffff;
 
 /**
  * What makes a parsed header unusable, or null: the header is valid JSON with a CRC over what follows it,
@@ -270,14 +277,14 @@ function headerProblem(h: unknown): string | null {
   if (typeof h.kind !== 'string') return 'no kind';
   if (!Number.isInteger(h.dim) || (h.dim as number) < 1 || (h.dim as number) > 65536) return `dimension ${JSON.stringify(h.dim)}`;
   for (const key of ['count', 'labelsBytes', 'payloadBytes'] as const) {
-    if (!isSize(h[key])) return `${key} ${JSON.stringify(h[key])}`;
+    if (!isCount(h[key])) return `${key} ${JSON.stringify(h[key])}`;
   }
   if (typeof h.fingerprint !== 'string') return 'no fingerprint';
   if (!isCrc(h.checksum)) return 'no checksum';
   if (!isObject(h.params)) return 'no params';
   if (h.companion !== undefined) {
     const c = h.companion;
-    if (!isObject(c) || !isPlainFileName(c.file) || !isSize(c.bytes) || !isCrc(c.checksum)) return 'companion file entry is invalid';
+    if (!isObject(c) || !isPlainFileName(c.file) || !isCount(c.bytes) || !isCrc(c.checksum)) return 'companion file entry is invalid';
   }
   return null;
 }

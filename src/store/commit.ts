@@ -98,9 +98,14 @@ export function rollForward(dir: string): number | undefined {
 export const journalPending = (dir: string): boolean => fs.existsSync(path.join(dir, JOURNAL_FILE));
 
 /** A leftover that belongs to a live process (a lock attempt in flight) must not be deleted. */
-export function ownedByLiveProcess(name: string): boolean {
+function ownedByLiveProcess(name: string): boolean {
   const pid = lockTempPid(name);
   return pid !== undefined && pid !== process.pid && pidAlive(pid);
+}
+
+/** A temp file of an interrupted writer: not one a live process (a lock attempt in flight) still owns. */
+export function isRemovableLeftover(name: string): boolean {
+  return isTempLeftover(name) && !ownedByLiveProcess(name);
 }
 
 /**
@@ -114,7 +119,7 @@ export function removeLeftovers(dir: string): string[] {
       if (clearAbandonedBreakLock(dir) === 'cleared') removed.push(name);
       continue;
     }
-    if (name === LOCK_FILE || !isTempLeftover(name) || ownedByLiveProcess(name)) continue;
+    if (name === LOCK_FILE || !isRemovableLeftover(name)) continue;
     if (unlinkIfExists(path.join(dir, name))) removed.push(name);
   }
   return removed;

@@ -22,20 +22,33 @@ import { DATA_FILE, DUMP_FILE, isLockName, isTempLeftover, JOURNAL_FILE, LOCK_FI
 export type StoreDirKind = 'missing' | 'not-dir' | 'store' | 'damaged' | 'blank' | 'foreign';
 
 export function storeDirKind(dir: string): StoreDirKind {
+  return inspectStoreDir(dir).kind;
+}
+
+/** The directory's kind and, unless `missing`, its stat (the one its kind was judged from). */
+export interface StoreDirInspection {
+  kind: StoreDirKind;
+  stats?: fs.Stats;
+}
+
+/** storeDirKind with the stat it took, for callers that check the folder's mode too. */
+export function inspectStoreDir(dir: string): StoreDirInspection {
   let names: string[];
+  let stats: fs.Stats;
   try {
-    if (!fs.statSync(dir).isDirectory()) return 'not-dir';
+    stats = fs.statSync(dir);
+    if (!stats.isDirectory()) return { kind: 'not-dir', stats };
     names = fs.readdirSync(dir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return 'missing';
+    if (errnoCode(err) === 'ENOENT') return { kind: 'missing' };
     throw storeIoError(err, 'open the store', dir);
   }
-  if (names.includes(MANIFEST_FILE) || names.includes(JOURNAL_FILE)) return 'store';
-  if (names.includes(DATA_FILE) || names.includes(DUMP_FILE)) return 'damaged';
-  if (names.length === 0) return 'blank';
+  if (names.includes(MANIFEST_FILE) || names.includes(JOURNAL_FILE)) return { kind: 'store', stats };
+  if (names.includes(DATA_FILE) || names.includes(DUMP_FILE)) return { kind: 'damaged', stats };
+  if (names.length === 0) return { kind: 'blank', stats };
   // Leftover-like names count as facectl's only beside its lock file: a lone `thesis.g2.next` is the user's.
   const locked = names.includes(LOCK_FILE);
-  return names.every((n) => isLockName(n) || (locked && isTempLeftover(n))) ? 'blank' : 'foreign';
+  return { kind: names.every((n) => isLockName(n) || (locked && isTempLeftover(n))) ? 'blank' : 'foreign', stats };
 }
 
 /**
@@ -45,15 +58,16 @@ export function storeDirKind(dir: string): StoreDirKind {
  * set by someone; the user decides (`chmod 700`), facectl does not silently take it over. An empty
  * folder is taken (made 0700 at the first commit): it holds nothing to forge yet.
  */
-export function refuseUnlessStoreDir(dir: string, kind: StoreDirKind = storeDirKind(dir)): StoreDirKind {
+export function refuseUnlessStoreDir(dir: string, inspected: StoreDirInspection = inspectStoreDir(dir)): StoreDirKind {
+  const { kind, stats } = inspected;
   if (kind === 'not-dir') throw storeError('not a directory, so not a facectl store', dir);
   if (kind === 'foreign') throw storeError(`not a facectl store (no ${MANIFEST_FILE}): refusing to touch it`, dir);
-  if (kind === 'store' || kind === 'damaged') refuseWritableByOthers(dir);
+  if (kind === 'store' || kind === 'damaged') refuseWritableByOthers(dir, stats!);
   return kind;
 }
 
-function refuseWritableByOthers(dir: string): void {
-  const mode = fs.statSync(dir).mode & 0o777;
+function refuseWritableByOthers(dir: string, stats: fs.Stats): void {
+  const mode = stats.mode & 0o777;
   if (mode & 0o022)
     throw storeError(
       `the store folder is writable by ${mode & 0o002 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): anyone who can write it can replace the enrolled faces; check its files, then \`chmod 700\` it`,

@@ -102,6 +102,24 @@ export function readWhole(file: string): Buffer {
   }
 }
 
+/** The first `max` bytes of a file (all of it when shorter), read like readWhole. */
+export function readHead(file: string, max: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = Math.min(fs.fstatSync(fd).size, max);
+    const buf = Buffer.alloc(size);
+    let offset = 0;
+    while (offset < size) {
+      const n = fs.readSync(fd, buf, offset, size - offset, offset);
+      if (n === 0) break;
+      offset += n;
+    }
+    return offset === size ? buf : buf.subarray(0, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Async whole-file read (undefined if missing) into its own buffer. The copy runs on libuv's thread
  * pool, so the store reads the 200 MB dump while the main thread parses data.csv.

@@ -6,20 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
-import { BrokenJournalError, commitGeneration, journalPending, ownedByLiveProcess, removeLeftovers, rollForward } from './commit.js';
+import { norm } from '../pipeline/vector.js';
+import { BrokenJournalError, commitGeneration, isRemovableLeftover, journalPending, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
 import { DIR_MODE, errnoCode, FILE_MODE, readIfExists, storeError, storeIoError } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { readLockInfo, staleReason, StoreLockedError, withLock } from './lock.js';
 import { checkManifestVersion } from './manifest.js';
-import { DATA_FILE, isTempLeftover, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
+import { DATA_FILE, JOURNAL_FILE, lockTempPid, MANIFEST_FILE } from './names.js';
 import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
-import { NORM_TOLERANCE, readableModel, salvage } from './salvage.js';
+import { NORM_TOLERANCE, salvage } from './salvage.js';
 import { StoreSnapshot } from './snapshot.js';
 import type { FaceRow } from './types.js';
-
-export { readableModel };
 
 export interface VerifyReport {
   ok: boolean;
@@ -97,11 +96,8 @@ function chmodIfExists(file: string, mode: number): boolean {
 function contentProblems(snapshot: StoreSnapshot): string[] {
   const problems: string[] = [];
   snapshot.rows.forEach((row, i) => {
-    const v = snapshot.embeddingOf(row);
-    let sum = 0;
-    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
-    const norm = Math.sqrt(sum);
-    if (!(Math.abs(norm - 1) <= NORM_TOLERANCE)) problems.push(`${DATA_FILE} row ${i + 1} (${row.id}): embedding norm is ${norm}, not 1`);
+    const length = norm(snapshot.embeddingOf(row));
+    if (!(Math.abs(length - 1) <= NORM_TOLERANCE)) problems.push(`${DATA_FILE} row ${i + 1} (${row.id}): embedding norm is ${length}, not 1`);
   });
   const names = new Map<string, string>();
   for (const row of snapshot.rows) {
@@ -128,7 +124,7 @@ export async function verifyStore(dir: string, options: OpenOptions = {}): Promi
     report.notes.push(stale ? `stale lock (${stale}): the next writer removes it` : `locked by pid ${lock.info?.pid} on ${lock.info?.hostname}`);
   }
   // A lock attempt of a live process (one waiting for the lock) is not a leftover: it is gone a moment later.
-  const leftovers = fs.readdirSync(root).filter((name) => isTempLeftover(name) && !ownedByLiveProcess(name));
+  const leftovers = fs.readdirSync(root).filter(isRemovableLeftover);
   if (leftovers.length > 0) report.notes.push(`leftover temp files (the next writer removes them): ${leftovers.join(', ')}`);
   for (const m of modeProblems(root)) report.problems.push(`${m.file} has mode ${modeText(m.mode)}, expected ${modeText(m.want)}`);
   if (blank) {
@@ -213,7 +209,7 @@ export async function repairStore(dir: string, options: RepairOptions = {}): Pro
     const mode = reembed ? 'keep' : (lostEmbeddings as 'refuse' | 'drop');
     const { snapshot: salvaged, baseGeneration, lost } = salvage(root, actions, mode);
     const draft = new StoreDraft(salvaged);
-    if (reembed && lost.length) {
+    if (reembed && lost > 0) {
       // Under the lock (no command can use the store until this commit anyway); nothing is written unless every row got its embedding.
       const change = await reembed(salvaged.rows);
       await change(draft);
@@ -230,10 +226,7 @@ export async function repairStore(dir: string, options: RepairOptions = {}): Pro
 /** INTERNAL when a re-embedding change left a row with its zero placeholder: it would commit an unusable store. */
 function requireEveryEmbedding(draft: StoreDraft, root: string): void {
   draft.rows.forEach((row, i) => {
-    const v = draft.embeddingOf(i);
-    let sum = 0;
-    for (let d = 0; d < v.length; d++) sum += v[d]! * v[d]!;
-    if (!(Math.abs(Math.sqrt(sum) - 1) <= NORM_TOLERANCE)) {
+    if (!(Math.abs(norm(draft.embeddingOf(i)) - 1) <= NORM_TOLERANCE)) {
       throw new FacectlError(ExitCode.INTERNAL, `repair: row ${i + 1} (${row.id}) was left without an embedding; nothing was committed`, root);
     }
   });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { isCount, isObject } from '../json-shape.js';
 import { MANIFEST_FILE } from './names.js';
 import type { ModelInfo, ThresholdInfo } from './types.js';
 
@@ -37,9 +38,6 @@ export interface Manifest {
 export class ManifestFormatError extends Error {}
 
 export const encodeManifest = (m: Manifest): string => `${JSON.stringify(m, null, 2)}\n`;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function checkDigest(v: unknown, name: string): FileDigest {
   if (!isObject(v) || typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256) || !isCount(v.bytes)) {
@@ -121,7 +119,7 @@ export function parseManifest(text: string, dir?: string): Manifest {
  * deleted and created anew at the same path restarts at generation 1. The generation with the sha256 of
  * data.csv and embeddings.f32 and the commit's time; '' for a store with nothing committed (generation 0).
  */
-export const manifestState = (m: Manifest): string =>
+const manifestState = (m: Manifest): string =>
   m.generation === 0 ? '' : `${m.generation} ${m.files['data.csv'].sha256} ${m.files['embeddings.f32'].sha256} ${m.updatedAt}`;
 
 /**

@@ -4,9 +4,10 @@
  * refused, dropped or kept for re-embedding, as the caller says.
  */
 import path from 'node:path';
+import { norm } from '../pipeline/vector.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
-import { readIfExists, storeError } from './fsio.js';
+import { readHead, readIfExists, storeError } from './fsio.js';
 import { sha256Hex } from './load.js';
 import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest.js';
 import { DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
@@ -19,8 +20,8 @@ export const NORM_TOLERANCE = 1e-3;
 export interface Salvage {
   snapshot: StoreSnapshot;
   baseGeneration: number;
-  /** Positions in snapshot.rows of the rows kept without an embedding (a zero placeholder). */
-  lost: number[];
+  /** How many rows lost their embedding: under `'keep'` they are in snapshot.rows with a zero placeholder; under `'drop'`, dropped. */
+  lost: number;
 }
 
 /** A readable row whose embedding cannot be used, and why. */
@@ -66,9 +67,13 @@ function readSalvageSources(root: string, actions: string[]): SalvageSources {
   }
 }
 
+/** The model embeddings.f32's header records; null when it records none. */
+function headerModel(header: DumpHeader): ModelInfo | null {
+  return header.modelId ? { id: header.modelId, hash: header.modelHash, dimension: header.dimension } : null;
+}
+
 function salvageModel(header: DumpHeader, manifest: Manifest | undefined): ModelInfo | null {
-  if (header.modelId) return { id: header.modelId, hash: header.modelHash, dimension: header.dimension };
-  return manifest?.model ?? null;
+  return headerModel(header) ?? manifest?.model ?? null;
 }
 
 /**
@@ -85,9 +90,8 @@ export function readableModel(dir: string): ModelInfo | null {
     /* unreadable: the dump's header may still say */
   }
   try {
-    const dump = readIfExists(path.join(root, DUMP_FILE));
-    const header = dump ? decodeDumpHeader(dump) : undefined;
-    return header?.modelId ? { id: header.modelId, hash: header.modelHash, dimension: header.dimension } : null;
+    // Only the header: a missing, short or unreadable file says nothing.
+    return headerModel(decodeDumpHeader(readHead(path.join(root, DUMP_FILE), DUMP_HEADER_BYTES)));
   } catch {
     return null;
   }
@@ -103,8 +107,8 @@ function completeVectors({ dump, header }: SalvageSources, dimension: number, ac
 
 /**
  * Pairs each row with its embedding, re-normalising them and correcting their model id; rows whose
- * embedding is missing, shared or unusable are set apart as `lost` (each with its position among the
- * rows when `keepLost` keeps them in place, with a zero placeholder); then drops embeddings no row refers to.
+ * embedding is missing, shared or unusable are set apart as `lost` (and also kept in place, with a zero
+ * placeholder, when `keepLost` says so); then drops embeddings no row refers to.
  */
 function pairRowsWithVectors(
   decodedRows: readonly FaceRow[],
@@ -116,13 +120,13 @@ function pairRowsWithVectors(
   const dimension = model?.dimension ?? 0;
   const rows: FaceRow[] = [];
   const vectors: Float32Array[] = [];
-  const lost: (LostRow & { position: number })[] = [];
+  const lost: LostRow[] = [];
   const used = new Uint8Array(source.usable);
   let renormalised = 0;
   decodedRows.forEach((row, i) => {
     const where = `${DATA_FILE} row ${i + 1} (${row.id})`;
     const setAside = (why: LostRow['why'], detail: string) => {
-      lost.push({ row, where, why, detail, position: keepLost ? rows.length : -1 });
+      lost.push({ row, where, why, detail });
       if (!keepLost) return;
       rows.push({ ...row, modelId: model?.id ?? '', embeddingIndex: rows.length });
       vectors.push(new Float32Array(dimension));
@@ -130,12 +134,10 @@ function pairRowsWithVectors(
     if (row.embeddingIndex >= source.usable) return setAside('past-end', `embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
     if (used[row.embeddingIndex]) return setAside('shared', `embedding ${row.embeddingIndex} is used by an earlier row`);
     const v = Float32Array.from(source.vectors.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
-    let sum = 0;
-    for (let d = 0; d < dimension; d++) sum += v[d]! * v[d]!;
-    const norm = Math.sqrt(sum);
-    if (!Number.isFinite(norm) || norm === 0) return setAside('unusable', 'its embedding is zero or not finite');
-    if (Math.abs(norm - 1) > NORM_TOLERANCE) {
-      for (let d = 0; d < dimension; d++) v[d] = v[d]! / norm;
+    const length = norm(v);
+    if (!Number.isFinite(length) || length === 0) return setAside('unusable', 'its embedding is zero or not finite');
+    if (Math.abs(length - 1) > NORM_TOLERANCE) {
+      for (let d = 0; d < dimension; d++) v[d] = v[d]! / length;
       renormalised++;
     }
     used[row.embeddingIndex] = 1;
@@ -197,7 +199,7 @@ function salvageThreshold(manifest: Manifest | undefined, model: ModelInfo | nul
 /**
  * Rebuilds a consistent snapshot from whatever of the three files is readable, logging each fix. Rows
  * whose embedding is lost refuse it (`'refuse'`), are dropped (`'drop'`) or are kept with a zero
- * placeholder (`'keep'`, listed in `lost`) for the caller to re-embed before anything is committed.
+ * placeholder (`'keep'`, counted in `lost`) for the caller to re-embed before anything is committed.
  */
 export function salvage(root: string, actions: string[], lostEmbeddings: 'refuse' | 'drop' | 'keep'): Salvage {
   const sources = readSalvageSources(root, actions);
@@ -224,6 +226,6 @@ export function salvage(root: string, actions: string[], lostEmbeddings: 'refuse
     files: manifest?.files ?? { [DATA_FILE]: { sha256: '', bytes: 0 }, [DUMP_FILE]: { sha256: '', bytes: 0 } },
     updatedAt: new Date().toISOString(),
   };
-  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation, lost: lost.map((l) => l.position) };
+  return { snapshot: new StoreSnapshot(root, synthetic, rows, flat), baseGeneration: generation, lost: lost.length };
 }
 

@@ -13,7 +13,7 @@ import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
 import { withLock } from './lock.js';
-import { refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
+import { inspectStoreDir, refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
 import type { StoreSnapshot } from './snapshot.js';
 
@@ -53,12 +53,13 @@ function prepareDir(dir: string): void {
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
-    const kind = storeDirKind(dir);
+    const inspected = inspectStoreDir(dir);
+    const kind = inspected.kind;
     if (kind === 'not-dir') throw storeError('not a directory', dir);
     if (kind === 'store') {
-      refuseUnlessStoreDir(dir, kind); // writable by others: refused
+      refuseUnlessStoreDir(dir, inspected); // writable by others: refused
       // Readable by others (a folder made 0755 before facectl): ours, so made private, as at creation.
-      const st = fs.statSync(dir);
+      const st = inspected.stats!;
       if (st.mode & 0o077 && st.uid === process.getuid?.()) fs.chmodSync(dir, DIR_MODE);
       return;
     }

@@ -6,7 +6,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { clientFor, parsePgUrl, redact } from '../../src/gallery/postgres/connection.js';
+import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
+import { redact } from '../../src/redact-url.js';
 import { hnswBuildMemoryKb, PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
 import { expectFacectlError } from '../store/helpers.js';

@@ -1,5 +1,6 @@
 /** Consistency check of a PostgreSQL gallery: the identity rows must be exactly what the faces imply. */
 import type pg from 'pg';
+import { norm } from '../../pipeline/vector.js';
 import { identityMean } from '../../store/identity-mean.js';
 import type { CheckReport, ModelInfo } from '../types.js';
 import { parseVector, q } from './schema.js';
@@ -15,8 +16,8 @@ export async function checkGallery(c: pg.Client, s: string, meta: { model: Model
     const v = parseVector(f.e);
     if (dim !== undefined && v.length !== dim) problems.push(`face ${f.seq} (${f.id}): ${v.length} values, the model has ${dim}`);
     if (meta.model && f.model_id !== meta.model.id) problems.push(`face ${f.seq} (${f.id}): model ${f.model_id}, the gallery's is ${meta.model.id}`);
-    const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-    if (!(Math.abs(norm - 1) <= NORM_TOLERANCE)) problems.push(`face ${f.seq} (${f.id}): embedding norm is ${norm}, not 1`);
+    const length = norm(v);
+    if (!(Math.abs(length - 1) <= NORM_TOLERANCE)) problems.push(`face ${f.seq} (${f.id}): embedding norm is ${length}, not 1`);
     let g = byId.get(f.id);
     if (!g) byId.set(f.id, (g = { names: new Set(), vectors: [] }));
     g.names.add(f.name);

@@ -9,8 +9,6 @@ import pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
 import { redact } from '../../redact-url.js';
 
-export { redact };
-
 export interface PgTarget {
   config: pg.ClientConfig;
   /** The gallery's schema (`?schema=`, default "facectl"). */

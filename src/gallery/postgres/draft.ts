@@ -89,7 +89,6 @@ export class PgDraft implements GalleryDraft {
 
   async addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]> {
     faces.forEach(validateNewFace);
-    this.rowCache = undefined; // rows() read before this add must not stay the answer after it
     await this.bindModel(model);
     const dim = this.modelInfo!.dimension;
     const embedded = faces.map((f, i) => normalisedCopy(f.embedding, dim, `face ${i + 1} (${f.id}, ${f.sourcePath})`));
@@ -116,7 +115,6 @@ export class PgDraft implements GalleryDraft {
     validateId(id);
     const n = (await this.c.query(`DELETE FROM ${q(this.s, 'faces')} WHERE id = $1`, [id])).rowCount ?? 0;
     if (n === 0) throw unknownId(id);
-    this.rowCache = undefined;
     await this.touched([id]);
     return n;
   }
@@ -160,7 +158,6 @@ export class PgDraft implements GalleryDraft {
     const gone = rows.filter((_, i) => indexes.has(i));
     if (!gone.length) return 0;
     await this.c.query(`DELETE FROM ${q(this.s, 'faces')} WHERE seq = ANY($1::bigint[])`, [gone.map((r) => r.embeddingIndex)]);
-    this.rowCache = undefined;
     await this.touched([...new Set(gone.map((r) => r.id))]);
     return gone.length;
   }
@@ -185,13 +182,16 @@ export class PgDraft implements GalleryDraft {
     if (checked.dimension !== this.modelInfo?.dimension) await this.retype(checked.dimension);
     this.modelInfo = checked;
     if (this.thresholdInfo && this.thresholdInfo.model !== checked.id) this.thresholdInfo = null;
-    this.rowCache = undefined;
     await this.touched(null);
   }
 
-  /** Recomputes the identity rows of `ids` (null: all) from their faces, with the one identityMean. */
+  /**
+   * Recomputes the identity rows of `ids` (null: all) from their faces, with the one identityMean. Every
+   * edit that adds, deletes or rewrites face rows calls it, so it also drops rows() read before the edit.
+   */
   async touched(ids: string[] | null): Promise<void> {
     this.changed = true;
+    this.rowCache = undefined;
     const where = ids ? 'WHERE id = ANY($1::text[])' : '';
     const r = await this.c.query(`SELECT id, name, seq, added_at, embedding::text AS e FROM ${q(this.s, 'faces')} ${where} ORDER BY seq`, ids ? [ids] : []);
     const byId = new Map<string, { name: string; first: number; last: string; vectors: Float32Array[] }>();

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
+import { topCandidates } from '../rank.js';
 import type {
   CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
   SearchResult, ThresholdInfo,
@@ -42,6 +43,8 @@ interface Meta {
   generation: number;
   model: ModelInfo | null;
   threshold: ThresholdInfo | null;
+  /** The random token the last commit wrote (PgDraft.finish); absent before the first. */
+  commit?: string | null;
 }
 
 /**
@@ -161,7 +164,7 @@ export class PostgresGallery implements Gallery {
   private async meta(): Promise<Meta> {
     const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')}`);
     const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null };
+    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null, commit: m.commit };
   }
 
   async info(): Promise<GalleryInfo> {
@@ -188,9 +191,8 @@ export class PostgresGallery implements Gallery {
   async committedState(): Promise<string> {
     if (!this.version) return '';
     return this.read(async () => {
-      const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')} WHERE key IN ('generation', 'commit')`);
-      const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-      return `${Number(m.generation ?? 0)} ${m.commit ?? ''}`;
+      const meta = await this.meta();
+      return `${meta.generation} ${meta.commit ?? ''}`;
     });
   }
 
@@ -240,8 +242,7 @@ export class PostgresGallery implements Gallery {
         // Equal scores go to the identity enrolled first, as in a store directory (first_seq: its first face).
         const r = await this.c.query(`SELECT id, name, mean::text AS m, first_seq FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${tieOrder} LIMIT $2`, [vectorText(query), k + 4]);
         const scored = r.rows.map((x) => ({ candidate: { id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }, enrolled: Number(x.first_seq) }));
-        scored.sort((a, b) => b.candidate.score - a.candidate.score || a.enrolled - b.enrolled);
-        out.push(scored.slice(0, k).map((x) => x.candidate));
+        out.push(topCandidates(scored, k));
       }
       return out;
     });
