@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { commitGeneration, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
-import { DIR_MODE, errnoCode, fsyncDir, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
+import { DIR_MODE, errnoCode, fsyncDir, makePrivateDirs, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
 import { readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
@@ -45,7 +45,7 @@ export interface MutateResult<T> {
  */
 function prepareDir(dir: string): void {
   try {
-    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: DIR_MODE });
+    makePrivateDirs(path.dirname(dir)); // not mkdir's recursive mode: it spins forever under /proc
     try {
       fs.mkdirSync(dir, { mode: DIR_MODE });
       fs.chmodSync(dir, DIR_MODE);

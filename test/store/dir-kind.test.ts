@@ -4,11 +4,13 @@
  * reads as an empty store, a store a newer facectl wrote is not "damage", a broken journal does not block
  * the store for good.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
+import { repoRoot } from '../helpers/shared.js';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { GalleryStore, storeDirKind } from '../../src/store/index.js';
 import { deadPid, expectFacectlError, face, MODEL, tempDir } from './helpers.js';
@@ -76,6 +78,17 @@ describe('a folder that is not a store', () => {
     await expectFacectlError(() => GalleryStore.mutate(file, () => undefined), ExitCode.STORE_ERROR, /not a directory/);
     await expectFacectlError(() => GalleryStore.repair(file), ExitCode.STORE_ERROR, /not a directory/);
     expect(fs.readFileSync(file, 'utf8')).toBe('root:x:0:0');
+  });
+
+  // Node's recursive mkdir spun forever where mkdir says ENOENT under an existing parent (/proc/self/x): a
+  // synchronous spin no test timeout interrupts, so it runs in a child process with a deadline.
+  it.skipIf(!fs.existsSync('/proc/self'))(`a store under a folder that cannot hold folders is a one-line STORE_ERROR, not a hang${fs.existsSync('/proc/self') ? '' : ' (skipped: no /proc here)'}`, () => {
+    const script = `import { GalleryStore } from './src/store/index.ts';
+      try { await GalleryStore.mutate('/proc/self/facectl-x/y/store', () => undefined); console.log('created'); }
+      catch (e) { console.log(e.code, e.message); }`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+    expect(run.signal, 'hung').toBeNull();
+    expect(run.stdout.trim()).toMatch(new RegExp(`^${ExitCode.STORE_ERROR} cannot create the store directory`));
   });
 });
 
