@@ -127,9 +127,11 @@ function identificationSplit(dataset: FolderDataset, protocol: PairProtocol | nu
 /** Every planned image through the pipeline, with the embedding cache in front unless disabled. */
 export async function embedPlan(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, onProgress?: (p: EmbedProgress) => void): Promise<EmbedImagesResult> {
   const info = pipeline.embedderInfo!;
-  const cache = req.cache ? EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey(pipeline, req.face), info.spec.dim) : null;
+  const cache = req.cache ? await EmbeddingCache.openTrusted(defaultCacheDir(), embeddingCacheKey(pipeline, req.face), info.spec.dim) : null;
   // An ensemble also reads its members' caches: evaluated after them, it embeds nothing.
-  const members = req.cache && info.members ? info.members.map((m) => EmbeddingCache.open(defaultCacheDir(), embeddingCacheKey({ embedderInfo: m }, req.face), m.spec.dim)) : [];
+  const opened = cache && info.members ? await Promise.all(info.members.map((m) => EmbeddingCache.openTrusted(defaultCacheDir(), embeddingCacheKey({ embedderInfo: m }, req.face), m.spec.dim))) : [];
+  const members = opened.every((m): m is EmbeddingCache => m !== null) ? opened : [];
+  if (members !== opened) for (const m of opened) m?.close(); // one member's folder not trusted: the members' caches are not used
   const compose = members.length ? ensembleFromMembers(members, info.spec.members!.map((m) => m.weight)) : null;
   try {
     return await embedImages(pipeline, plan.root, plan.images, { policy: req.face, cache, compose, onProgress });

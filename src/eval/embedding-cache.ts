@@ -21,6 +21,7 @@ import {
   createReadStream,
   fchmodSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -32,6 +33,7 @@ import {
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { untrustedBecause, writableCacheDir, type CacheRoot } from '../models/cache-safety.js';
 import { xdgDir } from '../xdg.js';
 import { MAX_REASON_BYTES, encodeRecord, fileHeader, readCacheFile, readHeaderKey } from './embedding-cache-format.js';
 import type { EmbeddingResult } from './scoring.js';
@@ -40,6 +42,18 @@ import type { EmbeddingResult } from './scoring.js';
 const AUTO_FLUSH_BYTES = 1 << 20;
 export const MAX_FILES = 16;
 const STALE_MS = 10 * 60 * 1000;
+
+/**
+ * The root cache-safety.ts checks the embedding cache from: the XDG cache home for the default
+ * `…/facectl/embeddings`, else the cache folder itself (FACECTL_CACHE_DIR, or one given). Embeddings
+ * someone else could write would decide evaluation results, and through `eval --calibrate` the login
+ * threshold written into a store.
+ */
+export function embeddingCacheRoot(cacheDir: string, env: NodeJS.ProcessEnv = process.env): CacheRoot {
+  const dir = path.resolve(cacheDir);
+  const base = !env.FACECTL_CACHE_DIR && dir === defaultCacheDir(env) ? xdgDir('cache', env) : dir;
+  return { path: base, mode: 0o700, label: 'embedding cache' };
+}
 
 /** `$FACECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/facectl/embeddings`, else `~/.cache/facectl/embeddings`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -64,6 +78,12 @@ function checkSha(sha256: string): Buffer {
   const s = sha256.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(s)) throw new RangeError(`not a hex sha256: "${sha256}"`);
   return Buffer.from(s, 'hex');
+}
+
+/** A cache file only this user or root can have written (a regular file, not a link: cache-safety.ts); a vanished one is not. */
+function trustedFile(file: string): boolean {
+  const info = lstatSync(file, { throwIfNoEntry: false });
+  return info !== undefined && untrustedBecause(info, 'file') === undefined;
 }
 
 const HOST = hostname().replace(/[^A-Za-z0-9.-]+/g, '_') || 'host';
@@ -105,7 +125,26 @@ export class EmbeddingCache {
     this.ownFile = path.join(directory, `${HOST}-${process.pid}-${randomBytes(4).toString('hex')}.fec`);
   }
 
-  /** Open (creating if needed) the cache of one model. `modelKey` should include the model file's hash. */
+  /**
+   * The cache of one model, or null when a folder on its way from `root` may not be trusted (someone
+   * else's, writable by others, a symbolic link below the root: cache-safety.ts); a one-line warning
+   * says which and the caller runs without a cache. Folders it makes are 0700.
+   */
+  static async openTrusted(cacheDir: string, modelKey: string, dim: number, root: CacheRoot = embeddingCacheRoot(cacheDir)): Promise<EmbeddingCache | null> {
+    const dir = path.join(cacheDir, modelFolderName(modelKey));
+    try {
+      if (!(await writableCacheDir(dir, root, 0o700))) return null;
+    } catch (e) {
+      throw cacheError(e, dir);
+    }
+    return EmbeddingCache.open(cacheDir, modelKey, dim);
+  }
+
+  /**
+   * Open (creating if needed) the cache of one model, without checking who may write its folders (see
+   * openTrusted). Files that are links, or someone else's, or writable by others, are not read.
+   * `modelKey` should include the model file's hash.
+   */
   static open(cacheDir: string, modelKey: string, dim: number): EmbeddingCache {
     if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${dim}`);
     if (modelKey === '') throw new RangeError('model key must not be empty');
@@ -115,7 +154,9 @@ export class EmbeddingCache {
       // Created folders get 0700 (umask only removes bits); the model folder is ours alone, so it is forced.
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       chmodSync(dir, 0o700);
-      files = readdirSync(dir).filter((f) => f.endsWith('.fec')).sort();
+      files = readdirSync(dir)
+        .filter((f) => f.endsWith('.fec') && trustedFile(path.join(dir, f)))
+        .sort();
     } catch (e) {
       throw cacheError(e, dir);
     }

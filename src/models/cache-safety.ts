@@ -23,6 +23,8 @@ import path from 'node:path';
 export interface CacheRoot {
   path: string;
   mode: number;
+  /** What the warnings call this cache ('models cache' when not given). */
+  label?: string;
 }
 
 /** The root of a derived folder (`prelu/`, `ort/`) given alone: the models folder holding it. */
@@ -31,12 +33,12 @@ export const parentRoot = (dir: string): CacheRoot => ({ path: path.dirname(path
 /** Folders between the root and the one used (`facectl`, `models`, `v<N>`): the public models' mode. */
 const BETWEEN_MODE = 0o755;
 
-export type CacheDirState = { state: 'ok' } | { state: 'missing' } | { state: 'unsafe'; path: string; problem: string; isRoot: boolean };
+export type CacheDirState = { state: 'ok' } | { state: 'missing' } | { state: 'unsafe'; path: string; problem: string; isRoot: boolean; label?: string };
 
 const octal = (mode: number) => `0${(mode & 0o7777).toString(8)}`;
 
-/** Why a folder or file of the cache may not be trusted, or undefined when only this user (or root) can change it. */
-function untrustedBecause(info: Stats, kind: 'folder' | 'file'): string | undefined {
+/** Why a folder or file of the cache (its lstat) may not be trusted, or undefined when only this user (or root) can change it. */
+export function untrustedBecause(info: Stats, kind: 'folder' | 'file'): string | undefined {
   if (info.isSymbolicLink()) return 'is a symbolic link';
   if (kind === 'folder' ? !info.isDirectory() : !info.isFile()) return kind === 'folder' ? 'is not a folder' : 'is not a regular file';
   const uid = process.getuid?.();
@@ -76,12 +78,12 @@ export async function inspectCacheDir(dir: string, root: CacheRoot): Promise<Cac
   }
   if (!info.isDirectory()) return { state: 'missing' }; // a file in the way: nothing to read, nothing can be made there
   const problem = untrustedBecause(info, 'folder');
-  if (problem) return { state: 'unsafe', path: base, problem, isRoot: base === path.resolve(root.path) };
+  if (problem) return { state: 'unsafe', path: base, problem, isRoot: base === path.resolve(root.path), label: root.label };
   for (const folder of below) {
     const entry = await lstat(folder).catch(() => undefined);
     if (!entry || !(entry.isDirectory() || entry.isSymbolicLink())) return { state: 'missing' };
     const why = untrustedBecause(entry, 'folder');
-    if (why) return { state: 'unsafe', path: folder, problem: why, isRoot: false };
+    if (why) return { state: 'unsafe', path: folder, problem: why, isRoot: false, label: root.label };
   }
   return { state: 'ok' };
 }
@@ -95,7 +97,7 @@ export function warnUnsafeCache(state: Extract<CacheDirState, { state: 'unsafe' 
   const fix = state.isRoot
     ? 'make it yours and not writable by others (chmod go-w)'
     : 'delete it (facectl makes it again) or make it yours and not writable by others';
-  process.stderr.write(`warning: models cache not used: ${state.path} ${state.problem}; ${fix} (README: Privacy and safety)\n`);
+  process.stderr.write(`warning: ${state.label ?? 'models cache'} not used: ${state.path} ${state.problem}; ${fix} (README: Privacy and safety)\n`);
 }
 
 /** For reading: true when `dir` exists and may be trusted; an unsafe folder is reported (warnUnsafeCache) and not used. */

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EmbeddingCache, MAX_FILES, defaultCacheDir, modelFolderName, sha256OfFile } from '../../src/eval/embedding-cache.js';
 import { ExitCode } from '../../src/errors.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -153,5 +153,70 @@ describe('cache helpers', () => {
     const f = path.join(tmp, 'abc.bin');
     writeFileSync(f, 'abc');
     expect(await sha256OfFile(f)).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+// Forged embeddings would decide evaluation results, and through `eval --calibrate` a store's login threshold.
+describe('who may have written the cache', () => {
+  const isRoot = process.getuid?.() === 0;
+  const written = (dir: string) => {
+    const c = EmbeddingCache.open(dir, MODEL, 4);
+    c.put(keyOf(1), { ok: true, embedding: vectorOf(1, 4) });
+    c.close();
+  };
+  const warnings = () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+    return { lines, restore: () => spy.mockRestore() };
+  };
+
+  it('openTrusted makes a missing cache 0700 and reads what this user wrote', async () => {
+    const dir = path.join(freshDir(), 'cache');
+    const c = (await EmbeddingCache.openTrusted(dir, MODEL, 4))!;
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    c.put(keyOf(1), { ok: true, embedding: vectorOf(1, 4) });
+    c.close();
+    expect((await EmbeddingCache.openTrusted(dir, MODEL, 4))!.size).toBe(1);
+  });
+
+  it('a cache folder, or a model folder in it, that others can write is not used: one warning, no reading, no writing', async () => {
+    for (const which of ['root', 'model'] as const) {
+      const dir = freshDir();
+      written(dir);
+      const target = which === 'root' ? dir : path.join(dir, modelFolderName(MODEL));
+      chmodSync(target, 0o777);
+      const w = warnings();
+      try {
+        expect(await EmbeddingCache.openTrusted(dir, MODEL, 4)).toBeNull();
+      } finally {
+        w.restore();
+      }
+      expect(w.lines.join('')).toMatch(new RegExp(`^warning: embedding cache not used: ${target} is writable by group and others \\(mode 0777\\)`));
+      expect(readdirSync(path.join(dir, modelFolderName(MODEL)))).toHaveLength(1); // nothing added
+    }
+  });
+
+  it('a cache file that is a symbolic link, or writable by others, is not read', () => {
+    const dir = freshDir();
+    written(dir);
+    const folder = path.join(dir, modelFolderName(MODEL));
+    const [file] = readdirSync(folder);
+    const elsewhere = path.join(freshDir() + '-x.fec');
+    renameSync(path.join(folder, file), elsewhere);
+    symlinkSync(elsewhere, path.join(folder, file));
+    expect(EmbeddingCache.open(dir, MODEL, 4).size).toBe(0);
+    rmSync(path.join(folder, file));
+    renameSync(elsewhere, path.join(folder, file));
+    expect(EmbeddingCache.open(dir, MODEL, 4).size).toBe(1);
+    chmodSync(path.join(folder, file), 0o666);
+    expect(EmbeddingCache.open(dir, MODEL, 4).size).toBe(0);
+  });
+
+  it.skipIf(!isRoot)(`a cache file of another user (chown nobody) is not read${isRoot ? '' : ' (skipped: needs root to chown)'}`, () => {
+    const dir = freshDir();
+    written(dir);
+    const folder = path.join(dir, modelFolderName(MODEL));
+    chownSync(path.join(folder, readdirSync(folder)[0]), 65534, 65534);
+    expect(EmbeddingCache.open(dir, MODEL, 4).size).toBe(0);
   });
 });
