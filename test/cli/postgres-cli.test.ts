@@ -20,7 +20,7 @@ import { repoRoot } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-pg-cli-'));
 let server: PgServer;
-const env = { FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models') };
+const env = { FACECTL_USER_MODELS_DIR: path.join(tmp, 'user-models'), FACECTL_CACHE_DIR: path.join(tmp, 'eval-cache') };
 const faces: Record<string, string> = {};
 
 /** Small single-face photos (cheap to decode and detect). */
