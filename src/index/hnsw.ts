@@ -53,6 +53,9 @@ export interface HnswParams {
 /** Batches smaller than this are added on one thread (see add). */
 const SINGLE_THREAD_ADD_BELOW = 20_000;
 
+/** The largest connectivity or expansion a saved header may hold (facectl saves 32, 64 and 512). */
+const MAX_HNSW_PARAM = 4096;
+
 export const DEFAULT_HNSW_PARAMS: HnswParams = {
   connectivity: 32,
   expansionAdd: 64,
@@ -228,8 +231,12 @@ export class HnswIndex implements VectorIndex {
         }
       }
       const params = { ...(header.params as unknown as HnswParams) };
-      const numeric = [params.connectivity, params.expansionAdd, params.expansionSearch];
-      if (!numeric.every((x) => Number.isInteger(x) && x >= 0) || !['f32', 'f16', 'i8'].includes(params.quantization)) {
+      // Ranges facectl could have saved: usearch throws a TypeError on connectivity < 2, and a damaged
+      // expansion (1e9) would turn every search into a walk of the whole graph.
+      const inRange = (x: unknown, min: number, max: number) => Number.isInteger(x) && (x as number) >= min && (x as number) <= max;
+      const valid =
+        inRange(params.connectivity, 2, MAX_HNSW_PARAM) && inRange(params.expansionAdd, 1, MAX_HNSW_PARAM) && inRange(params.expansionSearch, 1, MAX_HNSW_PARAM);
+      if (!valid || !['f32', 'f16', 'i8'].includes(params.quantization)) {
         throw new StaleIndexError('HNSW parameters in the header are invalid', file);
       }
       if (options.expansionSearch !== undefined) params.expansionSearch = options.expansionSearch;

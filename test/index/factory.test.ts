@@ -86,6 +86,9 @@ describe('damaged headers that are still valid JSON', () => {
     const cases: ['flat' | 'hnsw', string, (h: Record<string, unknown>) => unknown][] = [];
     for (const kind of ['flat', 'hnsw'] as const) for (const [name, edit] of damage) cases.push([kind, name, edit]);
     for (const [name, edit] of companionDamage) cases.push(['hnsw', name, (h) => ({ ...h, companion: edit(h.companion as Record<string, unknown>) })]);
+    // Parameters out of range: usearch threw a TypeError on connectivity 1; 1e9 expansions walked the whole graph.
+    const params: [string, number][] = [['connectivity', 1], ['connectivity', 1e9], ['expansionAdd', 0], ['expansionSearch', 0], ['expansionSearch', 1e9]];
+    for (const [key, value] of params) cases.push(['hnsw', `${key} ${value}`, (h) => ({ ...h, params: { ...(h.params as object), [key]: value } })]);
     const files = { flat: savedAs('flat'), hnsw: savedAs('hnsw') };
     const wrong: string[] = [];
     for (const [kind, name, edit] of cases) {
