@@ -84,3 +84,25 @@ export const isPhotoProblem = (e: unknown): e is FacectlError => isFacectlError(
 
 /** The first line of an error's message (libraries append stacks, source locations and hints below it). */
 export const errorLine = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0]!;
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EMFILE: 'too many open files',
+};
+
+export const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+/** "no space left on device (ENOSPC)" or the error's own message. */
+export function describeIoError(err: unknown): string {
+  const code = errnoCode(err);
+  if (code && ERRNO_TEXT[code]) return `${ERRNO_TEXT[code]} (${code})`;
+  return (err as Error)?.message?.split('\n')[0] ?? String(err);
+}

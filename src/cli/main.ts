@@ -1,6 +1,6 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { describeIoError, ExitCode } from '../errors.js';
 import { redactText } from '../redact-url.js';
 import { registerCluster } from './cluster.js';
 import { registerDemo } from './demo.js';
@@ -62,18 +62,28 @@ export function parseErrorLine(text: string): string {
 
 /**
  * A reader that stops early (`facectl login photo.jpg | head -1`) closes the pipe: stop quietly with the
- * exit code so far, as Unix tools do, instead of an EPIPE stack trace.
+ * exit code so far, as Unix tools do, instead of an EPIPE stack trace. Any other failure to write standard
+ * output (`--json > /dev/full`: a full disk, an I/O error) is one line on stderr and exit 11, or the
+ * command's own failure code when it already has one: its output is lost, and a script must not read exit
+ * 0 or 1 ("a bug"). A failing stderr is ignored: there is nowhere left to say anything, and the exit code
+ * still tells the outcome (a login whose log is full still answers with its decision).
  */
-function quietOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr])
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(process.exitCode ?? ExitCode.OK);
-    });
+function handleOutputErrors(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    const sofar = Number(process.exitCode ?? ExitCode.OK);
+    if (err.code === 'EPIPE') process.exit(sofar);
+    try {
+      process.stderr.write(`facectl: cannot write standard output: ${describeIoError(err)}\n`);
+    } catch {
+      // stderr is gone too: the exit code says it
+    }
+    process.exit(sofar !== ExitCode.OK ? sofar : ExitCode.STORE_ERROR);
+  });
+  process.stderr.on('error', () => undefined);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  quietOnClosedPipe();
+  handleOutputErrors();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

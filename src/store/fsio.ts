@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExitCode, FacectlError, isFacectlError } from '../errors.js';
+import { describeIoError, errnoCode, ExitCode, FacectlError, isFacectlError } from '../errors.js';
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
@@ -22,27 +22,7 @@ export const storeTestHooks: StoreTestHooks = {};
 
 export const step = (name: string): void => storeTestHooks.onStep?.(name);
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EIO: 'input/output error',
-  EROFS: 'read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'not a directory',
-  EISDIR: 'is a directory',
-  EMFILE: 'too many open files',
-};
-
-export const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
-
-/** "no space left on device (ENOSPC)" or the error's own message. */
-export function describeIoError(err: unknown): string {
-  const code = errnoCode(err);
-  if (code && ERRNO_TEXT[code]) return `${ERRNO_TEXT[code]} (${code})`;
-  return (err as Error)?.message?.split('\n')[0] ?? String(err);
-}
+export { describeIoError, errnoCode } from '../errors.js';
 
 /** Wraps an I/O failure as STORE_ERROR "cannot <action> <file>: <reason>"; FacectlErrors pass through. */
 export function storeIoError(err: unknown, action: string, file: string): FacectlError {
