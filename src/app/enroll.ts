@@ -30,6 +30,8 @@ export interface PhotoProblem {
   file: string;
   code: ExitCodeValue;
   reason: string;
+  /** index rebuild --reembed: the photo no longer exists (what --drop-missing may drop). */
+  gone?: boolean;
 }
 
 export interface EmbeddedPhoto {

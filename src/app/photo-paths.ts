@@ -43,8 +43,8 @@ export function relativePhotosHint(rows: readonly Readonly<FaceRow>[], photosRoo
     : '';
 }
 
-/** NOT_FOUND, one line: `count` photos could not be used; the first one and the remedy. */
-export function photosNotFound(what: string, problems: PhotoProblem[], remedy: string): FacectlError {
+/** One line, with the first problem's exit code: `count` photos could not be used; the first one and the remedy. */
+export function enrolledPhotosError(what: string, problems: PhotoProblem[], remedy: string): FacectlError {
   const first = problems[0]!;
-  return new FacectlError(ExitCode.NOT_FOUND, `${problems.length} enrolled photo(s) ${what} (first: ${first.file}: ${first.reason}); nothing changed — ${remedy}`);
+  return new FacectlError(first.code, `${problems.length} enrolled photo(s) ${what} (first: ${first.file}: ${first.reason}); nothing changed — ${remedy}`);
 }

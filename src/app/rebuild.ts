@@ -1,23 +1,26 @@
 /**
- * `facectl index rebuild [--reembed] [--drop-damaged]`: verify and repair the store, then rebuild the search index.
+ * `facectl index rebuild [--reembed [--drop-missing|--drop-unusable]] [--drop-damaged]`: verify and repair the store, then rebuild the search index.
  * With --reembed every stored source photo goes through the pipeline again (after a model change);
  * embeddings are computed outside the lock and committed in one step, refused if the store changed
  * meanwhile, so a concurrent enroll is never lost. Faces whose embedding was lost are never dropped
  * unasked: the repair refuses, unless --drop-damaged drops them or --reembed re-embeds them (every face,
  * in the repair's own commit: a store that cannot be opened cannot be mutated).
  */
+import { existsSync } from 'node:fs';
 import { ExitCode, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, GalleryDraft, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
 import type { PhotoProblem } from './enroll.js';
-import { isRelativePhoto, locateRelativePhotos, photoPathOf, photosNotFound, relativePhotosHint } from './photo-paths.js';
+import { isRelativePhoto, locateRelativePhotos, photoPathOf, enrolledPhotosError, relativePhotosHint } from './photo-paths.js';
 import { storeModelInfo } from './store-model.js';
 
 export interface RebuildOptions {
   reembed: boolean;
-  /** With --reembed: drop faces whose photo is gone or no longer yields a face (otherwise refuse). */
+  /** With --reembed: drop faces whose photo is gone (otherwise refuse). */
   dropMissing: boolean;
+  /** With --reembed: drop every face that cannot be re-embedded: photo gone, changed, unreadable, face no longer found. */
+  dropUnusable?: boolean;
   /** Drop faces whose embedding was lost (a truncated embeddings.f32) instead of refusing; --reembed re-embeds them instead. */
   dropDamaged?: boolean;
   /** Directory that photo paths stored relative (by facectl 0.1.0) are resolved against. */
@@ -69,7 +72,7 @@ export async function rebuild(pipeline: FacePipeline | null, gallery: Gallery, o
   } else if (options.fixPaths) {
     const { generation } = await gallery.info();
     const { found, missing } = await locateRelativePhotos(await gallery.rows(), root);
-    if (missing.length) throw photosNotFound(`were not found under ${root}`, missing, 'pass the directory enroll ran in as --photos-root');
+    if (missing.length) throw enrolledPhotosError(`were not found under ${root}`, missing, 'pass the directory enroll ran in as --photos-root');
     if (found.size) {
       await gallery.mutate(
         async (draft) => {
@@ -105,8 +108,14 @@ async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], opt
     vectors.push(await reembedRow(pipeline, row, photoPathOf(row, root), dropped));
     options.onProgress?.(i + 1, rows.length);
   }
-  if (dropped.length && !options.dropMissing)
-    throw photosNotFound('cannot be re-embedded', dropped, `restore them${relativePhotosHint(rows, root)}, or use --drop-missing`);
+  // --drop-missing drops only faces whose photo is gone: a photo edited, damaged or without the face any
+  // more is still there, and dropping its person on a flag named "missing" would be a surprise.
+  const refused = dropped.filter((p) => !(options.dropUnusable || (options.dropMissing && p.gone)));
+  if (refused.length) {
+    const allGone = refused.every((p) => p.gone);
+    const remedy = allGone ? 'or use --drop-missing to drop their faces' : 'or use --drop-unusable to drop their faces (--drop-missing drops only faces whose photo is gone)';
+    throw enrolledPhotosError('cannot be re-embedded', refused, `restore them${relativePhotosHint(rows, root)}, ${remedy}`);
+  }
   const model = storeModelInfo(pipeline.embedderInfo!);
   const change = async (draft: GalleryDraft) => {
     // A relative path whose photo was just re-embedded (same sha256) is known good: store it absolute.
@@ -121,7 +130,7 @@ async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], opt
 
 /** The row's photo through today's pipeline: the face that overlaps the stored box most, or why not. */
 async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: string, dropped: PhotoProblem[]): Promise<Float32Array | null> {
-  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason }), null);
+  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason, gone: !existsSync(file) }), null);
   try {
     const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');

@@ -10,6 +10,7 @@ interface RebuildOpts extends GlobalOptions {
   store?: string;
   reembed?: boolean;
   dropMissing?: boolean;
+  dropUnusable?: boolean;
   dropDamaged?: boolean;
   photosRoot?: string;
   index: 'auto' | 'flat' | 'hnsw';
@@ -26,6 +27,7 @@ export function registerIndex(program: Command): void {
         .description('verify and repair the store, rebuild identity vectors and the index; --reembed re-runs the pipeline on the stored photos')
         .option('--reembed', 're-embed every stored photo (after a model change; use --model for the new one)')
         .option('--drop-missing', 'with --reembed: drop faces whose photo is gone instead of refusing')
+        .option('--drop-unusable', 'with --reembed: drop every face that cannot be re-embedded (photo gone, changed, unreadable, face no longer found) instead of refusing')
         .option('--drop-damaged', 'drop faces whose embedding was lost (a truncated embeddings.f32) instead of refusing; --reembed re-embeds them instead')
         .option('--photos-root <dir>', 'where photo paths stored relative (facectl 0.1.0) are found: the directory enroll ran in (default: the current one); alone, stores them absolute')
         .addOption(indexOption())
@@ -34,7 +36,7 @@ export function registerIndex(program: Command): void {
     ),
   ).action(
     action(async (opts: RebuildOpts) => {
-      if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing }, 'without --reembed');
+      if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing, '--drop-unusable': opts.dropUnusable }, 'without --reembed');
       return withStore(opts, { mustExist: true }, async (gallery) => {
         // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
         // A store too damaged to open still names its model (manifest, else embeddings.f32's header): --reembed repairs it.
@@ -45,6 +47,7 @@ export function registerIndex(program: Command): void {
           const result = await rebuild(pipeline, gallery, {
             reembed: !!opts.reembed,
             dropMissing: !!opts.dropMissing,
+            dropUnusable: !!opts.dropUnusable,
             dropDamaged: !!opts.dropDamaged,
             photosRoot: path.resolve(opts.photosRoot ?? '.'),
             fixPaths: opts.photosRoot !== undefined,

@@ -101,6 +101,34 @@ describe.skipIf(!hasSamples)(`a truncated embeddings.f32${hasSamples ? '' : ` ($
     }
   });
 
+  // --drop-missing dropped every face that could not be re-embedded, also one whose photo was edited.
+  it('a photo changed or no longer a picture: --drop-missing refuses with its exit code, nothing changed; --drop-unusable drops only those faces', async () => {
+    const saved = { b: readFileSync(photos.b), c: readFileSync(photos.c) };
+    await sharp(photos.a).resize(200).toFile(`${photos.b}.tmp.jpg`);
+    renameSync(`${photos.b}.tmp.jpg`, photos.b); // bob's photo replaced by another picture
+    writeFileSync(photos.c, 'not a picture any more');
+    try {
+      const store = path.join(tmp, 'changed');
+      cpSync(base, store, { recursive: true });
+      const cli = (...argv: string[]) => runCli([...argv, '--store', store], env);
+      const before = storeState(store);
+      for (const flags of [[], ['--drop-missing']]) {
+        const r = cli('index', 'rebuild', '--reembed', '-q', ...flags);
+        expect(r.code, r.stderr).toBe(ExitCode.NOT_FOUND); // the first: bob's photo changed (sha256)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(/2 enrolled photo\(s\) cannot be re-embedded \(first: .*b\.jpg: the photo changed since it was enrolled.*--drop-unusable/);
+        expect(storeState(store)).toEqual(before);
+      }
+      const dropping = cli('index', 'rebuild', '--reembed', '--drop-unusable');
+      expect(dropping.code, dropping.stderr).toBe(0);
+      expect(dropping.stderr).toMatch(/dropped: .*c\.jpg: /);
+      expect(identities(cli)).toEqual([['alice', 2]]);
+    } finally {
+      writeFileSync(photos.b, saved.b);
+      writeFileSync(photos.c, saved.c);
+    }
+  });
+
   it('index rebuild --drop-damaged drops the faces that lost their embeddings, listing each', () => {
     const { cli } = damaged('drop');
     const r = cli('index', 'rebuild', '--drop-damaged');
