@@ -28,6 +28,8 @@ export interface FaceDecision {
   name?: string;
   score: number;
   candidates: Candidate[];
+  /** Faces the detector found in the photo; without allFaces the decision is on the largest of them. */
+  facesInPhoto: number;
 }
 
 export interface LoginResult {
@@ -62,7 +64,7 @@ export async function openLoginContext(pipeline: FacePipeline, gallery: Gallery,
 /** Embed the photo's face(s) and decide against an opened gallery. */
 export async function identify(pipeline: FacePipeline, ctx: LoginContext, image: PhotoInput, options: Pick<LoginOptions, 'top' | 'allFaces'>): Promise<FaceDecision[]> {
   if (ctx.info.faces === 0) throw new FacectlError(ExitCode.STORE_ERROR, 'the store is empty: enroll someone first (facectl enroll <id> <photos...>)', ctx.gallery.location);
-  const { faces } = await pipeline.processPhoto(image, options.allFaces ? 'all' : 'largest');
+  const { faces, detected } = await pipeline.processPhoto(image, options.allFaces ? 'all' : 'largest');
   const dim = ctx.info.model!.dimension;
   const queries = new Float32Array(faces.length * dim);
   faces.forEach((f, i) => queries.set(f.embedding, i * dim));
@@ -71,8 +73,8 @@ export async function identify(pipeline: FacePipeline, ctx: LoginContext, image:
   return faces.map((face, i): FaceDecision => {
     const candidates = found.hits[i]!;
     const best = candidates[0];
-    if (best && best.score >= ctx.threshold.value) return { face, decision: 'ACCEPT', id: best.id, name: best.name, score: best.score, candidates };
-    return { face, decision: 'UNKNOWN', score: best?.score ?? -1, candidates };
+    if (best && best.score >= ctx.threshold.value) return { face, decision: 'ACCEPT', id: best.id, name: best.name, score: best.score, candidates, facesInPhoto: detected };
+    return { face, decision: 'UNKNOWN', score: best?.score ?? -1, candidates, facesInPhoto: detected };
   });
 }
 

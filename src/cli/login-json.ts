@@ -13,6 +13,7 @@ export function loginFacesJson(r: LoginResult) {
     candidates: d.candidates,
     box: d.face.box,
     quality: d.face.quality,
+    facesInPhoto: d.facesInPhoto,
     enrolledPhotos: enrolledRows(r, d.id).map((row) => row.sourcePath),
   }));
 }

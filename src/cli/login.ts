@@ -79,6 +79,12 @@ async function loginCommand(gallery: Gallery, image: string, top: number, opts: 
       );
       await writeContactSheet(opts.sheet, rows);
     }
+    // Others in the frame are worth knowing about when one face decides a login (as verify says).
+    const chosen = r.decisions[0];
+    if (!opts.allFaces && chosen && chosen.facesInPhoto > 1) {
+      const b = chosen.face.box;
+      note(opts, `${image}: ${chosen.facesInPhoto} faces; decided on the largest, box ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)} (--all-faces decides each)`);
+    }
     if (opts.json) {
       printJson({
         image,

@@ -99,10 +99,10 @@ export class FacePipeline {
   }
 
   /** processFile for a photo given by path or as its file's bytes (a request to `facectl serve`, `label` naming it in errors). */
-  async processPhoto(photo: PhotoInput, select: FaceSelection): Promise<{ image: DecodedImage; faces: EmbeddedFace[] }> {
+  async processPhoto(photo: PhotoInput, select: FaceSelection): Promise<{ image: DecodedImage; faces: EmbeddedFace[]; detected: number }> {
     if (typeof photo === 'string') return this.processFile(photo, select);
     const image = await this.decodeBytes(photo.bytes, photo.label);
-    return { image, faces: await this.processImage(image, select, {}, photo.label) };
+    return { image, ...(await this.processImageCounted(image, select, {}, photo.label)) };
   }
 
   async processImage(image: RgbImage, select: FaceSelection, detectOptions: Partial<DetectOptions> = {}, label?: string): Promise<EmbeddedFace[]> {

@@ -69,6 +69,17 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(JSON.parse(d.stdout).decision).toBe('DIFFERENT');
   });
 
+  it('login says when a photo has several faces (the largest decides), on stderr and as facesInPhoto', () => {
+    const { cli } = withStore('login-faces');
+    const group = dataset('edge-cases', 'multi-face', '7242.jpg'); // two faces
+    const r = cli('login', group, '--json');
+    expect(r.stderr).toMatch(/7242\.jpg: 2 faces; decided on the largest, box \d+,\d+ \d+x\d+ \(--all-faces decides each\)/);
+    expect(JSON.parse(r.stdout).faces.map((f: { facesInPhoto: number }) => f.facesInPhoto)).toEqual([2]);
+    const single = cli('login', ex('barack_obama/obama1.jpg'), '--json');
+    expect(single.stderr).not.toMatch(/faces; decided/);
+    expect(JSON.parse(single.stdout).faces[0].facesInPhoto).toBe(1);
+  });
+
   it('verify says when a photo has several faces (the largest is compared), and never prints numbers that contradict its answer', () => {
     const { cli } = withStore('verify-faces');
     const group = dataset('edge-cases', 'multi-face', '7242.jpg'); // two faces
