@@ -49,10 +49,10 @@ export class FacectlError extends Error {
     this.name = 'FacectlError';
   }
 
-  /** One line for the terminal: "<file>: <message>" or just the message. */
+  /** One line for the terminal: "<file>: <message>" or just the message (control characters in either shown escaped). */
   oneLine(): string {
-    const text = this.message.replace(/\s*\n\s*/g, ' ');
-    return this.file ? `${this.file}: ${text}` : text;
+    const text = printable(this.message.replace(/\s*\n\s*/g, ' '));
+    return this.file ? `${printable(this.file)}: ${text}` : text;
   }
 }
 
@@ -105,4 +105,18 @@ export function describeIoError(err: unknown): string {
   const code = errnoCode(err);
   if (code && ERRNO_TEXT[code]) return `${ERRNO_TEXT[code]} (${code})`;
   return (err as Error)?.message?.split('\n')[0] ?? String(err);
+}
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text for one terminal line: control characters (a newline, an escape sequence, DEL, C1, the Unicode line
+ * separators) shown as `\n`, `\t`, `\xNN`, `\uNNNN`. File names come from anyone: `joe\nACCEPT admin.jpg`
+ * printed raw would put a forged line in login's output, and an escape sequence would drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
 }

@@ -49,7 +49,7 @@ export function registerCluster(program: Command): void {
       const shown = r.groups.filter((g) => g.length >= minSize);
       const rows = shown.map((g, i) => {
         const photos = [...new Set(g.map((f) => f.file))];
-        return [i + 1, g.length, photos.slice(0, 4).join('\n') + (photos.length > 4 ? `\n… and ${photos.length - 4} more` : '')];
+        return [i + 1, g.length, [...photos.slice(0, 4), ...(photos.length > 4 ? [`… and ${photos.length - 4} more`] : [])]];
       });
       if (rows.length) process.stdout.write(table(['group', 'faces', 'photos'], rows) + '\n');
       process.stdout.write(

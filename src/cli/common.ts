@@ -5,7 +5,7 @@
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import type { EmbeddedFace } from '../pipeline/types.js';
-import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, FacectlError, printable, type ExitCodeValue } from '../errors.js';
 import { INDEX_KINDS } from '../index/types.js';
 import type { FacePipeline, PipelineOptions } from '../pipeline/pipeline.js';
 import type { Device } from '../pipeline/runtime.js';
@@ -72,9 +72,10 @@ export const float32Values = (v: Float32Array): number[] => Array.from(v, (x) =>
 /** A face with its embedding, as `embed --json` and `serve`'s embed answer give it. */
 export const embeddedFaceJson = (f: EmbeddedFace) => ({ box: f.box, score: f.score, landmarks: f.landmarks, embedding: float32Values(f.embedding) });
 
-export function table(head: string[], rows: (string | number)[][]): string {
+/** A text table; each cell shown printable, a cell given as lines (string[]) one line each. */
+export function table(head: string[], rows: (string | number | string[])[][]): string {
   const t = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map(String));
+  for (const r of rows) t.push(r.map((cell) => (Array.isArray(cell) ? cell.map(printable).join('\n') : printable(String(cell)))));
   return t.toString();
 }
 
@@ -95,7 +96,7 @@ export function fmtVersus(score: number, threshold: number, passed: boolean, dig
 
 /** Progress and warnings go to stderr so stdout stays clean for --json and pipes. */
 export function note(opts: GlobalOptions, message: string): void {
-  if (!opts.quiet) process.stderr.write(message + '\n');
+  if (!opts.quiet) process.stderr.write(printable(message) + '\n');
 }
 
 /**

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { FaceDecision } from '../app/login.js';
-import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { ExitCode, printable, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { dot } from '../pipeline/vector.js';
 import { DETECTOR_DEFAULT, action, indexOption, fmt, fmtVersus, note, numberOption, printJson, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -116,7 +116,7 @@ function printDecisions(
     process.stdout.write(table(['rank', 'id', 'name', 'similarity'], d.candidates.map((c, k) => [k + 1, c.id, c.name, fmt(c.score, 4)])) + '\n');
     const photos = enrolledPhotos(d.id);
     // Paths stored relative by facectl 0.1.0 only resolve from the directory enroll ran in: say so.
-    const shown = photos.map((p) => `  ${p.sourcePath}${path.isAbsolute(p.sourcePath) ? '' : '  (relative to where enroll ran: facectl index rebuild --photos-root <dir> fixes it)'}`);
+    const shown = photos.map((p) => `  ${printable(p.sourcePath)}${path.isAbsolute(p.sourcePath) ? '' : '  (relative to where enroll ran: facectl index rebuild --photos-root <dir> fixes it)'}`);
     if (photos.length) process.stdout.write(`enrolled photos of ${d.id} (check by eye):\n${shown.join('\n')}\n`);
   }
   note(opts, `threshold: ${threshold.source}${opts.sheet ? ` · sheet: ${opts.sheet}` : ''}`);

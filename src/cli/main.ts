@@ -1,6 +1,6 @@
 /** facectl command-line entry: registers one module per command and runs commander. */
 import { Command, CommanderError } from 'commander';
-import { describeIoError, ExitCode } from '../errors.js';
+import { describeIoError, ExitCode, printable } from '../errors.js';
 import { redactText } from '../redact-url.js';
 import { registerCluster } from './cluster.js';
 import { registerDemo } from './demo.js';
@@ -56,7 +56,7 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
 /** commander's "error: unknown option '--x'\n" as facectl's one-line form. */
 export function parseErrorLine(text: string): string {
   // commander quotes what was typed: a mistyped `--stroe=postgres://u:pw@h` must not print the password.
-  const reason = redactText(text.trim().replace(/^error: /, '').replace(/\.$/, ''));
+  const reason = printable(redactText(text.trim().replace(/^error: /, '').replace(/\.$/, '')));
   return `facectl: ${reason} (run with --help for usage)`;
 }
 
