@@ -15,6 +15,6 @@ describe.skipIf(!hasSamples)(`stdout closed by the reader${hasSamples ? '' : ` (
     const script = `${cli} embed "${sample(1)}" "${sample(2)}" --all-faces --json | head -c 1 > /dev/null; echo "rc=\${PIPESTATUS[0]}"`;
     const r = spawnSync('bash', ['-c', script], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
     expect(r.stdout.trim()).toBe('rc=0');
-    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at .*\.js/);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|\bat .*\.(js|ts|mjs)\b/);
   });
 });

@@ -130,8 +130,17 @@ describe.skipIf(!hasDatasets)(`CLI flow${hasDatasets ? '' : ` (${SKIP_NO_DATA})`
     expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
     const list = JSON.parse(cli('list', '--json').stdout);
     expect(list.identities.find((i: { id: string }) => i.id === 'rose').name).toBe('=HYPERLINK("http://x")');
-    const kit = cli('enroll', 'kit', dataset('edge-cases/multi-face/kit_with_rose.jpg'), '--largest', '--force');
+    // --largest: the face stored is the biggest box detect finds in the photo (enroll's one fast pass).
+    const both = dataset('edge-cases/multi-face/kit_with_rose.jpg');
+    const kit = cli('enroll', 'kit', both, '--largest', '--force', '--json');
     expect(kit.code, kit.stderr).toBe(0);
+    const detected = cli('detect', both, '--fast', '--json');
+    expect(detected.code, detected.stderr).toBe(0);
+    const faces: { box: { width: number; height: number } }[] = JSON.parse(detected.stdout).results[0].faces;
+    expect(faces.length).toBeGreaterThan(1);
+    const area = (b: { width: number; height: number }) => b.width * b.height;
+    const biggest = faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+    expect(JSON.parse(kit.stdout).added.map((row: { box: unknown }) => row.box)).toEqual([biggest.box]);
   });
 
   it('a photo the id already has, or one given twice, is not added again (the same bytes would only weigh in the mean)', () => {

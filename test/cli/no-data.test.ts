@@ -108,9 +108,17 @@ describe.skipIf(!hasSamples)(`CLI without datasets${hasSamples ? '' : ` (${SKIP_
       [['frobnicate'], ExitCode.USAGE],
     ];
     expectErrorExits(cli, store, cases);
-    // --largest takes the biggest face of a group photo; --skip-bad enrolls the usable photos.
+    // --largest takes the biggest face of a group photo (the biggest box detect finds in enroll's one fast
+    // pass); --skip-bad enrolls the usable photos.
     const group = cli('enroll', 'group', sample(6), '--largest', '--force', '--json');
     expect(group.code, group.stderr).toBe(0);
+    const detected = cli('detect', sample(6), '--fast', '--json');
+    expect(detected.code, detected.stderr).toBe(0);
+    const faces: { box: { width: number; height: number } }[] = JSON.parse(detected.stdout).results[0].faces;
+    expect(faces.length).toBeGreaterThan(1);
+    const area = (b: { width: number; height: number }) => b.width * b.height;
+    const biggest = faces.reduce((a, b) => (area(b.box) > area(a.box) ? b : a));
+    expect(JSON.parse(group.stdout).added.map((row: { box: unknown }) => row.box)).toEqual([biggest.box]);
     const skip = cli('enroll', 'carol', carol, blank, '--skip-bad', '--json');
     expect(skip.code, skip.stderr).toBe(0);
     expect(JSON.parse(skip.stdout).added).toHaveLength(1);

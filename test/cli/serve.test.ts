@@ -21,23 +21,46 @@ import { repoRoot } from '../helpers/shared.js';
 
 type Answer = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A running `facectl serve`: each request resolves with the next answer line. */
+/**
+ * A running `facectl serve`: each request resolves with the next answer line. If the service exits (or
+ * crashes) first, every request still waiting, and every later one, rejects at once with its exit status
+ * and stderr, instead of waiting for the test's timeout with nothing to show.
+ */
 class ServeClient {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly pending: ((line: string) => void)[] = [];
+  private readonly pending: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
+  private closedWith: Error | null = null;
   readonly exited: Promise<number | null>;
   stderr = '';
 
   constructor(argv: string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', ...argv], { cwd: repoRoot, env: { ...process.env, ...env } });
     this.child.stderr.on('data', (d) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => this.pending.shift()?.(line));
-    this.exited = new Promise((resolve) => this.child.on('close', resolve));
+    this.child.stdin.on('error', () => undefined); // a write after the service died: reported by 'close' below
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.pending.shift()?.resolve(line));
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code, signal) => {
+        // 'close' comes after stdout has ended, so every answer line was handed out before this.
+        this.closedWith = new Error(`facectl serve exited (code ${code}, signal ${signal}) with no answer; stderr:\n${this.stderr}`);
+        for (const p of this.pending.splice(0)) p.reject(this.closedWith);
+        resolve(code);
+      }),
+    );
   }
 
   request(body: unknown): Promise<Answer> {
-    return new Promise((resolve) => {
-      this.pending.push((line) => resolve(JSON.parse(line)));
+    return new Promise((resolve, reject) => {
+      if (this.closedWith) return reject(this.closedWith);
+      this.pending.push({
+        resolve: (line) => {
+          try {
+            resolve(JSON.parse(line));
+          } catch {
+            reject(new Error(`facectl serve answered a line that is not JSON: ${line}\nstderr:\n${this.stderr}`));
+          }
+        },
+        reject,
+      });
       this.child.stdin.write(`${typeof body === 'string' ? body : JSON.stringify(body)}\n`);
     });
   }

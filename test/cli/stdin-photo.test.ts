@@ -3,7 +3,7 @@
  * can pipe a frame in without writing it to disk). The result is the one the same photo gives as a
  * file; a second "-" in one command and `enroll -` (whose photo path must be kept) are usage errors.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,11 +12,16 @@ import { runCli } from '../helpers/cli.js';
 import { SKIP_NO_DATA, dataset, hasDatasets } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-stdin-'));
-const env = { FACECTL_STORE: path.join(tmp, 'store'), FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
-const cli = (argv: string[], input?: Uint8Array) => runCli(argv, env, input);
+/** A CLI bound to a store of its own (`name` under tmp), so no test sees another's enrolls, whatever the order. */
+const storeCli = (name: string) => {
+  const store = path.join(tmp, name);
+  const env = { FACECTL_STORE: store, FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
+  return { store, cli: (argv: string[], input?: Uint8Array) => runCli(argv, env, input) };
+};
 
 describe('photos on standard input ("-")', () => {
   it('usage errors: two "-" in one command, and enroll from standard input; nothing is created', () => {
+    const { store, cli } = storeCli('usage-store');
     const some = Buffer.from('not read');
     const twice = cli(['verify', '-', '-'], some);
     expect(twice.code).toBe(ExitCode.USAGE);
@@ -24,10 +29,14 @@ describe('photos on standard input ("-")', () => {
     const enroll = cli(['enroll', 'alice', '-'], some);
     expect(enroll.code).toBe(ExitCode.USAGE);
     expect(enroll.stderr).toMatch(/enroll needs photo files, not standard input/);
-    expect(cli(['list', '--json']).code).not.toBe(0); // no store was made
+    expect(existsSync(store)).toBe(false); // no store was made
+    const list = cli(['list', '--json']);
+    expect(list.code, list.stderr).toBe(ExitCode.NOT_FOUND);
+    expect(list.stderr.trim().split('\n')).toEqual([`facectl: ${store}: no store here: enroll someone first, or pass --store`]);
   });
 
   it('what is piped in is decoded like a file: empty and non-image input give exit 6 with one line', () => {
+    const { cli } = storeCli('decode-store');
     for (const [input, message] of [[Buffer.alloc(0), /^empty file \(0 bytes\)$/], [Buffer.from('hello\n'), /not a supported image/]] as const) {
       const r = cli(['detect', '-', '--json'], input);
       expect(r.code).toBe(ExitCode.BAD_IMAGE);
@@ -41,10 +50,11 @@ describe('photos on standard input ("-")', () => {
   describe.skipIf(!hasDatasets)(`with real photos${hasDatasets ? '' : ` (${SKIP_NO_DATA})`}`, () => {
     const ex = (f: string) => dataset('face-recognition-examples', f);
     it('login -, verify a -, detect - give what the same photo gives as a file', () => {
+      const { cli } = storeCli('photos-store');
       for (const [id, photo] of [['biden', 'joe_biden/biden.jpg'], ['obama', 'barack_obama/obama.jpg']]) expect(cli(['enroll', id!, ex(photo!), '-q']).code).toBe(0);
       const probe = ex('joe_biden/biden2.jpg');
       const bytes = readFileSync(probe);
-      const json = (r: ReturnType<typeof cli>, code: number = ExitCode.OK) => {
+      const json = (r: ReturnType<typeof runCli>, code: number = ExitCode.OK) => {
         expect(r.code, r.stderr).toBe(code);
         return JSON.parse(r.stdout);
       };

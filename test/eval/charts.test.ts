@@ -56,8 +56,8 @@ describe('charts', () => {
 
   it('the log ROC leaves out FPR = 0 points; histograms are per-class fractions', () => {
     const roc = rocCurve([0.9, 0.8, 0.1], [true, false, false]);
-    expect(rocPoints(roc, 'linear')).toHaveLength(4);
-    expect(rocPoints(roc, 'log').every((p) => p.x > 0)).toBe(true);
+    expect(rocPoints(roc, 'linear')).toEqual([{ x: 0, y: 0 }, { x: 0, y: 1 }, { x: 0.5, y: 1 }, { x: 1, y: 1 }]);
+    expect(rocPoints(roc, 'log')).toEqual([{ x: 0.5, y: 1 }, { x: 1, y: 1 }]);
     const h = histogram([0, 0.1, 0.5, 1], 0, 1, 4);
     expect(h.fractions).toEqual([0.5, 0, 0.25, 0.25]);
     expect(h.edges).toEqual([0, 0.25, 0.5, 0.75]);

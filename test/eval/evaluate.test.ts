@@ -104,12 +104,41 @@ describe('evaluateIdentification', () => {
     expect(r.closedSet.rank5).toBe(r.closedSet.cmc.rates[4]);
     expect(r.enrolledIdentities + r.failedTemplates.length).toBe(split.gallery.length);
 
-    // Open set: at most 1% / 0.1% of non-mated probes accepted (when measurable).
+    // Open set: this split has too few non-mated probes to measure FPIR = 1% (the next test measures it).
     const open = r.openSet!;
     expect(open.dirAtFpir).toHaveLength(2);
     const at1 = open.dirAtFpir[0]!;
-    if (at1.dir === null) expect(at1.reason).toMatch(/non-mated probes/);
-    else expect(at1.fpir!).toBeLessThanOrEqual(0.01);
+    expect(split.nonMatedProbes).toHaveLength(16);
+    expect(at1).toMatchObject({ targetFpir: 0.01, dir: null, fpir: null, threshold: null, reason: 'needs at least 100 non-mated probes, have 16' });
+  });
+
+  it('open set at FPIR = 1%: with >= 100 non-mated probes, at most 1% are accepted, as counted here', () => {
+    // 60 identities of 5 photos, 40% held out: 120 non-mated probes (some with no face: never accepted).
+    const { ds, lookup } = world(Array.from({ length: 60 }, () => 5), 0.9, 11);
+    const split = makeIdentificationSplit(ds, { seed: 7, gallerySize: 1, openSetFraction: 0.4 });
+    expect(split.nonMatedProbes.length).toBeGreaterThanOrEqual(100);
+    const r = evaluateIdentification(split, lookup);
+    const at1 = r.openSet!.dirAtFpir[0]!;
+    expect(at1.targetFpir).toBe(0.01);
+    expect(at1.reason).toBeUndefined();
+    expect(at1.dir).not.toBeNull();
+    expect(at1.fpir!).toBeLessThanOrEqual(0.01);
+
+    // Independent count: a non-mated probe is accepted when its best template scores >= the threshold.
+    const templates = split.gallery.map((g) => averageTemplate(g.images.map((img) => lookup(img)!))).filter((t) => t !== null);
+    const best = split.nonMatedProbes.map((p) => {
+      const e = lookup(p.image)!;
+      return e.ok ? Math.max(...templates.map((t) => cosineSimilarity(t, e.embedding))) : -Infinity;
+    });
+    expect(best.filter((s) => s === -Infinity).length).toBeGreaterThan(0); // failed probes are in the count's N
+    const falseAccepts = best.filter((s) => s >= at1.threshold!).length;
+    expect(at1.falseAccepts).toBe(falseAccepts);
+    expect(at1.fpir).toBe(falseAccepts / split.nonMatedProbes.length);
+    expect(at1.nonMatedProbes).toBe(split.nonMatedProbes.length);
+    // And not stricter than it must be (a threshold of 1 would accept none and pass the lines above): at the
+    // next non-mated score below it, more than 1% would be accepted.
+    const below = Math.max(...best.filter((s) => s < at1.threshold!));
+    expect(best.filter((s) => s >= below).length).toBeGreaterThan(Math.floor(0.01 * split.nonMatedProbes.length));
   });
 
   it('the open-set confusion uses the given threshold and covers every probe', () => {

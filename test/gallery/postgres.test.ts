@@ -3,7 +3,7 @@
  * or FACECTL_TEST_PG_URL): the shared Gallery contract, plus connection handling, schema versions, a
  * server without pgvector, HNSW search, and the connection string as the only configuration.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
@@ -191,17 +191,23 @@ describe('postgres gallery: connection, schema, index', () => {
   });
 
   it('uses only the connection string: PG* variables and ~/.pgpass are ignored', () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, { PGHOST: 'evil.example', PGPORT: '6666', PGUSER: 'mallory', PGDATABASE: 'other', PGPASSWORD: 'leak', PGSSLMODE: 'require', PGOPTIONS: '-c search_path=evil', PGAPPNAME: 'x' });
+    const planted = { PGHOST: 'evil.example', PGPORT: '6666', PGUSER: 'mallory', PGDATABASE: 'other', PGPASSWORD: 'leak', PGSSLMODE: 'require', PGOPTIONS: '-c search_path=evil', PGAPPNAME: 'x' };
+    // Each key's own value (a developer's PGHOST included), put back by name afterwards.
+    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, planted);
     try {
       const client = clientFor(parsePgUrl('postgres://alice@db.local/faces?schema=gate'));
       const p = (client as unknown as { connectionParameters: Record<string, unknown> }).connectionParameters;
       expect([p.host, p.port, p.user, p.database, p.ssl, p.options, p.application_name]).toEqual(['db.local', 5432, 'alice', 'faces', false, '-c search_path=public', 'facectl']);
       expect(typeof (client as unknown as { password: unknown }).password).toBe('function');
-      expect(process.env.PGHOST).toBe('evil.example'); // restored for the rest of the process
+      expect(process.env.PGHOST).toBe('evil.example'); // read, not consumed or changed, by clientFor
     } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
+    for (const k of Object.keys(planted)) expect(process.env[k], k).toBe(saved[k]);
     expect(parsePgUrl('postgres://u:p@h:1/d?schema=s1').schema).toBe('s1');
     expect(() => parsePgUrl('postgres://u@h/d?schema=Bad-Name')).toThrow(/schema name/);
     expect(() => parsePgUrl('postgres://u@h/d?host=elsewhere')).toThrow(/unsupported parameter "host"/);
@@ -214,7 +220,6 @@ describe('postgres gallery: connection, schema, index', () => {
     expect(() => parsePgUrl('postgres://u@h:0/x')).toThrow(/port 0/);
     expect(() => parsePgUrl('postgres://u:p%zz@h/x')).toThrow(/^the store URL's password has a bad %-escape$/);
     expect(() => parsePgUrl('postgres://u:pa/ss@h/d')).toThrow(/^not a valid PostgreSQL URL: postgres:\/\/\*\*\*@h\/d$/);
-    expect(pg).toBeDefined();
   });
 });
 

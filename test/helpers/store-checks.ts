@@ -16,16 +16,20 @@ export function storeState(dir: string): Record<string, string> {
 }
 
 /**
- * Runs each command and checks its exit code, that its last stderr line is one facectl error line,
- * and that the store's files are byte-for-byte what they were before.
+ * Runs each command and checks its exit code, that its stderr is exactly one facectl error line (no
+ * warning, stack trace or second line before or after it), and that the store's files are byte-for-byte
+ * what they were before.
  */
 export function expectErrorExits(cli: (...argv: string[]) => CliResult, store: string, cases: readonly [string[], number][]): void {
   const before = storeState(store);
   for (const [argv, code] of cases) {
     const r = cli(...argv);
     expect(r.code, `${argv.join(' ')} → ${r.stderr}`).toBe(code);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with'));
-    expect(lines.at(-1), argv.join(' ')).toMatch(/^(facectl: |error: )/);
+    // Parse errors once printed commander's 'error: …' and a '(run with --help …)' line; since 04aa434 they are
+    // one 'facectl: … (run with --help for usage)' line like every other error, so nothing is left out here.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, argv.join(' ')).toHaveLength(1);
+    expect(lines[0], argv.join(' ')).toMatch(/^facectl: /);
     expect(storeState(store), argv.join(' ')).toEqual(before);
   }
 }

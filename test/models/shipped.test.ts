@@ -3,15 +3,20 @@
  * manifest, and any missing, damaged or stale one falls back on the per-user conversion cache, also
  * when the shipped folder and the cache's memo cannot be written.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONVERTER_VERSION } from '../../src/models/builtin.js';
 import { modelPaths, prepareModel } from '../../src/models/cache.js';
 import { checkShippedModel, MANIFEST_FILE, shippedPackageVersion, type ShippedManifest } from '../../src/models/shipped.js';
+import { repoRoot } from '../helpers/shared.js';
 
 const ID = 'blazeface-front'; // the smallest built-in model
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534; // as test/package/install.test.ts: root ignores permissions, so the read-only case runs as nobody
 let root: string;
 let source: { path: string; sha256: string; bytes: number };
 
@@ -80,19 +85,47 @@ describe('shipped models', () => {
   });
 
   it('works when neither the shipped folder nor the cache can be written', async () => {
-    if (process.getuid?.() === 0) {
-      // root ignores permissions: check the same path with a memo file whose folder cannot exist.
-      const shippedDir = shippedFolder('readonly');
-      const memoFile = path.join(shippedDir, `${ID}.onnx`, 'memo.json'); // a file as a folder: mkdir fails
-      expect((await checkShippedModel(ID, shippedDir, { memoFile })).state).toBe('ok');
-      return;
-    }
     const shippedDir = shippedFolder('readonly');
     const modelsDir = freshCache('readonly');
     mkdirSync(modelsDir);
-    chmodSync(shippedDir, 0o555);
-    chmodSync(modelsDir, 0o555);
-    expect(await prepareModel(ID, { modelsDir, shippedDir })).toMatchObject({ shipped: true });
-    for (const dir of [shippedDir, modelsDir]) chmodSync(dir, 0o755); // so that afterAll can delete them
+    const before = [readdirSync(shippedDir).sort(), readdirSync(modelsDir)];
+    let result: unknown;
+    if (isRoot) {
+      // root ignores permissions: prepareModel runs as nobody, who can read both folders (root's, 0755 and
+      // 0644) but write neither.
+      chmodSync(root, 0o755);
+      for (const dir of [shippedDir, modelsDir]) chmodSync(dir, 0o755);
+      for (const f of readdirSync(shippedDir)) chmodSync(path.join(shippedDir, f), 0o644);
+      const probe = spawnSync('sh', ['-c', `touch "${shippedDir}/probe" || touch "${modelsDir}/probe"`], { uid: NOBODY, gid: NOBODY });
+      expect(probe.status, 'nobody must not be able to write the folders').not.toBe(0);
+      const code = `const { prepareModel } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src/models/cache.ts')).href)});
+        const r = await prepareModel(${JSON.stringify(ID)}, ${JSON.stringify({ modelsDir, shippedDir })});
+        process.stdout.write(JSON.stringify(r));`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 60_000,
+        uid: NOBODY,
+        gid: NOBODY,
+      });
+      expect(child.status, child.stderr).toBe(0);
+      result = JSON.parse(child.stdout);
+    } else {
+      chmodSync(shippedDir, 0o555);
+      chmodSync(modelsDir, 0o555);
+      try {
+        result = await prepareModel(ID, { modelsDir, shippedDir });
+      } finally {
+        for (const dir of [shippedDir, modelsDir]) chmodSync(dir, 0o755); // so that afterAll can delete them
+      }
+    }
+    expect(result).toMatchObject({ path: path.join(shippedDir, `${ID}.onnx`), sha256: source.sha256, converted: false, shipped: true });
+    expect([readdirSync(shippedDir).sort(), readdirSync(modelsDir)]).toEqual(before); // nothing written, nothing converted
+  });
+
+  it('a memo file whose folder cannot be made (a file in the way) does not stop the shipped model', async () => {
+    const shippedDir = shippedFolder('memo-blocked');
+    const memoFile = path.join(shippedDir, `${ID}.onnx`, 'memo.json'); // a file as a folder: mkdir fails, for root too
+    expect((await checkShippedModel(ID, shippedDir, { memoFile })).state).toBe('ok');
   });
 });
