@@ -9,16 +9,16 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
-import { xdgDir } from '../xdg.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
+import { readUserModels, saveUserModels, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -26,13 +26,7 @@ import type { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
-export function userModelsDir(): string {
-  if (process.env.FACECTL_USER_MODELS_DIR) return path.resolve(process.env.FACECTL_USER_MODELS_DIR);
-  // A relative XDG_DATA_HOME is ignored (xdg.ts): registered models must not depend on the current folder.
-  return path.join(xdgDir('data'), 'facectl', 'models');
-}
-
-const registryFile = () => path.join(userModelsDir(), 'user-models.json');
+export { listUserDetectors, listUserModels, userModelsDir, verifyUserModelFile, type UserDetectorSpec } from './user-models-registry.js';
 
 /** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
 const MIN_EMBEDDING_DIM = 32;
@@ -47,64 +41,12 @@ async function builtinIds(): Promise<string[]> {
   return [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id), ...BUILTIN_DETECTORS.map((d) => d.id)];
 }
 
-/** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
-export interface UserDetectorSpec {
-  id: string;
-  description: string;
-  family: DetectorSignature['family'];
-  source: { file: string; sha256: string };
-  inputWidth: number;
-  inputHeight: number;
-}
-
-interface UserModelsFile {
-  embedders: EmbedderSpec[];
-  detectors: UserDetectorSpec[];
-}
-
-async function readUserModels(): Promise<UserModelsFile> {
-  try {
-    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as Partial<UserModelsFile>;
-    return { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { embedders: [], detectors: [] };
-    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read ${registryFile()}: ${(err as Error).message}`);
-  }
-}
-
-export async function listUserModels(): Promise<EmbedderSpec[]> {
-  return (await readUserModels()).embedders;
-}
-
-export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
-  return (await readUserModels()).detectors;
-}
-
-async function saveUserModels(models: UserModelsFile): Promise<void> {
-  await writeFileAtomic(registryFile(), JSON.stringify({ version: 1, ...models }, null, 2) + '\n', 0o600);
-}
-
 /** The model's private copy (0600 in a 0700 folder) under `<user models dir>/<id>.onnx`, written atomically. */
 async function storeCopy(id: string, bytes: Uint8Array): Promise<{ file: string; sha256: string }> {
-  const dir = userModelsDir();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const dir = await writableUserModelsDir();
   const file = path.join(dir, `${id}.onnx`);
   await writeFileAtomic(file, bytes, 0o600);
   return { file, sha256: sha256(bytes) };
-}
-
-/** The registered file, checked against the sha256 recorded when it was added. */
-export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
-  if (!('file' in spec.source)) throw new Error('not a user model');
-  let sha: string;
-  try {
-    sha = sha256(await readFile(spec.source.file));
-  } catch {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (run \`facectl models add\` again)`);
-  }
-  if (sha !== spec.source.sha256)
-    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" changed since it was added (sha256 mismatch): ${spec.source.file}`);
-  return { path: spec.source.file, sha256: sha };
 }
 
 export type InspectedModel =
