@@ -33,6 +33,12 @@ function userModelsRoot(): CacheRoot {
 
 export const registryFile = (): string => path.join(userModelsDir(), 'user-models.json');
 
+/** A user model's id: also the name of its copy in the folder, so no path can be spelled with it. */
+export const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Where the copy of user model `id` is: always inside the user models folder, wherever the folder was moved. */
+export const modelCopyPath = (id: string): string => path.join(userModelsDir(), `${id}.onnx`);
+
 /** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
 export interface UserDetectorSpec {
   id: string;
@@ -137,6 +143,13 @@ export async function readUserModels(): Promise<UserModelsFile> {
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read it: ${(err as Error).message}`, file);
   }
   const models = { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
+  for (const spec of [...models.embedders, ...models.detectors]) {
+    if (typeof spec?.id !== 'string' || !MODEL_ID.test(spec.id))
+      throw new FacectlError(ExitCode.MODEL_ERROR, `entry ${JSON.stringify(spec?.id)}: id must be 1 to 64 letters, digits, . _ - (not starting with . _ -)`, file);
+    // The copy is always <folder>/<id>.onnx: a recorded `file` (written for older facectl versions) may name
+    // another folder's copy (this folder copied or moved), which is never used nor deleted.
+    if (spec.source && typeof spec.source === 'object' && 'file' in spec.source) spec.source = { ...spec.source, file: modelCopyPath(spec.id) };
+  }
   for (const spec of models.embedders)
     for (const use of ['verify', 'login'] as const)
       if (!isCosine(spec.thresholds?.[use]?.value))

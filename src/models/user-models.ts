@@ -18,7 +18,7 @@ import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
-import { readUserModels, saveUserModels, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -43,8 +43,8 @@ async function builtinIds(): Promise<string[]> {
 
 /** The model's private copy (0600 in a 0700 folder) under `<user models dir>/<id>.onnx`, written atomically. */
 async function storeCopy(id: string, bytes: Uint8Array): Promise<{ file: string; sha256: string }> {
-  const dir = await writableUserModelsDir();
-  const file = path.join(dir, `${id}.onnx`);
+  await writableUserModelsDir();
+  const file = modelCopyPath(id);
   await writeFileAtomic(file, bytes, 0o600);
   return { file, sha256: sha256(bytes) };
 }
@@ -124,8 +124,6 @@ export interface AddModelOptions {
   channels?: 'RGB' | 'BGR';
   flip?: boolean;
 }
-
-const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * Register an ONNX embedder (inspect it, free its batch if fixed, check it runs) or detector (check it
@@ -245,7 +243,7 @@ export async function removeUserModel(id: string): Promise<{ builtinRemains: boo
   const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
   await saveUserModels(rest);
   if ('file' in spec.source) {
-    await rm(spec.source.file, { force: true });
+    await rm(modelCopyPath(spec.id), { force: true }); // inside this folder only, whatever the entry recorded
     const sha = spec.source.sha256;
     if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
   }
