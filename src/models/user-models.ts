@@ -18,7 +18,8 @@ import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
-import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { withUserModelsLock } from './user-models-lock.js';
+import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -41,12 +42,32 @@ async function builtinIds(): Promise<string[]> {
   return [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id), ...BUILTIN_DETECTORS.map((d) => d.id)];
 }
 
-/** The model's private copy (0600 in a 0700 folder) under `<user models dir>/<id>.onnx`, written atomically. */
-async function storeCopy(id: string, bytes: Uint8Array): Promise<{ file: string; sha256: string }> {
-  await writableUserModelsDir();
-  const file = modelCopyPath(id);
-  await writeFileAtomic(file, bytes, 0o600);
-  return { file, sha256: sha256(bytes) };
+/** The id is free: not a built-in's (which cannot be removed, so `models remove` is not suggested), nor a registered model's. */
+async function requireFreeId(id: string, existing: UserModelsFile): Promise<void> {
+  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
+  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
+    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
+}
+
+/**
+ * Records `spec` and its private copy (0600 in a 0700 folder, `<user models dir>/<id>.onnx`) under the
+ * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
+ */
+async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
+  const dir = await writableUserModelsDir();
+  return withUserModelsLock(dir, async () => {
+    const existing = await readUserModels();
+    await requireFreeId(spec.id, existing);
+    const file = modelCopyPath(spec.id);
+    await writeFileAtomic(file, bytes, 0o600);
+    try {
+      await saveUserModels({ ...existing, [list]: [...existing[list], spec] });
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+    return spec;
+  });
 }
 
 export type InspectedModel =
@@ -142,12 +163,9 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
-  const existing = await readUserModels();
-  // A built-in cannot be removed, so only a user model's clash suggests `models remove`.
-  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
-  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
-    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
-  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
+  // Checked now to fail before the slow checks, and again under the lock.
+  await requireFreeId(id, await readUserModels());
+  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected);
   const size = inspected.inputSize;
   const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
   const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
@@ -176,7 +194,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   // A graph that normalises its input itself takes raw pixels, unless the user says otherwise.
   const { normalisesInputItself } = await import('./onnx/input-normalisation.js');
   const rawPixels = !tflite && opts.mean === undefined && opts.std === undefined && normalisesInputItself(settled.bytes);
-  const copy = await storeCopy(id, settled.bytes);
+  const copy = { file: modelCopyPath(id), sha256: sha256(settled.bytes) };
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';
   const spec: EmbedderSpec = {
     id,
@@ -198,11 +216,10 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     },
     ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  await saveUserModels({ ...existing, embedders: [...existing.embedders, spec] });
-  return spec;
+  return register(spec, settled.bytes, 'embedders');
 }
 
-async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature, existing: UserModelsFile): Promise<UserDetectorSpec> {
+async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature): Promise<UserDetectorSpec> {
   let outputs: Awaited<ReturnType<typeof tryRunOutputs>>;
   try {
     outputs = await tryRunOutputs(bytes, 1, [3, d.inputHeight, d.inputWidth]);
@@ -217,7 +234,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
   } catch (err) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `its outputs cannot be decoded as ${d.family}: ${err instanceof ModelError ? err.reason : errorLine(err)}`, file);
   }
-  const copy = await storeCopy(id, bytes);
+  const copy = { file: modelCopyPath(id), sha256: sha256(bytes) };
   const spec: UserDetectorSpec = {
     id,
     description: `user ONNX detector ${path.basename(file)} (${d.family}, ${d.inputWidth}×${d.inputHeight})`,
@@ -226,8 +243,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
     inputWidth: d.inputWidth,
     inputHeight: d.inputHeight,
   };
-  await saveUserModels({ ...existing, detectors: [...existing.detectors, spec] });
-  return spec;
+  return register(spec, bytes, 'detectors');
 }
 
 /**
@@ -235,6 +251,12 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
  * shipped can still be removed; returns whether such a built-in remains.
  */
 export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
+  // No folder: nothing registered, and nothing to lock (nor a folder to make for it).
+  if ((await trustedUserModelsDir()) === 'missing') return unregister(id);
+  return withUserModelsLock(await writableUserModelsDir(), () => unregister(id));
+}
+
+async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   const builtin = (await builtinIds()).includes(id);
