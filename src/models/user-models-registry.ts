@@ -16,6 +16,7 @@ import { describeIoError, errnoCode, ExitCode, FacectlError } from '../errors.js
 import { xdgDir } from '../xdg.js';
 import { inspectCacheDir, makeFolders, untrustedBecause, type CacheRoot } from './cache-safety.js';
 import { sha256, writeFileAtomic } from './file-record.js';
+import { userModelsProblem } from './user-models-validate.js';
 import type { DetectorSignature } from './model-router.js';
 import type { EmbedderSpec } from './registry.js';
 
@@ -128,32 +129,24 @@ export async function readTrustedFile(file: string): Promise<Buffer | undefined>
   }
 }
 
-/** A threshold as recorded: a finite cosine in [−1, 1]. */
-const isCosine = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= -1 && v <= 1;
-
 export async function readUserModels(): Promise<UserModelsFile> {
   if ((await trustedUserModelsDir()) === 'missing') return { embedders: [], detectors: [] };
   const file = registryFile();
   const bytes = await readTrustedFile(file);
   if (!bytes) return { embedders: [], detectors: [] };
-  let parsed: Partial<UserModelsFile>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<UserModelsFile>;
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read it: ${(err as Error).message}`, file);
   }
-  const models = { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
-  for (const spec of [...models.embedders, ...models.detectors]) {
-    if (typeof spec?.id !== 'string' || !MODEL_ID.test(spec.id))
-      throw new FacectlError(ExitCode.MODEL_ERROR, `entry ${JSON.stringify(spec?.id)}: id must be 1 to 64 letters, digits, . _ - (not starting with . _ -)`, file);
-    // The copy is always <folder>/<id>.onnx: a recorded `file` (written for older facectl versions) may name
-    // another folder's copy (this folder copied or moved), which is never used nor deleted.
-    if (spec.source && typeof spec.source === 'object' && 'file' in spec.source) spec.source = { ...spec.source, file: modelCopyPath(spec.id) };
-  }
-  for (const spec of models.embedders)
-    for (const use of ['verify', 'login'] as const)
-      if (!isCosine(spec.thresholds?.[use]?.value))
-        throw new FacectlError(ExitCode.MODEL_ERROR, `entry "${spec.id}": thresholds.${use}.value must be a number from -1 to 1 (got ${JSON.stringify(spec.thresholds?.[use]?.value)})`, file);
+  const problem = userModelsProblem(parsed, MODEL_ID);
+  if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, problem, file);
+  const checked = parsed as Partial<UserModelsFile>;
+  const models = { embedders: checked.embedders ?? [], detectors: checked.detectors ?? [] };
+  // The copy is always <folder>/<id>.onnx: a recorded `file` (written for older facectl versions) may name
+  // another folder's copy (this folder copied or moved), which is never used nor deleted.
+  for (const spec of [...models.embedders, ...models.detectors]) spec.source = { ...spec.source, file: modelCopyPath(spec.id) };
   return models;
 }
 
