@@ -12,14 +12,14 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
+import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
 import { withUserModelsLock } from './user-models-lock.js';
-import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -54,8 +54,7 @@ async function requireFreeId(id: string, existing: UserModelsFile): Promise<void
  * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
  */
 async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
-  const dir = await writableUserModelsDir();
-  return withUserModelsLock(dir, async () => {
+  return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
     await requireFreeId(spec.id, existing);
     const file = modelCopyPath(spec.id);
@@ -67,7 +66,20 @@ async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, byte
       throw err;
     }
     return spec;
-  });
+  }));
+}
+
+/**
+ * A user models folder that cannot be written (permissions, a read-only or full disk, /proc) is one line
+ * naming it, exit 11, as every output facectl cannot write; not an internal error.
+ */
+async function writing<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FacectlError || !errnoCode(err)) throw err;
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the user models folder: ${describeIoError(err)}`, userModelsDir());
+  }
 }
 
 export type InspectedModel =
@@ -253,7 +265,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
 export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
   // No folder: nothing registered, and nothing to lock (nor a folder to make for it).
   if ((await trustedUserModelsDir()) === 'missing') return unregister(id);
-  return withUserModelsLock(await writableUserModelsDir(), () => unregister(id));
+  return writing(async () => withUserModelsLock(await writableUserModelsDir(), () => unregister(id)));
 }
 
 async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
