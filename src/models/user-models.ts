@@ -14,7 +14,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
-import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
+import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
@@ -150,6 +150,19 @@ async function settleBatch(bytes: Uint8Array, fixedBatch: number, imageDims: num
   return { bytes, fixedBatch, note: `fixed batch ${fixedBatch}: faces run ${fixedBatch} at a time` };
 }
 
+/**
+ * Why the probe faces' output rows (different inputs) cannot be embeddings: a value that is not finite, a
+ * row of zeros (no direction), or rows identical to the bit (an output that ignores its input); undefined
+ * when none. `verify` said SAME 1.0000 for two different people with such a model.
+ */
+export function uselessOutput(data: Float32Array, rows: number, dim: number): string | undefined {
+  if (data.some((v) => !Number.isFinite(v))) return 'its output holds values that are not finite numbers (NaN or infinity)';
+  const row = (i: number) => data.subarray(i * dim, (i + 1) * dim);
+  for (let i = 0; i < rows; i++) if (row(i).every((v) => v === 0)) return 'its output is all zeros for a face';
+  if (rows > 1 && Array.from({ length: rows - 1 }, (_, i) => i + 1).every((i) => row(i).every((v, d) => Object.is(v, row(0)[d])))) return 'its output is the same for different faces (it ignores its input)';
+  return undefined;
+}
+
 export interface AddModelOptions {
   id?: string;
   mean?: number;
@@ -186,15 +199,17 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const views = (opts.flip ?? true) ? 2 : 1;
   let dim = 0;
   for (const batch of settled.fixedBatch ? [settled.fixedBatch] : [...new Set([views, 2])]) {
-    let outDims: number[][];
+    let outputs: Awaited<ReturnType<typeof tryRunOutputs>>;
     try {
-      outDims = await tryRun(settled.bytes, batch, imageDims);
+      outputs = await tryRunOutputs(settled.bytes, batch, imageDims);
     } catch (err) {
       throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
     }
-    const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
-    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
-    dim = vector[1]!;
+    const vector = outputs.find((t) => t.dims.length === 2 && t.dims[0] === batch && t.dims[1]! > 0);
+    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outputs.map((t) => `[${t.dims}]`).join(', ')})`, file);
+    dim = vector.dims[1]!;
+    const useless = uselessOutput(vector.data, batch, dim);
+    if (useless) throw new FacectlError(ExitCode.MODEL_ERROR, `${useless}: not an embedding (every face would match every other)`, file);
   }
   if (dim < MIN_EMBEDDING_DIM)
     throw new FacectlError(
