@@ -36,6 +36,9 @@ export async function allEmbedders(): Promise<EmbedderSpec[]> {
 export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<EmbedderSpec> {
   const spec = (await allEmbedders()).find((s) => s.id === id);
   if (!spec) {
+    const { allDetectors } = await import('../pipeline/detectors/registry.js');
+    if ((await allDetectors()).some((d) => d.id === id))
+      throw new FacectlError(ExitCode.MODEL_ERROR, `"${id}" is a detector, not an embedder: use it with --detector ${id}`);
     const known = (await allEmbedders()).map((s) => s.id).join(', ');
     throw new FacectlError(ExitCode.MODEL_ERROR, `unknown model "${id}" (known: ${known}; add one with \`facectl models add\`)`);
   }

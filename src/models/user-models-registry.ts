@@ -62,6 +62,7 @@ function untrusted(target: string, problem: string, what: 'folder' | 'file'): Fa
     : problem.startsWith('is writable')
       ? `\`chmod go-w\` it`
       : `replace it with a real ${what} of yours`;
+  if (problem.startsWith('is not')) return new FacectlError(ExitCode.MODEL_ERROR, `user models ${what} ${problem} (${fix}, or \`facectl models remove\` the model and add it again)`, target);
   const check = what === 'folder' ? 'user-models.json and the model files in it' : 'it';
   return new FacectlError(
     ExitCode.MODEL_ERROR,
@@ -167,7 +168,7 @@ export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'sourc
   if (!('file' in spec.source)) throw new Error('not a user model');
   await trustedUserModelsDir();
   const bytes = await readTrustedFile(spec.source.file);
-  if (!bytes) throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (run \`facectl models add\` again)`);
+  if (!bytes) throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (\`facectl models remove ${spec.id}\` first, then \`facectl models add\` it again)`);
   const sha = sha256(bytes);
   if (sha !== spec.source.sha256)
     throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" changed since it was added (sha256 mismatch): ${spec.source.file}`);

@@ -180,6 +180,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   try {
     original = await readFile(file);
   } catch (err) {
+    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
     throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`, file);
   }
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
