@@ -27,8 +27,8 @@ export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, 
   const mine = storeModelInfo(model);
   if (stored.id === mine.id && stored.hash === mine.hash) return;
   // The fingerprint covers the detector too (src/models/registry.ts): same id, other hash is another
-  // detector, detection revision or weights.
-  const what = stored.id === mine.id ? `${stored.id} with another detector or version (${stored.hash})` : `model ${stored.id}`;
+  // detector, detection revision, weights or preprocessing (a user model replaced under the same id).
+  const what = stored.id === mine.id ? `${stored.id} with other weights, preprocessing or detector, or another version (${stored.hash})` : `model ${stored.id}`;
   throw new FacectlError(
     ExitCode.MODEL_MISMATCH,
     `store was built with ${what}; this is ${mine.id} (${mine.hash}): use the --model and --detector it was built with, or run \`facectl index rebuild --reembed\` to switch`,

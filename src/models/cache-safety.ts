@@ -25,6 +25,8 @@ export interface CacheRoot {
   mode: number;
   /** What the warnings call this cache ('models cache' when not given). */
   label?: string;
+  /** The mode of folders facectl makes between the root and the one used (0755 when not given: the models cache's). */
+  betweenMode?: number;
 }
 
 /** The root of a derived folder (`prelu/`, `ort/`) given alone: the models folder holding it. */
@@ -131,7 +133,8 @@ export async function writableCacheDir(dir: string, root: CacheRoot, mode: numbe
   return true;
 }
 
-async function makeFolders(dir: string, root: CacheRoot, mode: number): Promise<void> {
+/** Makes `dir` and the folders missing on the way, each with exactly its mode whatever the umask (as writableCacheDir does); throws what mkdir throws. */
+export async function makeFolders(dir: string, root: CacheRoot, mode: number): Promise<void> {
   const target = path.resolve(dir);
   const base = path.resolve(root.path);
   const missing: string[] = [];
@@ -141,7 +144,7 @@ async function makeFolders(dir: string, root: CacheRoot, mode: number): Promise<
     if (path.dirname(cur) === cur) break;
   }
   for (const folder of missing) {
-    const want = folder === target ? mode : inside(folder, base) ? BETWEEN_MODE : root.mode;
+    const want = folder === target ? mode : inside(folder, base) ? (root.betweenMode ?? BETWEEN_MODE) : root.mode;
     try {
       await mkdir(folder, { mode: want }); // the umask can only take bits away: never wider than `want`
     } catch (err) {

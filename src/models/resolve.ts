@@ -36,6 +36,9 @@ export async function allEmbedders(): Promise<EmbedderSpec[]> {
 export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<EmbedderSpec> {
   const spec = (await allEmbedders()).find((s) => s.id === id);
   if (!spec) {
+    const { allDetectors } = await import('../pipeline/detectors/registry.js');
+    if ((await allDetectors()).some((d) => d.id === id))
+      throw new FacectlError(ExitCode.MODEL_ERROR, `"${id}" is a detector, not an embedder: use it with --detector ${id}`);
     const known = (await allEmbedders()).map((s) => s.id).join(', ');
     throw new FacectlError(ExitCode.MODEL_ERROR, `unknown model "${id}" (known: ${known}; add one with \`facectl models add\`)`);
   }
@@ -48,13 +51,15 @@ export interface EmbedderOverrides {
 }
 
 /** The embedder `id`, its file, and its fingerprint when faces come from `detectorIdentity` (FaceDetector.identity). */
-export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string, overrides: EmbedderOverrides = {}): Promise<ResolvedEmbedder> {
+export async function resolveEmbedder(id: string = DEFAULT_EMBEDDER, detectorIdentity: string, overrides: EmbedderOverrides = {}, within: readonly string[] = []): Promise<ResolvedEmbedder> {
+  // An ensemble that holds itself, directly or through another, would be resolved forever.
+  if (within.includes(id)) throw new FacectlError(ExitCode.MODEL_ERROR, `ensemble "${within[0]}" holds itself (${[...within, id].join(' → ')})`);
   const found = await findEmbedderSpec(id);
   const spec = overrides.flip === undefined || overrides.flip === found.flip ? found : { ...found, flip: overrides.flip };
   if ('ensemble' in spec.source) {
     const declared = spec.members ?? [];
     const members: ResolvedEmbedder[] = [];
-    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity, { flip: spec.flip }));
+    for (const m of declared) members.push(await resolveEmbedder(m.id, detectorIdentity, { flip: spec.flip }, [...within, id]));
     const sha256 = ensembleSha256(members.map((m, i) => ({ id: m.spec.id, fingerprint: m.fingerprint, weight: declared[i]!.weight })));
     return { spec, path: '', sha256, members, fingerprint: embedderFingerprint(spec, sha256, detectorIdentity), detector: detectorIdOf(detectorIdentity) };
   }

@@ -9,16 +9,17 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
-import { xdgDir } from '../xdg.js';
+import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
-import { proveBatchRewrite, quietSession, tryRun, tryRunOutputs } from './batch-check.js';
+import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
 import { sha256, writeFileAtomic } from './file-record.js';
+import { withUserModelsLock } from './user-models-lock.js';
+import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
@@ -26,13 +27,7 @@ import type { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
-export function userModelsDir(): string {
-  if (process.env.FACECTL_USER_MODELS_DIR) return path.resolve(process.env.FACECTL_USER_MODELS_DIR);
-  // A relative XDG_DATA_HOME is ignored (xdg.ts): registered models must not depend on the current folder.
-  return path.join(xdgDir('data'), 'facectl', 'models');
-}
-
-const registryFile = () => path.join(userModelsDir(), 'user-models.json');
+export { listUserDetectors, listUserModels, userModelsDir, verifyUserModelFile, type UserDetectorSpec } from './user-models-registry.js';
 
 /** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
 const MIN_EMBEDDING_DIM = 32;
@@ -47,64 +42,44 @@ async function builtinIds(): Promise<string[]> {
   return [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id), ...BUILTIN_DETECTORS.map((d) => d.id)];
 }
 
-/** A user ONNX detector: its family picks the decoder (src/pipeline/detectors/onnx-detector.ts). */
-export interface UserDetectorSpec {
-  id: string;
-  description: string;
-  family: DetectorSignature['family'];
-  source: { file: string; sha256: string };
-  inputWidth: number;
-  inputHeight: number;
+/** The id is free: not a built-in's (which cannot be removed, so `models remove` is not suggested), nor a registered model's. */
+async function requireFreeId(id: string, existing: UserModelsFile): Promise<void> {
+  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
+  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
+    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
 }
 
-interface UserModelsFile {
-  embedders: EmbedderSpec[];
-  detectors: UserDetectorSpec[];
+/**
+ * Records `spec` and its private copy (0600 in a 0700 folder, `<user models dir>/<id>.onnx`) under the
+ * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
+ */
+async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
+  return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
+    const existing = await readUserModels();
+    await requireFreeId(spec.id, existing);
+    const file = modelCopyPath(spec.id);
+    await writeFileAtomic(file, bytes, 0o600);
+    try {
+      await saveUserModels({ ...existing, [list]: [...existing[list], spec] });
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    }
+    return spec;
+  }));
 }
 
-async function readUserModels(): Promise<UserModelsFile> {
+/**
+ * A user models folder that cannot be written (permissions, a read-only or full disk, /proc) is one line
+ * naming it, exit 11, as every output facectl cannot write; not an internal error.
+ */
+async function writing<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    const parsed = JSON.parse(await readFile(registryFile(), 'utf8')) as Partial<UserModelsFile>;
-    return { embedders: parsed.embedders ?? [], detectors: parsed.detectors ?? [] };
+    return await fn();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { embedders: [], detectors: [] };
-    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read ${registryFile()}: ${(err as Error).message}`);
+    if (err instanceof FacectlError || !errnoCode(err)) throw err;
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the user models folder: ${describeIoError(err)}`, userModelsDir());
   }
-}
-
-export async function listUserModels(): Promise<EmbedderSpec[]> {
-  return (await readUserModels()).embedders;
-}
-
-export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
-  return (await readUserModels()).detectors;
-}
-
-async function saveUserModels(models: UserModelsFile): Promise<void> {
-  await writeFileAtomic(registryFile(), JSON.stringify({ version: 1, ...models }, null, 2) + '\n', 0o600);
-}
-
-/** The model's private copy (0600 in a 0700 folder) under `<user models dir>/<id>.onnx`, written atomically. */
-async function storeCopy(id: string, bytes: Uint8Array): Promise<{ file: string; sha256: string }> {
-  const dir = userModelsDir();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `${id}.onnx`);
-  await writeFileAtomic(file, bytes, 0o600);
-  return { file, sha256: sha256(bytes) };
-}
-
-/** The registered file, checked against the sha256 recorded when it was added. */
-export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
-  if (!('file' in spec.source)) throw new Error('not a user model');
-  let sha: string;
-  try {
-    sha = sha256(await readFile(spec.source.file));
-  } catch {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" is missing: ${spec.source.file} (run \`facectl models add\` again)`);
-  }
-  if (sha !== spec.source.sha256)
-    throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" changed since it was added (sha256 mismatch): ${spec.source.file}`);
-  return { path: spec.source.file, sha256: sha };
 }
 
 export type InspectedModel =
@@ -175,6 +150,19 @@ async function settleBatch(bytes: Uint8Array, fixedBatch: number, imageDims: num
   return { bytes, fixedBatch, note: `fixed batch ${fixedBatch}: faces run ${fixedBatch} at a time` };
 }
 
+/**
+ * Why the probe faces' output rows (different inputs) cannot be embeddings: a value that is not finite, a
+ * row of zeros (no direction), or rows identical to the bit (an output that ignores its input); undefined
+ * when none. `verify` said SAME 1.0000 for two different people with such a model.
+ */
+export function uselessOutput(data: Float32Array, rows: number, dim: number): string | undefined {
+  if (data.some((v) => !Number.isFinite(v))) return 'its output holds values that are not finite numbers (NaN or infinity)';
+  const row = (i: number) => data.subarray(i * dim, (i + 1) * dim);
+  for (let i = 0; i < rows; i++) if (row(i).every((v) => v === 0)) return 'its output is all zeros for a face';
+  if (rows > 1 && Array.from({ length: rows - 1 }, (_, i) => i + 1).every((i) => row(i).every((v, d) => Object.is(v, row(0)[d])))) return 'its output is the same for different faces (it ignores its input)';
+  return undefined;
+}
+
 export interface AddModelOptions {
   id?: string;
   mean?: number;
@@ -182,8 +170,6 @@ export interface AddModelOptions {
   channels?: 'RGB' | 'BGR';
   flip?: boolean;
 }
-
-const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * Register an ONNX embedder (inspect it, free its batch if fixed, check it runs) or detector (check it
@@ -194,6 +180,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   try {
     original = await readFile(file);
   } catch (err) {
+    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
     throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`, file);
   }
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
@@ -202,12 +189,9 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
-  const existing = await readUserModels();
-  // A built-in cannot be removed, so only a user model's clash suggests `models remove`.
-  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
-  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
-    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
-  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected, existing);
+  // Checked now to fail before the slow checks, and again under the lock.
+  await requireFreeId(id, await readUserModels());
+  if (inspected.kind === 'detector') return addUserDetector(file, id, original, inspected);
   const size = inspected.inputSize;
   const imageDims = inspected.layout === 'NCHW' ? [3, size, size] : [size, size, 3];
   const settled = inspected.fixedBatch === null ? { bytes: original, note: '' } : await settleBatch(original, inspected.fixedBatch, imageDims);
@@ -216,15 +200,17 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   const views = (opts.flip ?? true) ? 2 : 1;
   let dim = 0;
   for (const batch of settled.fixedBatch ? [settled.fixedBatch] : [...new Set([views, 2])]) {
-    let outDims: number[][];
+    let outputs: Awaited<ReturnType<typeof tryRunOutputs>>;
     try {
-      outDims = await tryRun(settled.bytes, batch, imageDims);
+      outputs = await tryRunOutputs(settled.bytes, batch, imageDims);
     } catch (err) {
       throw new FacectlError(ExitCode.MODEL_ERROR, `the model cannot run on ${batch} face(s): ${onnxruntimeReason(err)}`, file);
     }
-    const vector = outDims.find((d) => d.length === 2 && d[0] === batch && d[1]! > 0);
-    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outDims.map((d) => `[${d}]`).join(', ')})`, file);
-    dim = vector[1]!;
+    const vector = outputs.find((t) => t.dims.length === 2 && t.dims[0] === batch && t.dims[1]! > 0);
+    if (!vector) throw new FacectlError(ExitCode.MODEL_ERROR, `no [${batch}, D] embedding output (it gave ${outputs.map((t) => `[${t.dims}]`).join(', ')})`, file);
+    dim = vector.dims[1]!;
+    const useless = uselessOutput(vector.data, batch, dim);
+    if (useless) throw new FacectlError(ExitCode.MODEL_ERROR, `${useless}: not an embedding (every face would match every other)`, file);
   }
   if (dim < MIN_EMBEDDING_DIM)
     throw new FacectlError(
@@ -236,7 +222,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   // A graph that normalises its input itself takes raw pixels, unless the user says otherwise.
   const { normalisesInputItself } = await import('./onnx/input-normalisation.js');
   const rawPixels = !tflite && opts.mean === undefined && opts.std === undefined && normalisesInputItself(settled.bytes);
-  const copy = await storeCopy(id, settled.bytes);
+  const copy = { file: modelCopyPath(id), sha256: sha256(settled.bytes) };
   const kind = tflite ? 'TFLite embedder, converted to ONNX,' : 'ONNX embedder';
   const spec: EmbedderSpec = {
     id,
@@ -258,11 +244,10 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     },
     ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  await saveUserModels({ ...existing, embedders: [...existing.embedders, spec] });
-  return spec;
+  return register(spec, settled.bytes, 'embedders');
 }
 
-async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature, existing: UserModelsFile): Promise<UserDetectorSpec> {
+async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature): Promise<UserDetectorSpec> {
   let outputs: Awaited<ReturnType<typeof tryRunOutputs>>;
   try {
     outputs = await tryRunOutputs(bytes, 1, [3, d.inputHeight, d.inputWidth]);
@@ -277,7 +262,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
   } catch (err) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `its outputs cannot be decoded as ${d.family}: ${err instanceof ModelError ? err.reason : errorLine(err)}`, file);
   }
-  const copy = await storeCopy(id, bytes);
+  const copy = { file: modelCopyPath(id), sha256: sha256(bytes) };
   const spec: UserDetectorSpec = {
     id,
     description: `user ONNX detector ${path.basename(file)} (${d.family}, ${d.inputWidth}×${d.inputHeight})`,
@@ -286,8 +271,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
     inputWidth: d.inputWidth,
     inputHeight: d.inputHeight,
   };
-  await saveUserModels({ ...existing, detectors: [...existing.detectors, spec] });
-  return spec;
+  return register(spec, bytes, 'detectors');
 }
 
 /**
@@ -295,6 +279,12 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
  * shipped can still be removed; returns whether such a built-in remains.
  */
 export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
+  // No folder: nothing registered, and nothing to lock (nor a folder to make for it).
+  if ((await trustedUserModelsDir()) === 'missing') return unregister(id);
+  return writing(async () => withUserModelsLock(await writableUserModelsDir(), () => unregister(id)));
+}
+
+async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   const builtin = (await builtinIds()).includes(id);
@@ -303,7 +293,7 @@ export async function removeUserModel(id: string): Promise<{ builtinRemains: boo
   const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
   await saveUserModels(rest);
   if ('file' in spec.source) {
-    await rm(spec.source.file, { force: true });
+    await rm(modelCopyPath(spec.id), { force: true }); // inside this folder only, whatever the entry recorded
     const sha = spec.source.sha256;
     if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
   }

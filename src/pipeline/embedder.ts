@@ -94,6 +94,8 @@ export class FaceEmbedder {
     const { spec } = this;
     const per = spec.inputSize * spec.inputSize * 3;
     const group = spec.fixedBatch ?? rows;
+    // A fixed batch of 0 (or −1, 1.5) from a damaged registry would never advance: the model's failure, not a hang.
+    if (!Number.isInteger(group) || group < 1) throw new ModelError(spec.id, `its fixed batch must be a positive whole number (got ${spec.fixedBatch})`);
     const out = new Float32Array(rows * spec.dim);
     for (let start = 0; start < rows; start += group) {
       let batch = input.subarray(start * per, Math.min(rows, start + group) * per);
