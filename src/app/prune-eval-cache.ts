@@ -13,7 +13,7 @@ import type { PrunedEntry } from '../models/prune.js';
 import { knownBuiltinShas, sizeOf } from '../models/prune.js';
 import { embedderFingerprint, type EmbedderSpec } from '../models/registry.js';
 import { allEmbedders, ensembleSha256 } from '../models/resolve.js';
-import { listUserDetectors } from '../models/user-models.js';
+import { listUserDetectors, readUserModels } from '../models/user-models.js';
 import { BUILTIN_DETECTORS } from '../pipeline/detectors/registry.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 
@@ -74,6 +74,7 @@ export function staleReason(modelKey: string, live: Map<string, Set<string> | un
 }
 
 export async function pruneEvalCache(options: { dryRun?: boolean; cacheDir?: string } = {}): Promise<EvalCachePruneReport> {
+  await readUserModels(); // refuses (exit 13) a user models folder someone else could write, as models prune does
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const folders = cachedModelFolders(cacheDir);
   const live = folders.length ? await fingerprintsById() : new Map();

@@ -21,7 +21,7 @@ import { findAbandonedTemps, readJsonFile } from './file-record.js';
 import { optimizedKey, storedGraphs } from './onnx/optimized-cache.js';
 import { parseRewriteName, PRELU_REWRITE_VERSION } from './onnx/prelu-cache.js';
 import { readShippedManifest } from './shipped.js';
-import { listUserDetectors, listUserModels } from './user-models.js';
+import { listUserDetectors, listUserModels, readUserModels } from './user-models.js';
 
 export interface PrunedEntry {
   path: string;
@@ -72,6 +72,9 @@ async function modelsInUse(modelsDir: string): Promise<Set<string>> {
 }
 
 export async function pruneModelsCache(options: { dryRun?: boolean; modelsDir?: string } = {}): Promise<PruneReport> {
+  // A user models folder someone else could write refuses (exit 13): pruning by what it lists could delete
+  // the derived files of models that are still registered.
+  await readUserModels();
   const dryRun = options.dryRun ?? false;
   const modelsDir = options.modelsDir ?? resolveModelsDir();
   const removed: PrunedEntry[] = [];

@@ -55,6 +55,9 @@ export interface UserModelsFile {
   detectors: UserDetectorSpec[];
 }
 
+/** A user models folder or file someone else could have written (exit 13 where the registry is changed). */
+export class UntrustedUserModelsError extends FacectlError {}
+
 /** Exit 13: a folder or file of the user models that someone else could have written, with the fix. */
 function untrusted(target: string, problem: string, what: 'folder' | 'file'): FacectlError {
   const fix = problem.startsWith('belongs')
@@ -62,9 +65,9 @@ function untrusted(target: string, problem: string, what: 'folder' | 'file'): Fa
     : problem.startsWith('is writable')
       ? `\`chmod go-w\` it`
       : `replace it with a real ${what} of yours`;
-  if (problem.startsWith('is not')) return new FacectlError(ExitCode.MODEL_ERROR, `user models ${what} ${problem} (${fix}, or \`facectl models remove\` the model and add it again)`, target);
+  if (problem.startsWith('is not')) return new UntrustedUserModelsError(ExitCode.MODEL_ERROR, `user models ${what} ${problem} (${fix}, or \`facectl models remove\` the model and add it again)`, target);
   const check = what === 'folder' ? 'user-models.json and the model files in it' : 'it';
-  return new FacectlError(
+  return new UntrustedUserModelsError(
     ExitCode.MODEL_ERROR,
     `user models ${what} ${problem}: whoever can write it could have replaced a model or its thresholds; check ${check}, then ${fix} (README: Privacy and safety)`,
     target,
@@ -155,12 +158,31 @@ export async function saveUserModels(models: UserModelsFile): Promise<void> {
   await writeFileAtomic(registryFile(), JSON.stringify({ version: 1, ...models }, null, 2) + '\n', 0o600);
 }
 
+let warned = false;
+
+/**
+ * The registrations a command may use: readUserModels, except that a folder or file someone else could
+ * have written is not used (as the models cache): one warning per run, and no user model or detector
+ * exists for this run, so built-in models work and a user model's id is "unknown". Changing the registry
+ * (models add / remove) and pruning what it keeps refuse such a folder instead (exit 13).
+ */
+async function usableUserModels(): Promise<UserModelsFile> {
+  try {
+    return await readUserModels();
+  } catch (err) {
+    if (!(err instanceof UntrustedUserModelsError)) throw err;
+    if (!warned) process.stderr.write(`warning: your models (facectl models add) not used: ${err.oneLine()}\n`);
+    warned = true;
+    return { embedders: [], detectors: [] };
+  }
+}
+
 export async function listUserModels(): Promise<EmbedderSpec[]> {
-  return (await readUserModels()).embedders;
+  return (await usableUserModels()).embedders;
 }
 
 export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
-  return (await readUserModels()).detectors;
+  return (await usableUserModels()).detectors;
 }
 
 /** The registered file, checked by the folder's rule and against the sha256 recorded when it was added. */
