@@ -11,6 +11,8 @@
  * one-shot command would give. A bad request never stops the service; end of input does.
  */
 import type { Command } from 'commander';
+import { fstatSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { LoginService } from '../app/login-service.js';
 import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
@@ -103,16 +105,42 @@ async function answer(line: string, service: LoginService, pipeline: FacePipelin
 
 const usage = (message: string) => new FacectlError(ExitCode.USAGE, message);
 
-function photo(request: Request): PhotoInput {
+async function photo(request: Request): Promise<PhotoInput> {
   const { image, imageBase64 } = request;
   if ((image === undefined) === (imageBase64 === undefined)) throw usage('give the photo as "image" (a path) or "imageBase64" (the file\'s bytes), one of them');
   if (image !== undefined) {
     if (typeof image !== 'string' || !image || image === '-') throw usage('"image" must be a file path');
+    await refuseOwnStdio(image);
     return image;
   }
   if (typeof imageBase64 !== 'string') throw usage('"imageBase64" must be a string');
   // A browser's canvas.toDataURL() gives `data:image/jpeg;base64,…`: the bytes are what follows the comma.
   return { bytes: Buffer.from(imageBase64.replace(/^data:[^,]*;base64,/, ''), 'base64'), label: '(imageBase64)' };
+}
+
+/**
+ * The service's own standard input, output or error under another name (`/dev/stdin`, `/dev/fd/0`,
+ * `/proc/self/fd/1`, a link to one of them): decode would read it as a pipe, eating the requests that
+ * follow (or, for stdout, its own answers) and blocking. Refused by what the path is (device and inode,
+ * links followed), not by its name. A path that cannot be stat'ed is left to decode (not found, …).
+ */
+async function refuseOwnStdio(file: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch {
+    return;
+  }
+  for (const fd of [0, 1, 2]) {
+    let own;
+    try {
+      own = fstatSync(fd);
+    } catch {
+      continue; // closed
+    }
+    if (own.dev === st.dev && own.ino === st.ino)
+      throw new FacectlError(ExitCode.USAGE, `image must not be the service's own standard ${fd === 0 ? 'input' : fd === 1 ? 'output' : 'error'}`, file);
+  }
 }
 
 const flag = (request: Request, key: string): boolean => {
@@ -126,11 +154,11 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
     case 'login': {
       const top = request.top === undefined ? 3 : request.top;
       if (!Number.isInteger(top) || (top as number) < 1 || (top as number) > 1000) throw usage('"top" must be an integer from 1 to 1000');
-      const r = await service.login(photo(request), { top: top as number, allFaces: flag(request, 'allFaces') });
+      const r = await service.login(await photo(request), { top: top as number, allFaces: flag(request, 'allFaces') });
       return { accepted: r.decisions.some((d) => d.decision === 'ACCEPT'), threshold: r.threshold, faces: loginFacesJson(r) };
     }
     case 'embed': {
-      const { faces } = await pipeline.processPhoto(photo(request), flag(request, 'allFaces') ? 'all' : 'largest');
+      const { faces } = await pipeline.processPhoto(await photo(request), flag(request, 'allFaces') ? 'all' : 'largest');
       return { model: service.context.info.model, faces: faces.map(embeddedFaceJson) };
     }
     case 'enroll': {
@@ -140,6 +168,7 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       if (!Array.isArray(images) || !images.length || images.some((f) => typeof f !== 'string' || !f || f === '-'))
         throw usage('"images" must be a list of photo paths (enroll keeps the paths, so no imageBase64)');
       if (name !== undefined && typeof name !== 'string') throw usage('"name" must be a string');
+      for (const file of images as string[]) await refuseOwnStdio(file);
       const { enroll } = await import('../app/enroll.js');
       await service.refresh(); // reconnects after a lost connection (a database restart), as a login does
       const r = await enroll(pipeline, service.gallery, identity, images as string[], {

@@ -1,0 +1,58 @@
+/**
+ * `facectl serve` and the requests it is sent: a photo path that is the service's own standard input or
+ * output, unknown fields, huge values echoed back, a store changed under it by another terminal (deleted,
+ * dropped, re-embedded with another model), imageBase64 that is not base64, a standard input that is a
+ * directory. Each answer is exit code + one line, and the service goes on. Real faces cut from the sample
+ * photos `npm ci` installs (test/helpers/samples.ts).
+ */
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
+import { ServeClient } from '../helpers/serve-client.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-serve-requests-'));
+const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
+let counter = 0;
+
+/** A new store directory with alice enrolled (one-shot enroll), and her photo. */
+async function storeWithAlice(): Promise<{ store: string; a: string }> {
+  const store = path.join(tmp, `store-${counter++}`);
+  const a = await faceCrop('a');
+  const r = runCli(['enroll', 'alice', a, '-q', '--store', store], env);
+  expect(r.code, r.stderr).toBe(0);
+  return { store, a };
+}
+
+describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKIP_NO_SAMPLES})`}`, () => {
+  beforeAll(async () => {
+    await faceCrop('a');
+  });
+
+  it("a photo that is the service's own standard input, output or error is refused (exit 2), and the service goes on", async () => {
+    const { store, a } = await storeWithAlice();
+    const link = path.join(tmp, 'stdin-link.jpg');
+    symlinkSync('/proc/self/fd/0', link);
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      for (const image of ['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0', '/proc/self/fd/1', '/proc/self/fd/2', '/dev/stdout', link]) {
+        const r = await serve.request({ id: image, op: 'login', image }, 20_000);
+        expect(r, image).toMatchObject({ id: image, ok: false, exitCode: ExitCode.USAGE });
+        expect(r.error).toMatch(/image must not be the service's own standard (input|output|error)$/);
+      }
+      const enroll = await serve.request({ op: 'enroll', identity: 'bob', images: [a, '/dev/stdin'] }, 20_000);
+      expect(enroll).toMatchObject({ ok: false, exitCode: ExitCode.USAGE, error: "/dev/stdin: image must not be the service's own standard input" });
+      expect(await serve.request({ op: 'embed', image: '/proc/self/fd/0' }, 20_000)).toMatchObject({ ok: false, exitCode: ExitCode.USAGE });
+      // Later requests are still read and answered.
+      expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      expect(await serve.request({ op: 'remove', identity: 'alice' }, 20_000)).toMatchObject({ ok: true, removed: 'alice' });
+      expect(await serve.end()).toBe(0);
+      expect(serve.unexpected).toEqual([]);
+    } finally {
+      serve.kill();
+    }
+  }, 180_000);
+});
