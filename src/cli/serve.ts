@@ -57,7 +57,7 @@ export function registerServe(program: Command): void {
       for await (const item of boundedLines(process.stdin, MAX_LINE_BYTES)) {
         if ('line' in item && !item.line.trim()) continue;
         const reply = 'line' in item ? await answer(item.line, service, pipeline) : tooLong(item.tooLong);
-        process.stdout.write(`${JSON.stringify(reply)}\n`);
+        process.stdout.write(answerLine(reply));
       }
     } finally {
       await service.close();
@@ -71,6 +71,29 @@ export function registerServe(program: Command): void {
  * room for the rest of the request, and below V8's ~512 MB string limit.
  */
 const MAX_LINE_BYTES = 384 * 2 ** 20;
+
+/**
+ * A request's value in an answer: at most 80 characters of it, JSON-quoted (as src/store/validate.ts
+ * shows ids). A whole one could be hundreds of MB (a line may be 384 MiB), past what one string can hold.
+ */
+const shown = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+
+/**
+ * One answer line. Serialising can fail (a string past V8's limit, an echoed id of hundreds of MB): that
+ * request gets exit 2 "answer too large", with its id when that still fits, and the service goes on.
+ */
+export function answerLine(reply: Record<string, unknown>): string {
+  try {
+    return `${JSON.stringify(reply)}\n`;
+  } catch (err) {
+    const fallback = (id: unknown) => ({ id, ok: false, exitCode: ExitCode.USAGE, error: `answer too large to send (${errorLine(err)})` });
+    try {
+      return `${JSON.stringify(fallback(reply.id ?? null))}\n`;
+    } catch {
+      return `${JSON.stringify(fallback(null))}\n`;
+    }
+  }
+}
 
 const tooLong = (bytes: number) => ({
   id: null,
@@ -192,6 +215,6 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       return { store: service.gallery.location, model: info.model, identities: info.identities, faces: info.faces, generation: info.generation };
     }
     default:
-      throw usage(`unknown op ${JSON.stringify(request.op)}: login, enroll, remove, embed or ping`);
+      throw usage(`unknown op ${shown(request.op as string)}: login, enroll, remove, embed or ping`);
   }
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { answerLine } from '../../src/cli/serve.js';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
@@ -55,4 +56,28 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       serve.kill();
     }
   }, 180_000);
+
+  it('a bad value is echoed as a short excerpt, never whole (a 280 MiB "op" of quotes killed the service)', async () => {
+    const { store } = await storeWithAlice();
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      const op = '"'.repeat(200_000);
+      const r = await serve.request({ id: 1, op }, 20_000);
+      expect(r).toMatchObject({ id: 1, ok: false, exitCode: ExitCode.USAGE });
+      expect(r.error).toMatch(/^unknown op "(\\"){80}…": login, enroll, remove, embed or ping$/);
+      expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1 });
+      expect(await serve.end()).toBe(0);
+    } finally {
+      serve.kill();
+    }
+  }, 180_000);
+});
+
+describe('serve answer lines', () => {
+  const throwing = { toJSON: () => { throw new RangeError('Invalid string length'); } };
+  it('an answer that cannot be serialised becomes exit 2 "answer too large", with its id when that fits', () => {
+    expect(JSON.parse(answerLine({ id: 'x', ok: true, faces: throwing }))).toEqual({ id: 'x', ok: false, exitCode: ExitCode.USAGE, error: 'answer too large to send (Invalid string length)' });
+    expect(JSON.parse(answerLine({ id: throwing, ok: true }))).toEqual({ id: null, ok: false, exitCode: ExitCode.USAGE, error: 'answer too large to send (Invalid string length)' });
+    expect(answerLine({ id: 1, ok: true, op: 'ping' })).toBe('{"id":1,"ok":true,"op":"ping"}\n');
+  });
 });
