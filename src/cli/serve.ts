@@ -172,7 +172,55 @@ const flag = (request: Request, key: string): boolean => {
   return v === true;
 };
 
+/** Each op's fields besides "id" and "op". */
+const FIELDS: Record<string, readonly string[]> = {
+  login: ['image', 'imageBase64', 'top', 'allFaces'],
+  embed: ['image', 'imageBase64', 'allFaces'],
+  enroll: ['identity', 'images', 'name', 'largest', 'skipBad', 'force'],
+  remove: ['identity'],
+  ping: [],
+};
+
+/** Edit distance, case differences counting half (so "allfaces" is nearest "allFaces"). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const x = a[i - 1]!, y = b[j - 1]!;
+      const sub = x === y ? 0 : x.toLowerCase() === y.toLowerCase() ? 0.5 : 1;
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + sub));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Fields the op does not take are refused (exit 2), not ignored: a misspelt "allfaces" or a per-request
+ * "threshold" would otherwise be answered as if it were not there (a login accepted at the default
+ * threshold that the caller meant to raise).
+ */
+function refuseUnknownFields(request: Request, op: string): void {
+  const allowed = ['id', 'op', ...FIELDS[op]!];
+  const unknown = Object.keys(request).filter((k) => !allowed.includes(k));
+  if (!unknown.length) return;
+  const key = unknown[0]!;
+  if (key === 'threshold')
+    throw usage('"threshold" is not a request field: the login threshold is an option of the service (facectl serve --threshold t), the same for every request');
+  if (op === 'enroll' && (key === 'image' || key === 'imageBase64'))
+    throw usage('"images" must be a list of photo paths (enroll keeps the paths, so no imageBase64)');
+  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more)` : '';
+  let hint = '';
+  if (key.length <= 64) {
+    const [best] = FIELDS[op]!.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d);
+    if (best && best.d <= Math.max(1, Math.floor(best.k.length / 3))) hint = `: did you mean "${best.k}"?`;
+  }
+  throw usage(`unknown field ${shown(key)}${others} for ${op}${hint} (${op} takes ${allowed.map((k) => `"${k}"`).join(', ')})`);
+}
+
 async function run(request: Request, service: LoginService, pipeline: FacePipeline): Promise<Record<string, unknown>> {
+  if (typeof request.op === 'string' && Object.hasOwn(FIELDS, request.op)) refuseUnknownFields(request, request.op);
   switch (request.op) {
     case 'login': {
       const top = request.top === undefined ? 3 : request.top;

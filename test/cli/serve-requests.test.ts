@@ -57,6 +57,35 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
     }
   }, 180_000);
 
+  it('a field the op does not take is refused (exit 2) with the nearest one it does, never ignored', async () => {
+    const { store, a } = await storeWithAlice();
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      const cases: [Record<string, unknown>, RegExp][] = [
+        // Ignored, it accepted at the store's threshold a login the caller meant to decide at 0.99.
+        [{ op: 'login', image: a, threshold: 0.99 }, /^"threshold" is not a request field: the login threshold is an option of the service \(facectl serve --threshold t\)/],
+        [{ op: 'login', image: a, allfaces: true }, /^unknown field "allfaces" for login: did you mean "allFaces"\? \(login takes "id", "op", "image", "imageBase64", "top", "allFaces"\)$/],
+        [{ op: 'login', image: a, Top: 1 }, /^unknown field "Top" for login: did you mean "top"\?/],
+        [{ op: 'embed', image: a, top: 1 }, /^unknown field "top" for embed \(embed takes "id", "op", "image", "imageBase64", "allFaces"\)$/],
+        [{ op: 'enroll', identity: 'bob', images: [a], skipbad: true, forse: true }, /^unknown field "skipbad" \(and 1 more\) for enroll: did you mean "skipBad"\?/],
+        [{ op: 'remove', identity: 'alice', force: true }, /^unknown field "force" for remove \(remove takes "id", "op", "identity"\)$/],
+        [{ op: 'ping', verbose: true }, /^unknown field "verbose" for ping \(ping takes "id", "op"\)$/],
+        [{ op: 'ping', ['x'.repeat(100_000)]: 1 }, /^unknown field "x{80}…" for ping \(ping takes "id", "op"\)$/],
+      ];
+      for (const [request, message] of cases) {
+        const r = await serve.request({ id: 5, ...request }, 20_000);
+        expect(r, JSON.stringify(request).slice(0, 100)).toMatchObject({ id: 5, ok: false, exitCode: ExitCode.USAGE });
+        expect(r.error).toMatch(message);
+      }
+      // Nothing was done: alice is still there, bob was not enrolled.
+      expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1 });
+      expect(await serve.request({ op: 'login', image: a, allFaces: true, top: 1 }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      expect(await serve.end()).toBe(0);
+    } finally {
+      serve.kill();
+    }
+  }, 180_000);
+
   it('a bad value is echoed as a short excerpt, never whole (a 280 MiB "op" of quotes killed the service)', async () => {
     const { store } = await storeWithAlice();
     const serve = new ServeClient(['--store', store], env);
