@@ -52,8 +52,10 @@ export class LoginService {
    * Reopens the gallery when another process committed since it was read, or when its database
    * connection was lost (a restart, the network): a new connection is tried at each request, which fails
    * with the same exit code (15) while the server is still away and succeeds once it is back.
+   * `create`: for an enroll, a gallery deleted meanwhile is opened empty (the enroll creates it); other
+   * requests get exit 14 then, as the one-shot commands do.
    */
-  async refresh(): Promise<boolean> {
+  async refresh(options: { create?: boolean } = {}): Promise<boolean> {
     const old = this.ctx.gallery;
     let state: string | undefined;
     try {
@@ -62,7 +64,8 @@ export class LoginService {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }
     if (state === this.state) return false;
-    const fresh = await old.reopen({ mustExist: true });
+    // An enroll may create a gallery deleted meanwhile (rm -rf, DROP SCHEMA), as the one-shot enroll does.
+    const fresh = await old.reopen({ mustExist: !options.create });
     try {
       ({ ctx: this.ctx, state: this.state } = await openContext(this.pipeline, fresh, this.options));
     } catch (err) {

@@ -241,7 +241,8 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       if (name !== undefined && typeof name !== 'string') throw usage('"name" must be a string');
       for (const file of images as string[]) await refuseOwnStdio(file);
       const { enroll } = await import('../app/enroll.js');
-      await service.refresh(); // reconnects after a lost connection (a database restart), as a login does
+      // Reconnects after a lost connection (a database restart), as a login does; recreates a deleted store, as `facectl enroll` does.
+      await service.refresh({ create: true });
       const r = await enroll(pipeline, service.gallery, identity, images as string[], {
         name,
         largest: flag(request, 'largest'),

@@ -5,7 +5,7 @@
  * directory. Each answer is exit code + one line, and the service goes on. Real faces cut from the sample
  * photos `npm ci` installs (test/helpers/samples.ts).
  */
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,25 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1 });
       expect(await serve.request({ op: 'login', image: a, allFaces: true, top: 1 }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
       expect(await serve.end()).toBe(0);
+    } finally {
+      serve.kill();
+    }
+  }, 180_000);
+
+  it('a store directory removed under the service: a login is exit 14, an enroll creates the store anew, as the one-shot enroll does', async () => {
+    const { store, a } = await storeWithAlice();
+    const b = await faceCrop('b');
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true });
+      rmSync(store, { recursive: true });
+      expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: false, exitCode: ExitCode.NOT_FOUND });
+      expect(await serve.request({ op: 'enroll', identity: 'bob', images: [b] }, 60_000)).toMatchObject({ ok: true, enrolled: 'bob', added: 1 });
+      expect(await serve.request({ op: 'login', image: b }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'bob' }] });
+      expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: false });
+      expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1, faces: 1 });
+      expect(await serve.end()).toBe(0);
+      expect(JSON.parse(runCli(['list', '--json', '--store', store], env).stdout).identities.map((i: { id: string }) => i.id)).toEqual(['bob']);
     } finally {
       serve.kill();
     }
