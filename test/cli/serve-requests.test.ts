@@ -11,7 +11,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerLine } from '../../src/cli/serve.js';
 import { ExitCode } from '../../src/errors.js';
+import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
 import { runCli } from '../helpers/cli.js';
+import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { ServeClient } from '../helpers/serve-client.js';
 
@@ -20,8 +22,8 @@ const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
 let counter = 0;
 
 /** A new store directory with alice enrolled (one-shot enroll), and her photo. */
-async function storeWithAlice(): Promise<{ store: string; a: string }> {
-  const store = path.join(tmp, `store-${counter++}`);
+async function storeWithAlice(at?: string): Promise<{ store: string; a: string }> {
+  const store = at ?? path.join(tmp, `store-${counter++}`);
   const a = await faceCrop('a');
   const r = runCli(['enroll', 'alice', a, '-q', '--store', store], env);
   expect(r.code, r.stderr).toBe(0);
@@ -104,6 +106,39 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       serve.kill();
     }
   }, 180_000);
+
+  describe('on PostgreSQL', () => {
+    const server = usePgServer(60_000);
+
+    it('DROP SCHEMA … CASCADE under the service: requests are exit 14 "no facectl gallery" (not a raw SQL error, exit 11), and an enroll creates the gallery anew', async () => {
+      const schema = uniqueSchema();
+      const { store, a } = await storeWithAlice(server.url(schema));
+      const b = await faceCrop('b');
+      const serve = new ServeClient(['--store', store], env);
+      try {
+        expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true });
+        const c = clientFor(parsePgUrl(store));
+        await c.connect();
+        await c.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await c.end();
+        // What the one-shot login says.
+        const oneShot = runCli(['login', a, '--store', store], env);
+        expect(oneShot.code).toBe(ExitCode.NOT_FOUND);
+        for (const request of [{ op: 'login', image: a }, { op: 'ping' }, { op: 'remove', identity: 'alice' }]) {
+          const r = await serve.request(request, 20_000);
+          expect(r, request.op).toMatchObject({ ok: false, exitCode: ExitCode.NOT_FOUND });
+          expect(r.error).toMatch(new RegExp(`^no facectl gallery in schema "${schema}" at .*: enroll someone first$`));
+        }
+        expect(await serve.request({ op: 'enroll', identity: 'bob', images: [b] }, 60_000)).toMatchObject({ ok: true, enrolled: 'bob', added: 1 });
+        expect(await serve.request({ op: 'login', image: b }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'bob' }] });
+        expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1, faces: 1 });
+        expect(await serve.end()).toBe(0);
+        expect(JSON.parse(runCli(['list', '--json', '--store', store], env).stdout).identities.map((i: { id: string }) => i.id)).toEqual(['bob']);
+      } finally {
+        serve.kill();
+      }
+    }, 180_000);
+  });
 
   it('a bad value is echoed as a short excerpt, never whole (a 280 MiB "op" of quotes killed the service)', async () => {
     const { store } = await storeWithAlice();
