@@ -229,7 +229,11 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       return { accepted: r.decisions.some((d) => d.decision === 'ACCEPT'), threshold: r.threshold, faces: loginFacesJson(r) };
     }
     case 'embed': {
-      const { faces } = await pipeline.processPhoto(await photo(request), flag(request, 'allFaces') ? 'all' : 'largest');
+      const image = await photo(request);
+      // As a login: a store re-embedded with another model since the service started is exit 10 (restart
+      // it), not embeddings labelled with a model the store no longer uses.
+      await service.refresh();
+      const { faces } = await pipeline.processPhoto(image, flag(request, 'allFaces') ? 'all' : 'largest');
       return { model: service.context.info.model, faces: faces.map(embeddedFaceJson) };
     }
     case 'enroll': {

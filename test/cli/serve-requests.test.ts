@@ -107,6 +107,33 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
     }
   }, 180_000);
 
+  it('a store re-embedded with another model under the service: login, embed and ping say to restart it (exit 10), and a restarted service uses the new model', async () => {
+    const { store, a } = await storeWithAlice();
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      expect(await serve.request({ op: 'embed', image: a }, 20_000)).toMatchObject({ ok: true, model: { id: 'ensemble-noflip' } });
+      const rebuilt = runCli(['index', 'rebuild', '--reembed', '--model', 'mobilefacenet', '-q', '--store', store], env);
+      expect(rebuilt.code, rebuilt.stderr).toBe(0);
+      for (const request of [{ op: 'login', image: a }, { op: 'embed', image: a }, { op: 'ping' }]) {
+        const r = await serve.request(request, 20_000);
+        expect(r, request.op).toMatchObject({ ok: false, exitCode: ExitCode.MODEL_MISMATCH });
+        expect(r.error).toMatch(/: the store now uses model mobilefacenet \(detector blazeface, fp:\w+\); this service loaded ensemble-noflip \(detector blazeface\): restart facectl serve$/);
+        expect(r.error).not.toMatch(/--model|--reembed/);
+      }
+      expect(await serve.end()).toBe(0);
+    } finally {
+      serve.kill();
+    }
+    const again = new ServeClient(['--store', store], env);
+    try {
+      expect(await again.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
+      expect(await again.request({ op: 'embed', image: a }, 20_000)).toMatchObject({ ok: true, model: { id: 'mobilefacenet', dimension: 192 } });
+      expect(await again.end()).toBe(0);
+    } finally {
+      again.kill();
+    }
+  }, 240_000);
+
   describe('on PostgreSQL', () => {
     const server = usePgServer(60_000);
 
