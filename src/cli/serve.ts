@@ -138,7 +138,10 @@ async function photo(request: Request): Promise<PhotoInput> {
   }
   if (typeof imageBase64 !== 'string') throw usage('"imageBase64" must be a string');
   // A browser's canvas.toDataURL() gives `data:image/jpeg;base64,…`: the bytes are what follows the comma.
-  return { bytes: Buffer.from(imageBase64.replace(/^data:[^,]*;base64,/, ''), 'base64'), label: '(imageBase64)' };
+  const text = imageBase64.replace(/^data:[^,]*;base64,/, '');
+  // Buffer.from drops what is not base64 ("!!!!" gave 0 bytes, then "empty file"): checked first.
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text) || text.length % 4 === 1) throw usage('"imageBase64" is not valid base64 (the file\'s bytes, or a data: URL)');
+  return { bytes: Buffer.from(text, 'base64'), label: '(imageBase64)' };
 }
 
 /**

@@ -5,7 +5,7 @@
  * directory. Each answer is exit code + one line, and the service goes on. Real faces cut from the sample
  * photos `npm ci` installs (test/helpers/samples.ts).
  */
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,23 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       again.kill();
     }
   }, 240_000);
+
+  it('imageBase64 that is not base64 is exit 2, not an "empty file" (exit 6)', async () => {
+    const { store, a } = await storeWithAlice();
+    const serve = new ServeClient(['--store', store], env);
+    try {
+      for (const imageBase64 of ['!!!!', 'data:image/jpeg;base64,@@@@', 'AAAA!', 'AAAAA']) {
+        const r = await serve.request({ op: 'login', imageBase64 }, 20_000);
+        expect(r, imageBase64).toMatchObject({ ok: false, exitCode: ExitCode.USAGE, error: '"imageBase64" is not valid base64 (the file\'s bytes, or a data: URL)' });
+      }
+      const b64 = readFileSync(a).toString('base64');
+      expect(await serve.request({ op: 'login', imageBase64: b64 }, 20_000)).toMatchObject({ ok: true, accepted: true });
+      expect(await serve.request({ op: 'login', imageBase64: b64.replace(/=+$/, '') }, 20_000)).toMatchObject({ ok: true, accepted: true });
+      expect(await serve.end()).toBe(0);
+    } finally {
+      serve.kill();
+    }
+  }, 180_000);
 
   describe('on PostgreSQL', () => {
     const server = usePgServer(60_000);
