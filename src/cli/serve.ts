@@ -41,6 +41,14 @@ export function registerServe(program: Command): void {
     ),
   ), DETECTOR_DEFAULT.store).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
+    // Reading a directory ends the input at once (serve < /tmp exited 0 having answered nothing).
+    let stdinIsDirectory = false;
+    try {
+      stdinIsDirectory = fstatSync(0).isDirectory();
+    } catch {
+      // closed: end of input, as before
+    }
+    if (stdinIsDirectory) throw usage('standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)');
     const gallery = await openStore(opts, { mustExist: true });
     let service: LoginService;
     let pipeline: FacePipeline;

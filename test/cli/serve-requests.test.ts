@@ -5,17 +5,19 @@
  * directory. Each answer is exit code + one line, and the service goes on. Real faces cut from the sample
  * photos `npm ci` installs (test/helpers/samples.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerLine } from '../../src/cli/serve.js';
 import { ExitCode } from '../../src/errors.js';
 import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_ENTRY, runCli } from '../helpers/cli.js';
 import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { ServeClient } from '../helpers/serve-client.js';
+import { repoRoot } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-serve-requests-'));
 const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
@@ -198,6 +200,22 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       serve.kill();
     }
   }, 180_000);
+});
+
+describe.skipIf(!hasSamples)('serve with a directory for standard input', () => {
+  it('is exit 2 with one line, not exit 0 having answered nothing', async () => {
+    const { store } = await storeWithAlice();
+    const dir = mkdtempSync(path.join(tmp, 'stdin-dir-'));
+    const fd = openSync(dir, 'r');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', '--store', store], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+      expect(r.status).toBe(ExitCode.USAGE);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('facectl: standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)\n');
+    } finally {
+      closeSync(fd);
+    }
+  }, 120_000);
 });
 
 describe('serve answer lines', () => {
