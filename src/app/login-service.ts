@@ -8,6 +8,7 @@
 import { ExitCode, FacectlError } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
+import { storeDetector, storeModelInfo } from './store-model.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
 
 /**
@@ -52,8 +53,10 @@ export class LoginService {
    * Reopens the gallery when another process committed since it was read, or when its database
    * connection was lost (a restart, the network): a new connection is tried at each request, which fails
    * with the same exit code (15) while the server is still away and succeeds once it is back.
+   * `create`: for an enroll, a gallery deleted meanwhile is opened empty (the enroll creates it); other
+   * requests get exit 14 then, as the one-shot commands do.
    */
-  async refresh(): Promise<boolean> {
+  async refresh(options: { create?: boolean } = {}): Promise<boolean> {
     const old = this.ctx.gallery;
     let state: string | undefined;
     try {
@@ -62,15 +65,34 @@ export class LoginService {
       if (!(err instanceof FacectlError && err.code === ExitCode.DB_UNREACHABLE)) throw err;
     }
     if (state === this.state) return false;
-    const fresh = await old.reopen({ mustExist: true });
+    // An enroll may create a gallery deleted meanwhile (rm -rf, DROP SCHEMA), as the one-shot enroll does.
+    const fresh = await old.reopen({ mustExist: !options.create });
     try {
       ({ ctx: this.ctx, state: this.state } = await openContext(this.pipeline, fresh, this.options));
     } catch (err) {
-      await fresh.close(); // e.g. re-embedded with another model: this request fails, the old gallery stays open
-      throw err;
+      // E.g. re-embedded with another model: this request fails, the old gallery stays open.
+      const changed = err instanceof FacectlError && err.code === ExitCode.MODEL_MISMATCH ? await this.modelChanged(fresh).catch(() => err) : err;
+      await fresh.close();
+      throw changed;
     }
     await old.close().catch(() => undefined); // a lost connection may not close cleanly
     return true;
+  }
+
+  /**
+   * MODEL_MISMATCH for a gallery re-embedded with another model (or detector) by another terminal since the
+   * service started. The one-shot advice (--model, or index rebuild --reembed) is no use to a service
+   * whose pipeline is loaded for the old model: it has to be started again, and then uses the store's.
+   */
+  private async modelChanged(fresh: Gallery): Promise<FacectlError> {
+    const stored = (await fresh.info()).model;
+    const mine = storeModelInfo(this.pipeline.embedderInfo!);
+    const what = stored ? `model ${stored.id} (detector ${storeDetector(stored)}, ${stored.hash})` : 'another model';
+    return new FacectlError(
+      ExitCode.MODEL_MISMATCH,
+      `the store now uses ${what}; this service loaded ${mine.id} (detector ${this.pipeline.embedderInfo!.detector}): restart facectl serve`,
+      fresh.location,
+    );
   }
 
   close(): Promise<void> {

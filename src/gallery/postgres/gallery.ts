@@ -187,10 +187,16 @@ export class PostgresGallery implements Gallery {
     });
   }
 
-  /** The generation with the random token its commit wrote (Gallery.committedState). */
+  /**
+   * The generation with the random token its commit wrote (Gallery.committedState); '' when there is no
+   * gallery, also one dropped since this connection opened it (DROP SCHEMA … CASCADE from another
+   * terminal), so that a service reopens and finds it gone (exit 14, as a store directory removed does)
+   * instead of failing every request on the missing table.
+   */
   async committedState(): Promise<string> {
     if (!this.version) return '';
     return this.read(async () => {
+      if (!(await this.c.query(`SELECT to_regclass($1) AS m`, [q(this.s, 'meta')])).rows[0].m) return '';
       const meta = await this.meta();
       return `${meta.generation} ${meta.commit ?? ''}`;
     });
