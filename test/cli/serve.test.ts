@@ -6,70 +6,18 @@
  * wire protocol: PGlite + pgvector, test/helpers/pg-server.ts). Real faces cut from the sample photos
  * `npm ci` installs, so no ../shared is needed.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { CLI_ENTRY, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { ServeClient } from '../helpers/serve-client.js';
 import { startPgProxy } from '../helpers/pg-proxy.js';
 import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { faceCrop, hasSamples, SKIP_NO_SAMPLES } from '../helpers/samples.js';
 import { repoRoot } from '../helpers/shared.js';
-
-type Answer = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/**
- * A running `facectl serve`: each request resolves with the next answer line. If the service exits (or
- * crashes) first, every request still waiting, and every later one, rejects at once with its exit status
- * and stderr, instead of waiting for the test's timeout with nothing to show.
- */
-class ServeClient {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly pending: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
-  private closedWith: Error | null = null;
-  readonly exited: Promise<number | null>;
-  stderr = '';
-
-  constructor(argv: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', ...argv], { cwd: repoRoot, env: { ...process.env, ...env } });
-    this.child.stderr.on('data', (d) => (this.stderr += d));
-    this.child.stdin.on('error', () => undefined); // a write after the service died: reported by 'close' below
-    createInterface({ input: this.child.stdout }).on('line', (line) => this.pending.shift()?.resolve(line));
-    this.exited = new Promise((resolve) =>
-      this.child.on('close', (code, signal) => {
-        // 'close' comes after stdout has ended, so every answer line was handed out before this.
-        this.closedWith = new Error(`facectl serve exited (code ${code}, signal ${signal}) with no answer; stderr:\n${this.stderr}`);
-        for (const p of this.pending.splice(0)) p.reject(this.closedWith);
-        resolve(code);
-      }),
-    );
-  }
-
-  request(body: unknown): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      if (this.closedWith) return reject(this.closedWith);
-      this.pending.push({
-        resolve: (line) => {
-          try {
-            resolve(JSON.parse(line));
-          } catch {
-            reject(new Error(`facectl serve answered a line that is not JSON: ${line}\nstderr:\n${this.stderr}`));
-          }
-        },
-        reject,
-      });
-      this.child.stdin.write(`${typeof body === 'string' ? body : JSON.stringify(body)}\n`);
-    });
-  }
-
-  async end(): Promise<number | null> {
-    this.child.stdin.end();
-    return this.exited;
-  }
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-serve-'));
 const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
