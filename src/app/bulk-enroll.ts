@@ -11,7 +11,7 @@ import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
 import type { Gallery, NewFace } from '../gallery/types.js';
-import { folderIdentities } from './folder-ids.js';
+import { folderIdentities, storedIdentities } from './folder-ids.js';
 import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
@@ -54,9 +54,10 @@ export async function bulkEnroll(
   const model = storeModelInfo(pipeline.embedderInfo!);
   requireSameModel(await gallery.info(), pipeline.embedderInfo!);
   const rows = await gallery.rows();
-  // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts).
-  const storedNames = new Map(rows.map((r) => [r.id, r.name]));
-  const folders = folderIdentities(dataset.identities.map((i) => i.name), storedNames);
+  // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts), decided
+  // by the folders the store's photos came from (a display name can be changed, or was trimmed).
+  const stored = storedIdentities(rows);
+  const folders = folderIdentities(dataset.identities.map((i) => i.name), stored);
   // Photos of each id from an earlier (interrupted) run, and from this one: `${id}\0${sha256}`.
   const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
   const thisRun = new Set<string>();
@@ -80,7 +81,7 @@ export async function bulkEnroll(
   for (const [k, identity] of dataset.identities.entries()) {
     const { id } = folders[k]!;
     // An identity the store holds keeps its name (given with --name, perhaps): adding faces renames an identity.
-    const name = storedNames.get(id) ?? folders[k]!.name;
+    const name = stored.get(id)?.name ?? folders[k]!.name;
     for (const rel of identity.images) {
       const file = path.join(dataset.root, rel);
       done++;
