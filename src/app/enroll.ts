@@ -4,6 +4,7 @@
  * person under two ids) unless --force, and photos of one id that disagree with each other are flagged
  * as a probable mislabel.
  */
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isPhotoProblem, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -102,6 +103,7 @@ export function consistencyWarnings(id: string, photos: EmbeddedPhoto[], existin
 export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: string, files: string[], options: EnrollOptions): Promise<EnrollResult> {
   validateId(id);
   if (options.name !== undefined) validateDisplayName(options.name);
+  requirePhotoFiles(files);
   const model = storeModelInfo(pipeline.embedderInfo!);
   const info = await gallery.info();
   requireSameModel(info, pipeline.embedderInfo!);
@@ -146,6 +148,37 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
     return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, skipped: problems, warnings };
   });
   return result;
+}
+
+/** What a path that is no photo file names (a directory, or what `stat` says). */
+function notAFileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * USAGE, before any photo is read, unless every photo is a regular file (links followed) at a path that
+ * lasts: a store keeps each enrolled photo's path so that `index rebuild --reembed` can read it again,
+ * which a pipe (`<(cat x.jpg)` is /dev/fd/63), a device or /dev/stdin cannot give (as `enroll -` is
+ * refused), and reading a FIFO nobody writes would wait forever. A path that does not exist is left to
+ * the photo's own check (NOT_FOUND, skipped with --skip-bad). login and verify read pipes: not here.
+ */
+function requirePhotoFiles(files: readonly string[]): void {
+  const why = 'enroll keeps each photo\'s path so that `index rebuild --reembed` can read it again: save the photo to a file and enroll that';
+  for (const file of files) {
+    if (/^\/(dev|proc)\//.test(path.resolve(file)))
+      throw new FacectlError(ExitCode.USAGE, `names a device or an open file of this process, not a photo file: ${why}`, file);
+    let st: Stats | undefined;
+    try {
+      st = statSync(file, { throwIfNoEntry: false });
+    } catch {
+      continue; // unreadable (a link loop, no permission): the photo's own check says so
+    }
+    if (st && !st.isFile()) throw new FacectlError(ExitCode.USAGE, `${notAFileKind(st)}, not a photo file: ${why}`, file);
+  }
 }
 
 /**
