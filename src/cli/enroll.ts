@@ -104,6 +104,8 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
     ...Object.entries(r.rejectedByReason).map(([reason, n]) => [`  ${reason}`, n]),
   ];
   process.stdout.write(table(['import summary', 'count'], rows) + '\n');
+  // Each photo rejected is an error, not progress: one line on stderr, also with -q (as cluster's skipped photos).
+  for (const p of r.rejected) process.stderr.write(`rejected ${p.file}: ${p.reason}\n`);
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
   refuseEmptyImport(r, dataset);
 }
