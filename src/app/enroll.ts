@@ -145,6 +145,8 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
       quality: p.face.quality,
       embedding: p.face.embedding,
     }));
+    // New faces carry the name to every face of the id; with none, --name renames the identity by itself.
+    if (!faces.length && existing.rows.length && options.name !== undefined) await draft.renameIdentity(id, options.name);
     return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, skipped: problems, warnings };
   });
   return result;

@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { enroll } from '../../src/app/enroll.js';
 import { ExitCode } from '../../src/errors.js';
 import { FilesGallery } from '../../src/gallery/files.js';
+import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
+import type { Gallery } from '../../src/gallery/types.js';
+import { uniqueSchema, usePgServer } from '../helpers/pg-server.js';
 import { standInPipeline } from '../helpers/stand-in-pipeline.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-enroll-'));
@@ -84,6 +87,33 @@ describe('enroll takes only regular photo files (their paths are kept for index 
       expect(r.added).toHaveLength(2);
       const missing = await rejection(enroll(pipeline, g, 'alice', [path.join(tmp, 'nope.jpg')], options));
       expect(missing?.code).toBe(ExitCode.NOT_FOUND);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+const backends: [string, (pg: { url(schema: string): string }) => Promise<Gallery>][] = [
+  ['store directory', async () => newStore()],
+  ['PostgreSQL', async (pg) => PostgresGallery.open(pg.url(uniqueSchema()))],
+];
+
+describe.each(backends)('enroll of photos the id already has (%s)', (backend, open) => {
+  const pg = backend === 'PostgreSQL' ? usePgServer() : { url: () => '' };
+  const pipeline = standInPipeline();
+
+  it('--name with every photo enrolled already stores the new name', async () => {
+    const g = await open(pg);
+    try {
+      const a = photo();
+      await enroll(pipeline, g, 'alice', [a], options);
+      const r = await enroll(pipeline, g, 'alice', [a], { ...options, name: 'Alice Smith' });
+      expect(r).toMatchObject({ name: 'Alice Smith', added: [], alreadyEnrolled: [a] });
+      expect((await g.identities()).map((i) => [i.id, i.name, i.faceCount])).toEqual([['alice', 'Alice Smith', 1]]);
+      expect((await g.rows()).map((row) => row.name)).toEqual(['Alice Smith']);
+      // Without --name, the name stays.
+      expect((await enroll(pipeline, g, 'alice', [a], options)).name).toBe('Alice Smith');
+      expect((await g.identities())[0]!.name).toBe('Alice Smith');
     } finally {
       await g.close();
     }
