@@ -90,6 +90,7 @@ export async function bulkEnroll(
         result.duplicatePhotos++;
       } else if (sha && enrolled.has(`${id}\u0000${sha}`)) {
         result.alreadyEnrolled++;
+        thisRun.add(`${id}\u0000${sha}`); // a copy later in the folder is a duplicate, as on the first run
         withFaces.add(id);
       } else {
         const r = await embedEnrollPhoto(pipeline, file, 'center', ENROLL_QUALITY);

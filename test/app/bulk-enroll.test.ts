@@ -2,7 +2,7 @@
  * `enroll --dataset` (bulkEnroll) on both backends, with a stand-in pipeline (no model): resuming an
  * import whatever the display names say, and what a rerun reports.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,18 @@ describe.each(backends)('bulk import (%s)', (_backend, open) => {
       const again = await bulkEnroll(pipeline, g, root);
       expect(again).toMatchObject({ added: 1, alreadyEnrolled: 0 });
       expect((await g.identities()).map((i) => [i.id, i.name, i.faceCount])).toEqual([['joe_biden', 'Joseph R. Biden', 3]]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a rerun counts byte-identical copies as duplicates, as the first run did, not as photos enrolled already', async () => {
+    const g = await open(pg);
+    try {
+      const root = makeDataset({ ann: 2 });
+      for (const copy of ['copy1.jpg', 'copy2.jpg']) copyFileSync(path.join(root, 'ann', 'p0.jpg'), path.join(root, 'ann', copy));
+      expect(await bulkEnroll(pipeline, g, root)).toMatchObject({ photos: 4, added: 2, alreadyEnrolled: 0, duplicatePhotos: 2 });
+      expect(await bulkEnroll(pipeline, g, root)).toMatchObject({ photos: 4, added: 0, alreadyEnrolled: 2, duplicatePhotos: 2 });
     } finally {
       await g.close();
     }
