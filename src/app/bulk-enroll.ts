@@ -12,7 +12,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
 import type { Gallery, NewFace } from '../gallery/types.js';
 import { folderIdentities, storedIdentities } from './folder-ids.js';
-import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
+import { embedEnrollPhoto, isProblem, photoGone, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
 export interface BulkProgress {
@@ -32,6 +32,8 @@ export interface BulkResult {
   alreadyEnrolled: number;
   /** The same photo (same bytes) twice in one folder in this run: taken once. */
   duplicatePhotos: number;
+  /** Photos found enrolled whose stored path was gone (the dataset moved): their path updated to this one. */
+  pathsUpdated: number;
   rejected: PhotoProblem[];
   rejectedByReason: Record<string, number>;
   /** Folder names that are not valid ids, and the ids used instead. */
@@ -61,19 +63,39 @@ export async function bulkEnroll(
   // Photos of each id from an earlier (interrupted) run, and from this one: `${id}\0${sha256}`.
   const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
   const thisRun = new Set<string>();
+  // Where those photos were stored, each path once: one that is gone is updated to where the photo is now.
+  const storedPaths = new Map<string, string[]>();
+  for (const r of rows) storedPaths.set(`${r.id}\u0000${r.imageSha256}`, [...(storedPaths.get(`${r.id}\u0000${r.imageSha256}`) ?? []), r.sourcePath]);
 
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
-    duplicatePhotos: 0, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+    duplicatePhotos: 0, pathsUpdated: 0, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];
+  let pendingPaths: { id: string; sha: string; from: string; to: string }[] = [];
   const flush = async () => {
-    if (!pending.length) return;
-    const faces = pending;
-    pending = [];
-    await gallery.mutate(async (draft) => void (await draft.addFaces(model, faces)));
+    if (!pending.length && !pendingPaths.length) return;
+    const [faces, moves] = [pending, pendingPaths];
+    [pending, pendingPaths] = [[], []];
+    result.pathsUpdated += (
+      await gallery.mutate(async (draft) => {
+        // Rows found by what they hold, not by a position read before (another writer may have changed them).
+        let updated = 0;
+        if (moves.length) {
+          const at = new Map((await draft.rows()).map((r, i) => [`${r.id}\u0000${r.imageSha256}\u0000${r.sourcePath}`, i]));
+          for (const m of moves) {
+            const i = at.get(`${m.id}\u0000${m.sha}\u0000${m.from}`);
+            if (i === undefined) continue;
+            await draft.setSourcePath(i, m.to);
+            updated++;
+          }
+        }
+        if (faces.length) await draft.addFaces(model, faces);
+        return updated;
+      })
+    ).result;
     result.commits++;
   };
 
@@ -92,6 +114,10 @@ export async function bulkEnroll(
         result.alreadyEnrolled++;
         thisRun.add(`${id}\u0000${sha}`); // a copy later in the folder is a duplicate, as on the first run
         withFaces.add(id);
+        for (const from of storedPaths.get(`${id}\u0000${sha}`) ?? [])
+          if (from !== file && photoGone(from)) pendingPaths.push({ id, sha, from, to: file });
+        storedPaths.delete(`${id}\u0000${sha}`);
+        if (pending.length + pendingPaths.length >= batchSize) await flush();
       } else {
         const r = await embedEnrollPhoto(pipeline, file, 'center', ENROLL_QUALITY);
         if (isProblem(r)) {
@@ -103,7 +129,7 @@ export async function bulkEnroll(
           thisRun.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;
-          if (pending.length >= batchSize) await flush();
+          if (pending.length + pendingPaths.length >= batchSize) await flush();
         }
       }
       options.onProgress?.({ photosDone: done, photosTotal: dataset.imageCount, added: result.added, rejected: result.rejected.length, skipped: result.alreadyEnrolled });

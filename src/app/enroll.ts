@@ -39,12 +39,32 @@ export interface EmbeddedPhoto {
   face: EmbeddedFace;
 }
 
+/** A photo found enrolled whose stored path no longer exists: `file` (as given) replaced `was`. */
+export interface PathUpdate {
+  file: string;
+  was: string;
+}
+
+/**
+ * Whether a stored photo path names nothing any more (the photo moved or was deleted). A path that
+ * cannot be checked (no permission) is not taken as gone. Relative (facectl 0.1.0): from the current directory.
+ */
+export function photoGone(sourcePath: string): boolean {
+  try {
+    return statSync(path.resolve(sourcePath), { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 export interface EnrollResult {
   id: string;
   name: string;
   added: FaceRow[];
   /** Photos this id already had (the same bytes), or given twice: not added again. */
   alreadyEnrolled: string[];
+  /** Of those, the ones whose stored path was gone: the store now has their path as given here. */
+  pathsUpdated: PathUpdate[];
   skipped: PhotoProblem[];
   warnings: string[];
 }
@@ -122,12 +142,16 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
     const existing = await draft.facesOf(id);
     const name = options.name ?? existing.rows.at(-1)?.name ?? id;
     // A photo this id already has (the same bytes), or one given twice, adds nothing but weight in the identity's mean.
-    const seen = new Set(existing.rows.map((r) => r.imageSha256));
+    const stored = new Set(existing.rows.map((r) => r.imageSha256));
+    const seen = new Set(stored);
     const fresh: EmbeddedPhoto[] = [];
     const alreadyEnrolled: string[] = [];
+    // Photos the id has, offered again: where each is now (the first path given), to mend a path that is gone.
+    const offered = new Map<string, string>();
     for (const p of embedded) {
       if (seen.has(p.imageSha256)) {
         alreadyEnrolled.push(p.file);
+        if (stored.has(p.imageSha256) && !offered.has(p.imageSha256)) offered.set(p.imageSha256, p.file);
       } else {
         seen.add(p.imageSha256);
         fresh.push(p);
@@ -145,9 +169,19 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
       quality: p.face.quality,
       embedding: p.face.embedding,
     }));
+    // A photo enrolled from a place it is no longer at (a dataset moved), offered from its new place: the
+    // stored path follows it, so that `index rebuild --reembed` finds it. Before addFaces (row positions).
+    const pathsUpdated: PathUpdate[] = [];
+    if (offered.size)
+      for (const [i, row] of (await draft.rows()).entries()) {
+        const file = row.id === id ? offered.get(row.imageSha256) : undefined;
+        if (file === undefined || row.sourcePath === path.resolve(file) || !photoGone(row.sourcePath)) continue;
+        await draft.setSourcePath(i, path.resolve(file));
+        pathsUpdated.push({ file, was: row.sourcePath });
+      }
     // New faces carry the name to every face of the id; with none, --name renames the identity by itself.
     if (!faces.length && existing.rows.length && options.name !== undefined) await draft.renameIdentity(id, options.name);
-    return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, skipped: problems, warnings };
+    return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, pathsUpdated, skipped: problems, warnings };
   });
   return result;
 }

@@ -59,9 +59,13 @@ export function registerEnroll(program: Command): void {
         const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
         for (const w of r.warnings) note(opts, `warning: ${w}`);
         for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
-        for (const f of r.alreadyEnrolled) note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again`);
-        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
-        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
+        for (const f of r.alreadyEnrolled) {
+          const moved = r.pathsUpdated.find((u) => u.file === f);
+          note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again${moved ? `; path updated (the stored one, ${moved.was}, is gone)` : ''}`);
+        }
+        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, pathsUpdated: r.pathsUpdated, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
+        const moved = r.pathsUpdated.length ? `, ${r.pathsUpdated.length} stored photo path(s) updated` : '';
+        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${moved}${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
       } catch (err) {
         // Several bad photos: one line each on stderr before the summary error line.
         if (err instanceof EnrollRefused && err.problems.length > 1) for (const p of err.problems) note({}, `${p.file}: ${p.reason}`);
@@ -99,6 +103,7 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
     ['photos', r.photos],
     ['faces added now', r.added],
     ['already enrolled (resumed)', r.alreadyEnrolled],
+    ...(r.pathsUpdated ? [['  of which moved: path updated', r.pathsUpdated]] : []),
     ...(r.duplicatePhotos ? [['same photo twice in a folder (taken once)', r.duplicatePhotos]] : []),
     ['photos rejected', r.rejected.length],
     ...Object.entries(r.rejectedByReason).map(([reason, n]) => [`  ${reason}`, n]),

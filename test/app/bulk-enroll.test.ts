@@ -2,7 +2,7 @@
  * `enroll --dataset` (bulkEnroll) on both backends, with a stand-in pipeline (no model): resuming an
  * import whatever the display names say, and what a rerun reports.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,22 @@ describe.each(backends)('bulk import (%s)', (_backend, open) => {
       for (const copy of ['copy1.jpg', 'copy2.jpg']) copyFileSync(path.join(root, 'ann', 'p0.jpg'), path.join(root, 'ann', copy));
       expect(await bulkEnroll(pipeline, g, root)).toMatchObject({ photos: 4, added: 2, alreadyEnrolled: 0, duplicatePhotos: 2 });
       expect(await bulkEnroll(pipeline, g, root)).toMatchObject({ photos: 4, added: 0, alreadyEnrolled: 2, duplicatePhotos: 2 });
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a rerun from a moved dataset updates the stored paths that are gone, in batches, and says how many', async () => {
+    const g = await open(pg);
+    try {
+      const root = makeDataset({ ann: 3, 'bo b': 2 });
+      await bulkEnroll(pipeline, g, root);
+      const moved = `${root}-moved`;
+      renameSync(root, moved);
+      const r = await bulkEnroll(pipeline, g, moved, { batch: 2 });
+      expect((await g.rows()).filter((row) => !row.sourcePath.startsWith(`${moved}${path.sep}`))).toEqual([]);
+      expect(r).toMatchObject({ added: 0, alreadyEnrolled: 5, pathsUpdated: 5, commits: 3 });
+      expect(await bulkEnroll(pipeline, g, moved)).toMatchObject({ alreadyEnrolled: 5, pathsUpdated: 0, commits: 0 });
     } finally {
       await g.close();
     }

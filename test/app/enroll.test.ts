@@ -3,7 +3,7 @@
  * model): which photo paths it takes, and what it stores for photos the id already has.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +114,27 @@ describe.each(backends)('enroll of photos the id already has (%s)', (backend, op
       // Without --name, the name stays.
       expect((await enroll(pipeline, g, 'alice', [a], options)).name).toBe('Alice Smith');
       expect((await g.identities())[0]!.name).toBe('Alice Smith');
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a photo enrolled from a place it has left, offered from its new place: the stored path follows it (index rebuild --reembed finds it)', async () => {
+    const g = await open(pg);
+    try {
+      const dir = mkdtempSync(path.join(tmp, 'photos-'));
+      const [a, b] = [photo(path.join(dir, 'old')), photo(path.join(dir, 'old'))];
+      await enroll(pipeline, g, 'alice', [a, b], options);
+      renameSync(path.join(dir, 'old'), path.join(dir, 'new'));
+      const [a2, b2] = [a, b].map((f) => path.join(dir, 'new', path.basename(f)));
+      const r = await enroll(pipeline, g, 'alice', [a2], options);
+      expect((await g.rows()).map((row) => row.sourcePath)).toEqual([a2, b]);
+      expect(r).toMatchObject({ added: [], alreadyEnrolled: [a2], pathsUpdated: [{ file: a2, was: a }] });
+      // A stored path that still exists (a copy elsewhere) stays; another id's photo is not touched.
+      copyFileSync(a2, path.join(dir, 'copy.jpg'));
+      expect((await enroll(pipeline, g, 'alice', [path.join(dir, 'copy.jpg')], options)).pathsUpdated).toEqual([]);
+      expect((await enroll(pipeline, g, 'bob', [b2], { ...options, force: true })).pathsUpdated).toEqual([]);
+      expect((await g.rows()).map((row) => row.sourcePath)).toEqual([a2, b, b2]);
     } finally {
       await g.close();
     }
