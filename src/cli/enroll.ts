@@ -38,7 +38,7 @@ export function registerEnroll(program: Command): void {
     ),
   ), DETECTOR_DEFAULT.store).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
-      if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
+      if (id !== undefined || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
       refuseIdleOptions(
         { '--name': opts.name, '--largest': opts.largest, '--skip-bad': opts.skipBad, '--force': opts.force, '--threshold': opts.threshold },
         'with --dataset (the folder names are the ids and names, the face nearest the centre is taken, bad photos are skipped and listed, and there is no duplicate check)',
@@ -46,7 +46,8 @@ export function registerEnroll(program: Command): void {
       const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }
-    if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
+    // An empty id ("") is given, and invalid (exit 9 below), not missing.
+    if (id === undefined || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
     if (images.includes('-'))
       throw new FacectlError(ExitCode.USAGE, 'enroll needs photo files, not standard input: their paths are kept so that `index rebuild --reembed` can embed them again');
     // Before anything is loaded or created: a bad id leaves no store behind.
