@@ -5,8 +5,10 @@
  * (same image sha256) are skipped, so an interrupted import resumes where it stopped.
  * The folder names are the ground truth here, so look-alikes across folders are not checked (no duplicate check).
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { scanIdentityFolders } from '../eval/datasets.js';
+import { ExitCode, FacectlError } from '../errors.js';
+import { scanIdentityFolders, type FolderDataset } from '../eval/datasets.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
@@ -36,10 +38,35 @@ export interface BulkResult {
   pathsUpdated: number;
   rejected: PhotoProblem[];
   rejectedByReason: Record<string, number>;
+  /** The dataset folder that is the store itself (`--store <dataset>/store`): not a person, left out. */
+  storeFolder: string | null;
   /** Folder names that are not valid ids, and the ids used instead. */
   renamedFolders: { folder: string; id: string }[];
   commits: number;
   seconds: number;
+}
+
+/** The real path of `p`, or null when it cannot be resolved (it does not exist). */
+function realPath(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dataset without the folder that is the store (a store directory made inside the dataset folder, by
+ * the first run of `--store <dataset>/store`), compared by real path: its files are no person's photos.
+ */
+function withoutStoreFolder(dataset: FolderDataset, gallery: Gallery): { dataset: FolderDataset; storeFolder: string | null } {
+  const store = gallery.backend === 'files' ? realPath(gallery.location) : null;
+  const k = store ? dataset.identities.findIndex((i) => realPath(path.join(dataset.root, i.name)) === store) : -1;
+  if (k < 0) return { dataset, storeFolder: null };
+  const identities = dataset.identities.filter((_, i) => i !== k);
+  if (!identities.length)
+    throw new FacectlError(ExitCode.USAGE, `no identity folders with images found besides the store's own folder ${JSON.stringify(dataset.identities[k]!.name)}; expected <dataset>/<identity>/<image>`, dataset.root);
+  return { dataset: { ...dataset, identities, imageCount: identities.reduce((n, i) => n + i.images.length, 0) }, storeFolder: dataset.identities[k]!.name };
 }
 
 /** Group reasons like "face too small (eyes 12 px apart, need 20)" under "face too small". */
@@ -52,7 +79,7 @@ export async function bulkEnroll(
   options: { batch?: number; onProgress?: (p: BulkProgress) => void } = {},
 ): Promise<BulkResult> {
   const t0 = performance.now();
-  const dataset = scanIdentityFolders(path.resolve(datasetDir));
+  const { dataset, storeFolder } = withoutStoreFolder(scanIdentityFolders(path.resolve(datasetDir)), gallery);
   const model = storeModelInfo(pipeline.embedderInfo!);
   requireSameModel(await gallery.info(), pipeline.embedderInfo!);
   const rows = await gallery.rows();
@@ -70,7 +97,7 @@ export async function bulkEnroll(
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
-    duplicatePhotos: 0, pathsUpdated: 0, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+    duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];

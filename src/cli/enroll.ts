@@ -112,6 +112,7 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
   process.stdout.write(table(['import summary', 'count'], rows) + '\n');
   // Each photo rejected is an error, not progress: one line on stderr, also with -q (as cluster's skipped photos).
   for (const p of r.rejected) process.stderr.write(`rejected ${p.file}: ${p.reason}\n`);
+  if (r.storeFolder) note(opts, `folder "${r.storeFolder}" skipped: it is the store (--store), not a person`);
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
   refuseEmptyImport(r, dataset);
 }

@@ -2,7 +2,7 @@
  * `enroll --dataset` (bulkEnroll) on both backends, with a stand-in pipeline (no model): resuming an
  * import whatever the display names say, and what a rerun reports.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,30 @@ describe.each(backends)('bulk import (%s)', (_backend, open) => {
       expect((await g.info()).faces).toBe(2);
     } finally {
       await g.close();
+    }
+  });
+});
+
+describe('bulk import with the store inside the dataset folder (--store <dataset>/zstore)', () => {
+  const pipeline = standInPipeline();
+
+  it('the store folder is no person: left out (by real path, also through a link), the import resumes cleanly', async () => {
+    const root = makeDataset({ ann: 2 });
+    const first = FilesGallery.open(path.join(root, 'zstore'));
+    expect(await bulkEnroll(pipeline, first, root)).toMatchObject({ identities: 1, added: 2 });
+    await first.close();
+    const link = path.join(mkdtempSync(path.join(tmp, 'link-')), 'ds');
+    symlinkSync(root, link);
+    for (const location of [path.join(root, 'zstore'), path.join(link, 'zstore')]) {
+      const g = FilesGallery.open(location);
+      try {
+        const again = await bulkEnroll(pipeline, g, root);
+        expect((await g.identities()).map((i) => i.id), location).toEqual(['ann']);
+        expect(again, location).toMatchObject({ identities: 1, photos: 2, added: 0, alreadyEnrolled: 2, rejected: [] });
+        expect(again.storeFolder).toBe('zstore');
+      } finally {
+        await g.close();
+      }
     }
   });
 });
