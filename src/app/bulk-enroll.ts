@@ -5,14 +5,16 @@
  * (same image sha256) are skipped, so an interrupted import resumes where it stopped.
  * The folder names are the ground truth here, so look-alikes across folders are not checked (no duplicate check).
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { scanIdentityFolders } from '../eval/datasets.js';
+import { ExitCode, FacectlError } from '../errors.js';
+import { scanIdentityFolders, type FolderDataset } from '../eval/datasets.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
 import type { Gallery, NewFace } from '../gallery/types.js';
-import { folderIdentities } from './folder-ids.js';
-import { embedEnrollPhoto, isProblem, type PhotoProblem } from './enroll.js';
+import { folderIdentities, storedIdentities } from './folder-ids.js';
+import { embedEnrollPhoto, isProblem, photoGone, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
 export interface BulkProgress {
@@ -32,12 +34,39 @@ export interface BulkResult {
   alreadyEnrolled: number;
   /** The same photo (same bytes) twice in one folder in this run: taken once. */
   duplicatePhotos: number;
+  /** Photos found enrolled whose stored path was gone (the dataset moved): their path updated to this one. */
+  pathsUpdated: number;
   rejected: PhotoProblem[];
   rejectedByReason: Record<string, number>;
+  /** The dataset folder that is the store itself (`--store <dataset>/store`): not a person, left out. */
+  storeFolder: string | null;
   /** Folder names that are not valid ids, and the ids used instead. */
   renamedFolders: { folder: string; id: string }[];
   commits: number;
   seconds: number;
+}
+
+/** The real path of `p`, or null when it cannot be resolved (it does not exist). */
+function realPath(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dataset without the folder that is the store (a store directory made inside the dataset folder, by
+ * the first run of `--store <dataset>/store`), compared by real path: its files are no person's photos.
+ */
+function withoutStoreFolder(dataset: FolderDataset, gallery: Gallery): { dataset: FolderDataset; storeFolder: string | null } {
+  const store = gallery.backend === 'files' ? realPath(gallery.location) : null;
+  const k = store ? dataset.identities.findIndex((i) => realPath(path.join(dataset.root, i.name)) === store) : -1;
+  if (k < 0) return { dataset, storeFolder: null };
+  const identities = dataset.identities.filter((_, i) => i !== k);
+  if (!identities.length)
+    throw new FacectlError(ExitCode.USAGE, `no identity folders with images found besides the store's own folder ${JSON.stringify(dataset.identities[k]!.name)}; expected <dataset>/<identity>/<image>`, dataset.root);
+  return { dataset: { ...dataset, identities, imageCount: identities.reduce((n, i) => n + i.images.length, 0) }, storeFolder: dataset.identities[k]!.name };
 }
 
 /** Group reasons like "face too small (eyes 12 px apart, need 20)" under "face too small". */
@@ -50,29 +79,50 @@ export async function bulkEnroll(
   options: { batch?: number; onProgress?: (p: BulkProgress) => void } = {},
 ): Promise<BulkResult> {
   const t0 = performance.now();
-  const dataset = scanIdentityFolders(path.resolve(datasetDir));
+  const { dataset, storeFolder } = withoutStoreFolder(scanIdentityFolders(path.resolve(datasetDir)), gallery);
   const model = storeModelInfo(pipeline.embedderInfo!);
   requireSameModel(await gallery.info(), pipeline.embedderInfo!);
   const rows = await gallery.rows();
-  // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts).
-  const storedNames = new Map(rows.map((r) => [r.id, r.name]));
-  const folders = folderIdentities(dataset.identities.map((i) => i.name), storedNames);
+  // Before any photo is read: folders whose ids clash are refused, nothing enrolled (folder-ids.ts), decided
+  // by the folders the store's photos came from (a display name can be changed, or was trimmed).
+  const stored = storedIdentities(rows);
+  const folders = folderIdentities(dataset.identities.map((i) => i.name), stored);
   // Photos of each id from an earlier (interrupted) run, and from this one: `${id}\0${sha256}`.
   const enrolled = new Set(rows.map((r) => `${r.id}\u0000${r.imageSha256}`));
   const thisRun = new Set<string>();
+  // Where those photos were stored, each path once: one that is gone is updated to where the photo is now.
+  const storedPaths = new Map<string, string[]>();
+  for (const r of rows) storedPaths.set(`${r.id}\u0000${r.imageSha256}`, [...(storedPaths.get(`${r.id}\u0000${r.imageSha256}`) ?? []), r.sourcePath]);
 
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
-    duplicatePhotos: 0, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+    duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];
+  let pendingPaths: { id: string; sha: string; from: string; to: string }[] = [];
   const flush = async () => {
-    if (!pending.length) return;
-    const faces = pending;
-    pending = [];
-    await gallery.mutate(async (draft) => void (await draft.addFaces(model, faces)));
+    if (!pending.length && !pendingPaths.length) return;
+    const [faces, moves] = [pending, pendingPaths];
+    [pending, pendingPaths] = [[], []];
+    result.pathsUpdated += (
+      await gallery.mutate(async (draft) => {
+        // Rows found by what they hold, not by a position read before (another writer may have changed them).
+        let updated = 0;
+        if (moves.length) {
+          const at = new Map((await draft.rows()).map((r, i) => [`${r.id}\u0000${r.imageSha256}\u0000${r.sourcePath}`, i]));
+          for (const m of moves) {
+            const i = at.get(`${m.id}\u0000${m.sha}\u0000${m.from}`);
+            if (i === undefined) continue;
+            await draft.setSourcePath(i, m.to);
+            updated++;
+          }
+        }
+        if (faces.length) await draft.addFaces(model, faces);
+        return updated;
+      })
+    ).result;
     result.commits++;
   };
 
@@ -80,7 +130,7 @@ export async function bulkEnroll(
   for (const [k, identity] of dataset.identities.entries()) {
     const { id } = folders[k]!;
     // An identity the store holds keeps its name (given with --name, perhaps): adding faces renames an identity.
-    const name = storedNames.get(id) ?? folders[k]!.name;
+    const name = stored.get(id)?.name ?? folders[k]!.name;
     for (const rel of identity.images) {
       const file = path.join(dataset.root, rel);
       done++;
@@ -89,7 +139,12 @@ export async function bulkEnroll(
         result.duplicatePhotos++;
       } else if (sha && enrolled.has(`${id}\u0000${sha}`)) {
         result.alreadyEnrolled++;
+        thisRun.add(`${id}\u0000${sha}`); // a copy later in the folder is a duplicate, as on the first run
         withFaces.add(id);
+        for (const from of storedPaths.get(`${id}\u0000${sha}`) ?? [])
+          if (from !== file && photoGone(from)) pendingPaths.push({ id, sha, from, to: file });
+        storedPaths.delete(`${id}\u0000${sha}`);
+        if (pending.length + pendingPaths.length >= batchSize) await flush();
       } else {
         const r = await embedEnrollPhoto(pipeline, file, 'center', ENROLL_QUALITY);
         if (isProblem(r)) {
@@ -101,7 +156,7 @@ export async function bulkEnroll(
           thisRun.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;
-          if (pending.length >= batchSize) await flush();
+          if (pending.length + pendingPaths.length >= batchSize) await flush();
         }
       }
       options.onProgress?.({ photosDone: done, photosTotal: dataset.imageCount, added: result.added, rejected: result.rejected.length, skipped: result.alreadyEnrolled });

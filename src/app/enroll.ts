@@ -4,6 +4,7 @@
  * person under two ids) unless --force, and photos of one id that disagree with each other are flagged
  * as a probable mislabel.
  */
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isPhotoProblem, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -40,12 +41,32 @@ export interface EmbeddedPhoto {
   face: EmbeddedFace;
 }
 
+/** A photo found enrolled whose stored path no longer exists: `file` (as given) replaced `was`. */
+export interface PathUpdate {
+  file: string;
+  was: string;
+}
+
+/**
+ * Whether a stored photo path names nothing any more (the photo moved or was deleted). A path that
+ * cannot be checked (no permission) is not taken as gone. Relative (facectl 0.1.0): from the current directory.
+ */
+export function photoGone(sourcePath: string): boolean {
+  try {
+    return statSync(path.resolve(sourcePath), { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 export interface EnrollResult {
   id: string;
   name: string;
   added: FaceRow[];
   /** Photos this id already had (the same bytes), or given twice: not added again. */
   alreadyEnrolled: string[];
+  /** Of those, the ones whose stored path was gone: the store now has their path as given here. */
+  pathsUpdated: PathUpdate[];
   skipped: PhotoProblem[];
   warnings: string[];
 }
@@ -104,6 +125,7 @@ export function consistencyWarnings(id: string, photos: EmbeddedPhoto[], existin
 export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: string, files: string[], options: EnrollOptions): Promise<EnrollResult> {
   validateId(id);
   if (options.name !== undefined) validateDisplayName(options.name);
+  requirePhotoFiles(files);
   const model = storeModelInfo(pipeline.embedderInfo!);
   const info = await gallery.info();
   requireSameModel(info, pipeline.embedderInfo!);
@@ -122,12 +144,16 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
     const existing = await draft.facesOf(id);
     const name = options.name ?? existing.rows.at(-1)?.name ?? id;
     // A photo this id already has (the same bytes), or one given twice, adds nothing but weight in the identity's mean.
-    const seen = new Set(existing.rows.map((r) => r.imageSha256));
+    const stored = new Set(existing.rows.map((r) => r.imageSha256));
+    const seen = new Set(stored);
     const fresh: EmbeddedPhoto[] = [];
     const alreadyEnrolled: string[] = [];
+    // Photos the id has, offered again: where each is now (the first path given), to mend a path that is gone.
+    const offered = new Map<string, string>();
     for (const p of embedded) {
       if (seen.has(p.imageSha256)) {
         alreadyEnrolled.push(p.file);
+        if (stored.has(p.imageSha256) && !offered.has(p.imageSha256)) offered.set(p.imageSha256, p.file);
       } else {
         seen.add(p.imageSha256);
         fresh.push(p);
@@ -145,9 +171,52 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
       quality: p.face.quality,
       embedding: p.face.embedding,
     }));
-    return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, skipped: problems, warnings };
+    // A photo enrolled from a place it is no longer at (a dataset moved), offered from its new place: the
+    // stored path follows it, so that `index rebuild --reembed` finds it. Before addFaces (row positions).
+    const pathsUpdated: PathUpdate[] = [];
+    if (offered.size)
+      for (const [i, row] of (await draft.rows()).entries()) {
+        const file = row.id === id ? offered.get(row.imageSha256) : undefined;
+        if (file === undefined || row.sourcePath === path.resolve(file) || !photoGone(row.sourcePath)) continue;
+        await draft.setSourcePath(i, path.resolve(file));
+        pathsUpdated.push({ file, was: row.sourcePath });
+      }
+    // New faces carry the name to every face of the id; with none, --name renames the identity by itself.
+    if (!faces.length && existing.rows.length && options.name !== undefined) await draft.renameIdentity(id, options.name);
+    return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, pathsUpdated, skipped: problems, warnings };
   });
   return result;
+}
+
+/** What a path that is no photo file names (a directory, or what `stat` says). */
+function notAFileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * USAGE, before any photo is read, unless every photo is a regular file (links followed) at a path that
+ * lasts: a store keeps each enrolled photo's path so that `index rebuild --reembed` can read it again,
+ * which a pipe (`<(cat x.jpg)` is /dev/fd/63), a device or /dev/stdin cannot give (as `enroll -` is
+ * refused), and reading a FIFO nobody writes would wait forever. A path that does not exist is left to
+ * the photo's own check (NOT_FOUND, skipped with --skip-bad). login and verify read pipes: not here.
+ */
+function requirePhotoFiles(files: readonly string[]): void {
+  const why = 'enroll keeps each photo\'s path so that `index rebuild --reembed` can read it again: save the photo to a file and enroll that';
+  for (const file of files) {
+    if (/^\/(dev|proc)\//.test(path.resolve(file)))
+      throw new FacectlError(ExitCode.USAGE, `names a device or an open file of this process, not a photo file: ${why}`, file);
+    let st: Stats | undefined;
+    try {
+      st = statSync(file, { throwIfNoEntry: false });
+    } catch {
+      continue; // unreadable (a link loop, no permission): the photo's own check says so
+    }
+    if (st && !st.isFile()) throw new FacectlError(ExitCode.USAGE, `${notAFileKind(st)}, not a photo file: ${why}`, file);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
  * depends on the folder order and on what the store holds could change between runs, breaking resume;
  * renaming the folders is the user's call.
  */
+import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { isValidId, MAX_NAME_LENGTH } from '../store/validate.js';
 
@@ -23,25 +24,51 @@ function folderToId(folder: string): string {
   return cleaned || 'unnamed';
 }
 
+/** A folder's id: its name when that is a valid id, else the name cleaned. */
+const folderId = (folder: string): string => (isValidId(folder) ? folder : folderToId(folder));
+
 /** A folder name as a display name: control characters (a tab) become spaces, at most 200 characters; else the id. */
 export function folderToName(folder: string, id: string): string {
   const cleaned = folder.replace(/[\p{Cc}\p{Cs}]/gu, ' ').trim();
   return cleaned ? Array.from(cleaned).slice(0, MAX_NAME_LENGTH).join('') : id;
 }
 
+/** What the store holds under an id: its display name and the folders its photos came from. */
+export interface StoredIdentity {
+  name: string;
+  /** The name of each stored photo's folder (basename of its directory). */
+  photoFolders: ReadonlySet<string>;
+}
+
+/** The store's identities as folderIdentities needs them, from its rows. */
+export function storedIdentities(rows: readonly { id: string; name: string; sourcePath: string }[]): Map<string, StoredIdentity> {
+  const out = new Map<string, { name: string; photoFolders: Set<string> }>();
+  for (const r of rows) {
+    let it = out.get(r.id);
+    if (!it) out.set(r.id, (it = { name: r.name, photoFolders: new Set() }));
+    it.name = r.name; // every row of an id carries one name; the latest wins if not
+    it.photoFolders.add(path.basename(path.dirname(r.sourcePath)));
+  }
+  return out;
+}
+
 /**
- * Whether a folder is the store's identity `id` (named `storedName`): a folder whose name is the id is
- * (the user named it so); a cleaned one only if the identity came from a folder of the same name, which
- * an import records as its display name.
+ * Whether a folder is the store's identity `f.id`, decided by where its faces came from, not by its display
+ * name (which `enroll <id> --name` changes, and which an import trims): it is when any of its photos came
+ * from a folder of this name (an import, resumed). Otherwise, when any came from another folder that
+ * cleans into the same id, that folder's person holds the id: a clash. Else a folder named exactly the id
+ * is (the user named it so, e.g. for an id enrolled by hand); a cleaned one is not: facectl made that id up.
  */
-function sameIdentity(f: FolderIdentity, storedName: string): boolean {
-  return folderToId(storedName) === f.id ? storedName === f.name : f.folder === f.id;
+function sameIdentity(f: FolderIdentity, stored: StoredIdentity): boolean {
+  if (stored.photoFolders.has(f.folder)) return true;
+  for (const folder of stored.photoFolders) if (folderId(folder) === f.id) return false;
+  return f.folder === f.id;
 }
 
 /** Each folder's id and name; USAGE listing every clash (with each other or with the store) when ids collide. */
-export function folderIdentities(folders: readonly string[], stored: ReadonlyMap<string, string>): FolderIdentity[] {
+export function folderIdentities(folders: readonly string[], stored: ReadonlyMap<string, StoredIdentity>): FolderIdentity[] {
   const all = folders.map((folder): FolderIdentity => {
-    const id = isValidId(folder) ? folder : folderToId(folder);
+    const id = folderId(folder);
     return { folder, id, name: folderToName(folder, id) };
   });
   const byId = new Map<string, FolderIdentity[]>();
@@ -49,9 +76,9 @@ export function folderIdentities(folders: readonly string[], stored: ReadonlyMap
   const clashes: string[] = [];
   for (const [id, group] of byId) {
     const names = group.map((f) => JSON.stringify(f.folder)).join(' and ');
-    const storedName = stored.get(id);
+    const held = stored.get(id);
     if (group.length > 1) clashes.push(`folders ${names} → ${id}`);
-    else if (storedName !== undefined && !sameIdentity(group[0]!, storedName)) clashes.push(`folder ${names} → ${id}, enrolled already as ${JSON.stringify(storedName)}`);
+    else if (held !== undefined && !sameIdentity(group[0]!, held)) clashes.push(`folder ${names} → ${id}, enrolled already as ${JSON.stringify(held.name)}`);
   }
   if (clashes.length) {
     const shown = clashes.slice(0, 5).join('; ') + (clashes.length > 5 ? `; and ${clashes.length - 5} more` : '');

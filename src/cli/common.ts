@@ -49,7 +49,7 @@ export function indexOption(): Option {
  * commands that need no model (list, info, --help) start without them.
  */
 export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
-  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  const threads = opts.threads === undefined ? undefined : decimalNumber(opts.threads);
   if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
   const [{ configureRuntime }, { FacePipeline }] = await Promise.all([import('../pipeline/runtime.js'), import('../pipeline/pipeline.js')]);
   configureRuntime({ threads, device: opts.device });
@@ -114,13 +114,21 @@ export function refuseIdleOptions(given: Record<string, unknown>, where: string)
 }
 
 /**
+ * A number written in decimal (`0.5`, `-1`, `.25`, `1e-2`), else NaN. Number() also takes `0x1`, `0b1`,
+ * `0o1`, `Infinity` and surrounding spaces, none of which an option value means on purpose.
+ */
+export function decimalNumber(raw: string): number {
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(raw) ? Number(raw) : NaN;
+}
+
+/**
  * Parse a number option with bounds, or fail with a usage error naming the option. `integer` for counts,
  * sizes and seeds: a fraction there is a typo, and code downstream (array lengths, seeded RNGs) would
  * fail on it or silently round it.
  */
 export function numberOption(name: string, raw: string | undefined, min: number, max: number, { integer = false } = {}): number | undefined {
   if (raw === undefined) return undefined;
-  const v = raw.trim() === '' ? NaN : Number(raw); // Number('') is 0
+  const v = decimalNumber(raw); // not Number(): '' is 0 and '0x1' is 1 to it
   if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v)))
     throw new FacectlError(ExitCode.USAGE, `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`);
   return v;

@@ -38,7 +38,7 @@ export function registerEnroll(program: Command): void {
     ),
   ), DETECTOR_DEFAULT.store).action(action(async (id: string | undefined, images: string[], opts: EnrollOpts) => {
     if (opts.dataset) {
-      if (id || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
+      if (id !== undefined || images.length) throw new FacectlError(ExitCode.USAGE, '--dataset takes no id or photos: the folder names are the ids');
       refuseIdleOptions(
         { '--name': opts.name, '--largest': opts.largest, '--skip-bad': opts.skipBad, '--force': opts.force, '--threshold': opts.threshold },
         'with --dataset (the folder names are the ids and names, the face nearest the centre is taken, bad photos are skipped and listed, and there is no duplicate check)',
@@ -46,7 +46,8 @@ export function registerEnroll(program: Command): void {
       const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }
-    if (!id || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
+    // An empty id ("") is given, and invalid (exit 9 below), not missing.
+    if (id === undefined || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
     if (images.includes('-'))
       throw new FacectlError(ExitCode.USAGE, 'enroll needs photo files, not standard input: their paths are kept so that `index rebuild --reembed` can embed them again');
     // Before anything is loaded or created: a bad id leaves no store behind.
@@ -59,9 +60,13 @@ export function registerEnroll(program: Command): void {
         const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
         for (const w of r.warnings) note(opts, `warning: ${w}`);
         for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
-        for (const f of r.alreadyEnrolled) note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again`);
-        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
-        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
+        for (const f of r.alreadyEnrolled) {
+          const moved = r.pathsUpdated.find((u) => u.file === f);
+          note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again${moved ? `; path updated (the stored one, ${moved.was}, is gone)` : ''}`);
+        }
+        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, pathsUpdated: r.pathsUpdated, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
+        const moved = r.pathsUpdated.length ? `, ${r.pathsUpdated.length} stored photo path(s) updated` : '';
+        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${moved}${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
       } catch (err) {
         // Several bad photos: one line each on stderr before the summary error line.
         if (err instanceof EnrollRefused && err.problems.length > 1) for (const p of err.problems) note({}, `${p.file}: ${p.reason}`);
@@ -99,11 +104,15 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
     ['photos', r.photos],
     ['faces added now', r.added],
     ['already enrolled (resumed)', r.alreadyEnrolled],
+    ...(r.pathsUpdated ? [['  of which moved: path updated', r.pathsUpdated]] : []),
     ...(r.duplicatePhotos ? [['same photo twice in a folder (taken once)', r.duplicatePhotos]] : []),
     ['photos rejected', r.rejected.length],
     ...Object.entries(r.rejectedByReason).map(([reason, n]) => [`  ${reason}`, n]),
   ];
   process.stdout.write(table(['import summary', 'count'], rows) + '\n');
+  // Each photo rejected is an error, not progress: one line on stderr, also with -q (as cluster's skipped photos).
+  for (const p of r.rejected) process.stderr.write(`rejected ${p.file}: ${p.reason}\n`);
+  if (r.storeFolder) note(opts, `folder "${r.storeFolder}" skipped: it is the store (--store), not a person`);
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
   refuseEmptyImport(r, dataset);
 }

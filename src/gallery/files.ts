@@ -246,6 +246,10 @@ class FilesDraft implements GalleryDraft {
     return this.draft.removeIdentity(id);
   }
 
+  async renameIdentity(id: string, name: string): Promise<void> {
+    this.draft.renameIdentity(id, name);
+  }
+
   async setThreshold(threshold: ThresholdInfo | null): Promise<void> {
     this.draft.setThreshold(threshold);
   }

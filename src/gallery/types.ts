@@ -70,6 +70,8 @@ export interface GalleryDraft {
   addFaces(model: ModelInfo, faces: readonly NewFace[]): Promise<FaceRow[]>;
   /** UNKNOWN_ID when not enrolled; returns how many faces went. */
   removeIdentity(id: string): Promise<number>;
+  /** Gives every face of `id` the display name `name` (no change when it has it); UNKNOWN_ID when not enrolled. */
+  renameIdentity(id: string, name: string): Promise<void>;
   setThreshold(threshold: ThresholdInfo | null): Promise<void>;
   /** Every row, in enrollment order (re-embedding and path fixes work on positions in this list). */
   rows(): Promise<readonly FaceRow[]>;

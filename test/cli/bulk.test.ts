@@ -102,7 +102,24 @@ describe.skipIf(!hasSamples)(`bulk import folder names${hasSamples ? '' : ` (${S
     copyFileSync(blank, path.join(onlyBlank, 'wall', 'wall.png'));
     const empty = runCli(['enroll', '--dataset', onlyBlank, '--store', path.join(tmp, 'empty-store'), '-q']);
     expect(empty.code, empty.stderr).toBe(ExitCode.NO_FACE);
-    expect(empty.stderr.trim()).toMatch(/^facectl: nothing enrolled: no photo in .*only-blank gave a usable face \(first: .*wall\.png: no face found\)$/);
+    expect(empty.stderr.trim().split('\n').at(-1)).toMatch(/^facectl: nothing enrolled: no photo in .*only-blank gave a usable face \(first: .*wall\.png: no face found\)$/);
+  });
+
+  it('in text mode, each rejected photo gets a line on stderr with its reason, also with -q; --json lists them instead', async () => {
+    const root = await dataset('rejects', [['ann', 'a']]);
+    mkdirSync(path.join(root, 'bob'));
+    const wall = path.join(root, 'bob', 'wall.png');
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: '#8899aa' } }).png().toFile(wall);
+    const store = path.join(tmp, 'rejects-store');
+    for (const quiet of [[], ['-q']]) {
+      const r = runCli(['enroll', '--dataset', root, '--store', store, ...quiet]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/photos rejected\s*│ 1/);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('rejected '))).toEqual([`rejected ${wall}: no face found`]);
+    }
+    const j = runCli(['enroll', '--dataset', root, '--store', store, '--json', '-q']);
+    expect(JSON.parse(j.stdout).rejected).toMatchObject([{ file: wall, code: ExitCode.NO_FACE, reason: 'no face found' }]);
+    expect(j.stderr).toBe('');
   });
 
   it('a folder name with a tab enrolls under a cleaned name; the other folders too', async () => {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decimalNumber } from '../../src/cli/common.js';
 import { ExitCode } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
@@ -63,6 +64,36 @@ describe('whole-number options', () => {
       expect(r.stderr, argv.join(' ')).toMatch(new RegExp(`^facectl: ${option} must be an integer in \\[\\S+, \\S+\\], got "${argv.at(-1)}"\n$`));
     }
     expect(existsSync(store)).toBe(false);
+  });
+});
+
+describe('number options', () => {
+  it('take decimal numbers only: 0x1, 0b1, 0o1, Infinity or spaces around are refused with exit 2, before any store is made', () => {
+    const store = path.join(tmp, 'never-made');
+    const photo = path.join(tmp, 'any.jpg');
+    const cases: [string, string[]][] = [
+      ['--threshold', ['enroll', 'alice', photo, '--store', store, '--threshold', '0x1']],
+      ['--threshold', ['cluster', photo, '--threshold', ' 0.5']],
+      ['--threshold', ['verify', photo, photo, '--threshold', '0o0']],
+      ['--top', ['login', photo, '--store', store, '--top', '0x2']],
+      ['--batch', ['enroll', '--dataset', tmp, '--store', store, '--batch', '0b11']],
+      ['--min-score', ['detect', photo, '--min-score', '0x0']],
+      ['--target-fpir', ['eval', '--dataset', tmp, '--calibrate', '--target-fpir', '0x0.1']],
+    ];
+    for (const [option, argv] of cases) {
+      const r = runCli(argv);
+      expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(ExitCode.USAGE);
+      expect(r.stderr, argv.join(' ')).toMatch(new RegExp(`^facectl: ${option} must be an? (number|integer) in \\[\\S+, \\S+\\], got "${argv.at(-1)!.replace(/\./g, '\\.')}"\n$`));
+    }
+    const threads = runCli(['detect', photo, '--threads', '0x2']);
+    expect(threads.code, threads.stderr).toBe(ExitCode.USAGE);
+    expect(threads.stderr).toBe('facectl: --threads must be a number, got "0x2"\n');
+    expect(existsSync(store)).toBe(false);
+  });
+
+  it('decimalNumber: what a person types as a number', () => {
+    for (const [raw, v] of [['1', 1], ['-1', -1], ['+0.5', 0.5], ['.25', 0.25], ['1.', 1], ['1e-2', 0.01], ['2E3', 2000]] as const) expect(decimalNumber(raw), raw).toBe(v);
+    for (const raw of ['', ' ', ' 1', '1 ', '0x1', '0b1', '0o1', 'Infinity', '-Infinity', 'NaN', '1_000', '1e', '.', '--1', '1,5']) expect(decimalNumber(raw), raw).toBeNaN();
   });
 });
 

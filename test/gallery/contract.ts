@@ -145,6 +145,11 @@ export function galleryContract(fresh: () => Promise<Gallery>): void {
     await expectFacectlError(() => g.mutate(async (d) => d.addFaces(MODEL, [newFace('d', v[3]!)]), { expectGeneration: generation }), ExitCode.STORE_ERROR, /changed/);
     await g.mutate(async (d) => d.addFaces(MODEL, [newFace('b', v[2]!, { name: 'New B' })]));
     expect((await g.identities()).map((i) => [i.id, i.name, i.faceCount])).toEqual([['b', 'New B', 2]]);
+    // A rename without new faces: every face of the id, and its identity, take the name.
+    await g.mutate((d) => d.renameIdentity('b', 'Bee'));
+    expect((await g.identities()).map((i) => [i.id, i.name, i.faceCount])).toEqual([['b', 'Bee', 2]]);
+    expect((await g.rows()).map((r) => r.name)).toEqual(['Bee', 'Bee']);
+    await expectFacectlError(() => g.mutate((d) => d.renameIdentity('zed', 'Zed')), ExitCode.UNKNOWN_ID, /no identity "zed"/);
     const t = { value: 0.61, source: 'calibrated' as const, dataset: 'lfw', targetFpr: 0.01, basis: 'open-set' as const, date: '2026-12-03T00:00:00.000Z', model: MODEL.id };
     await g.mutate((d) => d.setThreshold(t));
     expect((await g.info()).threshold).toEqual(t);

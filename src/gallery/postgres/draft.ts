@@ -9,7 +9,7 @@ import { ExitCode, FacectlError } from '../../errors.js';
 import { dot } from '../../pipeline/vector.js';
 import { modelMismatch, normalisedCopy, unknownId } from '../../store/draft.js';
 import { identityMean } from '../../store/identity-mean.js';
-import { validateId, validateModel, validateNewFace, validateThreshold } from '../../store/validate.js';
+import { validateDisplayName, validateId, validateModel, validateNewFace, validateThreshold } from '../../store/validate.js';
 import type { FaceRow, GalleryDraft, IdentityFaces, ModelInfo, NewFace, ThresholdInfo } from '../types.js';
 import { longQuery } from './connection.js';
 import { FACE_COLUMNS, FACE_PARAM_COUNT, faceParams, faceRowOf, HNSW_INDEX, parseVector, q, vectorText } from './schema.js';
@@ -117,6 +117,14 @@ export class PgDraft implements GalleryDraft {
     if (n === 0) throw unknownId(id);
     await this.touched([id]);
     return n;
+  }
+
+  async renameIdentity(id: string, name: string): Promise<void> {
+    validateId(id);
+    validateDisplayName(name);
+    if (!(await this.hasIdentity(id))) throw unknownId(id);
+    const n = (await this.c.query(`UPDATE ${q(this.s, 'faces')} SET name = $2 WHERE id = $1 AND name <> $2`, [id, name])).rowCount ?? 0;
+    if (n) await this.touched([id]);
   }
 
   async setThreshold(threshold: ThresholdInfo | null): Promise<void> {

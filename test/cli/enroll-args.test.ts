@@ -1,0 +1,27 @@
+/**
+ * `facectl enroll` arguments checked before any model loads or store is made: an empty id is an invalid
+ * id (exit 9), as the README's exit codes say, not a missing one.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-enroll-args-'));
+const photo = path.join(tmp, 'x.jpg');
+writeFileSync(photo, 'not read');
+
+describe('enroll arguments', () => {
+  it('an empty id is an invalid id: exit 9, no store made; with --dataset it is an id given: exit 2', () => {
+    const store = path.join(tmp, 'never-made');
+    const r = runCli(['enroll', '', photo, '--store', store]);
+    expect(r.code, r.stderr).toBe(ExitCode.INVALID_ID);
+    expect(r.stderr).toMatch(/^facectl: invalid id "": use 1-64 letters/);
+    const d = runCli(['enroll', '', '--dataset', tmp, '--store', store]);
+    expect(d.code, d.stderr).toBe(ExitCode.USAGE);
+    expect(d.stderr).toContain('--dataset takes no id or photos');
+    expect(existsSync(store)).toBe(false);
+  });
+});
