@@ -207,7 +207,8 @@ function notAFileKind(st: Stats): string {
 function requirePhotoFiles(files: readonly string[]): void {
   const why = 'enroll keeps each photo\'s path so that `index rebuild --reembed` can read it again: save the photo to a file and enroll that';
   for (const file of files) {
-    if (/^\/(dev|proc)\//.test(path.resolve(file)))
+    // /dev/stdin and /dev/fd/N (an open file of this process) stat as what they point at; /dev/shm holds real files.
+    if (/^\/(proc\/|dev\/(fd|stdin|stdout|stderr)(\/|$))/.test(path.resolve(file)))
       throw new FacectlError(ExitCode.USAGE, `names a device or an open file of this process, not a photo file: ${why}`, file);
     let st: Stats | undefined;
     try {

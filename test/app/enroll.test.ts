@@ -3,7 +3,7 @@
  * model): which photo paths it takes, and what it stores for photos the id already has.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,7 +65,7 @@ describe('enroll takes only regular photo files (their paths are kept for index 
     const g = newStore();
     const fd = openSync(photo(), 'r');
     try {
-      const paths = ['/dev/null', ...(process.platform === 'linux' ? [`/proc/self/fd/${fd}`] : [])];
+      const paths = ['/dev/null', ...(process.platform === 'linux' ? [`/proc/self/fd/${fd}`, `/dev/fd/${fd}`] : [])];
       for (const bad of paths) {
         const err = await rejection(enroll(pipeline, g, 'alice', [bad], options));
         expect(err?.code, bad).toBe(ExitCode.USAGE);
@@ -81,6 +81,16 @@ describe('enroll takes only regular photo files (their paths are kept for index 
   it('a regular file, also through a link, is taken; a missing one is still the photo’s own NOT_FOUND', async () => {
     const g = newStore();
     try {
+      // /dev/shm holds real files (a tmpfs): only /dev/fd, /dev/std* and /proc name open files of a process.
+      if (existsSync('/dev/shm')) {
+        const shm = path.join(mkdtempSync('/dev/shm/facectl-enroll-'), 'a.jpg');
+        try {
+          copyFileSync(photo(), shm);
+          expect((await enroll(pipeline, g, 'shm', [shm], options)).added).toHaveLength(1);
+        } finally {
+          rmSync(path.dirname(shm), { recursive: true, force: true });
+        }
+      }
       const link = path.join(mkdtempSync(path.join(tmp, 'links-')), 'link.jpg');
       symlinkSync(photo(), link);
       const r = await enroll(pipeline, g, 'alice', [photo(), link], options);
