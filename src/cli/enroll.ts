@@ -32,7 +32,7 @@ export function registerEnroll(program: Command): void {
         .option('--skip-bad', 'enroll the usable photos even if some are not (default: all or nothing)')
         .option('--force', 'enroll even if the face already matches another identity')
         .option('--dataset <dir>', 'bulk import: <dir>/<id>/<photos>, resumable')
-        .option('--batch <n>', 'bulk import: faces per commit', '100')
+        .option('--batch <n>', 'bulk import: faces per commit (default 100)')
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
         .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
@@ -43,11 +43,12 @@ export function registerEnroll(program: Command): void {
         { '--name': opts.name, '--largest': opts.largest, '--skip-bad': opts.skipBad, '--force': opts.force, '--threshold': opts.threshold },
         'with --dataset (the folder names are the ids and names, the face nearest the centre is taken, bad photos are skipped and listed, and there is no duplicate check)',
       );
-      const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created
+      const batch = numberOption('--batch', opts.batch ?? '100', 1, 1e6, { integer: true }); // before the store is created
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }
     // An empty id ("") is given, and invalid (exit 9 below), not missing.
     if (id === undefined || !images.length) throw new FacectlError(ExitCode.USAGE, 'usage: facectl enroll <id> <photos...>  (or --dataset <dir>)');
+    refuseIdleOptions({ '--batch': opts.batch }, 'without --dataset (one enroll is one commit)');
     if (images.includes('-'))
       throw new FacectlError(ExitCode.USAGE, 'enroll needs photo files, not standard input: their paths are kept so that `index rebuild --reembed` can embed them again');
     // Before anything is loaded or created: a bad id leaves no store behind.
@@ -55,23 +56,18 @@ export function registerEnroll(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     return withStore(opts, {}, async (gallery) => {
       const pipeline = await loadPipelineForStore(opts, gallery);
-      const { enroll, EnrollRefused } = await import('../app/enroll.js');
-      try {
-        const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
-        for (const w of r.warnings) note(opts, `warning: ${w}`);
-        for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
-        for (const f of r.alreadyEnrolled) {
-          const moved = r.pathsUpdated.find((u) => u.file === f);
-          note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again${moved ? `; path updated (the stored one, ${moved.was}, is gone)` : ''}`);
-        }
-        if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, pathsUpdated: r.pathsUpdated, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
-        const moved = r.pathsUpdated.length ? `, ${r.pathsUpdated.length} stored photo path(s) updated` : '';
-        process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${moved}${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
-      } catch (err) {
-        // Several bad photos: one line each on stderr before the summary error line.
-        if (err instanceof EnrollRefused && err.problems.length > 1) for (const p of err.problems) note({}, `${p.file}: ${p.reason}`);
-        throw err;
+      // Several bad photos: the error's one line names each with its reason.
+      const { enroll } = await import('../app/enroll.js');
+      const r = await enroll(pipeline, gallery, id, images, { name: opts.name, largest: !!opts.largest, skipBad: !!opts.skipBad, force: !!opts.force, threshold });
+      for (const w of r.warnings) note(opts, `warning: ${w}`);
+      for (const s of r.skipped) note(opts, `skipped ${s.file}: ${s.reason}`);
+      for (const f of r.alreadyEnrolled) {
+        const moved = r.pathsUpdated.find((u) => u.file === f);
+        note(opts, `${f}: already enrolled as ${r.id} (the same photo): not added again${moved ? `; path updated (the stored one, ${moved.was}, is gone)` : ''}`);
       }
+      if (opts.json) return printJson({ id: r.id, name: r.name, added: r.added, alreadyEnrolled: r.alreadyEnrolled, pathsUpdated: r.pathsUpdated, skipped: r.skipped, warnings: r.warnings, store: gallery.location });
+      const moved = r.pathsUpdated.length ? `, ${r.pathsUpdated.length} stored photo path(s) updated` : '';
+      process.stdout.write(`enrolled ${r.id}${r.name !== r.id ? ` (${r.name})` : ''}: ${r.added.length} face(s) added${moved}${r.skipped.length ? `, ${r.skipped.length} photo(s) skipped` : ''} → ${gallery.location}\n`);
     });
   }));
 }
