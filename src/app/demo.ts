@@ -30,7 +30,7 @@ const PHOTO = /\.(jpe?g|png|webp|bmp|gif|tiff?|avif|pgm|ppm)$/i;
  * an install from the registry has no samples: say so and how to proceed rather than fail obscurely.
  */
 export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => string = createRequire(import.meta.url).resolve): string[] {
-  if (dir) {
+  if (dir !== undefined) {
     let names: string[];
     try {
       names = readdirSync(dir).filter((n) => PHOTO.test(n)).sort();

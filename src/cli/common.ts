@@ -3,7 +3,7 @@
  * table or JSON, and turning errors into one line on stderr plus a documented exit code.
  */
 import Table from 'cli-table3';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
 import { INDEX_KINDS } from '../index/types.js';
@@ -19,13 +19,48 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** Options every command accepts (added per command so they may appear after the subcommand). */
+/**
+ * Options every command accepts (added per command so they may appear after the subcommand), and the
+ * checks every command's option values get before its action runs (checkOptionValues).
+ */
 export function withGlobalOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic: all cores, one for the tiny RFB-320 landmark model)')
     .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']).default('cpu'))
-    .option('-q, --quiet', 'no progress output on stderr');
+    .option('-q, --quiet', 'no progress output on stderr')
+    .hook('preAction', (_hooked, actionCommand) => {
+      try {
+        checkOptionValues(actionCommand);
+      } catch (err) {
+        // The one-line error and its exit code, as from an action; the CommanderError only stops the command.
+        throw new CommanderError(reportError(err), 'facectl.optionValue', err instanceof Error ? err.message : String(err));
+      }
+    });
+}
+
+/** What every command checks of its options before it does anything: no option value is empty (stringOption). */
+function checkOptionValues(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue; // a flag takes no value
+    const value: unknown = cmd.getOptionValue(o.attributeName());
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') stringOption(o.long ?? o.flags, v);
+  }
+}
+
+/**
+ * A string option's value, refused when empty: `--sheet ''`, `--photos "$UNSET"` must not read as "not
+ * given" (the bundled samples, the default folder) nor as the current folder. Every option value of every
+ * command goes through here before its action runs (withGlobalOptions); a command reading a value should
+ * still test `!== undefined`, not its truth.
+ */
+export function stringOption(name: string, raw: string | undefined): string | undefined {
+  if (raw === '')
+    throw new FacectlError(
+      ExitCode.USAGE,
+      name === '--store' ? 'the store location is empty: give a folder or a postgres:// URL' : `${name} is empty: give a value or leave the option out`,
+    );
+  return raw;
 }
 
 /** Which detector runs without --detector: blazeface, or on a store the one its faces were found with. */
@@ -49,7 +84,7 @@ export function indexOption(): Option {
  * commands that need no model (list, info, --help) start without them.
  */
 export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
-  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads); // '' is refused before the action (stringOption)
   if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
   const [{ configureRuntime }, { FacePipeline }] = await Promise.all([import('../pipeline/runtime.js'), import('../pipeline/pipeline.js')]);
   configureRuntime({ threads, device: opts.device });

@@ -47,7 +47,7 @@ export function registerIndex(program: Command): void {
             dropMissing: !!opts.dropMissing,
             dropDamaged: !!opts.dropDamaged,
             photosRoot: path.resolve(opts.photosRoot ?? '.'),
-            fixPaths: opts.photosRoot !== undefined,
+            fixPaths: opts.photosRoot !== undefined, // '' is refused before the action (common.ts stringOption)
             index: opts.index,
             onProgress: (done, total) => {
               if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;
