@@ -21,17 +21,20 @@ export interface GlobalOptions {
 
 /**
  * Options every command accepts (added per command so they may appear after the subcommand), and the
- * checks every command's option values get before its action runs (checkOptionValues).
+ * checks every command's option values get before its action runs (checkOptionValues). `runsModels:
+ * false` for the commands that run no model of their own (list, info, remove, store copy, models …):
+ * there --threads and --device would do nothing, so they are refused (exit 2), as other idle options are.
  */
-export function withGlobalOptions(cmd: Command): Command {
+export function withGlobalOptions(cmd: Command, { runsModels = true }: { runsModels?: boolean } = {}): Command {
   return cmd
     .option('--json', 'print machine-readable JSON on stdout')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic: all cores, one for the tiny RFB-320 landmark model)')
-    .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']).default('cpu'))
+    .option('--threads <n>', `onnxruntime intra-op threads, ${THREADS_RANGE.join('..')} (0 = automatic: all cores, one for the tiny RFB-320 landmark model)`)
+    // No commander default: "given" must be told apart from "left out" (the runtime's default is cpu).
+    .addOption(new Option('--device <device>', 'inference device (default cpu)').choices(['cpu', 'cuda']))
     .option('-q, --quiet', 'no progress output on stderr')
     .hook('preAction', (_hooked, actionCommand) => {
       try {
-        checkOptionValues(actionCommand);
+        checkOptionValues(actionCommand, runsModels);
       } catch (err) {
         // The one-line error and its exit code, as from an action; the CommanderError only stops the command.
         throw new CommanderError(reportError(err), 'facectl.optionValue', err instanceof Error ? err.message : String(err));
@@ -39,14 +42,30 @@ export function withGlobalOptions(cmd: Command): Command {
     });
 }
 
-/** What every command checks of its options before it does anything: no option value is empty (stringOption). */
-function checkOptionValues(cmd: Command): void {
+/** The onnxruntime intra-op thread counts --threads takes (pipeline/runtime.ts checks the same). */
+const THREADS_RANGE = [0, 256] as const;
+
+/**
+ * What every command checks of its options before it does anything: no option value is empty (stringOption),
+ * --threads is a whole number in range, and --threads / --device are not given to a command that runs no model.
+ */
+function checkOptionValues(cmd: Command, runsModels: boolean): void {
   for (const o of cmd.options) {
     if (!o.required && !o.optional) continue; // a flag takes no value
     const value: unknown = cmd.getOptionValue(o.attributeName());
     for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') stringOption(o.long ?? o.flags, v);
   }
+  const opts = cmd.opts<GlobalOptions>();
+  threadsOption(opts.threads);
+  if (!runsModels) refuseIdleOptions({ '--threads': opts.threads, '--device': opts.device }, `for ${commandPath(cmd)}: it runs no model`);
 }
+
+/** "facectl models list" for messages. */
+const commandPath = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
 
 /**
  * A string option's value, refused when empty: `--sheet ''`, `--photos "$UNSET"` must not read as "not
@@ -62,6 +81,9 @@ export function stringOption(name: string, raw: string | undefined): string | un
     );
   return raw;
 }
+
+/** --threads as a number (undefined when not given), or a usage error. */
+export const threadsOption = (raw: string | undefined): number | undefined => numberOption('--threads', raw, THREADS_RANGE[0], THREADS_RANGE[1], { integer: true });
 
 /** Which detector runs without --detector: blazeface, or on a store the one its faces were found with. */
 export const DETECTOR_DEFAULT = { plain: 'blazeface', store: "the store's; blazeface for a new store", eval: "blazeface; with --calibrate, the store's" } as const;
@@ -84,8 +106,7 @@ export function indexOption(): Option {
  * commands that need no model (list, info, --help) start without them.
  */
 export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
-  const threads = opts.threads === undefined ? undefined : Number(opts.threads); // '' is refused before the action (stringOption)
-  if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
+  const threads = threadsOption(opts.threads); // Number('') would be 0, automatic
   const [{ configureRuntime }, { FacePipeline }] = await Promise.all([import('../pipeline/runtime.js'), import('../pipeline/pipeline.js')]);
   configureRuntime({ threads, device: opts.device });
   return FacePipeline.load({ embedder: opts.model, detector: opts.detector, ...extra });

@@ -34,7 +34,11 @@ export function registerIndex(program: Command): void {
     ),
   ).action(
     action(async (opts: RebuildOpts) => {
-      if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing }, 'without --reembed');
+      if (!opts.reembed)
+        refuseIdleOptions(
+          { '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing, '--threads': opts.threads, '--device': opts.device },
+          'without --reembed',
+        );
       return withStore(opts, { mustExist: true }, async (gallery) => {
         // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
         // A store too damaged to open still names its model (manifest, else embeddings.f32's header): --reembed repairs it.

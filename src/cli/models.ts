@@ -8,7 +8,7 @@ import { action, note, numberOption, printJson, table, withGlobalOptions, type G
 export function registerModels(program: Command): void {
   const models = program.command('models').description('list, prepare and register models');
 
-  withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state')).action(
+  withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state'), { runsModels: false }).action(
     action(async (opts: GlobalOptions) => {
       // Each subcommand loads what it uses when it runs (onnxruntime among it), not with every command.
       const [{ locateModel, resolveModelsDir }, { defaultShippedDir }, { runtimeVersions }, { allEmbedders }, { listUserDetectors, userModelsDir }, { BUILTIN_DETECTORS, DEFAULT_DETECTOR }] =
@@ -50,6 +50,7 @@ export function registerModels(program: Command): void {
       .description('convert the built-in models now (otherwise done on first use); no network needed')
       .argument('[ids...]', 'model ids (default: all built-in models)')
       .option('--force', 'convert again even if the cache is valid'),
+    { runsModels: false }, // conversion checks run in their own one-thread CPU sessions
   ).action(
     action(async (ids: string[], opts: GlobalOptions & { force?: boolean }) => {
       const { prepareModel } = await import('../models/cache.js');
@@ -84,6 +85,7 @@ export function registerModels(program: Command): void {
       .option('--std <s>', 'default 127.5')
       .option('--bgr', 'the model expects BGR channel order (default RGB)')
       .option('--no-flip', 'do not add the mirrored face embedding'),
+    { runsModels: false }, // the model's check runs in its own one-thread CPU session
   ).action(
     action(async (file: string, opts: GlobalOptions & { id?: string; mean?: string; std?: string; bgr?: boolean; flip: boolean }) => {
       const std = numberOption('--std', opts.std, 1e-6, 1e6);
@@ -106,6 +108,7 @@ export function registerModels(program: Command): void {
       .command('prune')
       .description('delete what the models cache and the eval embedding cache hold that this install can no longer use (other versions, other CPUs, removed models); all of it is made again when needed')
       .option('--dry-run', 'list what would be deleted, delete nothing'),
+    { runsModels: false },
   ).action(
     action(async (opts: GlobalOptions & { dryRun?: boolean }) => {
       const dryRun = !!opts.dryRun;
@@ -125,7 +128,7 @@ export function registerModels(program: Command): void {
     }),
   );
 
-  withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
+  withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>'), { runsModels: false }).action(
     action(async (id: string, opts: GlobalOptions) => {
       const { removeUserModel } = await import('../models/user-models.js');
       const { builtinRemains } = await removeUserModel(id);

@@ -11,6 +11,7 @@ export function registerStore(program: Command): void {
       .description('copy every face, the model binding and the threshold into an empty gallery, then compare counts and checksums')
       .argument('<from>', 'store directory or postgres://… URL')
       .argument('<to>', 'store directory or postgres://… URL (must be empty)'),
+    { runsModels: false },
   ).action(
     action(async (fromLocation: string, toLocation: string, opts: GlobalOptions) => {
       const [{ copyGallery }, { openGallery }] = await Promise.all([import('../app/store-copy.js'), import('../gallery/index.js')]);
