@@ -85,6 +85,25 @@ export function stringOption(name: string, raw: string | undefined): string | un
 /** --threads as a number (undefined when not given), or a usage error. */
 export const threadsOption = (raw: string | undefined): number | undefined => numberOption('--threads', raw, THREADS_RANGE[0], THREADS_RANGE[1], { integer: true });
 
+/**
+ * A command that only groups others (`index`, `models`, `store`): run alone, or with a word that is none of
+ * them, it says so in one line (exit 2), as every other parse error, instead of printing its help on stderr.
+ */
+export function requireSubcommand(group: Command): Command {
+  // `index help [command]` is answered here: commander's help command printed the whole help for an unknown one.
+  return group.helpCommand(false).allowExcessArguments().action((_opts: unknown, cmd: Command) => {
+    const names = cmd.commands.map((c) => c.name());
+    const where = commandPath(cmd).replace(/^\S+ /, '');
+    const [word, about] = cmd.args;
+    if (word === 'help' && (about === undefined || names.includes(about))) return (about === undefined ? cmd : cmd.commands.find((c) => c.name() === about)!).help();
+    const reason =
+      word === 'help' ? `unknown command '${where} ${about}' (commands: ${names.join(', ')})`
+      : word !== undefined ? `unknown command '${where} ${word}' (commands: ${names.join(', ')})`
+      : `'${where}' needs a command: ${names.join(', ')}`;
+    cmd.error(reason, { exitCode: 2, code: 'facectl.missingCommand' });
+  });
+}
+
 /** Which detector runs without --detector: blazeface, or on a store the one its faces were found with. */
 export const DETECTOR_DEFAULT = { plain: 'blazeface', store: "the store's; blazeface for a new store", eval: "blazeface; with --calibrate, the store's" } as const;
 

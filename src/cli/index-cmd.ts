@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed] [--drop-damaged]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -18,7 +18,7 @@ interface RebuildOpts extends GlobalOptions {
 }
 
 export function registerIndex(program: Command): void {
-  const index = program.command('index').description('the search index beside the store');
+  const index = requireSubcommand(program.command('index').description('the search index beside the store'));
   withGlobalOptions(
     storeOption(
       index

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
-import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('list, prepare and register models');
+  const models = requireSubcommand(program.command('models').description('list, prepare and register models'));
 
   withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state'), { runsModels: false }).action(
     action(async (opts: GlobalOptions) => {

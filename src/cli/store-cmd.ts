@@ -1,10 +1,10 @@
 /** `facectl store copy <from> <to>`: move a gallery between a store directory and PostgreSQL. */
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
-import { action, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('whole galleries: copy between a directory and PostgreSQL');
+  const store = requireSubcommand(program.command('store').description('whole galleries: copy between a directory and PostgreSQL'));
   withGlobalOptions(
     store
       .command('copy')
