@@ -1,6 +1,6 @@
 /** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
-import { FacectlError } from '../errors.js';
+import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import { action, requireSubcommand, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
@@ -53,6 +53,7 @@ export function registerModels(program: Command): void {
     { runsModels: false }, // conversion checks run in their own one-thread CPU sessions
   ).action(
     action(async (ids: string[], opts: GlobalOptions & { force?: boolean }) => {
+      if (ids.includes('')) throw new FacectlError(ExitCode.USAGE, 'a model id is empty: give built-in model ids, or none for all of them');
       const { prepareModel } = await import('../models/cache.js');
       const wanted = ids.length ? ids : [...BUILTIN_MODEL_IDS];
       const results = [];
@@ -65,7 +66,8 @@ export function registerModels(program: Command): void {
           results.push({ ...r, ms: Math.round(performance.now() - t0) });
           note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
         } catch (err) {
-          if (!(err instanceof FacectlError)) throw err;
+          // One model asked for: its error is the one line (a summary of "1 of 1" would only repeat it).
+          if (!(err instanceof FacectlError) || wanted.length === 1) throw err;
           failed.push(err);
           note(opts, `${id}: ${err.oneLine()}`);
         }

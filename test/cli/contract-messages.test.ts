@@ -2,7 +2,7 @@
  * Small mismatches between what a command says and what happened (README "Commands and exit codes": one line
  * on stderr, the documented exit code): a folder on standard input, a file given as a folder, binary bytes
  * quoted from a pairs file, --draw with several photos, eval's help and its calibration refusal, a report left
- * half-written, a command group run without its command.
+ * half-written, a command group run without its command, `models prepare` of one unknown or empty id.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -122,5 +122,15 @@ describe('what a command says', () => {
     const help = runCli(['index', 'help', 'rebuild']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: facectl index rebuild/);
+  });
+
+  it('models prepare of one unknown id is one line (exit 13); an empty id is a usage error', () => {
+    const one = runCli(['models', 'prepare', 'nosuch']);
+    expect(one.code).toBe(ExitCode.MODEL_ERROR);
+    expect(lines(one.stderr)).toHaveLength(1);
+    expect(one.stderr).toMatch(/^facectl: unknown built-in model "nosuch" \(known: /);
+    const empty = runCli(['models', 'prepare', '']);
+    expect(empty.code).toBe(ExitCode.USAGE);
+    expect(lines(empty.stderr)).toEqual(['facectl: a model id is empty: give built-in model ids, or none for all of them']);
   });
 });
