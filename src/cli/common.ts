@@ -86,19 +86,22 @@ export function stringOption(name: string, raw: string | undefined): string | un
 export const threadsOption = (raw: string | undefined): number | undefined => numberOption('--threads', raw, THREADS_RANGE[0], THREADS_RANGE[1], { integer: true });
 
 /**
- * A command that only groups others (`index`, `models`, `store`): run alone, or with a word that is none of
- * them, it says so in one line (exit 2), as every other parse error, instead of printing its help on stderr.
+ * A command that only groups others (`index`, `models`, `store`; also the program itself): run alone, or with
+ * a word that is none of them, it says so in one line (exit 2), as every other parse error, instead of printing
+ * its help on stderr.
  */
 export function requireSubcommand(group: Command): Command {
   // `index help [command]` is answered here: commander's help command printed the whole help for an unknown one.
   return group.helpCommand(false).allowExcessArguments().action((_opts: unknown, cmd: Command) => {
     const names = cmd.commands.map((c) => c.name());
-    const where = commandPath(cmd).replace(/^\S+ /, '');
+    const root = !cmd.parent;
+    const where = commandPath(cmd).replace(/^\S+ ?/, '');
     const [word, about] = cmd.args;
     if (word === 'help' && (about === undefined || names.includes(about))) return (about === undefined ? cmd : cmd.commands.find((c) => c.name() === about)!).help();
+    const unknown = word === 'help' ? about : word;
     const reason =
-      word === 'help' ? `unknown command '${where} ${about}' (commands: ${names.join(', ')})`
-      : word !== undefined ? `unknown command '${where} ${word}' (commands: ${names.join(', ')})`
+      unknown !== undefined ? (root ? `unknown command '${unknown}'` : `unknown command '${where} ${unknown}' (commands: ${names.join(', ')})`)
+      : root ? `missing command (facectl demo to try it on sample photos; facectl --help lists them all)`
       : `'${where}' needs a command: ${names.join(', ')}`;
     cmd.error(reason, { exitCode: 2, code: 'facectl.missingCommand' });
   });

@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { Command, CommanderError } from 'commander';
 import { checkCalibrationTarget } from '../../src/app/calibrate.js';
+import { requireSubcommand } from '../../src/cli/common.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import { parseLfwPairs } from '../../src/eval/pairs.js';
 import { writeReport, type ReportInput } from '../../src/eval/report.js';
@@ -122,6 +124,27 @@ describe('what a command says', () => {
     const help = runCli(['index', 'help', 'rebuild']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: facectl index rebuild/);
+  });
+
+  it('requireSubcommand serves the program itself too (for main.ts: `facectl`, `facectl help nosuch`)', () => {
+    const run = (argv: string[]) => {
+      const errors: string[] = [];
+      const program = new Command('facectl').exitOverride().configureOutput({ writeErr: (t) => void errors.push(t), writeOut: () => undefined });
+      program.command('login').action(() => undefined);
+      program.command('list').action(() => undefined);
+      requireSubcommand(program);
+      let code = 0;
+      try {
+        program.parse(argv, { from: 'user' });
+      } catch (err) {
+        code = (err as CommanderError).exitCode;
+      }
+      return { code, errors };
+    };
+    expect(run([])).toEqual({ code: 2, errors: ['missing command (facectl demo to try it on sample photos; facectl --help lists them all)\n'] });
+    expect(run(['help', 'nosuch'])).toEqual({ code: 2, errors: ["unknown command 'nosuch'\n"] });
+    expect(run(['bogus'])).toEqual({ code: 2, errors: ["unknown command 'bogus'\n"] });
+    expect(run(['help', 'login']).code).toBe(0);
   });
 
   it('models prepare of one unknown id is one line (exit 13); an empty id is a usage error', () => {
