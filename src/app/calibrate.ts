@@ -4,19 +4,23 @@ import type { Gallery, ModelInfo } from '../gallery/types.js';
 import type { ResolvedEmbedder } from '../models/resolve.js';
 import { storeDetector, storeModelInfo } from './store-model.js';
 
-/** A threshold for `model` does not hold for a store built with another model or detector (exit 10). */
-function refuseOtherModel(stored: ModelInfo | null, model: ResolvedEmbedder): void {
+/**
+ * A threshold for `model` does not hold for a store built with another model or detector (exit 10).
+ * `when`: before the evaluation nothing is calibrated yet (`before`); under the store's lock it is (`after`).
+ */
+function refuseOtherModel(stored: ModelInfo | null, model: ResolvedEmbedder, when: 'before' | 'after'): void {
   const info = storeModelInfo(model);
+  const asked = `${info.id} and ${model.detector}`;
   if (stored && (stored.id !== info.id || stored.hash !== info.hash))
     throw new FacectlError(
       ExitCode.MODEL_MISMATCH,
-      `store was built with model ${stored.id} and detector ${storeDetector(stored)}; this threshold was calibrated for ${info.id} and ${model.detector}: calibrate with --model ${stored.id} --detector ${storeDetector(stored)} (the default for a store)`,
+      `store was built with model ${stored.id} and detector ${storeDetector(stored)}; ${when === 'before' ? `a threshold calibrated for ${asked} would not hold for it (nothing calibrated)` : `this threshold was calibrated for ${asked} (not written)`}: calibrate with --model ${stored.id} --detector ${storeDetector(stored)} (the default for a store)`,
     );
 }
 
 /** Before an evaluation whose threshold goes into `gallery`: refuse now, not after embedding a dataset. */
 export async function checkCalibrationTarget(gallery: Gallery, model: ResolvedEmbedder): Promise<void> {
-  refuseOtherModel((await gallery.info()).model, model);
+  refuseOtherModel((await gallery.info()).model, model, 'before');
 }
 
 export async function calibrateStoreThreshold(
@@ -28,7 +32,7 @@ export async function calibrateStoreThreshold(
   const info = storeModelInfo(model);
   await gallery.mutate(async (draft) => {
     // Checked again under the lock: another process may have enrolled with another model meanwhile.
-    refuseOtherModel(draft.model, model);
+    refuseOtherModel(draft.model, model, 'after');
     await draft.setThreshold({
       value: calibration.value,
       source: 'calibrated',

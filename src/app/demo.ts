@@ -30,11 +30,13 @@ const PHOTO = /\.(jpe?g|png|webp|bmp|gif|tiff?|avif|pgm|ppm)$/i;
  * an install from the registry has no samples: say so and how to proceed rather than fail obscurely.
  */
 export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => string = createRequire(import.meta.url).resolve): string[] {
-  if (dir) {
+  if (dir !== undefined) {
     let names: string[];
     try {
       names = readdirSync(dir).filter((n) => PHOTO.test(n)).sort();
-    } catch {
+    } catch (err) {
+      // A photo given where the folder goes is a usage error, not a missing folder.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new FacectlError(ExitCode.USAGE, 'is a file, not a folder: --photos takes a folder of photos', dir);
       throw new FacectlError(ExitCode.NOT_FOUND, 'no such folder', dir);
     }
     if (names.length < 2) throw new FacectlError(ExitCode.NOT_FOUND, `the demo needs at least 2 photos (.jpg .png .webp .bmp .gif .tif .avif .pgm .ppm), found ${names.length}`, dir);

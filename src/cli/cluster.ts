@@ -27,7 +27,7 @@ export function registerCluster(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     const minSize = numberOption('--min-size', opts.minSize, 1, 1e9, { integer: true })!;
     const { clusterPhotos, linkGroups, listPhotos, requireNewOrEmptyFolder } = await import('../app/cluster.js');
-    if (opts.linkTo) requireNewOrEmptyFolder(opts.linkTo); // before the long part: checked, and made if new
+    if (opts.linkTo !== undefined) requireNewOrEmptyFolder(opts.linkTo); // before the long part: checked, and made if new
     const notPhotos: PhotoProblem[] = []; // FIFOs, sockets, devices inside the folders
     const files = listPhotos(paths, notPhotos);
     // Each photo skipped is an error, not progress: one line on stderr, also with -q (as detect's).
@@ -43,7 +43,7 @@ export function registerCluster(program: Command): void {
     reportSkipped(r.skipped);
     const skipped = [...notPhotos, ...r.skipped];
     const faces = r.groups.reduce((n, g) => n + g.length, 0);
-    const linked = opts.linkTo ? linkGroups(r.groups, opts.linkTo, minSize) : [];
+    const linked = opts.linkTo !== undefined ? linkGroups(r.groups, opts.linkTo, minSize) : [];
     if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped, linked });
     else {
       const shown = r.groups.filter((g) => g.length >= minSize);
@@ -58,7 +58,7 @@ export function registerCluster(program: Command): void {
           `${skipped.length ? `; ${skippedSummary(skipped)}` : ''}\n`,
       );
       note(opts, `threshold ${fmt(r.threshold.value, 4)}: ${r.threshold.source}`);
-      if (opts.linkTo) note(opts, `${linked.length} group folders of links in ${opts.linkTo}`);
+      if (opts.linkTo !== undefined) note(opts, `${linked.length} group folders of links in ${opts.linkTo}`);
     }
     // Faces grouped: 0. None usable: exit 7 when faces were found but all left out, as enroll would say;
     // else the first skipped photo's code, as detect's (4 no face, 6 unreadable, 14 a dangling link).

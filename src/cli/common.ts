@@ -3,7 +3,7 @@
  * table or JSON, and turning errors into one line on stderr plus a documented exit code.
  */
 import Table from 'cli-table3';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { EmbeddedFace } from '../pipeline/types.js';
 import { ExitCode, FacectlError, printable, type ExitCodeValue } from '../errors.js';
 import { INDEX_KINDS } from '../index/types.js';
@@ -19,13 +19,92 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** Options every command accepts (added per command so they may appear after the subcommand). */
-export function withGlobalOptions(cmd: Command): Command {
+/**
+ * Options every command accepts (added per command so they may appear after the subcommand), and the
+ * checks every command's option values get before its action runs (checkOptionValues). `runsModels:
+ * false` for the commands that run no model of their own (list, info, remove, store copy, models …):
+ * there --threads and --device would do nothing, so they are refused (exit 2), as other idle options are.
+ */
+export function withGlobalOptions(cmd: Command, { runsModels = true }: { runsModels?: boolean } = {}): Command {
   return cmd
     .option('--json', 'print machine-readable JSON on stdout')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic: all cores, one for the tiny RFB-320 landmark model)')
-    .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']).default('cpu'))
-    .option('-q, --quiet', 'no progress output on stderr');
+    .option('--threads <n>', `onnxruntime intra-op threads, ${THREADS_RANGE.join('..')} (0 = automatic: all cores, one for the tiny RFB-320 landmark model)`)
+    // No commander default: "given" must be told apart from "left out" (the runtime's default is cpu).
+    .addOption(new Option('--device <device>', 'inference device (default cpu)').choices(['cpu', 'cuda']))
+    .option('-q, --quiet', 'no progress output on stderr')
+    .hook('preAction', (_hooked, actionCommand) => {
+      try {
+        checkOptionValues(actionCommand, runsModels);
+      } catch (err) {
+        // The one-line error and its exit code, as from an action; the CommanderError only stops the command.
+        throw new CommanderError(reportError(err), 'facectl.optionValue', err instanceof Error ? err.message : String(err));
+      }
+    });
+}
+
+/** The onnxruntime intra-op thread counts --threads takes (pipeline/runtime.ts checks the same). */
+const THREADS_RANGE = [0, 256] as const;
+
+/**
+ * What every command checks of its options before it does anything: no option value is empty (stringOption),
+ * --threads is a whole number in range, and --threads / --device are not given to a command that runs no model.
+ */
+function checkOptionValues(cmd: Command, runsModels: boolean): void {
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue; // a flag takes no value
+    const value: unknown = cmd.getOptionValue(o.attributeName());
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') stringOption(o.long ?? o.flags, v);
+  }
+  const opts = cmd.opts<GlobalOptions>();
+  threadsOption(opts.threads);
+  if (!runsModels) refuseIdleOptions({ '--threads': opts.threads, '--device': opts.device }, `for ${commandPath(cmd)}: it runs no model`);
+}
+
+/** "facectl models list" for messages. */
+const commandPath = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
+/**
+ * A string option's value, refused when empty: `--sheet ''`, `--photos "$UNSET"` must not read as "not
+ * given" (the bundled samples, the default folder) nor as the current folder. Every option value of every
+ * command goes through here before its action runs (withGlobalOptions); a command reading a value should
+ * still test `!== undefined`, not its truth.
+ */
+export function stringOption(name: string, raw: string | undefined): string | undefined {
+  if (raw === '')
+    throw new FacectlError(
+      ExitCode.USAGE,
+      name === '--store' ? 'the store location is empty: give a folder or a postgres:// URL' : `${name} is empty: give a value or leave the option out`,
+    );
+  return raw;
+}
+
+/** --threads as a number (undefined when not given), or a usage error. */
+export const threadsOption = (raw: string | undefined): number | undefined => numberOption('--threads', raw, THREADS_RANGE[0], THREADS_RANGE[1], { integer: true });
+
+/**
+ * A command that only groups others (`index`, `models`, `store`; also the program itself): run alone, or with
+ * a word that is none of them, it says so in one line (exit 2), as every other parse error, instead of printing
+ * its help on stderr.
+ */
+export function requireSubcommand(group: Command): Command {
+  // `index help [command]` is answered here: commander's help command printed the whole help for an unknown one.
+  return group.helpCommand(false).allowExcessArguments().action((_opts: unknown, cmd: Command) => {
+    const names = cmd.commands.map((c) => c.name());
+    const root = !cmd.parent;
+    const where = commandPath(cmd).replace(/^\S+ ?/, '');
+    const [word, about] = cmd.args;
+    if (word === 'help' && (about === undefined || names.includes(about))) return (about === undefined ? cmd : cmd.commands.find((c) => c.name() === about)!).help();
+    const unknown = word === 'help' ? about : word;
+    const reason =
+      unknown !== undefined ? (root ? `unknown command '${unknown}'` : `unknown command '${where} ${unknown}' (commands: ${names.join(', ')})`)
+      : root ? `missing command (facectl demo to try it on sample photos; facectl --help lists them all)`
+      : `'${where}' needs a command: ${names.join(', ')}`;
+    cmd.error(reason, { exitCode: 2, code: 'facectl.missingCommand' });
+  });
 }
 
 /** Which detector runs without --detector: blazeface, or on a store the one its faces were found with. */
@@ -49,8 +128,7 @@ export function indexOption(): Option {
  * commands that need no model (list, info, --help) start without them.
  */
 export async function loadPipeline(opts: GlobalOptions, extra: PipelineOptions = {}): Promise<FacePipeline> {
-  const threads = opts.threads === undefined ? undefined : decimalNumber(opts.threads);
-  if (threads !== undefined && !Number.isFinite(threads)) throw new FacectlError(ExitCode.USAGE, `--threads must be a number, got "${opts.threads}"`);
+  const threads = threadsOption(opts.threads); // Number('') would be 0, automatic
   const [{ configureRuntime }, { FacePipeline }] = await Promise.all([import('../pipeline/runtime.js'), import('../pipeline/pipeline.js')]);
   configureRuntime({ threads, device: opts.device });
   return FacePipeline.load({ embedder: opts.model, detector: opts.detector, ...extra });

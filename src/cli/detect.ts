@@ -39,8 +39,8 @@ export function registerDetect(program: Command): void {
     stdinPhotoAtMostOnce(images);
     const minScore = numberOption('--min-score', opts.minScore, 0, 1);
     // Where the drawings go, checked (and a folder made) before the models load.
-    const output = opts.draw ? await import('./output-file.js') : null; // with --draw only, not at every start
-    if (opts.draw) (images.length > 1 ? output!.makeOutputFolder : output!.checkOutputFile)(opts.draw, '--draw');
+    const output = opts.draw !== undefined ? await import('./output-file.js') : null; // with --draw only, not at every start
+    if (opts.draw !== undefined) (images.length > 1 ? output!.makeOutputFolder : output!.checkOutputFile)(opts.draw, '--draw');
     const pipeline = await loadPipeline(opts, { detectOnly: true });
     const results: FileResult[] = [];
     const drawn = new Set<string>(); // names used in the --draw folder: a.jpg and b/a.jpg must not overwrite each other
@@ -58,7 +58,7 @@ export function registerDetect(program: Command): void {
       const noFace = faces.length ? {} : photoFailed(file, new FacectlError(ExitCode.NO_FACE, 'no face found', file));
       const r: FileResult = { file, width: image.width, height: image.height, format: image.format, faces, ...noFace };
       // A drawing that cannot be written stops the command (exit 11): it is not the photo's fault.
-      if (opts.draw) r.drawn = await drawTo(opts.draw, images.length > 1 ? uniqueName(drawn, path.parse(file).name, '.faces.png') : null, image, faces);
+      if (opts.draw !== undefined) r.drawn = await drawTo(opts.draw, images.length > 1 ? uniqueName(drawn, path.parse(file).name, '.faces.png') : null, image, faces);
       results.push(r);
     }
     if (opts.json) printJson({ results, timingsMs: opts.timings ? pipeline.timer.toJSON() : undefined });

@@ -11,7 +11,7 @@ import type { Gallery } from '../gallery/types.js';
 import { redactArgs } from '../redact-url.js';
 import { openStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
-import { DETECTOR_DEFAULT, action, loadPipeline, note, numberOption, printJson, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
+import { DETECTOR_DEFAULT, action, loadPipeline, note, numberOption, printJson, refuseIdleOptions, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 
 interface EvalOpts extends GlobalOptions {
@@ -44,8 +44,9 @@ export function registerEval(program: Command): void {
       .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER}; with --calibrate, the store's)`)
       .option('--identification <scope>', "identification images: 'pairs' (the verification images; default with a pairs file), 'full' (every image), 'none'")
       .option('--no-verification', 'skip verification')
-      .option('--gallery-size <k>', 'photos averaged per enrolled identity', '1')
-      .option('--open-set-fraction <f>', 'identities held out as never enrolled', '0.1')
+      // No commander defaults (eval/splits.ts has them): given with --identification none, they are refused.
+      .option('--gallery-size <k>', 'photos averaged per enrolled identity (default 1)')
+      .option('--open-set-fraction <f>', 'identities held out as never enrolled (default 0.1)')
       .option('--seed <n>', 'seed for generated pairs and splits', '42')
       .option('--max-identities <n>', 'only the first n identity folders (a quick look; without a pairs file)')
       .option('--face <policy>', "which face of a photo: 'center' (dataset photos) or 'largest'", 'center')
@@ -53,7 +54,7 @@ export function registerEval(program: Command): void {
       .option('--calibrate', `write a login threshold into the store manifest: at a false positive identification rate of ${CALIBRATE_FPIR} over the open-set search (1:N, what login faces), unless --target-fpir or --target-fpr says otherwise`)
       .option('--target-fpr <p>', 'calibrate at this false positive rate over impostor pairs instead (1:1 verification: far more lenient than a login needs)')
       .option('--target-fpir <p>', `calibrate at this false positive identification rate (1:N; default ${CALIBRATE_FPIR}); also adds it to the open-set table`)
-      .option('--store <dir>', 'store to calibrate (default $FACECTL_STORE or ~/.local/share/facectl/store)')
+      .option('--store <dir|url>', 'with --calibrate: the store to calibrate, a folder or postgres://… URL (default $FACECTL_STORE or ~/.local/share/facectl/store)')
       .option('--reports <dir>', 'where report folders go', 'reports')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--no-charts', 'skip PNG charts'),
@@ -84,6 +85,12 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<s
   const scope = opts.identification;
   if (scope !== undefined && !['pairs', 'full', 'none'].includes(scope)) throw new FacectlError(ExitCode.USAGE, `--identification must be pairs, full or none, got "${scope}"`);
   if (opts.face !== 'center' && opts.face !== 'largest') throw new FacectlError(ExitCode.USAGE, `--face must be center or largest, got "${opts.face}"`);
+  // The identification split's options and the open-set table's: nothing to act on without identification.
+  if (scope === 'none')
+    refuseIdleOptions(
+      { '--gallery-size': opts.gallerySize, '--open-set-fraction': opts.openSetFraction, '--threshold': opts.threshold, '--target-fpir': opts.calibrate ? undefined : opts.targetFpir },
+      'with --identification none',
+    );
   return {
     datasetDir: opts.dataset,
     pairsFile: opts.pairs,
@@ -105,6 +112,8 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<s
 }
 
 async function evalCommand(opts: EvalOpts): Promise<void> {
+  // Only --calibrate writes to a store: without it a --store would be ignored (as --target-fpr is refused).
+  if (!opts.calibrate) refuseIdleOptions({ '--store': opts.store }, 'without --calibrate (only --calibrate writes to a store)');
   const gallery = opts.calibrate ? await openStore(opts) : null;
   try {
     await evalWith(opts, gallery);

@@ -12,7 +12,7 @@ interface StoreOpts extends GlobalOptions {
 }
 
 export function registerGallery(program: Command): void {
-  withGlobalOptions(storeOption(program.command('list').description('enrolled identities: id, name, faces, last added'))).action(
+  withGlobalOptions(storeOption(program.command('list').description('enrolled identities: id, name, faces, last added')), { runsModels: false }).action(
     action(async (opts: StoreOpts) =>
       withStore(opts, { mustExist: true }, async (gallery) => {
         const people = (await (await galleryOps()).listIdentities(gallery)).map((p) => ({ id: p.id, name: p.name, faces: p.faceCount, lastAdded: p.lastAdded }));
@@ -23,7 +23,7 @@ export function registerGallery(program: Command): void {
     ),
   );
 
-  withGlobalOptions(storeOption(program.command('remove').description('delete an identity and all its faces').argument('<id>'))).action(
+  withGlobalOptions(storeOption(program.command('remove').description('delete an identity and all its faces').argument('<id>')), { runsModels: false }).action(
     action(async (id: string, opts: StoreOpts) => {
       (await import('../gallery/index.js')).validateId(id);
       return withStore(opts, { mustExist: true }, async (gallery) => {
@@ -34,7 +34,7 @@ export function registerGallery(program: Command): void {
     }),
   );
 
-  withGlobalOptions(storeOption(program.command('info').description('store summary: model, counts, threshold and its provenance, sizes'))).action(
+  withGlobalOptions(storeOption(program.command('info').description('store summary: model, counts, threshold and its provenance, sizes')), { runsModels: false }).action(
     action(async (opts: StoreOpts) =>
       withStore(opts, { mustExist: true }, async (gallery) => {
         const d = await (await galleryOps()).describeGallery(gallery);

@@ -1,7 +1,7 @@
 /** `facectl index rebuild [--reembed] [--drop-damaged]`: check and repair the store, rebuild the search index. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { action, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, indexOption, note, printJson, refuseIdleOptions, table, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
 import { storeOption, withStore } from './store-option.js';
 import { loadPipelineForStore } from './store-pipeline.js';
@@ -19,7 +19,7 @@ interface RebuildOpts extends GlobalOptions {
 }
 
 export function registerIndex(program: Command): void {
-  const index = program.command('index').description('the search index beside the store');
+  const index = requireSubcommand(program.command('index').description('the search index beside the store'));
   withGlobalOptions(
     storeOption(
       index
@@ -36,7 +36,11 @@ export function registerIndex(program: Command): void {
     ),
   ).action(
     action(async (opts: RebuildOpts) => {
-      if (!opts.reembed) refuseIdleOptions({ '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing, '--drop-unusable': opts.dropUnusable }, 'without --reembed');
+      if (!opts.reembed)
+        refuseIdleOptions(
+          { '--model': opts.model, '--detector': opts.detector, '--drop-missing': opts.dropMissing, '--drop-unusable': opts.dropUnusable, '--threads': opts.threads, '--device': opts.device },
+          'without --reembed',
+        );
       return withStore(opts, { mustExist: true }, async (gallery) => {
         // Re-embedding uses the model and detector asked for (a switch), else the store's own (a refresh); each independently.
         // A store too damaged to open still names its model (manifest, else embeddings.f32's header): --reembed repairs it.
@@ -50,7 +54,7 @@ export function registerIndex(program: Command): void {
             dropUnusable: !!opts.dropUnusable,
             dropDamaged: !!opts.dropDamaged,
             photosRoot: path.resolve(opts.photosRoot ?? '.'),
-            fixPaths: opts.photosRoot !== undefined,
+            fixPaths: opts.photosRoot !== undefined, // '' is refused before the action (common.ts stringOption)
             index: opts.index,
             onProgress: (done, total) => {
               if (spinner && (done % 10 === 0 || done === total)) spinner.text = `re-embedding ${done}/${total} photos`;

@@ -39,7 +39,7 @@ export function registerLogin(program: Command): void {
     ),
   ), DETECTOR_DEFAULT.store).action(action(async (image: string, opts: LoginOpts) => {
     const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
-    if (opts.sheet) (await import('./output-file.js')).checkOutputFile(opts.sheet, '--sheet'); // before the store opens
+    if (opts.sheet !== undefined) (await import('./output-file.js')).checkOutputFile(opts.sheet, '--sheet'); // before the store opens
     return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }

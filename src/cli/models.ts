@@ -1,14 +1,14 @@
 /** `facectl models list|prepare|add|remove|prune`: the models facectl can use and where they come from. */
 import type { Command } from 'commander';
-import { FacectlError } from '../errors.js';
+import { ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS, getBuiltinModel } from '../models/builtin.js';
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
-import { action, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, note, numberOption, printJson, table, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('list, prepare and register models');
+  const models = requireSubcommand(program.command('models').description('list, prepare and register models'));
 
-  withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state')).action(
+  withGlobalOptions(models.command('list').description('built-in and registered models, with their cache state'), { runsModels: false }).action(
     action(async (opts: GlobalOptions) => {
       // Each subcommand loads what it uses when it runs (onnxruntime among it), not with every command.
       const [{ locateModel, resolveModelsDir }, { defaultShippedDir }, { runtimeVersions }, { allEmbedders }, { listUserDetectors, userModelsDir }, { BUILTIN_DETECTORS, DEFAULT_DETECTOR }] =
@@ -50,8 +50,10 @@ export function registerModels(program: Command): void {
       .description('convert the built-in models now (otherwise done on first use); no network needed')
       .argument('[ids...]', 'model ids (default: all built-in models)')
       .option('--force', 'convert again even if the cache is valid'),
+    { runsModels: false }, // conversion checks run in their own one-thread CPU sessions
   ).action(
     action(async (ids: string[], opts: GlobalOptions & { force?: boolean }) => {
+      if (ids.includes('')) throw new FacectlError(ExitCode.USAGE, 'a model id is empty: give built-in model ids, or none for all of them');
       const { prepareModel } = await import('../models/cache.js');
       const wanted = ids.length ? ids : [...BUILTIN_MODEL_IDS];
       const results = [];
@@ -64,7 +66,8 @@ export function registerModels(program: Command): void {
           results.push({ ...r, ms: Math.round(performance.now() - t0) });
           note(opts.json ? { quiet: true } : opts, `${id}: ${r.converted ? 'converted' : r.shipped ? 'shipped' : 'cached'} ${r.path}`);
         } catch (err) {
-          if (!(err instanceof FacectlError)) throw err;
+          // One model asked for: its error is the one line (a summary of "1 of 1" would only repeat it).
+          if (!(err instanceof FacectlError) || wanted.length === 1) throw err;
           failed.push(err);
           note(opts, `${id}: ${err.oneLine()}`);
         }
@@ -84,6 +87,7 @@ export function registerModels(program: Command): void {
       .option('--std <s>', 'default 127.5')
       .option('--bgr', 'the model expects BGR channel order (default RGB)')
       .option('--no-flip', 'do not add the mirrored face embedding'),
+    { runsModels: false }, // the model's check runs in its own one-thread CPU session
   ).action(
     action(async (file: string, opts: GlobalOptions & { id?: string; mean?: string; std?: string; bgr?: boolean; flip: boolean }) => {
       const std = numberOption('--std', opts.std, 1e-6, 1e6);
@@ -106,6 +110,7 @@ export function registerModels(program: Command): void {
       .command('prune')
       .description('delete what the models cache and the eval embedding cache hold that this install can no longer use (other versions, other CPUs, removed models); all of it is made again when needed')
       .option('--dry-run', 'list what would be deleted, delete nothing'),
+    { runsModels: false },
   ).action(
     action(async (opts: GlobalOptions & { dryRun?: boolean }) => {
       const dryRun = !!opts.dryRun;
@@ -125,7 +130,7 @@ export function registerModels(program: Command): void {
     }),
   );
 
-  withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>')).action(
+  withGlobalOptions(models.command('remove').description('unregister a user model; delete its copy and the files derived from it in the models cache').argument('<id>'), { runsModels: false }).action(
     action(async (id: string, opts: GlobalOptions) => {
       const { removeUserModel } = await import('../models/user-models.js');
       const { builtinRemains } = await removeUserModel(id);

@@ -37,14 +37,30 @@ export function checkOutputFile(file: string, option: string): void {
   if (parent !== 'folder') throw outputError({ code: parent === 'none' ? 'ENOENT' : 'ENOTDIR' }, file, option);
 }
 
-/** Before the work: the folder that several pictures go to, made (0700) if new. */
+/** Names of pictures, which a new folder should not get: `detect a.jpg b.jpg --draw out.png` made a folder out.png. */
+const PICTURE_NAME = /\.(png|jpe?g|webp|gif|bmp|tiff?|avif|heic|heif)$/i;
+
+/**
+ * Before the work: the folder that several pictures go to, made (0700) if new. A new one named like a picture
+ * (`out.png`) is refused (usage): the user meant one file, and a command drawing several photos takes a folder.
+ */
 export function makeOutputFolder(dir: string, option: string): void {
+  if (PICTURE_NAME.test(path.basename(dir)) && !isFolder(dir))
+    throw new FacectlError(ExitCode.USAGE, `${option} with several photos takes a folder (one <name>.faces.png each), not a ${path.extname(dir)} file name`, dir);
   try {
     makePrivateDirs(dir);
   } catch (err) {
     throw outputError(err, dir, option);
   }
 }
+
+const isFolder = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false; // missing or unreadable: makePrivateDirs says which
+  }
+};
 
 /**
  * Writes (or replaces) `file` with `bytes`, 0600: into a new temporary file beside it (O_EXCL: never

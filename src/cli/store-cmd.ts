@@ -1,16 +1,17 @@
 /** `facectl store copy <from> <to>`: move a gallery between a store directory and PostgreSQL. */
 import type { Command } from 'commander';
 import { ExitCode, FacectlError } from '../errors.js';
-import { action, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
+import { action, requireSubcommand, printJson, withGlobalOptions, type GlobalOptions } from './common.js';
 
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('whole galleries: copy between a directory and PostgreSQL');
+  const store = requireSubcommand(program.command('store').description('whole galleries: copy between a directory and PostgreSQL'));
   withGlobalOptions(
     store
       .command('copy')
       .description('copy every face, the model binding and the threshold into an empty gallery, then compare counts and checksums')
       .argument('<from>', 'store directory or postgres://… URL')
       .argument('<to>', 'store directory or postgres://… URL (must be empty)'),
+    { runsModels: false },
   ).action(
     action(async (fromLocation: string, toLocation: string, opts: GlobalOptions) => {
       const [{ copyGallery }, { openGallery }] = await Promise.all([import('../app/store-copy.js'), import('../gallery/index.js')]);

@@ -51,10 +51,27 @@ export function lfwImagePath(name: string, index: number): string {
 
 const INTEGER = /^\d+$/;
 
+/** The longest excerpt of a line an error quotes. */
+const EXCERPT_CHARS = 60;
+
+/**
+ * Part of the file quoted in an error, in double quotes: control characters escaped (`\u0000`: a photo given
+ * as --pairs put raw bytes, NUL included, on the terminal) and at most EXCERPT_CHARS characters, then "…".
+ */
+export function quoteExcerpt(text: string): string {
+  const chars = [...text];
+  const shown = chars.slice(0, EXCERPT_CHARS).join('');
+  // eslint-disable-next-line no-control-regex
+  const escaped = shown.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd"\\]/g, (c) =>
+    c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `"${escaped}${chars.length > EXCERPT_CHARS ? '…' : ''}"`;
+}
+
 function parseIndex(token: string, lineNo: number, label: string, line: string): number {
   const n = Number(token);
   if (!INTEGER.test(token) || !Number.isSafeInteger(n) || n < 1) {
-    throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: image number "${token}" is not a positive integer in "${line}"`, label);
+    throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: image number ${quoteExcerpt(token)} is not a positive integer in ${quoteExcerpt(line)}`, label);
   }
   return n;
 }
@@ -91,7 +108,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
       const h = parseHeader(tokens);
       if (h) {
         if (h.folds < 1 || h.pairsPerClassPerFold < 1) {
-          throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: header "${line}" must give positive counts`, label);
+          throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: header ${quoteExcerpt(line)} must give positive counts`, label);
         }
         header = h;
         headerLine = lineNo;
@@ -108,7 +125,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
     } else if (tokens.length === 4) {
       const [n1, i1, n2, i2] = tokens as [string, string, string, string];
       if (n1 === n2) {
-        throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: a different-person line names "${n1}" twice`, label);
+        throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: a different-person line names ${quoteExcerpt(n1)} twice`, label);
       }
       parsed.push({
         a: lfwImagePath(n1, parseIndex(i1, lineNo, label, line)),
@@ -118,7 +135,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
     } else {
       throw new FacectlError(
         ExitCode.USAGE,
-        `line ${lineNo}: expected "Name i j" (same person) or "Name1 i Name2 j" (different people), got "${line}"`,
+        `line ${lineNo}: expected "Name i j" (same person) or "Name1 i Name2 j" (different people), got ${quoteExcerpt(line)}`,
         label,
       );
     }

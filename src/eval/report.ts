@@ -2,7 +2,7 @@
  * Writes one evaluation's report folder: reports/<dataset>-<model>-<timestamp>/ with
  * metrics.json, report.md, failures.csv and the chart PNGs.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -78,12 +78,33 @@ function createReportDir(root: string, base: string): string {
 }
 
 
+/** The folders of `dir`'s path that do not exist yet, outermost first (what makePrivateDirs will make). */
+function missingFolders(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !existsSync(d) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
+  return missing;
+}
+
+/**
+ * After a failed write (a full disk): the report folder this run made goes, with what it holds, and so do the
+ * folders above it that this run made, if still empty (another run may have put its report there meanwhile).
+ */
+function removeUnfinished(dir: string | undefined, madeAbove: readonly string[]): void {
+  try {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const d of [...madeAbove].reverse()) rmdirSync(d);
+  } catch {
+    /* best effort: the error being reported matters more */
+  }
+}
+
 export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
   const createdAt = input.createdAt ?? new Date();
   const base = `${slug(input.dataset.name)}-${slug(input.model.id)}-${timestampOf(createdAt)}`;
-  let dir: string;
+  const madeAbove = missingFolders(reportsRoot);
+  let made: string | undefined;
   try {
-    dir = createReportDir(reportsRoot, base);
+    const dir = (made = createReportDir(reportsRoot, base));
     const charts = input.charts.map((c) => {
       const file = path.join(dir, path.basename(c.file));
       writeNewPrivateFile(file, c.png);
@@ -112,6 +133,8 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
     );
     return { dir, metricsJson, markdown, failuresCsv, charts };
   } catch (e) {
+    // A partial report (charts without metrics.json, a truncated report.md) would read as a finished one.
+    removeUnfinished(made, madeAbove);
     if (e instanceof FacectlError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the report (${code})`, reportsRoot);

@@ -5,7 +5,7 @@
  * parsers (pnm.ts, bmp.ts) because sharp's prebuilt libvips has no loader for them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
@@ -130,9 +130,21 @@ let stdinBytes: Promise<Buffer> | undefined;
 function readStdinOnce(maxBytes: number): Promise<Buffer> {
   stdinBytes ??= (async () => {
     if (process.stdin.isTTY) throw new FacectlError(ExitCode.USAGE, `"${STDIN_PHOTO}" reads the photo from standard input, but nothing is piped in (e.g. facectl login - < photo.jpg)`);
-    return readCapped(process.stdin as AsyncIterable<Buffer>, maxBytes, '(standard input)');
+    // `login - < some/folder`: the stream ends with no bytes (node drops EISDIR), which read as an empty file (exit 6).
+    if (stdinIsDirectory()) throw new FacectlError(ExitCode.NOT_FOUND, 'is a directory, not an image', STDIN_LABEL);
+    return readCapped(process.stdin as AsyncIterable<Buffer>, maxBytes, STDIN_LABEL);
   })();
   return stdinBytes;
+}
+
+const STDIN_LABEL = '(standard input)';
+
+function stdinIsDirectory(): boolean {
+  try {
+    return fstatSync(0).isDirectory();
+  } catch {
+    return false; // no descriptor 0 to look at: reading it says what is wrong
+  }
 }
 
 /** A stream's bytes, stopping with BAD_IMAGE as soon as they pass `maxBytes` (its size is not known ahead). */
@@ -152,7 +164,7 @@ async function readCapped(stream: AsyncIterable<Buffer>, maxBytes: number, label
  * undecodable → BAD_IMAGE.
  */
 export async function decodeImageFile(file: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<DecodedImage> {
-  if (file === STDIN_PHOTO) return decodeImageBytes(await readStdinOnce(limits.maxBytes), '(standard input)', limits);
+  if (file === STDIN_PHOTO) return decodeImageBytes(await readStdinOnce(limits.maxBytes), STDIN_LABEL, limits);
   let size: number;
   let regular: boolean;
   try {
