@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { describeIoError, ExitCode, printable } from '../errors.js';
 import { redactText } from '../redact-url.js';
 import { registerCluster } from './cluster.js';
+import { requireSubcommand } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEmbed } from './embed.js';
@@ -50,6 +51,8 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
   registerServe(program);
   registerCluster(program);
   registerDemo(program);
+  // `facectl` alone or `facectl help nosuch`: one line saying what is missing or unknown, as other parse errors.
+  requireSubcommand(program);
   return program;
 }
 

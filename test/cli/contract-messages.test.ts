@@ -115,6 +115,8 @@ describe('what a command says', () => {
       [['store'], "facectl: 'store' needs a command: copy (run with --help for usage)"],
       [['index', 'bogus'], "facectl: unknown command 'index bogus' (commands: rebuild) (run with --help for usage)"],
       [['models', 'help', 'nosuch'], "facectl: unknown command 'models nosuch' (commands: list, prepare, add, prune, remove) (run with --help for usage)"],
+      [[], 'facectl: missing command (facectl demo to try it on sample photos; facectl --help lists them all) (run with --help for usage)'],
+      [['help', 'nosuch'], "facectl: unknown command 'nosuch' (run with --help for usage)"],
     ];
     for (const [argv, line] of cases) {
       const r = runCli(argv);
@@ -126,7 +128,7 @@ describe('what a command says', () => {
     expect(help.stdout).toMatch(/^Usage: facectl index rebuild/);
   });
 
-  it('requireSubcommand serves the program itself too (for main.ts: `facectl`, `facectl help nosuch`)', () => {
+  it('requireSubcommand serves the program itself too (`facectl`, `facectl help nosuch`)', () => {
     const run = (argv: string[]) => {
       const errors: string[] = [];
       const program = new Command('facectl').exitOverride().configureOutput({ writeErr: (t) => void errors.push(t), writeOut: () => undefined });

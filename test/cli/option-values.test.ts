@@ -87,7 +87,7 @@ describe('number options', () => {
     }
     const threads = runCli(['detect', photo, '--threads', '0x2']);
     expect(threads.code, threads.stderr).toBe(ExitCode.USAGE);
-    expect(threads.stderr).toBe('facectl: --threads must be a number, got "0x2"\n');
+    expect(threads.stderr).toBe('facectl: --threads must be an integer in [0, 256], got "0x2"\n');
     expect(existsSync(store)).toBe(false);
   });
 
