@@ -11,13 +11,14 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExitCode, FacectlError } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { buildToyEmbedderOnnx } from '../../src/models/onnx/toy-embedder.js';
 import { findEmbedderSpec } from '../../src/models/resolve.js';
 import { pruneModelsCache } from '../../src/models/prune.js';
 import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
 import { addUserModel, listUserModels, removeUserModel, verifyUserModelFile } from '../../src/models/user-models.js';
 import { runCli } from '../helpers/cli.js';
+import { refusal } from '../helpers/refusal.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -38,17 +39,6 @@ async function registered(tag: string): Promise<string> {
   process.env.FACECTL_USER_MODELS_DIR = dir;
   await addUserModel(TOY, { id: 'toy' });
   return dir;
-}
-
-/** What `fn` throws: its exit code and one line. */
-async function refusal(fn: () => Promise<unknown>): Promise<{ code: number; line: string }> {
-  try {
-    await fn();
-  } catch (err) {
-    if (!(err instanceof FacectlError)) throw err;
-    return { code: err.code, line: err.oneLine() };
-  }
-  throw new Error('not refused');
 }
 
 /** Every way a command changes the registry or prunes by it: refused. */

@@ -18,6 +18,7 @@ import { findEmbedderSpec } from '../../src/models/resolve.js';
 import { addUserModel, listUserDetectors, listUserModels } from '../../src/models/user-models.js';
 import { FaceEmbedder } from '../../src/pipeline/embedder.js';
 import { runCli } from '../helpers/cli.js';
+import { refusal } from '../helpers/refusal.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-user-models-validate-'));
 const dir = path.join(tmp, 'user-models');
@@ -42,16 +43,6 @@ const withEntry = (change: Record<string, unknown>) => {
   for (const [k, v] of Object.entries(change)) if (v === undefined) delete entry[k];
   return { version: 1, embedders: [entry], detectors: [] };
 };
-
-async function refusal(fn: () => Promise<unknown>): Promise<{ code: number; line: string }> {
-  try {
-    await fn();
-  } catch (err) {
-    if (!(err instanceof FacectlError)) throw err;
-    return { code: err.code, line: err.oneLine() };
-  }
-  throw new Error('not refused');
-}
 
 describe('user-models.json is validated before use', () => {
   // Made when the test runs: `good` is read in beforeAll.
