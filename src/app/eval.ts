@@ -18,6 +18,7 @@ import {
   makeIdentificationSplit,
   findMissingPairImages,
   readPairsFile,
+  removeReport,
   renderEvalCharts,
   scanIdentityFolders,
   summarizeFailures,
@@ -181,17 +182,38 @@ export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpi
 }
 
 /**
- * --calibrate: the threshold into the store's manifest (login uses it) and into the metrics. A threshold
- * whose rate cannot be measured (too few negatives for the target) is reported and not written.
+ * --calibrate, first half: the threshold at the target rate, into the metrics (so the report gives it). Whether
+ * it goes into the store is decided here (not when its rate cannot be measured: too few negatives for the
+ * target); writeCalibration writes it, after the report.
  */
-async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): Promise<CalibrationOutcome | null> {
+function chooseCalibration(plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): PendingCalibration | null {
   if (!req.calibrate) return null;
   const c = chooseThreshold(m, req.calibrate.targetFpr, req.targetFpir);
   m.metrics.calibration = { ...c.calibration, basis: c.basis, written: c.calibration.reliable };
-  const store = req.calibrate.gallery.location;
-  if (!c.calibration.reliable) return { value: c.calibration.threshold, store, written: false, note: c.calibration.note };
-  await calibrateStoreThreshold(req.calibrate.gallery, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
-  return { value: c.calibration.threshold, store, written: true, note: c.calibration.note };
+  const outcome = { value: c.calibration.threshold, store: req.calibrate.gallery.location, written: c.calibration.reliable, note: c.calibration.note };
+  return { outcome, write: { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis } };
+}
+
+interface PendingCalibration {
+  outcome: CalibrationOutcome;
+  write: Parameters<typeof calibrateStoreThreshold>[2];
+}
+
+/**
+ * --calibrate, second half, once the report is written: the threshold into the store's manifest (login uses
+ * it). Should that fail (the store locked, another model enrolled meanwhile), the report, which gives the
+ * threshold as written, is removed and the error says so: a failed eval leaves the store as it was.
+ */
+async function writeCalibration(pipeline: FacePipeline, pending: PendingCalibration | null, req: EvalRequest, report: WrittenReport): Promise<void> {
+  if (!pending || !pending.outcome.written) return;
+  try {
+    await calibrateStoreThreshold(req.calibrate!.gallery, pipeline.embedderInfo!, pending.write);
+  } catch (err) {
+    removeReport(report);
+    if (err instanceof FacectlError)
+      throw new FacectlError(err.code, `${err.message}; threshold not written to the store, and the report ${report.dir} was removed (it gave it as written)`, err.file);
+    throw err;
+  }
 }
 
 /** What --calibrate did: the threshold, and whether it went into the store (not when its rate is unmeasured). */
@@ -204,7 +226,7 @@ export interface CalibrationOutcome {
 
 /**
  * Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. Charts are
- * only pictures of the metrics: if drawing fails, the report (whose threshold may already be in the store)
+ * only pictures of the metrics: if drawing fails, the report (whose threshold goes into the store next)
  * is written without them.
  */
 function writeEvalReport(
@@ -254,8 +276,11 @@ export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalR
   hooks.onEmbedded?.(embedded);
   const metricsStart = performance.now();
   const m = measure(plan, (img) => embedded.results.get(img), req);
-  const calibrated = await calibrateStore(pipeline, plan, m, req);
+  // The report first, the threshold after it: a report that cannot be written must leave the store as it was.
+  const pending = chooseCalibration(plan, m, req);
+  const calibrated = pending?.outcome ?? null;
   const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  await writeCalibration(pipeline, pending, req, report);
   return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 

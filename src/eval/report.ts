@@ -98,6 +98,11 @@ function removeUnfinished(dir: string | undefined, madeAbove: readonly string[])
   }
 }
 
+/** A written report's folder and what it holds (its threshold could not go into the store after all). */
+export function removeReport(report: WrittenReport): void {
+  removeUnfinished(report.dir, []);
+}
+
 export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
   const createdAt = input.createdAt ?? new Date();
   const base = `${slug(input.dataset.name)}-${slug(input.model.id)}-${timestampOf(createdAt)}`;

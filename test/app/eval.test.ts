@@ -3,7 +3,7 @@
  * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present;
  * a whole run through a stand-in pipeline when the charts cannot be drawn.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -11,6 +11,7 @@ import { chooseThreshold, measure, planEval, runEval, type EvalMeasurement, type
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
+import type { Gallery } from '../../src/gallery/types.js';
 
 /** Set to make renderEvalCharts throw (a chart bug) in the test that needs it; the real one otherwise. */
 const chartBug = vi.hoisted(() => ({ message: '' }));
@@ -189,5 +190,82 @@ describe('runEval', () => {
     } finally {
       chartBug.message = '';
     }
+  });
+});
+
+/** A pipeline that embeds photo <person>/<k>.jpg as lookupFor(16) does. */
+function toyPipeline(root: string): FacePipeline {
+  const embedding = lookupFor(16);
+  return {
+    embedderInfo: { spec: { id: 'toy', dim: 16 }, fingerprint: 'toy', detector: 'blazeface' },
+    detector: { id: 'blazeface' },
+    decodeBytes: async () => ({}),
+    processImage: async (_image: unknown, _policy: unknown, _opts: unknown, file: string) => [
+      { embedding: (embedding(path.relative(root, file)) as { embedding: Float32Array }).embedding },
+    ],
+  } as unknown as FacePipeline;
+}
+
+/** A gallery that records the thresholds written into it; `failWrite` makes the write fail as a locked store does. */
+function recordingGallery(failWrite = false) {
+  const written: number[] = [];
+  const gallery = {
+    location: '/tmp/toy-store',
+    info: async () => ({ model: null, faces: 0 }),
+    mutate: async (fn: (draft: unknown) => Promise<void>) => {
+      if (failWrite) throw new FacectlError(ExitCode.STORE_ERROR, 'store is locked by another facectl process', '/tmp/toy-store');
+      await fn({ model: null, setThreshold: async (t: { value: number }) => void written.push(t.value) });
+    },
+  } as unknown as Gallery;
+  return { gallery, written };
+}
+
+async function exitOf(p: Promise<unknown>): Promise<FacectlError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(FacectlError);
+    return err as FacectlError;
+  }
+  throw new Error('expected a FacectlError');
+}
+
+describe('runEval --calibrate: the report first, then the threshold', () => {
+  it('a report that cannot be written leaves the store unchanged (exit 11)', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery();
+    const reportsDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-')), 'reports');
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const plan = planEval(req);
+    // The reports folder turns into a file after planning (or the disk fills): the report cannot be written.
+    rmSync(reportsDir, { recursive: true, force: true });
+    writeFileSync(reportsDir, 'not a folder');
+    const err = await exitOf(runEval(toyPipeline(root), plan, req));
+    expect(err.code).toBe(ExitCode.STORE_ERROR);
+    expect(err.message).toMatch(/cannot write the report/);
+    expect(written).toEqual([]);
+  });
+
+  it('a threshold that cannot be written removes the report, and the error says so', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery(true);
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const err = await exitOf(runEval(toyPipeline(root), planEval(req), req));
+    expect(err.code).toBe(ExitCode.STORE_ERROR);
+    expect(err.message).toMatch(/^store is locked by another facectl process; threshold not written to the store, and the report .* was removed/);
+    expect(written).toEqual([]);
+    expect(readdirSync(reportsDir)).toEqual([]);
+  });
+
+  it('both written when both can be', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery();
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const r = await runEval(toyPipeline(root), planEval(req), req);
+    expect(written).toEqual([r.calibrated!.value]);
+    expect(r.calibrated!.written).toBe(true);
+    expect(existsSync(r.report.metricsJson)).toBe(true);
   });
 });
