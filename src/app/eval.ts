@@ -18,6 +18,8 @@ import {
   makeIdentificationSplit,
   findMissingPairImages,
   readPairsFile,
+  prepareReportsFolder,
+  discardReportsFolder,
   removeReport,
   renderEvalCharts,
   scanIdentityFolders,
@@ -32,6 +34,7 @@ import {
   type IdentificationSplit,
   type ImageFailure,
   type PairProtocol,
+  type ReportsFolder,
   type VerificationResult,
   type WrittenReport,
 } from '../eval/index.js';
@@ -75,6 +78,8 @@ export interface EvalPlan {
   protocol: PairProtocol | null;
   split: IdentificationSplit | null;
   images: string[];
+  /** Made and checked writable while planning; a failed run removes what it made (discardPlan). */
+  reports: ReportsFolder;
 }
 
 export interface EvalMeasurement {
@@ -105,7 +110,14 @@ export function planEval(req: EvalRequest): EvalPlan {
   const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
   const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
-  return { root, dataset, protocol, split, images };
+  // Last, so that nothing else planned can fail after the folder is made; a step after planning that fails calls discardPlan.
+  const reports = prepareReportsFolder(req.reportsDir);
+  return { root, dataset, protocol, split, images, reports };
+}
+
+/** A run that failed after planning (the model would not load, a model error while embedding): the report folders it made, if still empty, go. */
+export function discardPlan(plan: EvalPlan): void {
+  discardReportsFolder(plan.reports);
 }
 
 /**
@@ -204,12 +216,12 @@ interface PendingCalibration {
  * it). Should that fail (the store locked, another model enrolled meanwhile), the report, which gives the
  * threshold as written, is removed and the error says so: a failed eval leaves the store as it was.
  */
-async function writeCalibration(pipeline: FacePipeline, pending: PendingCalibration | null, req: EvalRequest, report: WrittenReport): Promise<void> {
+async function writeCalibration(pipeline: FacePipeline, plan: EvalPlan, pending: PendingCalibration | null, req: EvalRequest, report: WrittenReport): Promise<void> {
   if (!pending || !pending.outcome.written) return;
   try {
     await calibrateStoreThreshold(req.calibrate!.gallery, pipeline.embedderInfo!, pending.write);
   } catch (err) {
-    removeReport(report);
+    removeReport(report, plan.reports.made);
     if (err instanceof FacectlError)
       throw new FacectlError(err.code, `${err.message}; threshold not written to the store, and the report ${report.dir} was removed (it gave it as written)`, err.file);
     throw err;
@@ -248,7 +260,7 @@ function writeEvalReport(
   } catch (err) {
     chartsFailed = errorLine(err);
   }
-  const report = writeReport(req.reportsDir, {
+  const report = writeReport(plan.reports, {
     metrics: m.metrics,
     charts,
     failures: m.failures,
@@ -269,6 +281,15 @@ export interface EvalHooks {
 }
 
 export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks = {}): Promise<EvalOutcome> {
+  try {
+    return await evaluate(pipeline, plan, req, hooks);
+  } catch (err) {
+    discardPlan(plan);
+    throw err;
+  }
+}
+
+async function evaluate(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks): Promise<EvalOutcome> {
   // A store built with another model or detector refuses the threshold: say so before hours of embedding.
   if (req.calibrate) await checkCalibrationTarget(req.calibrate.gallery, pipeline.embedderInfo!);
   const started = performance.now();
@@ -280,7 +301,7 @@ export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalR
   const pending = chooseCalibration(plan, m, req);
   const calibrated = pending?.outcome ?? null;
   const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
-  await writeCalibration(pipeline, pending, req, report);
+  await writeCalibration(pipeline, plan, pending, req, report);
   return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 

@@ -124,15 +124,21 @@ async function evalCommand(opts: EvalOpts): Promise<void> {
 
 async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> {
   // The evaluation code (metrics, charts, canvas) loads only for this command.
-  const [{ planEval, runEval }, { formatSummaryTable }, { runtimeVersions }] = await Promise.all([
+  const [{ planEval, runEval, discardPlan }, { formatSummaryTable }, { runtimeVersions }] = await Promise.all([
     import('../app/eval.js'),
     import('../eval/index.js'),
     import('./versions.js'),
   ]);
   const req = evalRequest(opts, gallery, runtimeVersions());
   const plan = planEval(req);
-  // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.
-  const pipeline = gallery ? await loadPipelineForStore(opts, gallery) : await loadPipeline(opts);
+  let pipeline;
+  try {
+    // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.
+    pipeline = gallery ? await loadPipelineForStore(opts, gallery) : await loadPipeline(opts);
+  } catch (err) {
+    discardPlan(plan); // the reports folder planning made (runEval does the same after this)
+    throw err;
+  }
   const r = await withSpinner(opts, `embedding ${plan.images.length} images`, (spinner) => {
     const started = performance.now();
     return runEval(pipeline, plan, req, {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chooseThreshold, measure, planEval, runEval, type EvalMeasurement, type EvalRequest } from '../../src/app/eval.js';
-import { ExitCode, FacectlError } from '../../src/errors.js';
+import { ExitCode, FacectlError, ModelError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
 import type { Gallery } from '../../src/gallery/types.js';
@@ -37,7 +37,7 @@ function folderDataset(people: number, photos: number): string {
 }
 
 const request = (datasetDir: string, extra: Partial<EvalRequest> = {}): EvalRequest => ({
-  datasetDir, verification: true, seed: 42, face: 'center', cache: false, charts: false, reportsDir: 'unused',
+  datasetDir, verification: true, seed: 42, face: 'center', cache: false, charts: false, reportsDir: mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreports-')),
   provenance: { command: 'test', versions: {} }, ...extra,
 });
 
@@ -267,5 +267,37 @@ describe('runEval --calibrate: the report first, then the threshold', () => {
     expect(written).toEqual([r.calibrated!.value]);
     expect(r.calibrated!.written).toBe(true);
     expect(existsSync(r.report.metricsJson)).toBe(true);
+  });
+});
+
+describe('the reports folder is made and checked while planning, before any model loads', () => {
+  it('a file in the --reports path fails the plan (exit 11), not the report after the embedding', () => {
+    const root = folderDataset(12, 3);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-')), 'a-file');
+    writeFileSync(file, 'x');
+    let err: unknown;
+    try {
+      planEval(request(root, { reportsDir: path.join(file, 'reports') }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.STORE_ERROR);
+    expect((err as FacectlError).message).toBe('cannot write the report here (ENOTDIR)');
+  });
+
+  it('the folders planning made are removed when a later step fails, kept when the report is written', async () => {
+    const root = folderDataset(12, 3);
+    const outer = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const reportsDir = path.join(outer, 'new', 'reports');
+    const req = request(root, { reportsDir });
+    const plan = planEval(req);
+    expect(existsSync(reportsDir)).toBe(true);
+    const broken = { ...toyPipeline(root), processImage: async () => { throw new ModelError('toy', 'cannot run'); } } as unknown as FacePipeline;
+    await expect(runEval(broken, plan, req)).rejects.toBeInstanceOf(ModelError);
+    expect(readdirSync(outer)).toEqual([]);
+    const again = planEval(req);
+    const r = await runEval(toyPipeline(root), again, req);
+    expect(path.dirname(r.report.dir)).toBe(reportsDir);
   });
 });
