@@ -102,12 +102,18 @@ export interface EvalOutcome {
 export function planEval(req: EvalRequest): EvalPlan {
   const root = path.resolve(req.datasetDir);
   const dataset = limitIdentities(scanIdentityFolders(root), req.maxIdentities);
-  const pairsFile = req.verification ? findPairsFile(root, req.pairsFile) : null;
+  // A pairs file serves verification and '--identification pairs' (its photos); without either it would do nothing.
+  if (!req.verification && req.pairsFile !== undefined && req.identification !== 'pairs')
+    throw new FacectlError(ExitCode.USAGE, `--pairs does nothing with --no-verification unless --identification pairs (identification over its photos)`);
+  const pairsFile = req.verification || req.identification === 'pairs' ? findPairsFile(root, req.pairsFile) : null;
+  if (!req.verification && req.identification === 'pairs' && !pairsFile)
+    throw new FacectlError(ExitCode.USAGE, `--identification pairs with --no-verification needs a pairs file (--pairs, or pairs.txt in ${root}); --identification full uses every photo`);
   if (pairsFile && req.maxIdentities !== undefined)
     throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
-  const protocol = !req.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed: req.seed });
-  if (pairsFile && protocol) refuseMissingPairImages(protocol, pairsFile, root);
-  const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
+  const pairs = pairsFile ? readPairsFile(pairsFile) : req.verification ? generatePairs(dataset, { seed: req.seed }) : null;
+  if (pairsFile && pairs) refuseMissingPairImages(pairs, pairsFile, root);
+  const protocol = req.verification ? pairs : null;
+  const split = identificationSplit(dataset, pairs, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
   const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
   // Last, so that nothing else planned can fail after the folder is made; a step after planning that fails calls discardPlan.
@@ -130,10 +136,11 @@ function refuseMissingPairImages(protocol: PairProtocol, pairsFile: string, root
     throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${missing[0]}): is --dataset the folder it was written for?`);
 }
 
-/** The identification split over every image ('full') or only the verification images ('pairs': no extra embedding). */
+/** The identification split over every image ('full') or only the pairs' images ('pairs': with verification, no extra embedding). */
 function identificationSplit(dataset: FolderDataset, protocol: PairProtocol | null, scope: IdentificationScope, req: EvalRequest): IdentificationSplit | null {
   if (scope === 'none') return null;
-  const source = scope === 'pairs' && protocol ? restrictTo(dataset, imagesOfPairs(protocol.pairs)) : dataset;
+  if (scope === 'pairs' && !protocol) throw new Error('identification over the pairs without a pairs protocol'); // planEval refuses it first
+  const source = scope === 'pairs' ? restrictTo(dataset, imagesOfPairs(protocol!.pairs)) : dataset;
   return makeIdentificationSplit(source, { gallerySize: req.gallerySize, openSetFraction: req.openSetFraction, seed: req.seed });
 }
 

@@ -102,6 +102,31 @@ describe('planEval', () => {
     expect((err as FacectlError).message).toBe(`2 photo(s) named by ${path.join(root, 'pairs.txt')} are not in ${root} (first: Ann/Ann_0003.jpg): is --dataset the folder it was written for?`);
   });
 
+  it('--no-verification: --pairs only with --identification pairs, which reads the pairs file; refused where it would do nothing', () => {
+    const root = folderDataset(4, 3);
+    const pairs = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalpairs-')), 'pairs.txt');
+    const lines = 'person0\t1\t2\nperson1\t1\t2\nperson0\t1\tperson2\t1\n';
+    writeFileSync(pairs, lines);
+    // LFW naming: person0/person0_0001.jpg …
+    const named = [[0, 1], [0, 2], [1, 1], [1, 2], [2, 1]].map(([p, k]) => `person${p}/person${p}_000${k}.jpg`);
+    for (const f of named) writeFileSync(path.join(root, f), 'x');
+    const noVer = (extra: Partial<EvalRequest>) => request(root, { verification: false, ...extra });
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs })))).toMatch(/^--pairs does nothing with --no-verification unless --identification pairs/);
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs, identification: 'full' })))).toMatch(/^--pairs does nothing/);
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs, identification: 'none' })))).toMatch(/^--pairs does nothing/);
+    // No pairs file at all: 'pairs' used to turn silently into 'full'.
+    expect(usageError(() => planEval(noVer({ identification: 'pairs' })))).toMatch(/^--identification pairs with --no-verification needs a pairs file/);
+    const plan = planEval(noVer({ pairsFile: pairs, identification: 'pairs' }));
+    expect(plan.protocol).toBeNull();
+    expect([...plan.images].sort()).toEqual(named);
+    // A missing --pairs file is NOT_FOUND here too (it was never even looked at).
+    expect(() => planEval(noVer({ pairsFile: pairs + '.missing', identification: 'pairs' }))).toThrow(/pairs file not found/);
+    // pairs.txt in the dataset serves --identification pairs as --pairs does; without verification the default stays 'full'.
+    writeFileSync(path.join(root, 'pairs.txt'), lines);
+    expect(planEval(noVer({ identification: 'pairs' })).images).toHaveLength(5);
+    expect(planEval(noVer({})).images).toHaveLength(17);
+  });
+
   it('--max-identities keeps the first identities only', () => {
     const plan = planEval(request(folderDataset(10, 2), { maxIdentities: 3 }));
     expect(plan.dataset.identities.map((i) => i.name)).toEqual(['person0', 'person1', 'person2']);
