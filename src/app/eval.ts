@@ -78,6 +78,8 @@ export interface EvalPlan {
   protocol: PairProtocol | null;
   split: IdentificationSplit | null;
   images: string[];
+  /** The pairs file read (verification, or --identification pairs), recorded in the report. */
+  pairsFile: { path: string; sha256: string } | null;
   /** Made and checked writable while planning; a failed run removes what it made (discardPlan). */
   reports: ReportsFolder;
 }
@@ -118,7 +120,8 @@ export function planEval(req: EvalRequest): EvalPlan {
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
   // Last, so that nothing else planned can fail after the folder is made; a step after planning that fails calls discardPlan.
   const reports = prepareReportsFolder(req.reportsDir);
-  return { root, dataset, protocol, split, images, reports };
+  const pairsRecord = pairs?.file && pairs.sha256 ? { path: pairs.file, sha256: pairs.sha256 } : null;
+  return { root, dataset, protocol, split, images, pairsFile: pairsRecord, reports };
 }
 
 /** A run that failed after planning (the model would not load, a model error while embedding): the report folders it made, if still empty, go. */
@@ -273,7 +276,7 @@ function writeEvalReport(
     failures: m.failures,
     command: req.provenance.command,
     versions: req.provenance.versions,
-    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length },
+    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length, ...(plan.pairsFile ? { pairsFile: plan.pairsFile } : {}) },
     model: { id: model.spec.id, hash: model.fingerprint, detector: pipeline.detector.id },
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },

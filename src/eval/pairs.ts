@@ -9,6 +9,7 @@
  *   same        `Name  i  j`          -> Name/Name_000i.jpg vs Name/Name_000j.jpg
  *   different   `Name1  i  Name2  j`  -> Name1/Name1_000i.jpg vs Name2/Name2_000j.jpg
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -39,8 +40,10 @@ export interface PairProtocol {
   description: string;
   foldCount: number;
   pairs: ImagePair[];
-  /** The pairs file, when source is 'pairs-file'. */
+  /** The pairs file, when source is 'pairs-file' (absolute when read from disk). */
   file?: string;
+  /** sha256 of the pairs file's bytes, when read from disk: which protocol the figures are for. */
+  sha256?: string;
   generation?: PairGenerationInfo;
 }
 
@@ -197,14 +200,15 @@ function refuseFoldLayout(parsed: readonly { same: boolean; line: number }[], he
 
 /** Read and parse a pairs file; NOT_FOUND when it is missing or unreadable. */
 export function readPairsFile(file: string): PairProtocol {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new FacectlError(ExitCode.NOT_FOUND, code === 'ENOENT' ? 'pairs file not found' : `cannot read pairs file (${code})`, file);
   }
-  return parseLfwPairs(text, file);
+  const protocol = parseLfwPairs(bytes.toString('utf8'), file);
+  return { ...protocol, file: path.resolve(file), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**

@@ -3,7 +3,8 @@
  * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present;
  * a whole run through a stand-in pipeline when the charts cannot be drawn.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -324,5 +325,28 @@ describe('the reports folder is made and checked while planning, before any mode
     const again = planEval(req);
     const r = await runEval(toyPipeline(root), again, req);
     expect(path.dirname(r.report.dir)).toBe(reportsDir);
+  });
+});
+
+describe('the report records the pairs file', () => {
+  it('metrics.json and report.md give its absolute path and sha256, whatever path was typed', async () => {
+    const root = folderDataset(4, 0);
+    const pairsFile = path.join(root, 'pairs.txt');
+    writeFileSync(pairsFile, '2\t1\nperson0\t1\t2\nperson0\t1\tperson1\t1\nperson1\t1\t2\nperson2\t1\tperson3\t1\n');
+    // LFW names the photos person0/person0_0001.jpg: lay them out so.
+    for (let p = 0; p < 4; p++) for (const k of [1, 2]) writeFileSync(path.join(root, `person${p}`, `person${p}_000${k}.jpg`), 'x');
+    const req = request(root, { pairsFile: path.relative(process.cwd(), pairsFile), identification: 'none' });
+    const pipeline = {
+      ...toyPipeline(root),
+      processImage: async (_i: unknown, _p: unknown, _o: unknown, file: string) => {
+        const [, p, k] = /person(\d)_000(\d)\.jpg$/.exec(file)!.map(Number);
+        return [{ embedding: (lookupFor(16)(`person${p}/${k}.jpg`) as { embedding: Float32Array }).embedding }];
+      },
+    } as unknown as FacePipeline;
+    const r = await runEval(pipeline, planEval(req), req);
+    const metrics = JSON.parse(readFileSync(r.report.metricsJson, 'utf8'));
+    const sha256 = createHash('sha256').update(readFileSync(pairsFile)).digest('hex');
+    expect(metrics.dataset.pairsFile).toEqual({ path: pairsFile, sha256 });
+    expect(readFileSync(r.report.markdown, 'utf8')).toContain(`| Pairs file | ${pairsFile} (sha256 ${sha256}) |`);
   });
 });
