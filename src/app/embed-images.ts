@@ -5,7 +5,8 @@
  * any other failure (a model that cannot run) stops the embedding and is never cached.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { EmbeddingCache, EmbeddingResult } from '../eval/index.js';
 import { isPhotoProblem } from '../errors.js';
@@ -80,8 +81,12 @@ export async function embedImages(
     let bytes: Buffer | null = null;
     let sha: string | null = null;
     try {
-      bytes = await readFile(file);
-      sha = createHash('sha256').update(bytes).digest('hex');
+      const read = await readRegularFile(file);
+      if (typeof read === 'string') result = { ok: false, reason: `not a regular file (${read})` };
+      else {
+        bytes = read;
+        sha = createHash('sha256').update(bytes).digest('hex');
+      }
     } catch (err) {
       result = { ok: false, reason: `unreadable file (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
     }
@@ -113,6 +118,25 @@ export async function embedImages(
     seconds: (performance.now() - t0) / 1000,
     imagesPerSecond: embedded ? embedded / (embedMs / 1000) : 0,
   };
+}
+
+/**
+ * A photo's bytes, or what it is when it is not a regular file (links followed). Opened without blocking and checked
+ * on the open file: a FIFO named in a pairs file would hang the reading for ever, a link to /dev/zero would read
+ * without end (the folder scan skips both; a pairs file names photos by hand).
+ */
+async function readRegularFile(file: string): Promise<Buffer | string> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      if (st.isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+      return st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file';
+    }
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function embedOne(pipeline: FacePipeline, bytes: Uint8Array, file: string, policy: FacePolicy): Promise<EmbeddingResult> {

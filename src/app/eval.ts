@@ -18,6 +18,9 @@ import {
   makeIdentificationSplit,
   findMissingPairImages,
   readPairsFile,
+  prepareReportsFolder,
+  discardReportsFolder,
+  removeReport,
   renderEvalCharts,
   scanIdentityFolders,
   summarizeFailures,
@@ -31,6 +34,7 @@ import {
   type IdentificationSplit,
   type ImageFailure,
   type PairProtocol,
+  type ReportsFolder,
   type VerificationResult,
   type WrittenReport,
 } from '../eval/index.js';
@@ -74,6 +78,10 @@ export interface EvalPlan {
   protocol: PairProtocol | null;
   split: IdentificationSplit | null;
   images: string[];
+  /** The pairs file read (verification, or --identification pairs), recorded in the report. */
+  pairsFile: { path: string; sha256: string } | null;
+  /** Made and checked writable while planning; a failed run removes what it made (discardPlan). */
+  reports: ReportsFolder;
 }
 
 export interface EvalMeasurement {
@@ -96,15 +104,29 @@ export interface EvalOutcome {
 export function planEval(req: EvalRequest): EvalPlan {
   const root = path.resolve(req.datasetDir);
   const dataset = limitIdentities(scanIdentityFolders(root), req.maxIdentities);
-  const pairsFile = req.verification ? findPairsFile(root, req.pairsFile) : null;
+  // A pairs file serves verification and '--identification pairs' (its photos); without either it would do nothing.
+  if (!req.verification && req.pairsFile !== undefined && req.identification !== 'pairs')
+    throw new FacectlError(ExitCode.USAGE, `--pairs does nothing with --no-verification unless --identification pairs (identification over its photos)`);
+  const pairsFile = req.verification || req.identification === 'pairs' ? findPairsFile(root, req.pairsFile) : null;
+  if (!req.verification && req.identification === 'pairs' && !pairsFile)
+    throw new FacectlError(ExitCode.USAGE, `--identification pairs with --no-verification needs a pairs file (--pairs, or pairs.txt in ${root}); --identification full uses every photo`);
   if (pairsFile && req.maxIdentities !== undefined)
     throw new FacectlError(ExitCode.USAGE, `--max-identities cannot shorten a pairs protocol (${pairsFile}); use --no-verification or a dataset without pairs.txt`);
-  const protocol = !req.verification ? null : pairsFile ? readPairsFile(pairsFile) : generatePairs(dataset, { seed: req.seed });
-  if (pairsFile && protocol) refuseMissingPairImages(protocol, pairsFile, root);
-  const split = identificationSplit(dataset, protocol, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
+  const pairs = pairsFile ? readPairsFile(pairsFile) : req.verification ? generatePairs(dataset, { seed: req.seed }) : null;
+  if (pairsFile && pairs) refuseMissingPairImages(pairs, pairsFile, root);
+  const protocol = req.verification ? pairs : null;
+  const split = identificationSplit(dataset, pairs, req.identification ?? (pairsFile ? 'pairs' : 'full'), req);
   const images = [...new Set([...(protocol ? imagesOfPairs(protocol.pairs) : []), ...(split ? splitImages(split) : [])])];
   if (!images.length) throw new FacectlError(ExitCode.USAGE, 'nothing to evaluate: no pairs and no identification images');
-  return { root, dataset, protocol, split, images };
+  // Last, so that nothing else planned can fail after the folder is made; a step after planning that fails calls discardPlan.
+  const reports = prepareReportsFolder(req.reportsDir);
+  const pairsRecord = pairs?.file && pairs.sha256 ? { path: pairs.file, sha256: pairs.sha256 } : null;
+  return { root, dataset, protocol, split, images, pairsFile: pairsRecord, reports };
+}
+
+/** A run that failed after planning (the model would not load, a model error while embedding): the report folders it made, if still empty, go. */
+export function discardPlan(plan: EvalPlan): void {
+  discardReportsFolder(plan.reports);
 }
 
 /**
@@ -117,10 +139,11 @@ function refuseMissingPairImages(protocol: PairProtocol, pairsFile: string, root
     throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${missing[0]}): is --dataset the folder it was written for?`);
 }
 
-/** The identification split over every image ('full') or only the verification images ('pairs': no extra embedding). */
+/** The identification split over every image ('full') or only the pairs' images ('pairs': with verification, no extra embedding). */
 function identificationSplit(dataset: FolderDataset, protocol: PairProtocol | null, scope: IdentificationScope, req: EvalRequest): IdentificationSplit | null {
   if (scope === 'none') return null;
-  const source = scope === 'pairs' && protocol ? restrictTo(dataset, imagesOfPairs(protocol.pairs)) : dataset;
+  if (scope === 'pairs' && !protocol) throw new Error('identification over the pairs without a pairs protocol'); // planEval refuses it first
+  const source = scope === 'pairs' ? restrictTo(dataset, imagesOfPairs(protocol!.pairs)) : dataset;
   return makeIdentificationSplit(source, { gallerySize: req.gallerySize, openSetFraction: req.openSetFraction, seed: req.seed });
 }
 
@@ -181,17 +204,38 @@ export function chooseThreshold(m: EvalMeasurement, targetFpr: number, targetFpi
 }
 
 /**
- * --calibrate: the threshold into the store's manifest (login uses it) and into the metrics. A threshold
- * whose rate cannot be measured (too few negatives for the target) is reported and not written.
+ * --calibrate, first half: the threshold at the target rate, into the metrics (so the report gives it). Whether
+ * it goes into the store is decided here (not when its rate cannot be measured: too few negatives for the
+ * target); writeCalibration writes it, after the report.
  */
-async function calibrateStore(pipeline: FacePipeline, plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): Promise<CalibrationOutcome | null> {
+function chooseCalibration(plan: EvalPlan, m: EvalMeasurement, req: EvalRequest): PendingCalibration | null {
   if (!req.calibrate) return null;
   const c = chooseThreshold(m, req.calibrate.targetFpr, req.targetFpir);
   m.metrics.calibration = { ...c.calibration, basis: c.basis, written: c.calibration.reliable };
-  const store = req.calibrate.gallery.location;
-  if (!c.calibration.reliable) return { value: c.calibration.threshold, store, written: false, note: c.calibration.note };
-  await calibrateStoreThreshold(req.calibrate.gallery, pipeline.embedderInfo!, { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis });
-  return { value: c.calibration.threshold, store, written: true, note: c.calibration.note };
+  const outcome = { value: c.calibration.threshold, store: req.calibrate.gallery.location, written: c.calibration.reliable, note: c.calibration.note };
+  return { outcome, write: { value: c.calibration.threshold, dataset: path.basename(plan.root), targetFpr: c.target, basis: c.basis } };
+}
+
+interface PendingCalibration {
+  outcome: CalibrationOutcome;
+  write: Parameters<typeof calibrateStoreThreshold>[2];
+}
+
+/**
+ * --calibrate, second half, once the report is written: the threshold into the store's manifest (login uses
+ * it). Should that fail (the store locked, another model enrolled meanwhile), the report, which gives the
+ * threshold as written, is removed and the error says so: a failed eval leaves the store as it was.
+ */
+async function writeCalibration(pipeline: FacePipeline, plan: EvalPlan, pending: PendingCalibration | null, req: EvalRequest, report: WrittenReport): Promise<void> {
+  if (!pending || !pending.outcome.written) return;
+  try {
+    await calibrateStoreThreshold(req.calibrate!.gallery, pipeline.embedderInfo!, pending.write);
+  } catch (err) {
+    removeReport(report, plan.reports.made);
+    if (err instanceof FacectlError)
+      throw new FacectlError(err.code, `${err.message}; threshold not written to the store, and the report ${report.dir} was removed (it gave it as written)`, err.file);
+    throw err;
+  }
 }
 
 /** What --calibrate did: the threshold, and whether it went into the store (not when its rate is unmeasured). */
@@ -204,7 +248,7 @@ export interface CalibrationOutcome {
 
 /**
  * Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. Charts are
- * only pictures of the metrics: if drawing fails, the report (whose threshold may already be in the store)
+ * only pictures of the metrics: if drawing fails, the report (whose threshold goes into the store next)
  * is written without them.
  */
 function writeEvalReport(
@@ -226,13 +270,13 @@ function writeEvalReport(
   } catch (err) {
     chartsFailed = errorLine(err);
   }
-  const report = writeReport(req.reportsDir, {
+  const report = writeReport(plan.reports, {
     metrics: m.metrics,
     charts,
     failures: m.failures,
     command: req.provenance.command,
     versions: req.provenance.versions,
-    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length },
+    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length, ...(plan.pairsFile ? { pairsFile: plan.pairsFile } : {}) },
     model: { id: model.spec.id, hash: model.fingerprint, detector: pipeline.detector.id },
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
@@ -247,6 +291,15 @@ export interface EvalHooks {
 }
 
 export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks = {}): Promise<EvalOutcome> {
+  try {
+    return await evaluate(pipeline, plan, req, hooks);
+  } catch (err) {
+    discardPlan(plan);
+    throw err;
+  }
+}
+
+async function evaluate(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest, hooks: EvalHooks): Promise<EvalOutcome> {
   // A store built with another model or detector refuses the threshold: say so before hours of embedding.
   if (req.calibrate) await checkCalibrationTarget(req.calibrate.gallery, pipeline.embedderInfo!);
   const started = performance.now();
@@ -254,8 +307,11 @@ export async function runEval(pipeline: FacePipeline, plan: EvalPlan, req: EvalR
   hooks.onEmbedded?.(embedded);
   const metricsStart = performance.now();
   const m = measure(plan, (img) => embedded.results.get(img), req);
-  const calibrated = await calibrateStore(pipeline, plan, m, req);
+  // The report first, the threshold after it: a report that cannot be written must leave the store as it was.
+  const pending = chooseCalibration(plan, m, req);
+  const calibrated = pending?.outcome ?? null;
   const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  await writeCalibration(pipeline, plan, pending, req, report);
   return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 

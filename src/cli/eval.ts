@@ -80,6 +80,23 @@ function calibrationTarget(opts: EvalOpts, gallery: Gallery | null): Pick<EvalRe
   return { targetFpir: targetFpir ?? CALIBRATE_FPIR, calibrate: { gallery, targetFpr: 1e-3 } };
 }
 
+/**
+ * The command as recorded in the report, to be pasted back into a shell: each argument shell-quoted
+ * (`--dataset 'my data'`), any postgres:// password masked.
+ */
+export function commandLine(args: readonly string[]): string {
+  return ['facectl', ...redactArgs(args)].map(shellQuote).join(' ');
+}
+
+/**
+ * One argument as a POSIX shell reads it back: as is when it holds only characters no shell treats
+ * specially, else in single quotes (an embedded ' written '\''), so "my data" stays one argument.
+ */
+function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The options as an EvalRequest: every number range-checked before any model or dataset is loaded. */
 function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<string, string>): EvalRequest {
   const scope = opts.identification;
@@ -107,7 +124,7 @@ function evalRequest(opts: EvalOpts, gallery: Gallery | null, versions: Record<s
     charts: opts.charts,
     reportsDir: opts.reports,
     // The report is a file others may read: a postgres:// password typed in --store stays out of it.
-    provenance: { command: ['facectl', ...redactArgs(process.argv.slice(2))].join(' '), versions },
+    provenance: { command: commandLine(process.argv.slice(2)), versions },
   };
 }
 
@@ -124,15 +141,21 @@ async function evalCommand(opts: EvalOpts): Promise<void> {
 
 async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> {
   // The evaluation code (metrics, charts, canvas) loads only for this command.
-  const [{ planEval, runEval }, { formatSummaryTable }, { runtimeVersions }] = await Promise.all([
+  const [{ planEval, runEval, discardPlan }, { formatSummaryTable }, { runtimeVersions }] = await Promise.all([
     import('../app/eval.js'),
     import('../eval/index.js'),
     import('./versions.js'),
   ]);
   const req = evalRequest(opts, gallery, runtimeVersions());
   const plan = planEval(req);
-  // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.
-  const pipeline = gallery ? await loadPipelineForStore(opts, gallery) : await loadPipeline(opts);
+  let pipeline;
+  try {
+    // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.
+    pipeline = gallery ? await loadPipelineForStore(opts, gallery) : await loadPipeline(opts);
+  } catch (err) {
+    discardPlan(plan); // the reports folder planning made (runEval does the same after this)
+    throw err;
+  }
   const r = await withSpinner(opts, `embedding ${plan.images.length} images`, (spinner) => {
     const started = performance.now();
     return runEval(pipeline, plan, req, {

@@ -4,9 +4,10 @@
  * published results that count every pair) and valid pairs only (the model's accuracy when
  * the detector succeeded).
  */
-import type { PairProtocol } from './pairs.js';
+import { ExitCode, FacectlError } from '../errors.js';
+import { imagesOfPairs, type PairProtocol } from './pairs.js';
 import { verificationMetrics, type VerificationMetrics } from './metrics.js';
-import { FAILED_PAIR_SCORE, cosineSimilarity, lookupOrThrow, type EmbeddingLookup } from './scoring.js';
+import { FAILED_PAIR_SCORE, collectFailures, cosineSimilarity, lookupOrThrow, type EmbeddingLookup } from './scoring.js';
 
 export interface ScoredPairs {
   scores: Float64Array;
@@ -67,9 +68,23 @@ function metricsOf(s: ScoredPairs, foldCount: number, options: VerificationOptio
   return verificationMetrics({ scores: s.scores, same: s.same, folds: s.folds, foldCount, fprTargets: options.fprTargets });
 }
 
+/**
+ * No pair has a face on both sides (another detector, the wrong folder): every pair scores as a failure and
+ * the figures (accuracy 50 %, AUC 0.5) would be about nothing. NO_FACE, as identification without a gallery face.
+ */
+function noPairWithFaces(protocol: PairProtocol, lookup: EmbeddingLookup): FacectlError {
+  const first = collectFailures(imagesOfPairs(protocol.pairs), lookup)[0];
+  const example = first ? ` (first: ${first.image}: ${first.reason})` : '';
+  return new FacectlError(
+    ExitCode.NO_FACE,
+    `verification: none of the ${protocol.pairs.length} pairs has a face on both sides${example}; use --no-verification for identification alone`,
+  );
+}
+
 export function evaluateVerification(protocol: PairProtocol, lookup: EmbeddingLookup, options: VerificationOptions = {}): VerificationResult {
   const scored = scorePairs(protocol, lookup);
   const failedPairs = scored.failed.filter(Boolean).length;
+  if (failedPairs === scored.failed.length) throw noPairWithFaces(protocol, lookup);
   const allPairs = metricsOf(scored, protocol.foldCount, options);
   const valid = validPairs(scored);
   let validPairsOnly: VerificationMetrics | null = null;

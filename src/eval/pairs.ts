@@ -9,6 +9,7 @@
  *   same        `Name  i  j`          -> Name/Name_000i.jpg vs Name/Name_000j.jpg
  *   different   `Name1  i  Name2  j`  -> Name1/Name1_000i.jpg vs Name2/Name2_000j.jpg
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -39,8 +40,10 @@ export interface PairProtocol {
   description: string;
   foldCount: number;
   pairs: ImagePair[];
-  /** The pairs file, when source is 'pairs-file'. */
+  /** The pairs file, when source is 'pairs-file' (absolute when read from disk). */
   file?: string;
+  /** sha256 of the pairs file's bytes, when read from disk: which protocol the figures are for. */
+  sha256?: string;
   generation?: PairGenerationInfo;
 }
 
@@ -97,7 +100,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
   const lines = text.split(/\r?\n/);
   let header: Header | null = null;
   let headerLine = 0;
-  const parsed: { a: string; b: string; same: boolean }[] = [];
+  const parsed: { a: string; b: string; same: boolean; line: number }[] = [];
 
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -121,6 +124,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
         a: lfwImagePath(name, parseIndex(i1, lineNo, label, line)),
         b: lfwImagePath(name, parseIndex(i2, lineNo, label, line)),
         same: true,
+        line: lineNo,
       });
     } else if (tokens.length === 4) {
       const [n1, i1, n2, i2] = tokens as [string, string, string, string];
@@ -131,6 +135,7 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
         a: lfwImagePath(n1, parseIndex(i1, lineNo, label, line)),
         b: lfwImagePath(n2, parseIndex(i2, lineNo, label, line)),
         same: false,
+        line: lineNo,
       });
     } else {
       throw new FacectlError(
@@ -157,9 +162,10 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
     }
     foldCount = header.folds;
     perFold = 2 * header.pairsPerClassPerFold;
+    refuseFoldLayout(parsed, header, label);
   }
 
-  const pairs = parsed.map((p, i) => ({ ...p, fold: Math.floor(i / perFold) }));
+  const pairs = parsed.map(({ line: _line, ...p }, i) => ({ ...p, fold: Math.floor(i / perFold) }));
   const genuine = pairs.filter((p) => p.same).length;
   return {
     source: 'pairs-file',
@@ -172,16 +178,37 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
   };
 }
 
+/**
+ * With a count line, LFW's layout: each fold is N same-person lines then N different-person lines. The total
+ * alone would accept "2 2" then 4 same and 4 different lines: fold 1 all genuine, fold 2 all impostors, each
+ * fold's threshold fitted on the other, and a meaningless accuracy. USAGE, naming the fold and the first line out of place.
+ */
+function refuseFoldLayout(parsed: readonly { same: boolean; line: number }[], header: Header, label: string): void {
+  const n = header.pairsPerClassPerFold;
+  parsed.forEach((p, i) => {
+    const fold = Math.floor(i / (2 * n));
+    const wantSame = i % (2 * n) < n;
+    if (p.same !== wantSame)
+      throw new FacectlError(
+        ExitCode.USAGE,
+        `line ${p.line}: fold ${fold + 1} must hold ${n} same-person lines then ${n} different-person lines (the count line's layout), ` +
+          `but this ${p.same ? 'same' : 'different'}-person line is where a ${wantSame ? 'same' : 'different'}-person one belongs`,
+        label,
+      );
+  });
+}
+
 /** Read and parse a pairs file; NOT_FOUND when it is missing or unreadable. */
 export function readPairsFile(file: string): PairProtocol {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new FacectlError(ExitCode.NOT_FOUND, code === 'ENOENT' ? 'pairs file not found' : `cannot read pairs file (${code})`, file);
   }
-  return parseLfwPairs(text, file);
+  const protocol = parseLfwPairs(bytes.toString('utf8'), file);
+  return { ...protocol, file: path.resolve(file), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**

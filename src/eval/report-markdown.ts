@@ -19,7 +19,7 @@ export interface ReportContext {
   failures: readonly ImageFailure[];
   command: string;
   versions: Record<string, string>;
-  dataset: { name: string; path: string; identities?: number; images?: number };
+  dataset: { name: string; path: string; identities?: number; images?: number; pairsFile?: { path: string; sha256: string } };
   /** The embedder, its fingerprint and the detector that found the faces. */
   model: { id: string; hash?: string; detector?: string };
   /** Milliseconds per phase, e.g. { embedding: 81234, metrics: 512 }. */
@@ -196,6 +196,7 @@ export function renderReportMarkdown(ctx: ReportContext): string {
         ['Dataset', `${ctx.dataset.name} (${ctx.dataset.path})`],
         ...(ctx.dataset.identities !== undefined ? [['Identities', String(ctx.dataset.identities)]] : []),
         ...(ctx.dataset.images !== undefined ? [['Images', String(ctx.dataset.images)]] : []),
+        ...(ctx.dataset.pairsFile ? [['Pairs file', `${ctx.dataset.pairsFile.path} (sha256 ${ctx.dataset.pairsFile.sha256})`]] : []),
         ['Model', ctx.model.hash ? `${ctx.model.id} (${ctx.model.hash})` : ctx.model.id],
         ...(ctx.model.detector ? [['Detector', ctx.model.detector]] : []),
         ...Object.entries(ctx.versions).map(([k, v]) => [k, v]),

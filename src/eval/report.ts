@@ -2,7 +2,7 @@
  * Writes one evaluation's report folder: reports/<dataset>-<model>-<timestamp>/ with
  * metrics.json, report.md, failures.csv and the chart PNGs.
  */
-import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { ExitCode, FacectlError } from '../errors.js';
@@ -98,13 +98,53 @@ function removeUnfinished(dir: string | undefined, madeAbove: readonly string[])
   }
 }
 
-export function writeReport(reportsRoot: string, input: ReportInput): WrittenReport {
+/** The folder report folders go in, made (and checked writable) before an evaluation starts. */
+export interface ReportsFolder {
+  root: string;
+  /** The folders of its path this run made, outermost first: removed again, if still empty, when the run fails. */
+  made: string[];
+}
+
+/**
+ * Makes the reports folder (0700, with any missing folders above it) and checks a report can be made in it,
+ * so that a bad --reports (a file in the path, a read-only disk, a folder without write permission) fails
+ * before hours of embedding rather than after. discardReportsFolder undoes it when a later step fails.
+ */
+export function prepareReportsFolder(reportsRoot: string): ReportsFolder {
+  const root = path.resolve(reportsRoot);
+  const made = missingFolders(root);
+  try {
+    makePrivateDirs(root);
+    rmdirSync(mkdtempSync(path.join(root, '.facectl-write-check-')));
+  } catch (e) {
+    removeUnfinished(undefined, made);
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the report here (${code})`, reportsRoot);
+  }
+  return { root, made };
+}
+
+/** A run that failed after prepareReportsFolder: the folders it made go again, if still empty. */
+export function discardReportsFolder(folder: ReportsFolder): void {
+  removeUnfinished(undefined, folder.made);
+}
+
+/** A written report's folder and what it holds (its threshold could not go into the store after all), and the empty folders above it this run made. */
+export function removeReport(report: WrittenReport, madeAbove: readonly string[] = []): void {
+  removeUnfinished(report.dir, madeAbove);
+}
+
+/** `reportsRoot`: a folder, or one prepareReportsFolder made (whose new folders a failed write removes too). */
+export function writeReport(reportsRoot: string | ReportsFolder, input: ReportInput): WrittenReport {
   const createdAt = input.createdAt ?? new Date();
   const base = `${slug(input.dataset.name)}-${slug(input.model.id)}-${timestampOf(createdAt)}`;
-  const madeAbove = missingFolders(reportsRoot);
+  const prepared = typeof reportsRoot === 'string' ? null : reportsRoot;
+  const root = prepared ? prepared.root : (reportsRoot as string);
+  // Ancestors of one folder, outermost first: the shorter path is the outer one.
+  const madeAbove = [...new Set([...(prepared?.made ?? []), ...missingFolders(root)])].sort((a, b) => a.length - b.length);
   let made: string | undefined;
   try {
-    const dir = (made = createReportDir(reportsRoot, base));
+    const dir = (made = createReportDir(root, base));
     const charts = input.charts.map((c) => {
       const file = path.join(dir, path.basename(c.file));
       writeNewPrivateFile(file, c.png);
@@ -137,6 +177,6 @@ export function writeReport(reportsRoot: string, input: ReportInput): WrittenRep
     removeUnfinished(made, madeAbove);
     if (e instanceof FacectlError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the report (${code})`, reportsRoot);
+    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the report (${code})`, root);
   }
 }

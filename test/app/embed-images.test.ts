@@ -3,10 +3,11 @@
  * result and is cached; a model failure stops the run with the model's error and is cached for no photo.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { embedImages } from '../../src/app/embed-images.js';
 import { ExitCode, FacectlError, ModelError } from '../../src/errors.js';
 import { EmbeddingCache } from '../../src/eval/index.js';
@@ -56,5 +57,35 @@ describe('embedImages', () => {
     expect(reopened.get(sha('model fails'))).toBeUndefined();
     // What was embedded before the failure is kept.
     expect(reopened.get(sha('face'))?.ok).toBe(true);
+  });
+
+  /** FIFOs made by a test: a reader left blocked on one (the code before the fix) is let go after it. */
+  const fifos: string[] = [];
+  afterEach(() => {
+    for (const f of fifos.splice(0)) {
+      try {
+        closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        /* no reader waiting (ENXIO) */
+      }
+    }
+  });
+
+  it('a FIFO named as a photo (a pairs file names them by hand) is that photo\'s failure, not a hang', { timeout: 5000 }, async () => {
+    const root = photos({ 'a.jpg': 'face' });
+    const fifo = path.join(root, 'b.jpg');
+    execFileSync('mkfifo', [fifo]);
+    fifos.push(fifo);
+    const r = await embedImages(pipeline, root, ['a.jpg', 'b.jpg'], { policy: 'center' });
+    expect(r.results.get('a.jpg')!.ok).toBe(true);
+    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'not a regular file (a FIFO)' });
+  });
+
+  it('a link to a device (/dev/zero, endless) is not read: that photo\'s failure', { timeout: 5000 }, async () => {
+    const root = photos({ 'a.jpg': 'face' });
+    symlinkSync('/dev/zero', path.join(root, 'b.jpg'));
+    const r = await embedImages(pipeline, root, ['a.jpg', 'b.jpg'], { policy: 'center' });
+    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'not a regular file (a device)' });
+    expect(r.results.get('a.jpg')!.ok).toBe(true);
   });
 });

@@ -3,14 +3,16 @@
  * calibrating from synthetic embeddings, so the orchestration is tested where no dataset is present;
  * a whole run through a stand-in pipeline when the charts cannot be drawn.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { chooseThreshold, measure, planEval, runEval, type EvalMeasurement, type EvalRequest } from '../../src/app/eval.js';
-import { ExitCode, FacectlError } from '../../src/errors.js';
+import { ExitCode, FacectlError, ModelError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
+import type { Gallery } from '../../src/gallery/types.js';
 
 /** Set to make renderEvalCharts throw (a chart bug) in the test that needs it; the real one otherwise. */
 const chartBug = vi.hoisted(() => ({ message: '' }));
@@ -36,7 +38,7 @@ function folderDataset(people: number, photos: number): string {
 }
 
 const request = (datasetDir: string, extra: Partial<EvalRequest> = {}): EvalRequest => ({
-  datasetDir, verification: true, seed: 42, face: 'center', cache: false, charts: false, reportsDir: 'unused',
+  datasetDir, verification: true, seed: 42, face: 'center', cache: false, charts: false, reportsDir: mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreports-')),
   provenance: { command: 'test', versions: {} }, ...extra,
 });
 
@@ -99,6 +101,31 @@ describe('planEval', () => {
     expect(err).toBeInstanceOf(FacectlError);
     expect((err as FacectlError).code).toBe(ExitCode.NOT_FOUND);
     expect((err as FacectlError).message).toBe(`2 photo(s) named by ${path.join(root, 'pairs.txt')} are not in ${root} (first: Ann/Ann_0003.jpg): is --dataset the folder it was written for?`);
+  });
+
+  it('--no-verification: --pairs only with --identification pairs, which reads the pairs file; refused where it would do nothing', () => {
+    const root = folderDataset(4, 3);
+    const pairs = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalpairs-')), 'pairs.txt');
+    const lines = 'person0\t1\t2\nperson1\t1\t2\nperson0\t1\tperson2\t1\n';
+    writeFileSync(pairs, lines);
+    // LFW naming: person0/person0_0001.jpg …
+    const named = [[0, 1], [0, 2], [1, 1], [1, 2], [2, 1]].map(([p, k]) => `person${p}/person${p}_000${k}.jpg`);
+    for (const f of named) writeFileSync(path.join(root, f), 'x');
+    const noVer = (extra: Partial<EvalRequest>) => request(root, { verification: false, ...extra });
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs })))).toMatch(/^--pairs does nothing with --no-verification unless --identification pairs/);
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs, identification: 'full' })))).toMatch(/^--pairs does nothing/);
+    expect(usageError(() => planEval(noVer({ pairsFile: pairs, identification: 'none' })))).toMatch(/^--pairs does nothing/);
+    // No pairs file at all: 'pairs' used to turn silently into 'full'.
+    expect(usageError(() => planEval(noVer({ identification: 'pairs' })))).toMatch(/^--identification pairs with --no-verification needs a pairs file/);
+    const plan = planEval(noVer({ pairsFile: pairs, identification: 'pairs' }));
+    expect(plan.protocol).toBeNull();
+    expect([...plan.images].sort()).toEqual(named);
+    // A missing --pairs file is NOT_FOUND here too (it was never even looked at).
+    expect(() => planEval(noVer({ pairsFile: pairs + '.missing', identification: 'pairs' }))).toThrow(/pairs file not found/);
+    // pairs.txt in the dataset serves --identification pairs as --pairs does; without verification the default stays 'full'.
+    writeFileSync(path.join(root, 'pairs.txt'), lines);
+    expect(planEval(noVer({ identification: 'pairs' })).images).toHaveLength(5);
+    expect(planEval(noVer({})).images).toHaveLength(17);
   });
 
   it('--max-identities keeps the first identities only', () => {
@@ -189,5 +216,137 @@ describe('runEval', () => {
     } finally {
       chartBug.message = '';
     }
+  });
+});
+
+/** A pipeline that embeds photo <person>/<k>.jpg as lookupFor(16) does. */
+function toyPipeline(root: string): FacePipeline {
+  const embedding = lookupFor(16);
+  return {
+    embedderInfo: { spec: { id: 'toy', dim: 16 }, fingerprint: 'toy', detector: 'blazeface' },
+    detector: { id: 'blazeface' },
+    decodeBytes: async () => ({}),
+    processImage: async (_image: unknown, _policy: unknown, _opts: unknown, file: string) => [
+      { embedding: (embedding(path.relative(root, file)) as { embedding: Float32Array }).embedding },
+    ],
+  } as unknown as FacePipeline;
+}
+
+/** A gallery that records the thresholds written into it; `failWrite` makes the write fail as a locked store does. */
+function recordingGallery(failWrite = false) {
+  const written: number[] = [];
+  const gallery = {
+    location: '/tmp/toy-store',
+    info: async () => ({ model: null, faces: 0 }),
+    mutate: async (fn: (draft: unknown) => Promise<void>) => {
+      if (failWrite) throw new FacectlError(ExitCode.STORE_ERROR, 'store is locked by another facectl process', '/tmp/toy-store');
+      await fn({ model: null, setThreshold: async (t: { value: number }) => void written.push(t.value) });
+    },
+  } as unknown as Gallery;
+  return { gallery, written };
+}
+
+async function exitOf(p: Promise<unknown>): Promise<FacectlError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(FacectlError);
+    return err as FacectlError;
+  }
+  throw new Error('expected a FacectlError');
+}
+
+describe('runEval --calibrate: the report first, then the threshold', () => {
+  it('a report that cannot be written leaves the store unchanged (exit 11)', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery();
+    const reportsDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-')), 'reports');
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const plan = planEval(req);
+    // The reports folder turns into a file after planning (or the disk fills): the report cannot be written.
+    rmSync(reportsDir, { recursive: true, force: true });
+    writeFileSync(reportsDir, 'not a folder');
+    const err = await exitOf(runEval(toyPipeline(root), plan, req));
+    expect(err.code).toBe(ExitCode.STORE_ERROR);
+    expect(err.message).toMatch(/cannot write the report/);
+    expect(written).toEqual([]);
+  });
+
+  it('a threshold that cannot be written removes the report, and the error says so', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery(true);
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const err = await exitOf(runEval(toyPipeline(root), planEval(req), req));
+    expect(err.code).toBe(ExitCode.STORE_ERROR);
+    expect(err.message).toMatch(/^store is locked by another facectl process; threshold not written to the store, and the report .* was removed/);
+    expect(written).toEqual([]);
+    expect(readdirSync(reportsDir)).toEqual([]);
+  });
+
+  it('both written when both can be', async () => {
+    const root = folderDataset(12, 3);
+    const { gallery, written } = recordingGallery();
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const req = request(root, { reportsDir, calibrate: { gallery, targetFpr: 0.1 } });
+    const r = await runEval(toyPipeline(root), planEval(req), req);
+    expect(written).toEqual([r.calibrated!.value]);
+    expect(r.calibrated!.written).toBe(true);
+    expect(existsSync(r.report.metricsJson)).toBe(true);
+  });
+});
+
+describe('the reports folder is made and checked while planning, before any model loads', () => {
+  it('a file in the --reports path fails the plan (exit 11), not the report after the embedding', () => {
+    const root = folderDataset(12, 3);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-')), 'a-file');
+    writeFileSync(file, 'x');
+    let err: unknown;
+    try {
+      planEval(request(root, { reportsDir: path.join(file, 'reports') }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.STORE_ERROR);
+    expect((err as FacectlError).message).toBe('cannot write the report here (ENOTDIR)');
+  });
+
+  it('the folders planning made are removed when a later step fails, kept when the report is written', async () => {
+    const root = folderDataset(12, 3);
+    const outer = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const reportsDir = path.join(outer, 'new', 'reports');
+    const req = request(root, { reportsDir });
+    const plan = planEval(req);
+    expect(existsSync(reportsDir)).toBe(true);
+    const broken = { ...toyPipeline(root), processImage: async () => { throw new ModelError('toy', 'cannot run'); } } as unknown as FacePipeline;
+    await expect(runEval(broken, plan, req)).rejects.toBeInstanceOf(ModelError);
+    expect(readdirSync(outer)).toEqual([]);
+    const again = planEval(req);
+    const r = await runEval(toyPipeline(root), again, req);
+    expect(path.dirname(r.report.dir)).toBe(reportsDir);
+  });
+});
+
+describe('the report records the pairs file', () => {
+  it('metrics.json and report.md give its absolute path and sha256, whatever path was typed', async () => {
+    const root = folderDataset(4, 0);
+    const pairsFile = path.join(root, 'pairs.txt');
+    writeFileSync(pairsFile, '2\t1\nperson0\t1\t2\nperson0\t1\tperson1\t1\nperson1\t1\t2\nperson2\t1\tperson3\t1\n');
+    // LFW names the photos person0/person0_0001.jpg: lay them out so.
+    for (let p = 0; p < 4; p++) for (const k of [1, 2]) writeFileSync(path.join(root, `person${p}`, `person${p}_000${k}.jpg`), 'x');
+    const req = request(root, { pairsFile: path.relative(process.cwd(), pairsFile), identification: 'none' });
+    const pipeline = {
+      ...toyPipeline(root),
+      processImage: async (_i: unknown, _p: unknown, _o: unknown, file: string) => {
+        const [, p, k] = /person(\d)_000(\d)\.jpg$/.exec(file)!.map(Number);
+        return [{ embedding: (lookupFor(16)(`person${p}/${k}.jpg`) as { embedding: Float32Array }).embedding }];
+      },
+    } as unknown as FacePipeline;
+    const r = await runEval(pipeline, planEval(req), req);
+    const metrics = JSON.parse(readFileSync(r.report.metricsJson, 'utf8'));
+    const sha256 = createHash('sha256').update(readFileSync(pairsFile)).digest('hex');
+    expect(metrics.dataset.pairsFile).toEqual({ path: pairsFile, sha256 });
+    expect(readFileSync(r.report.markdown, 'utf8')).toContain(`| Pairs file | ${pairsFile} (sha256 ${sha256}) |`);
   });
 });

@@ -72,6 +72,29 @@ describe('evaluateVerification', () => {
     expect(report.failureHandling).toMatch(/scored -1/);
   });
 
+  it('no pair with a face on both sides is NO_FACE (exit 4), as identification without a gallery face, not 50 % accuracy', () => {
+    const { ds, results } = world(Array.from({ length: 6 }, () => 3), 0.1);
+    const protocol = generatePairs(ds, { seed: 2 });
+    // Every other photo without a face, so no pair keeps both: the first photo of each pair fails.
+    const noFace = new Set(protocol.pairs.map((p) => p.a));
+    const lookup = (img: string): EmbeddingResult | undefined => (noFace.has(img) ? { ok: false, reason: 'no face found' } : results.get(img));
+    let err: unknown;
+    try {
+      evaluateVerification(protocol, lookup);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.NO_FACE);
+    expect((err as FacectlError).message).toBe(
+      `verification: none of the ${protocol.pairs.length} pairs has a face on both sides (first: ${protocol.pairs[0]!.a}: no face found); use --no-verification for identification alone`,
+    );
+    // One pair with two faces is enough to measure (the valid-pairs view says what it can).
+    const one = protocol.pairs.find((p) => p.same)!;
+    const lookupOne = (img: string) => (img === one.a || img === one.b ? results.get(img) : lookup(img));
+    expect(evaluateVerification(protocol, lookupOne).report.failedPairs).toBeLessThan(protocol.pairs.length);
+  });
+
   it('throws when an image was never processed', () => {
     const { ds } = world([3, 3], 0.1);
     expect(() => scorePairs(generatePairs(ds, { folds: 1 }), () => undefined)).toThrow(/no embedding result/);

@@ -46,6 +46,26 @@ describe('parseLfwPairs', () => {
     expectFacectlError(() => parseLfwPairs('\n\n', 'p.txt'), ExitCode.USAGE, /no pairs found/);
   });
 
+  it('with a count line, each fold must hold N same then N different lines: the total alone is not enough', () => {
+    const same = ['Ann 1 2', 'Bob 1 2', 'Cid 1 2', 'Dee 1 2'];
+    const diff = ['Ann 1 Bob 1', 'Cid 1 Dee 1', 'Ann 2 Cid 2', 'Bob 2 Dee 2'];
+    // "2 2" then 4 same, 4 different: fold 1 all genuine, fold 2 all impostors ("100 %" accuracy).
+    expectFacectlError(
+      () => parseLfwPairs(['2 2', ...same, ...diff].join('\n'), 'p.txt'),
+      ExitCode.USAGE,
+      /^p\.txt: line 4: fold 1 must hold 2 same-person lines then 2 different-person lines .* this same-person line is where a different-person one belongs$/,
+    );
+    // Fold 2 out of order (different before same).
+    expectFacectlError(
+      () => parseLfwPairs(['2 2', same[0], same[1], diff[0], diff[1], diff[2], same[2], same[3], diff[3]].join('\n'), 'p.txt'),
+      ExitCode.USAGE,
+      /^p\.txt: line 6: fold 2 must hold/,
+    );
+    expect(parseLfwPairs(['2 2', same[0], same[1], diff[0], diff[1], same[2], same[3], diff[2], diff[3]].join('\n')).pairs.map((p) => p.fold)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    // Without a count line there is one fold, in any order.
+    expect(parseLfwPairs([...diff, ...same].join('\n')).foldCount).toBe(1);
+  });
+
   it('lists the distinct images in first-use order', () => {
     const p = parseLfwPairs('Ann 1 2\nAnn 2 Bob 1\n');
     expect(imagesOfPairs(p.pairs)).toEqual(['Ann/Ann_0001.jpg', 'Ann/Ann_0002.jpg', 'Bob/Bob_0001.jpg']);
