@@ -6,12 +6,11 @@
  * unasked: the repair refuses, unless --drop-damaged drops them or --reembed re-embeds them (every face,
  * in the repair's own commit: a store that cannot be opened cannot be mutated).
  */
-import { existsSync } from 'node:fs';
 import { ExitCode, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, GalleryDraft, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
-import type { PhotoProblem } from './enroll.js';
+import { photoGone, type PhotoProblem } from './enroll.js';
 import { isRelativePhoto, locateRelativePhotos, photoPathOf, enrolledPhotosError, relativePhotosHint } from './photo-paths.js';
 import { storeModelInfo } from './store-model.js';
 
@@ -130,7 +129,7 @@ async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], opt
 
 /** The row's photo through today's pipeline: the face that overlaps the stored box most, or why not. */
 async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: string, dropped: PhotoProblem[]): Promise<Float32Array | null> {
-  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason, gone: !existsSync(file) }), null);
+  const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason, gone: photoGone(file) }), null);
   try {
     const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');

@@ -1,7 +1,7 @@
 /** `facectl enroll <id> <photos...>` and `facectl enroll --dataset <dir>` (bulk, resumable). */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import { ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, FacectlError, printable, type ExitCodeValue } from '../errors.js';
 import type { Gallery } from '../gallery/types.js';
 import { DETECTOR_DEFAULT, action, note, numberOption, printJson, refuseIdleOptions, table, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { withSpinner } from './progress.js';
@@ -107,7 +107,7 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
   ];
   process.stdout.write(table(['import summary', 'count'], rows) + '\n');
   // Each photo rejected is an error, not progress: one line on stderr, also with -q (as cluster's skipped photos).
-  for (const p of r.rejected) process.stderr.write(`rejected ${p.file}: ${p.reason}\n`);
+  for (const p of r.rejected) process.stderr.write(`${printable(`rejected ${p.file}: ${p.reason}`)}\n`);
   if (r.storeFolder) note(opts, `folder "${r.storeFolder}" skipped: it is the store (--store), not a person`);
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
   refuseEmptyImport(r, dataset);
