@@ -120,3 +120,14 @@ export function printable(text: string): string {
     return ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
   });
 }
+
+/**
+ * A value quoted in a message: double-quoted as JSON quotes it, at most `max` characters (code points) then
+ * "…", and every character printable() escapes (and U+FFFD, what undecodable bytes became) as `\uNNNN`.
+ * Input can be anything (an id of 100 MB, a photo read as a pairs file): the message stays short and on one line.
+ */
+export function quoted(text: string, max = 80): string {
+  const chars = [...text];
+  const json = JSON.stringify(chars.slice(0, max).join('')).replace(/[\u007f-\u009f\u2028\u2029\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > max ? `${json.slice(0, -1)}…"` : json;
+}

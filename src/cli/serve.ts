@@ -11,10 +11,10 @@
  * one-shot command would give. A bad request never stops the service; end of input does.
  */
 import type { Command } from 'commander';
-import { fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { LoginService } from '../app/login-service.js';
-import { errorLine, ExitCode, FacectlError, type ExitCodeValue } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, quoted, type ExitCodeValue } from '../errors.js';
+import { ownStdioName, stdinIsDirectory } from '../own-stdio.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
 import { DETECTOR_DEFAULT, action, indexOption, embeddedFaceJson, note, numberOption, withDetectorOption, withGlobalOptions, type GlobalOptions } from './common.js';
 import { boundedLines } from './json-lines.js';
@@ -42,13 +42,7 @@ export function registerServe(program: Command): void {
   ), DETECTOR_DEFAULT.store).action(action(async (opts: ServeOpts): Promise<ExitCodeValue> => {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     // Reading a directory ends the input at once (serve < /tmp exited 0 having answered nothing).
-    let stdinIsDirectory = false;
-    try {
-      stdinIsDirectory = fstatSync(0).isDirectory();
-    } catch {
-      // closed: end of input, as before
-    }
-    if (stdinIsDirectory) throw usage('standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)');
+    if (stdinIsDirectory()) throw usage('standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)');
     const gallery = await openStore(opts, { mustExist: true });
     let service: LoginService;
     let pipeline: FacePipeline;
@@ -80,11 +74,6 @@ export function registerServe(program: Command): void {
  */
 const MAX_LINE_BYTES = 384 * 2 ** 20;
 
-/**
- * A request's value in an answer: at most 80 characters of it, JSON-quoted (as src/store/validate.ts
- * shows ids). A whole one could be hundreds of MB (a line may be 384 MiB), past what one string can hold.
- */
-const shown = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 
 /**
  * One answer line. Serialising can fail (a string past V8's limit, an echoed id of hundreds of MB): that
@@ -165,16 +154,8 @@ async function refuseOwnStdio(file: string): Promise<void> {
   } catch {
     return;
   }
-  for (const fd of [0, 1, 2]) {
-    let own;
-    try {
-      own = fstatSync(fd);
-    } catch {
-      continue; // closed
-    }
-    if (own.dev === st.dev && own.ino === st.ino)
-      throw new FacectlError(ExitCode.USAGE, `image must not be the service's own standard ${fd === 0 ? 'input' : fd === 1 ? 'output' : 'error'}`, file);
-  }
+  const own = ownStdioName(st);
+  if (own) throw new FacectlError(ExitCode.USAGE, `image must not be the service's own standard ${own}`, file);
 }
 
 const flag = (request: Request, key: string): boolean => {
@@ -227,7 +208,7 @@ function refuseUnknownFields(request: Request, op: string): void {
     const [best] = FIELDS[op]!.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d);
     if (best && best.d <= Math.max(1, Math.floor(best.k.length / 3))) hint = `: did you mean "${best.k}"?`;
   }
-  throw usage(`unknown field ${shown(key)}${others} for ${op}${hint} (${op} takes ${allowed.map((k) => `"${k}"`).join(', ')})`);
+  throw usage(`unknown field ${quoted(key)}${others} for ${op}${hint} (${op} takes ${allowed.map((k) => `"${k}"`).join(', ')})`);
 }
 
 async function run(request: Request, service: LoginService, pipeline: FacePipeline): Promise<Record<string, unknown>> {
@@ -279,6 +260,6 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       return { store: service.gallery.location, model: info.model, identities: info.identities, faces: info.faces, generation: info.generation };
     }
     default:
-      throw usage(`unknown op ${shown(request.op as string)}: login, enroll, remove, embed or ping`);
+      throw usage(`unknown op ${quoted(request.op as string)}: login, enroll, remove, embed or ping`);
   }
 }

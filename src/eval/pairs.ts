@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, quoted } from '../errors.js';
 
 export interface ImagePair {
   /** Image paths relative to the dataset root, '/'-separated. */
@@ -57,19 +57,8 @@ const INTEGER = /^\d+$/;
 /** The longest excerpt of a line an error quotes. */
 const EXCERPT_CHARS = 60;
 
-/**
- * Part of the file quoted in an error, in double quotes: control characters escaped (`\u0000`: a photo given
- * as --pairs put raw bytes, NUL included, on the terminal) and at most EXCERPT_CHARS characters, then "…".
- */
-export function quoteExcerpt(text: string): string {
-  const chars = [...text];
-  const shown = chars.slice(0, EXCERPT_CHARS).join('');
-  // eslint-disable-next-line no-control-regex
-  const escaped = shown.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd"\\]/g, (c) =>
-    c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return `"${escaped}${chars.length > EXCERPT_CHARS ? '…' : ''}"`;
-}
+/** Part of the file quoted in an error (a photo given as --pairs put raw bytes, NUL included, on the terminal). */
+export const quoteExcerpt = (text: string): string => quoted(text, EXCERPT_CHARS);
 
 function parseIndex(token: string, lineNo: number, label: string, line: string): number {
   const n = Number(token);

@@ -5,7 +5,8 @@
  * parsers (pnm.ts, bmp.ts) because sharp's prebuilt libvips has no loader for them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, fstatSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { stdinIsDirectory } from '../own-stdio.js';
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { errorLine, ExitCode, FacectlError } from '../errors.js';
@@ -138,14 +139,6 @@ function readStdinOnce(maxBytes: number): Promise<Buffer> {
 }
 
 const STDIN_LABEL = '(standard input)';
-
-function stdinIsDirectory(): boolean {
-  try {
-    return fstatSync(0).isDirectory();
-  } catch {
-    return false; // no descriptor 0 to look at: reading it says what is wrong
-  }
-}
 
 /** A stream's bytes, stopping with BAD_IMAGE as soon as they pass `maxBytes` (its size is not known ahead). */
 async function readCapped(stream: AsyncIterable<Buffer>, maxBytes: number, label: string): Promise<Buffer> {

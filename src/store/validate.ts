@@ -1,5 +1,5 @@
 /** Checks on what callers put into a store: ids, display names, model bindings, face records. */
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, quoted } from '../errors.js';
 import type { ModelInfo, NewFace, ThresholdInfo } from './types.js';
 
 export const MAX_ID_LENGTH = 64;
@@ -16,7 +16,6 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const wellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
 
 /** Quoted for messages, with control characters escaped so a hostile id cannot rewrite the terminal. */
-const shown = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 
 export function isValidId(id: string): boolean {
   return typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id);
@@ -27,7 +26,7 @@ export function validateId(id: string): string {
   if (!isValidId(id)) {
     throw new FacectlError(
       ExitCode.INVALID_ID,
-      `invalid id ${shown(String(id))}: use 1-${MAX_ID_LENGTH} letters, digits, '.', '_' or '-', not starting with '.' or '-'`,
+      `invalid id ${quoted(String(id))}: use 1-${MAX_ID_LENGTH} letters, digits, '.', '_' or '-', not starting with '.' or '-'`,
     );
   }
   return id;
@@ -59,7 +58,7 @@ export function nameProblem(name: string): string | undefined {
 /** Throws USAGE unless `name` is 1..200 characters of well-formed Unicode without control characters. */
 export function validateDisplayName(name: string): string {
   const problem = nameProblem(name);
-  if (problem) throw new FacectlError(ExitCode.USAGE, `invalid display name ${shown(String(name))}: ${problem}`);
+  if (problem) throw new FacectlError(ExitCode.USAGE, `invalid display name ${quoted(String(name))}: ${problem}`);
   return name;
 }
 
@@ -68,7 +67,7 @@ const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 /** Throws MODEL_ERROR when the model description cannot be recorded (it must fit the dump header). */
 export function validateModel(model: ModelInfo): ModelInfo {
   const bad = (why: string): never => {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `model ${shown(String(model?.id))} cannot be recorded in a store: ${why}`);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `model ${quoted(String(model?.id))} cannot be recorded in a store: ${why}`);
   };
   if (!model || typeof model.id !== 'string' || typeof model.hash !== 'string') bad('id and hash must be strings');
   const textOk = (t: string, max: number) => t.length > 0 && utf8Bytes(t) <= max && !CONTROL.test(t) && wellFormed(t);
@@ -92,14 +91,14 @@ export function validateNewFace(face: NewFace): void {
   validateId(face.id);
   validateDisplayName(face.name);
   if (typeof face.sourcePath !== 'string' || face.sourcePath.includes('\0')) internal('sourcePath must be a string without NUL');
-  if (!/^[0-9a-f]{64}$/.test(face.imageSha256)) internal(`imageSha256 must be 64 lowercase hex digits, got ${shown(String(face.imageSha256))}`);
+  if (!/^[0-9a-f]{64}$/.test(face.imageSha256)) internal(`imageSha256 must be 64 lowercase hex digits, got ${quoted(String(face.imageSha256))}`);
   const { box, quality } = face;
   if (!box || ![box.x, box.y, box.width, box.height].every(finite)) internal('box must hold finite x, y, width, height');
   if (!quality || ![quality.score, quality.eyeDistancePx, quality.sizePx, quality.rollDeg, quality.yawDeg].every(finite)) {
     internal('quality must hold finite score, eyeDistancePx, sizePx, rollDeg, yawDeg');
   }
   if (quality.sharpness !== undefined && !finite(quality.sharpness)) internal('quality.sharpness must be finite when given');
-  if (face.addedAt !== undefined && Number.isNaN(Date.parse(face.addedAt))) internal(`addedAt is not a date: ${shown(face.addedAt)}`);
+  if (face.addedAt !== undefined && Number.isNaN(Date.parse(face.addedAt))) internal(`addedAt is not a date: ${quoted(face.addedAt)}`);
   if (!(face.embedding instanceof Float32Array)) internal('embedding must be a Float32Array');
 }
 
@@ -108,12 +107,12 @@ export function validateThreshold(threshold: ThresholdInfo): ThresholdInfo {
     throw new FacectlError(ExitCode.USAGE, `invalid threshold: ${why}`);
   };
   if (!finite(threshold.value) || threshold.value < -1 || threshold.value > 1) bad(`value must be a cosine similarity in [-1, 1], got ${threshold.value}`);
-  if (!['default', 'calibrated', 'manual'].includes(threshold.source)) bad(`unknown source ${shown(String(threshold.source))}`);
+  if (!['default', 'calibrated', 'manual'].includes(threshold.source)) bad(`unknown source ${quoted(String(threshold.source))}`);
   if (threshold.targetFpr !== undefined && !(finite(threshold.targetFpr) && threshold.targetFpr >= 0 && threshold.targetFpr <= 1)) {
     bad(`target FPR must be in [0, 1], got ${threshold.targetFpr}`);
   }
-  if (threshold.basis !== undefined && threshold.basis !== 'pairs' && threshold.basis !== 'open-set') bad(`unknown basis ${shown(String(threshold.basis))}`);
-  if (Number.isNaN(Date.parse(threshold.date))) bad(`date is not ISO 8601: ${shown(String(threshold.date))}`);
+  if (threshold.basis !== undefined && threshold.basis !== 'pairs' && threshold.basis !== 'open-set') bad(`unknown basis ${quoted(String(threshold.basis))}`);
+  if (Number.isNaN(Date.parse(threshold.date))) bad(`date is not ISO 8601: ${quoted(String(threshold.date))}`);
   if (typeof threshold.model !== 'string' || threshold.model.length === 0) bad('model id is missing');
   const out: ThresholdInfo = { value: threshold.value, source: threshold.source, date: threshold.date, model: threshold.model };
   if (threshold.dataset !== undefined) out.dataset = threshold.dataset;

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, FacectlError, printable } from '../../src/errors.js';
+import { ExitCode, FacectlError, printable, quoted } from '../../src/errors.js';
 import { table } from '../../src/cli/common.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -15,6 +15,14 @@ describe('printable', () => {
     expect(printable('joe\nACCEPT admin.jpg')).toBe('joe\\nACCEPT admin.jpg');
     expect(printable('a\tb\rc\u001b[31md\u007fe\u0085f\u2028g')).toBe('a\\tb\\rc\\x1b[31md\\x7fe\\x85f\\u2028g');
     expect(printable('Zoë 東京 ✓.jpg')).toBe('Zoë 東京 ✓.jpg');
+  });
+
+  it('quoted: JSON-quoted, cut after max characters (code points), control characters and U+FFFD escaped', () => {
+    expect(quoted('alice')).toBe('"alice"');
+    expect(quoted('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(quoted('x'.repeat(100))).toBe(`"${'x'.repeat(80)}…"`);
+    expect(quoted('😀'.repeat(5), 3)).toBe('"😀😀😀…"');
+    expect(quoted('a\u0000b\nc\u007fd\u0085e\u2028f\ufffd')).toBe('"a\\u0000b\\nc\\u007fd\\u0085e\\u2028f\\ufffd"');
   });
 
   it('an error names its file on one line; a table cell stays one line (a cell given as lines keeps them)', () => {
