@@ -6,9 +6,9 @@
  * decided against an older gallery than the one committed when it began.
  */
 import { ExitCode, FacectlError } from '../errors.js';
-import type { Gallery } from '../gallery/types.js';
+import type { Gallery, ModelInfo } from '../gallery/types.js';
 import type { FacePipeline, PhotoInput } from '../pipeline/pipeline.js';
-import { storeDetector, storeModelInfo } from './store-model.js';
+import { ModelMismatchError, storeDetector, storeModelInfo } from './store-model.js';
 import { loginWith, openLoginContext, type LoginContext, type LoginOptions, type LoginResult } from './login.js';
 
 /**
@@ -71,7 +71,7 @@ export class LoginService {
       ({ ctx: this.ctx, state: this.state } = await openContext(this.pipeline, fresh, this.options));
     } catch (err) {
       // E.g. re-embedded with another model: this request fails, the old gallery stays open.
-      const changed = err instanceof FacectlError && err.code === ExitCode.MODEL_MISMATCH ? await this.modelChanged(fresh).catch(() => err) : err;
+      const changed = err instanceof ModelMismatchError ? this.modelChanged(err.stored, fresh.location) : err;
       await fresh.close();
       throw changed;
     }
@@ -84,14 +84,12 @@ export class LoginService {
    * service started. The one-shot advice (--model, or index rebuild --reembed) is no use to a service
    * whose pipeline is loaded for the old model: it has to be started again, and then uses the store's.
    */
-  private async modelChanged(fresh: Gallery): Promise<FacectlError> {
-    const stored = (await fresh.info()).model;
+  private modelChanged(stored: ModelInfo, location: string): FacectlError {
     const mine = storeModelInfo(this.pipeline.embedderInfo!);
-    const what = stored ? `model ${stored.id} (detector ${storeDetector(stored)}, ${stored.hash})` : 'another model';
     return new FacectlError(
       ExitCode.MODEL_MISMATCH,
-      `the store now uses ${what}; this service loaded ${mine.id} (detector ${this.pipeline.embedderInfo!.detector}): restart facectl serve`,
-      fresh.location,
+      `the store now uses model ${stored.id} (detector ${storeDetector(stored)}, ${stored.hash}); this service loaded ${mine.id} (detector ${this.pipeline.embedderInfo!.detector}): restart facectl serve`,
+      location,
     );
   }
 

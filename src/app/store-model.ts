@@ -20,6 +20,16 @@ export const storeModelInfo = (model: ResolvedEmbedder): ModelInfo => ({
 /** The detector a gallery's faces were found with. */
 export const storeDetector = (model: ModelInfo): string => model.hash.split('@')[1] ?? LEGACY_DETECTOR;
 
+/** MODEL_MISMATCH, with the model the gallery holds (a long-lived service words its own advice from it). */
+export class ModelMismatchError extends FacectlError {
+  constructor(
+    readonly stored: ModelInfo,
+    message: string,
+  ) {
+    super(ExitCode.MODEL_MISMATCH, message);
+  }
+}
+
 /** MODEL_MISMATCH unless the gallery was built with exactly this embedder (or holds no faces yet). */
 export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, model: ResolvedEmbedder): void {
   const stored = gallery.model;
@@ -29,8 +39,8 @@ export function requireSameModel(gallery: Pick<GalleryInfo, 'model' | 'faces'>, 
   // The fingerprint covers the detector too (src/models/registry.ts): same id, other hash is another
   // detector, detection revision, weights or preprocessing (a user model replaced under the same id).
   const what = stored.id === mine.id ? `${stored.id} with other weights, preprocessing or detector, or another version (${stored.hash})` : `model ${stored.id}`;
-  throw new FacectlError(
-    ExitCode.MODEL_MISMATCH,
+  throw new ModelMismatchError(
+    stored,
     `store was built with ${what}; this is ${mine.id} (${mine.hash}): use the --model and --detector it was built with, or run \`facectl index rebuild --reembed\` to switch`,
   );
 }
