@@ -14,7 +14,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
 import type { Gallery, NewFace } from '../gallery/types.js';
 import { folderIdentities, storedIdentities } from './folder-ids.js';
-import { embedEnrollPhoto, isProblem, photoGone, type PhotoProblem } from './enroll.js';
+import { embedEnrollPhoto, isProblem, movePhotoPaths, photoGone, type PhotoMove, type PhotoProblem } from './enroll.js';
 import { requireSameModel, storeModelInfo } from './store-model.js';
 
 export interface BulkProgress {
@@ -101,24 +101,14 @@ export async function bulkEnroll(
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];
-  let pendingPaths: { id: string; sha: string; from: string; to: string }[] = [];
+  let pendingPaths: PhotoMove[] = [];
   const flush = async () => {
     if (!pending.length && !pendingPaths.length) return;
     const [faces, moves] = [pending, pendingPaths];
     [pending, pendingPaths] = [[], []];
     result.pathsUpdated += (
       await gallery.mutate(async (draft) => {
-        // Rows found by what they hold, not by a position read before (another writer may have changed them).
-        let updated = 0;
-        if (moves.length) {
-          const at = new Map((await draft.rows()).map((r, i) => [`${r.id}\u0000${r.imageSha256}\u0000${r.sourcePath}`, i]));
-          for (const m of moves) {
-            const i = at.get(`${m.id}\u0000${m.sha}\u0000${m.from}`);
-            if (i === undefined) continue;
-            await draft.setSourcePath(i, m.to);
-            updated++;
-          }
-        }
+        const updated = (await movePhotoPaths(draft, moves)).length;
         if (faces.length) await draft.addFaces(model, faces);
         return updated;
       })

@@ -47,6 +47,32 @@ export interface PathUpdate {
   was: string;
 }
 
+/** A stored photo path to replace: the row of identity `id` holding photo `sha` at `from` gets `to`. */
+export interface PhotoMove {
+  id: string;
+  sha: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * Applies `moves` in a draft (enroll and bulk import, after a dataset moved), finding each row by what it
+ * holds, not by a position read before (another writer may have changed the rows); the moves applied.
+ */
+export async function movePhotoPaths(draft: GalleryDraft, moves: readonly PhotoMove[]): Promise<PhotoMove[]> {
+  if (!moves.length) return [];
+  const key = (id: string, sha: string, file: string) => `${id}\u0000${sha}\u0000${file}`;
+  const at = new Map((await draft.rows()).map((r, i) => [key(r.id, r.imageSha256, r.sourcePath), i]));
+  const applied: PhotoMove[] = [];
+  for (const m of moves) {
+    const i = at.get(key(m.id, m.sha, m.from));
+    if (i === undefined) continue;
+    await draft.setSourcePath(i, m.to);
+    applied.push(m);
+  }
+  return applied;
+}
+
 /**
  * Whether a stored photo path names nothing any more (the photo moved or was deleted). A path that
  * cannot be checked (no permission) is not taken as gone. Relative (facectl 0.1.0): from the current directory.
@@ -173,14 +199,13 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
     }));
     // A photo enrolled from a place it is no longer at (a dataset moved), offered from its new place: the
     // stored path follows it, so that `index rebuild --reembed` finds it. Before addFaces (row positions).
-    const pathsUpdated: PathUpdate[] = [];
-    if (offered.size)
-      for (const [i, row] of (await draft.rows()).entries()) {
-        const file = row.id === id ? offered.get(row.imageSha256) : undefined;
-        if (file === undefined || row.sourcePath === path.resolve(file) || !photoGone(row.sourcePath)) continue;
-        await draft.setSourcePath(i, path.resolve(file));
-        pathsUpdated.push({ file, was: row.sourcePath });
-      }
+    const moves: PhotoMove[] = [];
+    for (const row of offered.size ? await draft.rows() : []) {
+      const file = row.id === id ? offered.get(row.imageSha256) : undefined;
+      if (file !== undefined && row.sourcePath !== path.resolve(file) && photoGone(row.sourcePath))
+        moves.push({ id, sha: row.imageSha256, from: row.sourcePath, to: path.resolve(file) });
+    }
+    const pathsUpdated = (await movePhotoPaths(draft, moves)).map((m) => ({ file: offered.get(m.sha)!, was: m.from }));
     // New faces carry the name to every face of the id; with none, --name renames the identity by itself.
     if (!faces.length && existing.rows.length && options.name !== undefined) await draft.renameIdentity(id, options.name);
     return { id, name, added: faces.length ? await draft.addFaces(model, faces) : [], alreadyEnrolled, pathsUpdated, skipped: problems, warnings };
