@@ -118,19 +118,35 @@ export async function readableCacheDir(dir: string, root: CacheRoot): Promise<bo
  * cannot be made.
  */
 export async function writableCacheDir(dir: string, root: CacheRoot, mode: number): Promise<boolean> {
+  const state = await ensureCacheDir(dir, root, mode);
+  if (state.state === 'unsafe') warnUnsafeCache(state);
+  return state.state === 'ok';
+}
+
+/**
+ * What writableCacheDir does before it reports: makes `dir` and the folders missing on the way when it is
+ * missing (makeFolders), then whether the chain may be trusted ('ok') or not ('unsafe', and why: left to
+ * the caller, a warning or a refusal). Once 'ok' with `mode` 0700, `dir` is made 0700 when it is this
+ * user's and `needsChmod(its mode)` (default: anything but 0700 exactly). Throws when a folder cannot be
+ * made (ENOTDIR when a file is in the way).
+ */
+export async function ensureCacheDir(
+  dir: string,
+  root: CacheRoot,
+  mode: number,
+  needsChmod: (mode: number) => boolean = (m) => (m & 0o777) !== 0o700,
+): Promise<Exclude<CacheDirState, { state: 'missing' }>> {
   let state = await inspectCacheDir(dir, root);
   if (state.state === 'missing') {
     await makeFolders(dir, root, mode);
     state = await inspectCacheDir(dir, root);
     if (state.state === 'missing') throw Object.assign(new Error(`cannot make the folder ${dir}`), { code: 'ENOTDIR' }); // a file in the way
   }
-  if (state.state === 'unsafe') warnUnsafeCache(state);
-  if (state.state !== 'ok') return false;
-  if (mode === 0o700) {
+  if (state.state === 'ok' && mode === 0o700) {
     const info = await lstat(dir);
-    if (info.uid === process.getuid?.() && (info.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    if (info.uid === process.getuid?.() && needsChmod(info.mode)) await chmod(dir, 0o700);
   }
-  return true;
+  return state;
 }
 
 /** Makes `dir` and the folders missing on the way, each with exactly its mode whatever the umask (as writableCacheDir does); throws what mkdir throws. */

@@ -10,11 +10,11 @@
  * the folder or file and the fix.
  */
 import { constants } from 'node:fs';
-import { chmod, lstat, open, stat } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeIoError, errnoCode, ExitCode, FacectlError } from '../errors.js';
 import { xdgDir } from '../xdg.js';
-import { inspectCacheDir, makeFolders, untrustedBecause, type CacheRoot } from './cache-safety.js';
+import { ensureCacheDir, inspectCacheDir, untrustedBecause, type CacheRoot } from './cache-safety.js';
 import { sha256, writeFileAtomic } from './file-record.js';
 import { userModelsProblem } from './user-models-validate.js';
 import type { DetectorSignature } from './model-router.js';
@@ -92,16 +92,9 @@ export async function trustedUserModelsDir(): Promise<'ok' | 'missing'> {
  */
 export async function writableUserModelsDir(): Promise<string> {
   const dir = userModelsDir();
-  const root = userModelsRoot();
-  let state = await inspectCacheDir(dir, root);
-  if (state.state === 'missing') {
-    await makeFolders(dir, root, 0o700);
-    state = await inspectCacheDir(dir, root);
-  }
+  // Made 0700 only when others have any access: a folder its owner made read-only (0500) stays so.
+  const state = await ensureCacheDir(dir, userModelsRoot(), 0o700, (mode) => (mode & 0o077) !== 0);
   if (state.state === 'unsafe') throw untrusted(state.path, state.problem, 'folder');
-  if (state.state === 'missing') throw Object.assign(new Error(`cannot make the folder ${dir}`), { code: 'ENOTDIR' });
-  const info = await lstat(dir);
-  if (info.uid === process.getuid?.() && (info.mode & 0o077) !== 0) await chmod(dir, 0o700);
   return dir;
 }
 

@@ -15,6 +15,9 @@
  * A lock file is told from another by its content (the token), never by its inode number: ext4 gives a
  * new file the inode number the last deleted one had, so every lock file of a busy store can carry the
  * same one.
+ *
+ * The same lock serves another folder under other names (LockNames; the user models folder's,
+ * models/user-models-lock.ts) and with its own "locked" error; the defaults are the store's.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -42,16 +45,40 @@ export interface LockHandle {
   release(): void;
 }
 
+/** The files a lock makes in its folder. */
+export interface LockNames {
+  /** The lock file. */
+  readonly lock: string;
+  /** Held only while a stale lock is broken. */
+  readonly breakLock: string;
+  /** What the lock's temp files are named after: `<tempPrefix>.<new|stale>-<pid>-<random>` (names.ts lockTempName). */
+  readonly tempPrefix: string;
+}
+
+/** The store's: store.lock, store.lock.break, store.lock.new-… and store.lock.stale-…. */
+export const STORE_LOCK_NAMES: LockNames = { lock: LOCK_FILE, breakLock: BREAK_LOCK_FILE, tempPrefix: LOCK_FILE };
+
 export interface LockOptions {
   /** How long to wait for another holder, in ms (default 10 000). */
   timeoutMs?: number;
+  /** The lock's files (default the store's). */
+  names?: LockNames;
+  /** The error when the lock is still held once `timeoutMs` is up (default StoreLockedError). */
+  lockedError?: (holder: LockInfo | undefined, waitedMs: number, dir: string) => Error;
+  /** What an I/O failure while taking the lock is thrown as (default STORE_ERROR "cannot take the store lock: …"). */
+  ioError?: (err: unknown, lockFile: string) => unknown;
+  /**
+   * This process asking again while it holds the lock: 'refuse' (default; INTERNAL, as a nested mutate
+   * would otherwise wait on itself), or 'wait' for its holder here to release it (separate callers).
+   */
+  inProcess?: 'refuse' | 'wait';
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** Directories this process holds the lock of: a nested mutate would otherwise wait on itself. */
+/** Lock files (their paths) this process holds: a nested mutate would otherwise wait on itself. */
 const heldHere = new Set<string>();
-/** Directories whose break lock this process holds (only inside breakStaleLock). */
+/** Break lock files (their paths) this process holds (only inside breakStaleLock). */
 const breakingHere = new Set<string>();
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined off Linux. */
@@ -111,19 +138,20 @@ function staleness(info: LockInfo | undefined, heldByUs: boolean): string | unde
 }
 
 /** Why a lock is stale, or undefined if its holder may still be running. Locks from other hosts are never stale. */
-export const staleReason = (info: LockInfo | undefined, dir: string): string | undefined => staleness(info, heldHere.has(dir));
+export const staleReason = (info: LockInfo | undefined, dir: string, names: LockNames = STORE_LOCK_NAMES): string | undefined =>
+  staleness(info, heldHere.has(path.join(dir, names.lock)));
 
 /**
  * Deletes the stale lock whose exact content is `staleText`, holding the break lock meanwhile. Returns
  * true when the caller should try to take the lock again at once (broken, or already gone or replaced),
  * false when another process is breaking it (wait).
  */
-export function breakStaleLock(dir: string, staleText: string): boolean {
-  const lockFile = path.join(dir, LOCK_FILE);
-  const breakFile = path.join(dir, BREAK_LOCK_FILE);
-  const mine = tryCreateLockFile(dir, BREAK_LOCK_FILE);
-  if (mine === undefined) return clearAbandonedBreakLock(dir) !== 'live';
-  breakingHere.add(dir);
+export function breakStaleLock(dir: string, staleText: string, names: LockNames = STORE_LOCK_NAMES): boolean {
+  const lockFile = path.join(dir, names.lock);
+  const breakFile = path.join(dir, names.breakLock);
+  const mine = tryCreateLockFile(dir, names.breakLock, names);
+  if (mine === undefined) return clearAbandonedBreakLock(dir, names) !== 'live';
+  breakingHere.add(breakFile);
   try {
     // Under the break lock the stale lock can only go away through us: if it is still there, it is
     // the one judged stale, and deleting it cannot hit a fresh lock. Anything else is left alone.
@@ -132,7 +160,7 @@ export function breakStaleLock(dir: string, staleText: string): boolean {
     unlinkIfExists(lockFile);
     return true;
   } finally {
-    breakingHere.delete(dir);
+    breakingHere.delete(breakFile);
     if (readLockText(breakFile) === mine) unlinkIfExists(breakFile);
   }
 }
@@ -142,12 +170,12 @@ export function breakStaleLock(dir: string, staleText: string): boolean {
  * first and put back if it proved to be another one. Only after such a crash could two breakers run at
  * once. 'live': its holder may still be breaking (wait); 'absent': there is none (or it just went).
  */
-export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'cleared' {
-  const current = readLockInfo(dir, BREAK_LOCK_FILE);
+export function clearAbandonedBreakLock(dir: string, names: LockNames = STORE_LOCK_NAMES): 'absent' | 'live' | 'cleared' {
+  const breakFile = path.join(dir, names.breakLock);
+  const current = readLockInfo(dir, names.breakLock);
   if (!current) return 'absent';
-  if (!staleness(current.info, breakingHere.has(dir))) return 'live';
-  const breakFile = path.join(dir, BREAK_LOCK_FILE);
-  const aside = path.join(dir, lockTempName('stale'));
+  if (!staleness(current.info, breakingHere.has(breakFile))) return 'live';
+  const aside = path.join(dir, lockTempName('stale', names.tempPrefix));
   try {
     fs.renameSync(breakFile, aside);
   } catch (err) {
@@ -167,13 +195,13 @@ export function clearAbandonedBreakLock(dir: string): 'absent' | 'live' | 'clear
 }
 
 /** One attempt at creating lock file `name` whole: its exact text, or undefined if it exists. */
-function tryCreateLockFile(dir: string, name: string): string | undefined {
+function tryCreateLockFile(dir: string, name: string, names: LockNames): string | undefined {
   const info: LockInfo = { pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() };
   const start = processStartTime(process.pid);
   if (start) info.processStart = start;
   info.token = randomBytes(16).toString('hex');
   const text = `${JSON.stringify(info)}\n`;
-  const temp = path.join(dir, lockTempName('new'));
+  const temp = path.join(dir, lockTempName('new', names.tempPrefix));
   try {
     writeNewPrivateFile(temp, text);
     fs.linkSync(temp, path.join(dir, name));
@@ -192,20 +220,24 @@ function tryCreateLockFile(dir: string, name: string): string | undefined {
  * of a break lock that may be running (it is removing a dead holder's store.lock, and others wait for
  * it); undefined when neither may be (no lock, or only a dead holder's, which the next taker breaks).
  */
-export function liveHolder(dir: string): LockInfo | undefined {
+export function liveHolder(dir: string, names: LockNames = STORE_LOCK_NAMES): LockInfo | undefined {
   const resolved = path.resolve(dir);
-  const lock = readLockInfo(resolved);
+  const lock = readLockInfo(resolved, names.lock);
   if (!lock) return undefined;
-  if (!staleReason(lock.info, resolved)) return lock.info;
-  const breaker = readLockInfo(resolved, BREAK_LOCK_FILE);
-  return breaker && !staleness(breaker.info, breakingHere.has(resolved)) ? breaker.info : undefined;
+  if (!staleReason(lock.info, resolved, names)) return lock.info;
+  const breaker = readLockInfo(resolved, names.breakLock);
+  return breaker && !staleness(breaker.info, breakingHere.has(path.join(resolved, names.breakLock))) ? breaker.info : undefined;
 }
+
+/** A lock's holder as messages name it: "pid N[ on HOST] since TIME", or "another process" when unknown. */
+export const describeHolder = (holder: LockInfo | undefined): string =>
+  holder ? `pid ${holder.pid}${holder.hostname === os.hostname() ? '' : ` on ${holder.hostname}`} since ${holder.since}` : 'another process';
 
 /** The store lock stayed busy past the wait allowed (STORE_ERROR): contention, not damage. */
 export class StoreLockedError extends FacectlError {
   /** `doing`: what the holder is doing, after its name (", which is committing"). */
   constructor(holder: LockInfo | undefined, waitedMs: number, dir: string, doing = '') {
-    const who = holder ? `pid ${holder.pid}${holder.hostname === os.hostname() ? '' : ` on ${holder.hostname}`} since ${holder.since}` : 'another process';
+    const who = describeHolder(holder);
     super(ExitCode.STORE_ERROR, `store is locked by ${who}${doing} (waited ${(waitedMs / 1000).toFixed(1)} s); if no facectl is running, delete ${LOCK_FILE}`, dir);
     this.name = 'StoreLockedError';
   }
@@ -214,7 +246,9 @@ export class StoreLockedError extends FacectlError {
 /** Waits (polling with jitter) until the lock is ours, breaking stale locks; STORE_ERROR on timeout. */
 export async function acquireLock(dir: string, options: LockOptions = {}): Promise<LockHandle> {
   const resolved = path.resolve(dir);
-  if (heldHere.has(resolved)) {
+  const names = options.names ?? STORE_LOCK_NAMES;
+  const lockFile = path.join(resolved, names.lock);
+  if (heldHere.has(lockFile) && options.inProcess !== 'wait') {
     throw new FacectlError(ExitCode.INTERNAL, `store ${resolved} is already locked by this process (nested mutate?)`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
@@ -223,32 +257,31 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   for (;;) {
     let current: ReturnType<typeof readLockInfo>;
     try {
-      const mine = tryCreateLockFile(resolved, LOCK_FILE);
-      if (mine !== undefined) return makeHandle(resolved, mine);
-      current = readLockInfo(resolved);
-      if (current && staleReason(current.info, resolved) && breakStaleLock(resolved, current.text)) continue;
+      const mine = tryCreateLockFile(resolved, names.lock, names);
+      if (mine !== undefined) return makeHandle(resolved, lockFile, mine);
+      current = readLockInfo(resolved, names.lock);
+      if (current && staleReason(current.info, resolved, names) && breakStaleLock(resolved, current.text, names)) continue;
     } catch (err) {
-      throw storeIoError(err, 'take the store lock', path.join(resolved, LOCK_FILE));
+      throw options.ioError ? options.ioError(err, lockFile) : storeIoError(err, 'take the store lock', lockFile);
     }
     const waited = Date.now() - started;
     if (waited >= timeoutMs) {
       // A dead holder's lock that a live breaker is removing: the breaker is the one others wait for.
       let holder = current?.info;
       try {
-        holder = liveHolder(resolved) ?? holder;
+        holder = liveHolder(resolved, names) ?? holder;
       } catch {
         /* named as read above */
       }
-      throw new StoreLockedError(holder, waited, resolved);
+      throw options.lockedError ? options.lockedError(holder, waited, resolved) : new StoreLockedError(holder, waited, resolved);
     }
     await sleep(pause * (0.5 + Math.random()));
     pause = Math.min(pause * 2, 50);
   }
 }
 
-function makeHandle(dir: string, text: string): LockHandle {
-  heldHere.add(dir);
-  const lockFile = path.join(dir, LOCK_FILE);
+function makeHandle(dir: string, lockFile: string, text: string): LockHandle {
+  heldHere.add(lockFile);
   const ours = (): boolean => {
     try {
       return readLockText(lockFile) === text;
@@ -265,7 +298,7 @@ function makeHandle(dir: string, text: string): LockHandle {
     release() {
       if (released) return;
       released = true;
-      heldHere.delete(dir);
+      heldHere.delete(lockFile);
       if (ours()) unlinkIfExists(lockFile);
     },
   };

@@ -25,9 +25,9 @@ export const sideTempName = (name: string): string => `.${name}.tmp-${process.pi
 /**
  * The temp names the lock itself makes, `store.lock.<kind>-<pid>-<random>`: `new` while a lock file is being
  * created (each waiting process makes and deletes one at every attempt), `stale` while an abandoned break
- * lock is inspected.
+ * lock is inspected. `prefix`: what they are named after, another lock's (lock.ts serves others too).
  */
-export const lockTempName = (kind: 'new' | 'stale'): string => `${LOCK_FILE}.${kind}-${process.pid}-${Math.random().toString(36).slice(2)}`;
+export const lockTempName = (kind: 'new' | 'stale', prefix: string = LOCK_FILE): string => `${prefix}.${kind}-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const LOCK_TEMP = /^store\.lock\.(?:new|stale)-(\d+)-[0-9a-z]*$/;
 /** The pid in one of the lock's temp names, or undefined when `name` is not one. */
 export function lockTempPid(name: string): number | undefined {
