@@ -107,6 +107,10 @@ export function parseLfwPairs(text: string, label = 'pairs.txt'): PairProtocol {
         continue;
       }
     }
+    // A name is one folder of the dataset: `../x` or `a/b` would read photos outside it.
+    const names = tokens.length === 3 ? [tokens[0]!] : tokens.length === 4 ? [tokens[0]!, tokens[2]!] : [];
+    const outside = names.find((n) => n === '.' || n === '..' || /[/\\]/.test(n));
+    if (outside !== undefined) throw new FacectlError(ExitCode.USAGE, `line ${lineNo}: ${quoteExcerpt(outside)} is not a person's folder name (no "/", "\\", "." or "..")`, label);
     if (tokens.length === 3) {
       const [name, i1, i2] = tokens as [string, string, string];
       parsed.push({

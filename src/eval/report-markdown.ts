@@ -75,7 +75,7 @@ function verificationSection(v: VerificationReport): string {
         `impostors sampled uniformly from pairs of different identities, as many as genuine pairs in each fold; ` +
         (v.protocol.generation.identityDisjointFolds
           ? 'folds are identity-disjoint.'
-          : `folds ${v.protocol.generation.foldsWithGlobalImpostors.join(', ')} had fewer than two identities and drew impostors from all identities.`)
+          : `folds ${v.protocol.generation.foldsWithGlobalImpostors.map((f) => f + 1).join(', ')} had fewer than two identities and drew impostors from all identities.`)
       : '',
     `Pairs with a failed image: ${v.failedPairs}. Handling: ${v.failureHandling}.`,
     v.validPairsOnlyReason ? `Valid pairs only: not computed (${v.validPairsOnlyReason}).` : '',

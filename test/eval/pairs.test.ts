@@ -108,3 +108,12 @@ describe.skipIf(!hasDatasets)(withShared('the shared LFW protocol files'), () =>
     expect(readPairsFile(dataset('lfw', 'pairsDevTrain.txt')).pairs).toHaveLength(2200);
   });
 });
+
+describe('a name in a pairs file is one folder of the dataset', () => {
+  it('"..", "." or a name with a slash or backslash is refused (exit 2): it would read photos outside the dataset', () => {
+    for (const line of ['../outside\t1\t2', 'a/b\t1\t2', 'Alice\t1\t..\t2', 'a\\b\t1\t2', '.\t1\t2']) {
+      expectFacectlError(() => parseLfwPairs(`${line}\n`, 'p.txt'), ExitCode.USAGE, /^p\.txt: line 1: ".*" is not a person's folder name/);
+    }
+    expect(parseLfwPairs('Alice_B.-x\t1\t2\n', 'p.txt').pairs).toHaveLength(1);
+  });
+});

@@ -98,7 +98,8 @@ describe('report', () => {
 
   it('a small generated set names the folds it averaged, and a calibration not written says so with its reason', () => {
     const few: FolderDataset = { ...ds, identities: ds.identities.slice(0, 3), imageCount: 18 };
-    const v = evaluateVerification(generatePairs(few, { seed: 1 }), lookup);
+    const protocol = generatePairs(few, { seed: 1 });
+    const v = evaluateVerification(protocol, lookup);
     const used = v.report.allPairs.kFold!.folds.length;
     expect(used).toBeGreaterThan(1);
     expect(used).toBeLessThan(10);
@@ -115,6 +116,10 @@ describe('report', () => {
     expect(md).not.toContain('10-fold');
     expect(md).toContain('only 3 non-mated probes: a rate of 0.01 needs at least 100');
     expect(md).toContain('**Not written to the store:**');
+    // Folds are numbered from 1 in the text as in the per-fold table (metrics.json keeps 0-based indexes).
+    const global = protocol.generation!.foldsWithGlobalImpostors;
+    expect(global.length).toBeGreaterThan(0);
+    expect(md).toContain(`folds ${global.map((f) => f + 1).join(', ')} had fewer than two identities`);
   });
 
   it('is private whatever the umask: a new reports root and each report folder 0700, their files 0600', () => {
