@@ -191,8 +191,11 @@ function refuseFoldLayout(parsed: readonly { same: boolean; line: number }[], he
   });
 }
 
-/** Read and parse a pairs file; NOT_FOUND when it is missing or unreadable. */
+/** Read and parse a pairs file; NOT_FOUND when it is missing or unreadable, USAGE when it is a folder or no regular file (a FIFO would block). */
 export function readPairsFile(file: string): PairProtocol {
+  const kind = statSync(file, { throwIfNoEntry: false });
+  if (kind?.isDirectory()) throw new FacectlError(ExitCode.USAGE, '--pairs names a folder, not a pairs file', file);
+  if (kind && !kind.isFile()) throw new FacectlError(ExitCode.USAGE, '--pairs names no regular file (a pipe or a device)', file);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +81,11 @@ describe('pairs files on disk', () => {
     expect(findPairsFile(tmp)).toBe(path.join(tmp, 'pairs.txt'));
     expectFacectlError(() => findPairsFile(tmp, path.join(tmp, 'other.txt')), ExitCode.NOT_FOUND, /other\.txt: pairs file not found/);
     expectFacectlError(() => readPairsFile(path.join(tmp, 'gone.txt')), ExitCode.NOT_FOUND, /pairs file not found/);
+    // A folder is a usage error (as --dataset given a file); a FIFO is refused before a read that would block.
+    expectFacectlError(() => readPairsFile(tmp), ExitCode.USAGE, /--pairs names a folder, not a pairs file/);
+    const fifo = path.join(tmp, 'pairs.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expectFacectlError(() => readPairsFile(fifo), ExitCode.USAGE, /--pairs names no regular file/);
     const p = readPairsFile(path.join(tmp, 'pairs.txt'));
     expect(findMissingPairImages(p, tmp)).toEqual(['Ann/Ann_0001.jpg', 'Ann/Ann_0002.jpg', 'Bob/Bob_0001.jpg', 'Cid/Cid_0001.jpg']);
   });
