@@ -41,6 +41,28 @@ function seconds(u: URL, key: string, fallback: number): number {
   return value;
 }
 
+/**
+ * node-postgres's `ssl` for an sslmode, as libpq means it. The verifying modes say rejectUnauthorized
+ * explicitly: left out (`ssl: true`), Node takes it from NODE_TLS_REJECT_UNAUTHORIZED, and `=0` there
+ * would have facectl send its password to any server. verify-ca checks the chain but not the host name.
+ * A private CA: NODE_EXTRA_CA_CERTS.
+ */
+export function sslOptions(sslmode: string): pg.ClientConfig['ssl'] {
+  switch (sslmode) {
+    case 'disable':
+      return false;
+    case 'require':
+    case 'no-verify':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+    default:
+      return usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
+  }
+}
+
 /** Parses `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=…]`. */
 export function parsePgUrl(url: string): PgTarget {
   let u: URL;
@@ -54,9 +76,7 @@ export function parsePgUrl(url: string): PgTarget {
   if (!SCHEMA_NAME.test(schema)) usage(`schema name must be 1-63 of a-z 0-9 _ (not starting with a digit), got "${schema}"`);
   // CREATE SCHEMA refuses a new pg_* name (42939); pg_catalog and information_schema would put the tables among the catalogs.
   if (/^pg_/.test(schema) || schema === 'information_schema') usage(`schema "${schema}" is reserved by PostgreSQL (pg_* and information_schema): choose another ?schema=`);
-  const sslmode = u.searchParams.get('sslmode') ?? 'disable';
-  const ssl: pg.ClientConfig['ssl'] =
-    sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
+  const ssl = sslOptions(u.searchParams.get('sslmode') ?? 'disable');
   const connectTimeout = seconds(u, 'connect_timeout', 10);
   const queryTimeout = seconds(u, 'query_timeout', DEFAULT_QUERY_TIMEOUT_S);
   const database = decodePart(u.pathname.replace(/^\//, ''), 'database name');
