@@ -102,8 +102,8 @@ export function parsePgUrl(url: string): PgTarget {
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     application_name: 'facectl',
     client_encoding: 'UTF8',
-    // Session options are ours alone (PGOPTIONS could change search_path or timeouts).
-    options: '-c search_path=public',
+    // No startup `options` (PgBouncer refuses the connection over it: "unsupported startup parameter");
+    // PGOPTIONS is hidden from node-postgres with the other PG* variables, and SESSION_SETUP sets search_path.
   };
   return { config, schema, shown: redact(url) };
 }
@@ -143,14 +143,15 @@ export function clientFor(target: PgTarget): pg.Client {
 /**
  * Session settings whatever the server's, database's or role's defaults: float8 values in full
  * (extra_float_digits 0 rounds a box or quality value to 15 digits, and `store copy` then found its copy
- * differing); and the schema pgvector is installed in added to the search_path when it is not there
- * already (Supabase installs extensions in "extensions"), so that the type vector and its operators
- * resolve. In SQL rather than startup options, which PGlite (and some poolers) ignore.
+ * differing); and search_path "public" (a role's or database's own search_path cannot change what
+ * facectl's unqualified names mean) plus the schema pgvector is installed in (Supabase installs
+ * extensions in "extensions"), so that the type vector and its operators resolve. In SQL rather than
+ * the startup packet's `options`, which PGlite ignores and PgBouncer refuses.
  */
-const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
-  set_config('search_path', current_setting('search_path') || coalesce((
-    SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-    WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
+export const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
+  set_config('search_path', concat_ws(', ', 'public', (
+    SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'vector' AND n.nspname <> 'public')), false)`;
 
 /** Connects, or fails with DB_UNREACHABLE and one line saying why. */
 export async function connect(target: PgTarget): Promise<pg.Client> {
