@@ -53,6 +53,24 @@ describe('postgres connection: the startup packet', () => {
   });
 });
 
+describe('postgres connection: names in the URL', () => {
+  it('a NUL (or other control character) in the user or database name, or a NUL in the password, is exit 2, never sent', async () => {
+    for (const [url, what] of [
+      ['postgres://u@h/db%00x', 'database name'],
+      ['postgres://u%00x@h/db', 'user name'],
+      ['postgres://u@h/db%0Ax', 'database name'],
+      ['postgres://u%1B@h/db', 'user name'],
+      ['postgres://u@h/db%7F', 'database name'],
+      ['postgres://u:se%00cret@h/db', 'password'],
+    ] as const) {
+      const err = await expectFacectlError(() => parsePgUrl(url), ExitCode.USAGE, new RegExp(`^the store URL's ${what} holds a control character`));
+      expect(err.message).not.toMatch(/cret|x\b|\0/);
+    }
+    // A password may hold other control characters (libpq sends them); printable names are untouched.
+    expect(parsePgUrl('postgres://j%C3%B6rg:p%09w@h/caf%C3%A9').config).toMatchObject({ user: 'jörg', database: 'café' });
+  });
+});
+
 describe('postgres connection: the session', () => {
   let server: PgServer;
   beforeAll(async () => {

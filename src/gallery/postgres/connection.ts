@@ -115,13 +115,21 @@ export function parsePgUrl(url: string): PgTarget {
 export const longQuery = (text: string, values?: unknown[]): pg.QueryConfig =>
   ({ text, values, query_timeout: MAX_TIMEOUT_S * 1000 }) as pg.QueryConfig;
 
-/** A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part. */
+/**
+ * A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part.
+ * The startup and password messages end each string at a NUL, so `%00` would reach the server as a
+ * malformed packet; user and database names take no other control character either (a password may).
+ */
 function decodePart(part: string, what: string): string {
+  let text: string;
   try {
-    return decodeURIComponent(part);
+    text = decodeURIComponent(part);
   } catch {
     return usage(`the store URL's ${what} has a bad %-escape`);
   }
+  // eslint-disable-next-line no-control-regex
+  if (what === 'password' ? text.includes('\0') : /[\u0000-\u001f\u007f]/.test(text)) usage(`the store URL's ${what} holds a control character (${what === 'password' ? 'NUL' : '%00-%1F or %7F'})`);
+  return text;
 }
 
 /** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */
