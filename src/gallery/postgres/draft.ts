@@ -228,11 +228,12 @@ export class PgDraft implements GalleryDraft {
    */
   async finish(generation: number): Promise<number> {
     if (!this.changed) return generation;
-    const meta = q(this.s, 'meta');
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'generation'`, [JSON.stringify(generation + 1)]);
-    await this.c.query(`INSERT INTO ${meta} VALUES ('commit', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [JSON.stringify(randomUUID())]);
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'model'`, [JSON.stringify(this.modelInfo)]);
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'threshold'`, [JSON.stringify(this.thresholdInfo)]);
+    // Every key written whether or not its row is there (an UPDATE of a row deleted by hand changes nothing).
+    const values: [string, unknown][] = [['generation', generation + 1], ['commit', randomUUID()], ['model', this.modelInfo], ['threshold', this.thresholdInfo]];
+    await this.c.query(
+      `INSERT INTO ${q(this.s, 'meta')} (key, value) VALUES ${values.map((_, i) => `($${2 * i + 1}, $${2 * i + 2}::jsonb)`).join(', ')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      values.flatMap(([key, value]) => [key, JSON.stringify(value)]),
+    );
     return generation + 1;
   }
 }

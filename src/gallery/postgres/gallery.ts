@@ -10,12 +10,13 @@ import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
 import { topCandidates } from '../rank.js';
 import type {
-  CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
-  SearchResult, ThresholdInfo,
+  CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, MutateOptions,
+  SearchResult,
 } from '../types.js';
 import { connect, longQuery, parsePgUrl, type PgTarget } from './connection.js';
 import { PgDraft, pgTestHooks } from './draft.js';
 import { checkGallery } from './check.js';
+import { type Meta, parseMeta } from './meta.js';
 import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
 
 /** Advisory lock class for facectl galleries ('face'); the object id is hashtext(schema). */
@@ -37,14 +38,6 @@ function searchKind(dim: number, identities: number, choice: IndexChoice): { kin
   const kind = chooseKind(dim, identities, choice);
   if (kind === 'hnsw' && dim > HNSW_MAX_DIM) return { kind: 'flat', tooWide: `pgvector's HNSW indexes at most ${HNSW_MAX_DIM} dimensions, this model has ${dim}` };
   return { kind };
-}
-
-interface Meta {
-  generation: number;
-  model: ModelInfo | null;
-  threshold: ThresholdInfo | null;
-  /** The random token the last commit wrote (PgDraft.finish); absent before the first. */
-  commit?: string | null;
 }
 
 /**
@@ -163,8 +156,7 @@ export class PostgresGallery implements Gallery {
 
   private async meta(): Promise<Meta> {
     const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')}`);
-    const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null, commit: m.commit };
+    return parseMeta(this.s, r.rows);
   }
 
   async info(): Promise<GalleryInfo> {

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import type { FaceRow } from '../types.js';
+import { parseSchemaVersion } from './meta.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -50,7 +51,8 @@ export async function schemaVersion(client: pg.Client, schema: string): Promise<
   const t = await client.query(`SELECT to_regclass($1) AS meta`, [`"${schema}".meta`]);
   if (!t.rows[0].meta) return 0;
   const r = await client.query(`SELECT value FROM ${q(schema, 'meta')} WHERE key = 'schema_version'`);
-  return r.rows.length ? Number(r.rows[0].value) : 0;
+  // The meta table and its schema_version are created in one transaction: one without the other is damage.
+  return parseSchemaVersion(schema, r.rows[0]?.value);
 }
 
 /** Creates or upgrades the schema; call inside the writer's transaction (advisory lock held). */
