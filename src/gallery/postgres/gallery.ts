@@ -11,12 +11,13 @@ import { dot } from '../../pipeline/vector.js';
 import { topCandidates } from '../rank.js';
 import type {
   CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, MutateOptions,
-  SearchResult,
+  RepairOptions, SearchResult,
 } from '../types.js';
 import { connect, longQuery, parsePgUrl, type PgTarget } from './connection.js';
 import { PgDraft, pgTestHooks } from './draft.js';
 import { checkGallery } from './check.js';
 import { type Meta, parseMeta } from './meta.js';
+import { damagedFaceLine, damagedFacesError, storedVector, vectorProblem, type DamagedFace } from './damage.js';
 import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
 
 /** Advisory lock class for facectl galleries ('face'); the object id is hashtext(schema). */
@@ -207,8 +208,11 @@ export class PostgresGallery implements Gallery {
 
   async facesOf(id: string): Promise<IdentityFaces> {
     if (!this.version) return { rows: [], embeddings: [] };
-    const r = await this.read(() => this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]));
-    return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => parseVector(x.e)) };
+    return this.read(async () => {
+      const dim = (await this.meta()).model?.dimension;
+      const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]);
+      return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => storedVector(this.s, x, dim)) };
+    });
   }
 
   private async hasHnsw(): Promise<boolean> {
@@ -292,7 +296,7 @@ export class PostgresGallery implements Gallery {
       const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
       const dim = meta.model?.dimension ?? 0;
       const embeddings = new Float32Array(r.rows.length * dim);
-      r.rows.forEach((x, i) => embeddings.set(parseVector(x.e), i * dim));
+      r.rows.forEach((x, i) => embeddings.set(storedVector(this.s, x, dim), i * dim));
       return { model: meta.model, threshold: meta.threshold, rows: r.rows.map(faceRowOf), embeddings };
     });
   }
@@ -303,16 +307,54 @@ export class PostgresGallery implements Gallery {
   }
 
   /**
-   * A face and its embedding are one table row (embedding NOT NULL), so no face can lose its embedding
-   * the way a truncated embeddings.f32 does: `dropDamaged` and `reembed` have nothing to do here, and a
-   * face with an unusable embedding is reported by check() and kept.
+   * Identity rows are recomputed from the faces, the truth. A face whose stored embedding cannot be used
+   * (NULL, another length than the model's, zero: see damage.ts) refuses the repair, naming it, unless
+   * `dropDamaged` drops it or `reembed` re-embeds every face (computed before the writer's transaction,
+   * committed only if nothing changed meanwhile), as a store directory's lost embeddings do; a finite
+   * embedding whose norm is not 1 is re-normalised.
    */
-  async repair(): Promise<string[]> {
+  async repair(options: RepairOptions = {}): Promise<string[]> {
     const report = await this.check();
     if (report.ok) return [];
-    // Faces are the truth: every identity row is derived from them.
-    await this.mutate(async (draft) => (draft as PgDraft).touched(null), { create: false });
-    return [`recomputed every identity vector from the faces (found: ${report.problems.length} problem(s))`];
+    const { damaged, rows, generation, dim } = await this.read(async () => {
+      const meta = await this.meta();
+      const dim = meta.model?.dimension;
+      const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
+      const damaged: DamagedFace[] = [];
+      for (const f of r.rows) {
+        const problem = vectorProblem(f.e, dim);
+        if (problem) damaged.push({ seq: Number(f.seq), id: f.id, ...problem });
+      }
+      return { damaged, rows: r.rows.map(faceRowOf), generation: meta.generation, dim };
+    });
+    const lost = damaged.filter((d) => !d.renormalise);
+    if (lost.length && !options.dropDamaged && !options.reembed) throw damagedFacesError(this.s, lost);
+    const reembed = lost.length && !options.dropDamaged ? await options.reembed!(rows) : undefined;
+    const actions: string[] = [];
+    await this.mutate(
+      async (draft) => {
+        const d = draft as PgDraft;
+        if (reembed) {
+          await reembed(draft);
+          for (const f of lost) actions.push(`${damagedFaceLine(f)}; re-embedded from its photo`);
+        } else {
+          if (lost.length) await d.deleteSeqs(lost.map((f) => f.seq));
+          for (const f of lost) actions.push(`dropped ${damagedFaceLine(f)}`);
+          const skewed = damaged.filter((f) => f.renormalise).map((f) => f.seq);
+          if (skewed.length) {
+            await d.renormalise(skewed);
+            actions.push(`re-normalised ${skewed.length} embedding${skewed.length === 1 ? '' : 's'}`);
+          }
+          await d.touched(null);
+        }
+        // A NULL or a vector of another length could be stored only once the column was changed by hand.
+        if (lost.some((f) => f.detail.endsWith('NULL'))) await d.requireEmbeddings();
+        if (dim !== undefined && d.model?.dimension === dim && lost.some((f) => / values, the model has /.test(f.detail))) await d.retype(dim);
+      },
+      { create: false, expectGeneration: generation },
+    );
+    actions.push(`recomputed every identity vector from the faces (found: ${report.problems.length} problem(s))`);
+    return actions;
   }
 
   async rebuildIndex(choice: IndexChoice) {
