@@ -18,7 +18,7 @@ import { FACE_COLUMNS, FACE_PARAM_COUNT, faceParams, faceRowOf, HNSW_INDEX, pars
 const sameModel = (a: ModelInfo, b: ModelInfo): boolean => a.id === b.id && a.hash === b.hash && a.dimension === b.dimension;
 
 /** Test hooks (the kill tests): called at named points of a writer's transaction. */
-export const pgTestHooks: { onStep?: (name: 'faces-inserted' | 'before-commit') => void } = {};
+export const pgTestHooks: { onStep?: (name: 'faces-inserted' | 'before-commit') => void | Promise<void> } = {};
 
 /** Rows per multi-row INSERT/UPDATE (PostgreSQL allows 65,535 parameters per statement). */
 const BATCH = 500;
@@ -107,7 +107,7 @@ export class PgDraft implements GalleryDraft {
       const r = await this.c.query(`INSERT INTO ${q(this.s, 'faces')} (${FACE_COLUMNS.replace('seq, ', '')}, embedding) VALUES ${values} RETURNING seq`, params);
       chunk.forEach((row, i) => added.push({ ...row, embeddingIndex: Number(r.rows[i].seq) }));
     }
-    pgTestHooks.onStep?.('faces-inserted');
+    await pgTestHooks.onStep?.('faces-inserted');
     if (added.length) await this.touched([...new Set(faces.map((f) => f.id))]);
     return added;
   }

@@ -134,15 +134,24 @@ export class PostgresGallery implements Gallery {
   private async transaction<T>(begin: string, fn: () => Promise<T>): Promise<T> {
     return this.run(async () => {
       await this.c.query(begin);
+      let out: T;
       try {
-        const out = await fn();
-        await this.c.query('COMMIT');
-        return out;
+        out = await fn();
       } catch (err) {
         // Over a lost connection the server rolls back itself; a ROLLBACK would wait out query_timeout again.
         if (!lostConnection(err, this.target)) await this.c.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      try {
+        await this.c.query('COMMIT');
+      } catch (err) {
+        // The server may have committed before the connection went: saying it failed would have the user
+        // repeat it (a second remove: "unknown id").
+        const lost = lostConnection(err, this.target);
+        if (lost && begin !== BEGIN_READ) throw new FacectlError(ExitCode.DB_UNREACHABLE, `${lost.message}; the change may or may not have been committed: check with \`facectl list\``);
+        throw err;
+      }
+      return out;
     });
   }
 
@@ -281,7 +290,7 @@ export class PostgresGallery implements Gallery {
       const draft = new PgDraft(this.c, this.s, meta.model, meta.threshold, new Date());
       const result = await change(draft);
       await draft.finish(meta.generation);
-      pgTestHooks.onStep?.('before-commit');
+      await pgTestHooks.onStep?.('before-commit');
       return { result, committed: draft.changed };
     });
     this.version = SCHEMA_VERSION;
