@@ -251,7 +251,17 @@ export class PostgresGallery implements Gallery {
         const query = queries.subarray(i * dim, (i + 1) * dim);
         // pgvector orders in float32; a few spare candidates, re-scored in float64 like every other score.
         // Equal scores go to the identity enrolled first, as in a store directory (first_seq: its first face).
-        const r = await this.c.query(`SELECT id, name, mean::text AS m, first_seq FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${tieOrder} LIMIT $2`, [vectorText(query), k + 4]);
+        const candidates = (order: string) =>
+          this.c.query(`SELECT id, name, mean::text AS m, first_seq, mean <#> $1::vector AS d FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${order} LIMIT $2`, [vectorText(query), k + 4]);
+        let r = await candidates(tieOrder);
+        // HNSW returns equal distances in no set order: when the last candidate ties the k-th, more identities
+        // may tie beyond it, the first enrolled among them; an exact scan ordered by first_seq finds it (rare:
+        // exact ties are identical identity vectors).
+        if (kind === 'hnsw' && k > 0 && r.rows.length === k + 4 && r.rows[k + 3].d === r.rows[k - 1].d) {
+          await this.c.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+          r = await candidates(', first_seq');
+          await this.c.query(`SELECT set_config('enable_indexscan', 'on', true)`);
+        }
         const scored = r.rows.map((x) => ({ candidate: { id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }, enrolled: Number(x.first_seq) }));
         out.push(topCandidates(scored, k));
       }
