@@ -270,26 +270,39 @@ export class PostgresGallery implements Gallery {
     return { hits, index: { kind, origin } };
   }
 
-  /**
-   * pgvector builds HNSW fast only while the graph fits in maintenance_work_mem (64 MB by default);
-   * past that it goes on page by page, several times slower. The build raises the setting for its own
-   * transaction to what the graph needs (never lowers one the server's owner set higher, at most 1 GB).
-   */
   private createHnsw(): Promise<void> {
-    return this.transaction('BEGIN', async () => {
-      const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
-      const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
-      await this.c.query(
-        `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
-        [`${wantKb}kB`, wantKb],
-      );
-      await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
+    return this.transaction(BEGIN_WRITE, async () => {
+      // Another process (a login, an index rebuild) may be building it: wait for it, then build only if still missing.
+      await this.lock();
+      if (await this.hasHnsw()) return;
+      await this.buildHnsw();
     });
+  }
+
+  /** The gallery's advisory lock for the current transaction: the writers' lock, also taken around index builds. */
+  private async lock(): Promise<void> {
+    await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
+  }
+
+  /**
+   * Builds the HNSW index, inside a transaction holding the gallery's lock. pgvector builds HNSW fast only
+   * while the graph fits in maintenance_work_mem (64 MB by default); past that it goes on page by page,
+   * several times slower. The build raises the setting for its own transaction to what the graph needs
+   * (never lowers one the server's owner set higher, at most 1 GB).
+   */
+  private async buildHnsw(): Promise<void> {
+    const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
+    const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
+    await this.c.query(
+      `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
+      [`${wantKb}kB`, wantKb],
+    );
+    await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
     const out = await this.transaction(BEGIN_WRITE, async () => {
-      await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
+      await this.lock();
       const version = await schemaVersion(this.c, this.s);
       if (version === 0 && options.create === false)
         throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
@@ -381,8 +394,12 @@ export class PostgresGallery implements Gallery {
       const t0 = performance.now();
       const info = await this.info();
       const { kind, tooWide } = searchKind(info.model?.dimension ?? 0, info.identities, choice);
-      await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
-      if (kind === 'hnsw') await this.createHnsw();
+      // Dropped and built in one transaction under the gallery's lock: a second rebuild or a login's build waits for it.
+      await this.transaction(BEGIN_WRITE, async () => {
+        await this.lock();
+        await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
+        if (kind === 'hnsw') await this.buildHnsw();
+      });
       const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities${tooWide ? ` (${tooWide})` : ''}`;
       return { kind, where, identities: info.identities, ms: performance.now() - t0 };
     });

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import type { FaceRow } from '../types.js';
+import { longQuery } from './connection.js';
 import { parseSchemaVersion } from './meta.js';
 
 export const SCHEMA_VERSION = 1;
@@ -34,6 +35,8 @@ const MIGRATIONS: Record<number, (s: string) => string[]> = {
 };
 
 export const HNSW_INDEX = 'identities_mean_hnsw';
+/** Advisory lock class ('fext') taken while facectl creates the pgvector extension; the object id is hashtext('vector'). */
+const EXTENSION_LOCK_CLASS = 0x66657874;
 
 /** CREATE EXTENSION vector failing: pgvector missing on the server, or this role not allowed to create it; one line (exit 11). */
 export function vectorExtensionError(err: unknown): FacectlError | null {
@@ -60,8 +63,13 @@ export async function migrate(client: pg.Client, schema: string): Promise<void> 
   const version = await schemaVersion(client, schema);
   if (version > SCHEMA_VERSION) throw newerSchema(schema, version);
   if (version === SCHEMA_VERSION) return;
+  // The extension is the database's, shared by every gallery's schema: two first writes to two schemas
+  // (each under its own gallery's lock) would both create it, and the second fail on the catalog's unique
+  // index. One advisory lock for the whole database, then a look whether it is there now.
+  await client.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [EXTENSION_LOCK_CLASS, 'vector']));
+  const installed = (await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`)).rows.length > 0;
   try {
-    await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+    if (!installed) await client.query('CREATE EXTENSION IF NOT EXISTS vector');
   } catch (err) {
     throw vectorExtensionError(err) ?? err;
   }
