@@ -198,7 +198,7 @@ describe('postgres gallery: connection, schema, index', () => {
     try {
       const client = clientFor(parsePgUrl('postgres://alice@db.local/faces?schema=gate'));
       const p = (client as unknown as { connectionParameters: Record<string, unknown> }).connectionParameters;
-      expect([p.host, p.port, p.user, p.database, p.ssl, p.options, p.application_name]).toEqual(['db.local', 5432, 'alice', 'faces', false, '-c search_path=public', 'facectl']);
+      expect([p.host, p.port, p.user, p.database, p.ssl, p.options, p.application_name]).toEqual(['db.local', 5432, 'alice', 'faces', false, undefined, 'facectl']);
       expect(typeof (client as unknown as { password: unknown }).password).toBe('function');
       expect(process.env.PGHOST).toBe('evil.example'); // read, not consumed or changed, by clientFor
     } finally {

@@ -4,7 +4,8 @@
  * clear text (PGlite accepts any) and refuse any other with SQLSTATE 28P01, as a real server does.
  * Prints "port <n>", then "password <json>" for each password a client sent. Standard input takes
  * "freeze" (bytes are held, both ways, with the sockets kept open: a network that silently stops
- * carrying anything, while the kernel still acknowledges) and "thaw"; each is acknowledged on stdout.
+ * carrying anything, while the kernel still acknowledges), "freeze-answers" (only the server's bytes are
+ * held: a statement is carried out, its answer lost) and "thaw"; each is acknowledged on stdout.
  */
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -18,8 +19,10 @@ const password = arg('password');
 
 const SSL_REQUEST = 80877103;
 let frozen = false;
+/** Only the server's answers are held (`freeze-answers`): a statement reaches the server, its answer never comes back. */
+let answersFrozen = false;
 const held: (() => void)[] = [];
-const forward = (to: net.Socket) => (d: Buffer) => (frozen ? held.push(() => to.write(d)) : to.write(d));
+const forward = (to: net.Socket, answers = false) => (d: Buffer) => (frozen || (answers && answersFrozen) ? held.push(() => to.write(d)) : to.write(d));
 
 /** One message: type byte (absent for the startup packet), length, body. */
 function message(type: string | null, body: Buffer): Buffer {
@@ -35,7 +38,7 @@ function pipeUp(client: net.Socket, startup: Buffer, rest: Buffer): void {
     if (rest.length) up.write(rest);
   });
   client.on('data', forward(up));
-  up.on('data', forward(client));
+  up.on('data', forward(client, true));
   for (const [a, b] of [[client, up], [up, client]] as const) {
     a.on('error', () => b.destroy());
     a.on('close', () => b.destroy());
@@ -85,10 +88,11 @@ net
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'freeze') frozen = true;
+  if (line === 'freeze-answers') answersFrozen = true;
   if (line === 'thaw') {
-    frozen = false;
+    frozen = answersFrozen = false;
     for (const send of held.splice(0)) send();
   }
-  process.stdout.write(`${line === 'freeze' ? 'frozen' : 'thawed'}\n`);
+  process.stdout.write(`${line.startsWith('freeze') ? 'frozen' : 'thawed'}\n`);
 });
 process.stdin.on('end', () => process.exit(0));

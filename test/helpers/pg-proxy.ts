@@ -13,6 +13,8 @@ export interface PgProxy {
   /** Every password a client sent so far. */
   passwords: string[];
   freeze(): Promise<void>;
+  /** Holds only what the server sends: statements still reach it. */
+  freezeAnswers(): Promise<void>;
   thaw(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export async function startPgProxy(upstreamUrl: string, options: { password?: st
     },
     passwords,
     freeze: () => command('freeze'),
+    freezeAnswers: () => command('freeze-answers'),
     thaw: () => command('thaw'),
     stop: async () => {
       child.stdin!.end();

@@ -41,6 +41,28 @@ function seconds(u: URL, key: string, fallback: number): number {
   return value;
 }
 
+/**
+ * node-postgres's `ssl` for an sslmode, as libpq means it. The verifying modes say rejectUnauthorized
+ * explicitly: left out (`ssl: true`), Node takes it from NODE_TLS_REJECT_UNAUTHORIZED, and `=0` there
+ * would have facectl send its password to any server. verify-ca checks the chain but not the host name.
+ * A private CA: NODE_EXTRA_CA_CERTS.
+ */
+export function sslOptions(sslmode: string): pg.ClientConfig['ssl'] {
+  switch (sslmode) {
+    case 'disable':
+      return false;
+    case 'require':
+    case 'no-verify':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+    default:
+      return usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
+  }
+}
+
 /** Parses `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=…]`. */
 export function parsePgUrl(url: string): PgTarget {
   let u: URL;
@@ -54,9 +76,7 @@ export function parsePgUrl(url: string): PgTarget {
   if (!SCHEMA_NAME.test(schema)) usage(`schema name must be 1-63 of a-z 0-9 _ (not starting with a digit), got "${schema}"`);
   // CREATE SCHEMA refuses a new pg_* name (42939); pg_catalog and information_schema would put the tables among the catalogs.
   if (/^pg_/.test(schema) || schema === 'information_schema') usage(`schema "${schema}" is reserved by PostgreSQL (pg_* and information_schema): choose another ?schema=`);
-  const sslmode = u.searchParams.get('sslmode') ?? 'disable';
-  const ssl: pg.ClientConfig['ssl'] =
-    sslmode === 'disable' ? false : sslmode === 'require' || sslmode === 'no-verify' ? { rejectUnauthorized: false } : sslmode === 'verify-full' || sslmode === 'verify-ca' ? true : usage(`unsupported sslmode "${sslmode}" (disable, require, verify-ca, verify-full)`);
+  const ssl = sslOptions(u.searchParams.get('sslmode') ?? 'disable');
   const connectTimeout = seconds(u, 'connect_timeout', 10);
   const queryTimeout = seconds(u, 'query_timeout', DEFAULT_QUERY_TIMEOUT_S);
   const database = decodePart(u.pathname.replace(/^\//, ''), 'database name');
@@ -82,8 +102,8 @@ export function parsePgUrl(url: string): PgTarget {
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     application_name: 'facectl',
     client_encoding: 'UTF8',
-    // Session options are ours alone (PGOPTIONS could change search_path or timeouts).
-    options: '-c search_path=public',
+    // No startup `options` (PgBouncer refuses the connection over it: "unsupported startup parameter");
+    // PGOPTIONS is hidden from node-postgres with the other PG* variables, and SESSION_SETUP sets search_path.
   };
   return { config, schema, shown: redact(url) };
 }
@@ -95,13 +115,21 @@ export function parsePgUrl(url: string): PgTarget {
 export const longQuery = (text: string, values?: unknown[]): pg.QueryConfig =>
   ({ text, values, query_timeout: MAX_TIMEOUT_S * 1000 }) as pg.QueryConfig;
 
-/** A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part. */
+/**
+ * A %-escaped part of the URL; USAGE (not a crash) for a bad escape such as `%zz`, never showing the part.
+ * The startup and password messages end each string at a NUL, so `%00` would reach the server as a
+ * malformed packet; user and database names take no other control character either (a password may).
+ */
 function decodePart(part: string, what: string): string {
+  let text: string;
   try {
-    return decodeURIComponent(part);
+    text = decodeURIComponent(part);
   } catch {
     return usage(`the store URL's ${what} has a bad %-escape`);
   }
+  // eslint-disable-next-line no-control-regex
+  if (what === 'password' ? text.includes('\0') : /[\u0000-\u001f\u007f]/.test(text)) usage(`the store URL's ${what} holds a control character (${what === 'password' ? 'NUL' : '%00-%1F or %7F'})`);
+  return text;
 }
 
 /** A client configured from `target` alone: PG* variables are hidden while node-postgres reads its settings. */
@@ -123,14 +151,15 @@ export function clientFor(target: PgTarget): pg.Client {
 /**
  * Session settings whatever the server's, database's or role's defaults: float8 values in full
  * (extra_float_digits 0 rounds a box or quality value to 15 digits, and `store copy` then found its copy
- * differing); and the schema pgvector is installed in added to the search_path when it is not there
- * already (Supabase installs extensions in "extensions"), so that the type vector and its operators
- * resolve. In SQL rather than startup options, which PGlite (and some poolers) ignore.
+ * differing); and search_path "public" (a role's or database's own search_path cannot change what
+ * facectl's unqualified names mean) plus the schema pgvector is installed in (Supabase installs
+ * extensions in "extensions"), so that the type vector and its operators resolve. In SQL rather than
+ * the startup packet's `options`, which PGlite ignores and PgBouncer refuses.
  */
-const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
-  set_config('search_path', current_setting('search_path') || coalesce((
-    SELECT ', ' || quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-    WHERE e.extname = 'vector' AND n.nspname <> ALL (current_schemas(false))), ''), false)`;
+export const SESSION_SETUP = `SELECT set_config('extra_float_digits', '3', false),
+  set_config('search_path', concat_ws(', ', 'public', (
+    SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'vector' AND n.nspname <> 'public')), false)`;
 
 /** Connects, or fails with DB_UNREACHABLE and one line saying why. */
 export async function connect(target: PgTarget): Promise<pg.Client> {

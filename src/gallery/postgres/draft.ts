@@ -6,18 +6,19 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
-import { dot } from '../../pipeline/vector.js';
+import { dot, norm } from '../../pipeline/vector.js';
 import { modelMismatch, normalisedCopy, unknownId } from '../../store/draft.js';
 import { identityMean } from '../../store/identity-mean.js';
 import { validateDisplayName, validateId, validateModel, validateNewFace, validateThreshold } from '../../store/validate.js';
 import type { FaceRow, GalleryDraft, IdentityFaces, ModelInfo, NewFace, ThresholdInfo } from '../types.js';
 import { longQuery } from './connection.js';
+import { storedVector } from './damage.js';
 import { FACE_COLUMNS, FACE_PARAM_COUNT, faceParams, faceRowOf, HNSW_INDEX, parseVector, q, vectorText } from './schema.js';
 
 const sameModel = (a: ModelInfo, b: ModelInfo): boolean => a.id === b.id && a.hash === b.hash && a.dimension === b.dimension;
 
 /** Test hooks (the kill tests): called at named points of a writer's transaction. */
-export const pgTestHooks: { onStep?: (name: 'faces-inserted' | 'before-commit') => void } = {};
+export const pgTestHooks: { onStep?: (name: 'faces-inserted' | 'before-commit') => void | Promise<void> } = {};
 
 /** Rows per multi-row INSERT/UPDATE (PostgreSQL allows 65,535 parameters per statement). */
 const BATCH = 500;
@@ -48,7 +49,7 @@ export class PgDraft implements GalleryDraft {
 
   async facesOf(id: string): Promise<IdentityFaces> {
     const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]);
-    return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => parseVector(x.e)) };
+    return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => storedVector(this.s, x, this.modelInfo?.dimension)) };
   }
 
   async nearestIdentity(vector: Float32Array, excludeId?: string): Promise<{ id: string; score: number } | null> {
@@ -81,7 +82,7 @@ export class PgDraft implements GalleryDraft {
   }
 
   /** Vector columns typed vector(dimension) (HNSW needs the dimension); the HNSW index is dropped first. */
-  private async retype(dimension: number): Promise<void> {
+  async retype(dimension: number): Promise<void> {
     await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
     for (const [table, column] of [['faces', 'embedding'], ['identities', 'mean']] as const)
       await this.c.query(longQuery(`ALTER TABLE ${q(this.s, table)} ALTER COLUMN ${column} TYPE vector(${dimension})`));
@@ -106,7 +107,7 @@ export class PgDraft implements GalleryDraft {
       const r = await this.c.query(`INSERT INTO ${q(this.s, 'faces')} (${FACE_COLUMNS.replace('seq, ', '')}, embedding) VALUES ${values} RETURNING seq`, params);
       chunk.forEach((row, i) => added.push({ ...row, embeddingIndex: Number(r.rows[i].seq) }));
     }
-    pgTestHooks.onStep?.('faces-inserted');
+    await pgTestHooks.onStep?.('faces-inserted');
     if (added.length) await this.touched([...new Set(faces.map((f) => f.id))]);
     return added;
   }
@@ -193,6 +194,28 @@ export class PgDraft implements GalleryDraft {
     await this.touched(null);
   }
 
+  /** The repair's own edits (PostgresGallery.repair): faces deleted or re-normalised by sequence number. */
+  async deleteSeqs(seqs: readonly number[]): Promise<void> {
+    await this.c.query(`DELETE FROM ${q(this.s, 'faces')} WHERE seq = ANY($1::bigint[])`, [seqs]);
+    this.changed = true;
+    this.rowCache = undefined;
+  }
+
+  async renormalise(seqs: readonly number[]): Promise<void> {
+    const r = await this.c.query(`SELECT seq, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE seq = ANY($1::bigint[])`, [seqs]);
+    for (const row of r.rows) {
+      const v = parseVector(row.e);
+      const length = norm(v);
+      await this.c.query(`UPDATE ${q(this.s, 'faces')} SET embedding = $2::vector WHERE seq = $1`, [row.seq, vectorText(v.map((x) => x / length))]);
+    }
+    this.changed = true;
+  }
+
+  /** The embedding column NOT NULL again (a NULL embedding could only be stored once it was dropped by hand). */
+  async requireEmbeddings(): Promise<void> {
+    await this.c.query(`ALTER TABLE ${q(this.s, 'faces')} ALTER COLUMN embedding SET NOT NULL`);
+  }
+
   /**
    * Recomputes the identity rows of `ids` (null: all) from their faces, with the one identityMean. Every
    * edit that adds, deletes or rewrites face rows calls it, so it also drops rows() read before the edit.
@@ -202,21 +225,22 @@ export class PgDraft implements GalleryDraft {
     this.rowCache = undefined;
     const where = ids ? 'WHERE id = ANY($1::text[])' : '';
     const r = await this.c.query(`SELECT id, name, seq, added_at, embedding::text AS e FROM ${q(this.s, 'faces')} ${where} ORDER BY seq`, ids ? [ids] : []);
+    const dim = this.modelInfo?.dimension;
     const byId = new Map<string, { name: string; first: number; last: string; vectors: Float32Array[] }>();
     for (const row of r.rows) {
       let g = byId.get(row.id);
       if (!g) byId.set(row.id, (g = { name: row.name, first: Number(row.seq), last: row.added_at, vectors: [] }));
       g.name = row.name;
       if (row.added_at > g.last) g.last = row.added_at;
-      g.vectors.push(parseVector(row.e));
+      // A damaged face (NULL, another length, not unit) refuses the change: averaged in, it spoils the mean.
+      g.vectors.push(storedVector(this.s, row, dim));
     }
     await this.c.query(`DELETE FROM ${q(this.s, 'identities')} ${where}`, ids ? [ids] : []);
-    const dim = this.modelInfo?.dimension ?? 0;
     const list = [...byId];
     for (let start = 0; start < list.length; start += BATCH) {
       const chunk = list.slice(start, start + BATCH);
       const values = chunk.map((_, i) => `($${6 * i + 1}, $${6 * i + 2}, $${6 * i + 3}, $${6 * i + 4}, $${6 * i + 5}, $${6 * i + 6}::vector)`).join(', ');
-      const params = chunk.flatMap(([id, g]) => [id, g.name, g.vectors.length, g.first, g.last, vectorText(identityMean(g.vectors, dim))]);
+      const params = chunk.flatMap(([id, g]) => [id, g.name, g.vectors.length, g.first, g.last, vectorText(identityMean(g.vectors, dim ?? 0))]);
       await this.c.query(`INSERT INTO ${q(this.s, 'identities')} (id, name, face_count, first_seq, last_added, mean) VALUES ${values}`, params);
     }
   }
@@ -228,11 +252,12 @@ export class PgDraft implements GalleryDraft {
    */
   async finish(generation: number): Promise<number> {
     if (!this.changed) return generation;
-    const meta = q(this.s, 'meta');
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'generation'`, [JSON.stringify(generation + 1)]);
-    await this.c.query(`INSERT INTO ${meta} VALUES ('commit', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [JSON.stringify(randomUUID())]);
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'model'`, [JSON.stringify(this.modelInfo)]);
-    await this.c.query(`UPDATE ${meta} SET value = $1 WHERE key = 'threshold'`, [JSON.stringify(this.thresholdInfo)]);
+    // Every key written whether or not its row is there (an UPDATE of a row deleted by hand changes nothing).
+    const values: [string, unknown][] = [['generation', generation + 1], ['commit', randomUUID()], ['model', this.modelInfo], ['threshold', this.thresholdInfo]];
+    await this.c.query(
+      `INSERT INTO ${q(this.s, 'meta')} (key, value) VALUES ${values.map((_, i) => `($${2 * i + 1}, $${2 * i + 2}::jsonb)`).join(', ')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      values.flatMap(([key, value]) => [key, JSON.stringify(value)]),
+    );
     return generation + 1;
   }
 }

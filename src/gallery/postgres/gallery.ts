@@ -10,12 +10,14 @@ import { chooseKind } from '../../index/factory.js';
 import { dot } from '../../pipeline/vector.js';
 import { topCandidates } from '../rank.js';
 import type {
-  CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, ModelInfo, MutateOptions,
-  SearchResult, ThresholdInfo,
+  CheckReport, FaceRow, Gallery, GalleryDraft, GalleryExport, GalleryInfo, IdentityFaces, IdentitySummary, IndexChoice, MutateOptions,
+  RepairOptions, SearchResult,
 } from '../types.js';
 import { connect, longQuery, parsePgUrl, type PgTarget } from './connection.js';
 import { PgDraft, pgTestHooks } from './draft.js';
 import { checkGallery } from './check.js';
+import { type Meta, parseMeta } from './meta.js';
+import { damagedFaceLine, damagedFacesError, storedVector, vectorProblem, type DamagedFace } from './damage.js';
 import { FACE_COLUMNS, faceRowOf, HNSW_INDEX, migrate, newerSchema, parseVector, q, SCHEMA_VERSION, schemaVersion, vectorText } from './schema.js';
 
 /** Advisory lock class for facectl galleries ('face'); the object id is hashtext(schema). */
@@ -37,14 +39,6 @@ function searchKind(dim: number, identities: number, choice: IndexChoice): { kin
   const kind = chooseKind(dim, identities, choice);
   if (kind === 'hnsw' && dim > HNSW_MAX_DIM) return { kind: 'flat', tooWide: `pgvector's HNSW indexes at most ${HNSW_MAX_DIM} dimensions, this model has ${dim}` };
   return { kind };
-}
-
-interface Meta {
-  generation: number;
-  model: ModelInfo | null;
-  threshold: ThresholdInfo | null;
-  /** The random token the last commit wrote (PgDraft.finish); absent before the first. */
-  commit?: string | null;
 }
 
 /**
@@ -140,15 +134,24 @@ export class PostgresGallery implements Gallery {
   private async transaction<T>(begin: string, fn: () => Promise<T>): Promise<T> {
     return this.run(async () => {
       await this.c.query(begin);
+      let out: T;
       try {
-        const out = await fn();
-        await this.c.query('COMMIT');
-        return out;
+        out = await fn();
       } catch (err) {
         // Over a lost connection the server rolls back itself; a ROLLBACK would wait out query_timeout again.
         if (!lostConnection(err, this.target)) await this.c.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      try {
+        await this.c.query('COMMIT');
+      } catch (err) {
+        // The server may have committed before the connection went: saying it failed would have the user
+        // repeat it (a second remove: "unknown id").
+        const lost = lostConnection(err, this.target);
+        if (lost && begin !== BEGIN_READ) throw new FacectlError(ExitCode.DB_UNREACHABLE, `${lost.message}; the change may or may not have been committed: check with \`facectl list\``);
+        throw err;
+      }
+      return out;
     });
   }
 
@@ -163,8 +166,7 @@ export class PostgresGallery implements Gallery {
 
   private async meta(): Promise<Meta> {
     const r = await this.c.query(`SELECT key, value FROM ${q(this.s, 'meta')}`);
-    const m = Object.fromEntries(r.rows.map((x) => [x.key, x.value]));
-    return { generation: Number(m.generation ?? 0), model: m.model ?? null, threshold: m.threshold ?? null, commit: m.commit };
+    return parseMeta(this.s, r.rows);
   }
 
   async info(): Promise<GalleryInfo> {
@@ -215,8 +217,11 @@ export class PostgresGallery implements Gallery {
 
   async facesOf(id: string): Promise<IdentityFaces> {
     if (!this.version) return { rows: [], embeddings: [] };
-    const r = await this.read(() => this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]));
-    return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => parseVector(x.e)) };
+    return this.read(async () => {
+      const dim = (await this.meta()).model?.dimension;
+      const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE id = $1 ORDER BY seq`, [id]);
+      return { rows: r.rows.map(faceRowOf), embeddings: r.rows.map((x) => storedVector(this.s, x, dim)) };
+    });
   }
 
   private async hasHnsw(): Promise<boolean> {
@@ -246,7 +251,17 @@ export class PostgresGallery implements Gallery {
         const query = queries.subarray(i * dim, (i + 1) * dim);
         // pgvector orders in float32; a few spare candidates, re-scored in float64 like every other score.
         // Equal scores go to the identity enrolled first, as in a store directory (first_seq: its first face).
-        const r = await this.c.query(`SELECT id, name, mean::text AS m, first_seq FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${tieOrder} LIMIT $2`, [vectorText(query), k + 4]);
+        const candidates = (order: string) =>
+          this.c.query(`SELECT id, name, mean::text AS m, first_seq, mean <#> $1::vector AS d FROM ${q(this.s, 'identities')} ORDER BY mean <#> $1::vector${order} LIMIT $2`, [vectorText(query), k + 4]);
+        let r = await candidates(tieOrder);
+        // HNSW returns equal distances in no set order: when the last candidate ties the k-th, more identities
+        // may tie beyond it, the first enrolled among them; an exact scan ordered by first_seq finds it (rare:
+        // exact ties are identical identity vectors).
+        if (kind === 'hnsw' && k > 0 && r.rows.length === k + 4 && r.rows[k + 3].d === r.rows[k - 1].d) {
+          await this.c.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+          r = await candidates(', first_seq');
+          await this.c.query(`SELECT set_config('enable_indexscan', 'on', true)`);
+        }
         const scored = r.rows.map((x) => ({ candidate: { id: x.id as string, name: x.name as string, score: dot(query, parseVector(x.m)) }, enrolled: Number(x.first_seq) }));
         out.push(topCandidates(scored, k));
       }
@@ -255,26 +270,39 @@ export class PostgresGallery implements Gallery {
     return { hits, index: { kind, origin } };
   }
 
-  /**
-   * pgvector builds HNSW fast only while the graph fits in maintenance_work_mem (64 MB by default);
-   * past that it goes on page by page, several times slower. The build raises the setting for its own
-   * transaction to what the graph needs (never lowers one the server's owner set higher, at most 1 GB).
-   */
   private createHnsw(): Promise<void> {
-    return this.transaction('BEGIN', async () => {
-      const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
-      const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
-      await this.c.query(
-        `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
-        [`${wantKb}kB`, wantKb],
-      );
-      await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
+    return this.transaction(BEGIN_WRITE, async () => {
+      // Another process (a login, an index rebuild) may be building it: wait for it, then build only if still missing.
+      await this.lock();
+      if (await this.hasHnsw()) return;
+      await this.buildHnsw();
     });
+  }
+
+  /** The gallery's advisory lock for the current transaction: the writers' lock, also taken around index builds. */
+  private async lock(): Promise<void> {
+    await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
+  }
+
+  /**
+   * Builds the HNSW index, inside a transaction holding the gallery's lock. pgvector builds HNSW fast only
+   * while the graph fits in maintenance_work_mem (64 MB by default); past that it goes on page by page,
+   * several times slower. The build raises the setting for its own transaction to what the graph needs
+   * (never lowers one the server's owner set higher, at most 1 GB).
+   */
+  private async buildHnsw(): Promise<void> {
+    const { rows } = await this.c.query(`SELECT count(*)::bigint AS n, max(vector_dims(mean)) AS d FROM ${q(this.s, 'identities')}`);
+    const wantKb = hnswBuildMemoryKb(Number(rows[0]?.n ?? 0), Number(rows[0]?.d ?? 0));
+    await this.c.query(
+      `SELECT set_config('maintenance_work_mem', $1, true) WHERE (SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') < $2`,
+      [`${wantKb}kB`, wantKb],
+    );
+    await this.c.query(longQuery(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON ${q(this.s, 'identities')} USING hnsw (mean vector_ip_ops)`));
   }
 
   async mutate<T>(change: (draft: GalleryDraft) => Promise<T>, options: MutateOptions = {}): Promise<{ result: T; committed: boolean }> {
     const out = await this.transaction(BEGIN_WRITE, async () => {
-      await this.c.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, this.s]));
+      await this.lock();
       const version = await schemaVersion(this.c, this.s);
       if (version === 0 && options.create === false)
         throw new FacectlError(ExitCode.NOT_FOUND, `no facectl gallery in schema "${this.s}" at ${this.location}: enroll someone first`);
@@ -285,7 +313,7 @@ export class PostgresGallery implements Gallery {
       const draft = new PgDraft(this.c, this.s, meta.model, meta.threshold, new Date());
       const result = await change(draft);
       await draft.finish(meta.generation);
-      pgTestHooks.onStep?.('before-commit');
+      await pgTestHooks.onStep?.('before-commit');
       return { result, committed: draft.changed };
     });
     this.version = SCHEMA_VERSION;
@@ -300,7 +328,7 @@ export class PostgresGallery implements Gallery {
       const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
       const dim = meta.model?.dimension ?? 0;
       const embeddings = new Float32Array(r.rows.length * dim);
-      r.rows.forEach((x, i) => embeddings.set(parseVector(x.e), i * dim));
+      r.rows.forEach((x, i) => embeddings.set(storedVector(this.s, x, dim), i * dim));
       return { model: meta.model, threshold: meta.threshold, rows: r.rows.map(faceRowOf), embeddings };
     });
   }
@@ -311,16 +339,54 @@ export class PostgresGallery implements Gallery {
   }
 
   /**
-   * A face and its embedding are one table row (embedding NOT NULL), so no face can lose its embedding
-   * the way a truncated embeddings.f32 does: `dropDamaged` and `reembed` have nothing to do here, and a
-   * face with an unusable embedding is reported by check() and kept.
+   * Identity rows are recomputed from the faces, the truth. A face whose stored embedding cannot be used
+   * (NULL, another length than the model's, zero: see damage.ts) refuses the repair, naming it, unless
+   * `dropDamaged` drops it or `reembed` re-embeds every face (computed before the writer's transaction,
+   * committed only if nothing changed meanwhile), as a store directory's lost embeddings do; a finite
+   * embedding whose norm is not 1 is re-normalised.
    */
-  async repair(): Promise<string[]> {
+  async repair(options: RepairOptions = {}): Promise<string[]> {
     const report = await this.check();
     if (report.ok) return [];
-    // Faces are the truth: every identity row is derived from them.
-    await this.mutate(async (draft) => (draft as PgDraft).touched(null), { create: false });
-    return [`recomputed every identity vector from the faces (found: ${report.problems.length} problem(s))`];
+    const { damaged, rows, generation, dim } = await this.read(async () => {
+      const meta = await this.meta();
+      const dim = meta.model?.dimension;
+      const r = await this.c.query(`SELECT ${FACE_COLUMNS}, embedding::text AS e FROM ${q(this.s, 'faces')} ORDER BY seq`);
+      const damaged: DamagedFace[] = [];
+      for (const f of r.rows) {
+        const problem = vectorProblem(f.e, dim);
+        if (problem) damaged.push({ seq: Number(f.seq), id: f.id, ...problem });
+      }
+      return { damaged, rows: r.rows.map(faceRowOf), generation: meta.generation, dim };
+    });
+    const lost = damaged.filter((d) => !d.renormalise);
+    if (lost.length && !options.dropDamaged && !options.reembed) throw damagedFacesError(this.s, lost);
+    const reembed = lost.length && !options.dropDamaged ? await options.reembed!(rows) : undefined;
+    const actions: string[] = [];
+    await this.mutate(
+      async (draft) => {
+        const d = draft as PgDraft;
+        if (reembed) {
+          await reembed(draft);
+          for (const f of lost) actions.push(`${damagedFaceLine(f)}; re-embedded from its photo`);
+        } else {
+          if (lost.length) await d.deleteSeqs(lost.map((f) => f.seq));
+          for (const f of lost) actions.push(`dropped ${damagedFaceLine(f)}`);
+          const skewed = damaged.filter((f) => f.renormalise).map((f) => f.seq);
+          if (skewed.length) {
+            await d.renormalise(skewed);
+            actions.push(`re-normalised ${skewed.length} embedding${skewed.length === 1 ? '' : 's'}`);
+          }
+          await d.touched(null);
+        }
+        // A NULL or a vector of another length could be stored only once the column was changed by hand.
+        if (lost.some((f) => f.detail.endsWith('NULL'))) await d.requireEmbeddings();
+        if (dim !== undefined && d.model?.dimension === dim && lost.some((f) => / values, the model has /.test(f.detail))) await d.retype(dim);
+      },
+      { create: false, expectGeneration: generation },
+    );
+    actions.push(`recomputed every identity vector from the faces (found: ${report.problems.length} problem(s))`);
+    return actions;
   }
 
   async rebuildIndex(choice: IndexChoice) {
@@ -328,8 +394,12 @@ export class PostgresGallery implements Gallery {
       const t0 = performance.now();
       const info = await this.info();
       const { kind, tooWide } = searchKind(info.model?.dimension ?? 0, info.identities, choice);
-      await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
-      if (kind === 'hnsw') await this.createHnsw();
+      // Dropped and built in one transaction under the gallery's lock: a second rebuild or a login's build waits for it.
+      await this.transaction(BEGIN_WRITE, async () => {
+        await this.lock();
+        await this.c.query(`DROP INDEX IF EXISTS "${this.s}".${HNSW_INDEX}`);
+        if (kind === 'hnsw') await this.buildHnsw();
+      });
       const where = kind === 'hnsw' ? `${this.s}.${HNSW_INDEX}` : `exact scan of ${this.s}.identities${tooWide ? ` (${tooWide})` : ''}`;
       return { kind, where, identities: info.identities, ms: performance.now() - t0 };
     });

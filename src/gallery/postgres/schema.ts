@@ -10,6 +10,8 @@
 import type pg from 'pg';
 import { errorLine, ExitCode, FacectlError } from '../../errors.js';
 import type { FaceRow } from '../types.js';
+import { longQuery } from './connection.js';
+import { parseSchemaVersion } from './meta.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -33,6 +35,8 @@ const MIGRATIONS: Record<number, (s: string) => string[]> = {
 };
 
 export const HNSW_INDEX = 'identities_mean_hnsw';
+/** Advisory lock class ('fext') taken while facectl creates the pgvector extension; the object id is hashtext('vector'). */
+const EXTENSION_LOCK_CLASS = 0x66657874;
 
 /** CREATE EXTENSION vector failing: pgvector missing on the server, or this role not allowed to create it; one line (exit 11). */
 export function vectorExtensionError(err: unknown): FacectlError | null {
@@ -50,7 +54,8 @@ export async function schemaVersion(client: pg.Client, schema: string): Promise<
   const t = await client.query(`SELECT to_regclass($1) AS meta`, [`"${schema}".meta`]);
   if (!t.rows[0].meta) return 0;
   const r = await client.query(`SELECT value FROM ${q(schema, 'meta')} WHERE key = 'schema_version'`);
-  return r.rows.length ? Number(r.rows[0].value) : 0;
+  // The meta table and its schema_version are created in one transaction: one without the other is damage.
+  return parseSchemaVersion(schema, r.rows[0]?.value);
 }
 
 /** Creates or upgrades the schema; call inside the writer's transaction (advisory lock held). */
@@ -58,8 +63,13 @@ export async function migrate(client: pg.Client, schema: string): Promise<void> 
   const version = await schemaVersion(client, schema);
   if (version > SCHEMA_VERSION) throw newerSchema(schema, version);
   if (version === SCHEMA_VERSION) return;
+  // The extension is the database's, shared by every gallery's schema: two first writes to two schemas
+  // (each under its own gallery's lock) would both create it, and the second fail on the catalog's unique
+  // index. One advisory lock for the whole database, then a look whether it is there now.
+  await client.query(longQuery('SELECT pg_advisory_xact_lock($1, hashtext($2))', [EXTENSION_LOCK_CLASS, 'vector']));
+  const installed = (await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`)).rows.length > 0;
   try {
-    await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+    if (!installed) await client.query('CREATE EXTENSION IF NOT EXISTS vector');
   } catch (err) {
     throw vectorExtensionError(err) ?? err;
   }
