@@ -185,16 +185,23 @@ export async function runDemo(pipeline: FacePipeline, files: string[], onEvent: 
 /**
  * Ctrl-C or a kill ends the process without running `finally`: the folder of face crops (the user's own
  * photos with --photos) and the temporary store are removed first, then the process ends as the signal
- * asks (128 + its number). Returns the function that stops watching.
+ * asks (128 + its number). So does any process.exit() before the end (a reader that closed stdout,
+ * `demo | head`; a full disk behind it): the folder goes in an 'exit' handler. Returns the function that
+ * stops watching.
  */
 function removeOnSignal(dir: string): () => void {
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => {
     const handler = () => {
-      rmSync(dir, { recursive: true, force: true });
+      remove();
       process.exit(128 + os.constants.signals[signal]);
     };
     process.once(signal, handler);
     return () => process.off(signal, handler);
   });
-  return () => handlers.forEach((off) => off());
+  process.once('exit', remove);
+  return () => {
+    handlers.forEach((off) => off());
+    process.off('exit', remove);
+  };
 }

@@ -3,7 +3,8 @@
  * temporary private store that is gone afterwards; with --photos, every format facectl reads, and a
  * photo it cannot use is skipped with the reason. Needs no ../shared.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -11,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { findDemoPhotos, SAMPLE_NAMES } from '../../src/app/demo.js';
 import { ExitCode, FacectlError } from '../../src/errors.js';
 import { DEFAULT_EMBEDDER } from '../../src/models/registry.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { CLI_ENTRY, runCli, spawnCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/shared.js';
 import { SKIP_NO_SAMPLES, faceCrop, hasSamples, samplesDir } from '../helpers/samples.js';
 
 /** The photo as binary PGM (P5, grey), a format sharp cannot read. */
@@ -121,6 +123,19 @@ describe.skipIf(!hasSamples)(`facectl demo${hasSamples ? '' : ` (${SKIP_NO_SAMPL
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(readdirSync(scratch).filter((n) => n.startsWith('facectl-'))).toEqual([]); // (tsx keeps its own cache there)
+  }, 600_000);
+
+  // process.exit() from the stdout error handler skipped demo's `finally`: the crops and store stayed in /tmp.
+  it.skipIf(!existsSync('/dev/full'))('a standard output that cannot be written (a full disk) still removes its folder, exit 11', () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-full-'));
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'demo'], { cwd: repoRoot, env: { ...process.env, TMPDIR: scratch }, stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 300_000 });
+      expect(r.status, r.stderr).toBe(ExitCode.STORE_ERROR);
+    } finally {
+      closeSync(full);
+    }
+    expect(readdirSync(scratch).filter((n) => n.startsWith('facectl-'))).toEqual([]);
   }, 600_000);
 
   it('--photos with no face to enroll: one line saying so (not the removed temporary store), exit 4', async () => {
