@@ -4,7 +4,7 @@
  * person under two ids) unless --force, and photos of one id that disagree with each other are flagged
  * as a probable mislabel.
  */
-import { statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isPhotoProblem, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -222,6 +222,30 @@ function notAFileKind(st: Stats): string {
   return 'not a regular file';
 }
 
+/** `file` and each path its symbolic links lead to (folders on the way resolved), at most 40 steps. */
+function linkChain(file: string): string[] {
+  const real = (p: string) => {
+    try {
+      return path.join(realpathSync(path.dirname(p)), path.basename(p));
+    } catch {
+      return p;
+    }
+  };
+  const chain = [path.resolve(file)];
+  for (let cur = chain[0]!, step = 0; step < 40; step++) {
+    chain.push((cur = real(cur)));
+    let target: string;
+    try {
+      if (!lstatSync(cur).isSymbolicLink()) break;
+      target = readlinkSync(cur);
+    } catch {
+      break;
+    }
+    chain.push((cur = path.resolve(path.dirname(cur), target)));
+  }
+  return chain;
+}
+
 /**
  * USAGE, before any photo is read, unless every photo is a regular file (links followed) at a path that
  * lasts: a store keeps each enrolled photo's path so that `index rebuild --reembed` can read it again,
@@ -232,8 +256,9 @@ function notAFileKind(st: Stats): string {
 function requirePhotoFiles(files: readonly string[]): void {
   const why = 'enroll keeps each photo\'s path so that `index rebuild --reembed` can read it again: save the photo to a file and enroll that';
   for (const file of files) {
-    // /dev/stdin and /dev/fd/N (an open file of this process) stat as what they point at; /dev/shm holds real files.
-    if (/^\/(proc\/|dev\/(fd|stdin|stdout|stderr)(\/|$))/.test(path.resolve(file)))
+    // /dev/stdin and /dev/fd/N (an open file of this process) stat as what they point at, also through a
+    // link to them (x.jpg → /proc/self/fd/0): every step of the link chain is looked at. /dev/shm holds real files.
+    if (linkChain(file).some((p) => /^\/(proc\/|dev\/(fd|stdin|stdout|stderr)(\/|$))/.test(p)))
       throw new FacectlError(ExitCode.USAGE, `names a device or an open file of this process, not a photo file: ${why}`, file);
     let st: Stats | undefined;
     try {

@@ -6,6 +6,7 @@
  * unasked: the repair refuses, unless --drop-damaged drops them or --reembed re-embeds them (every face,
  * in the repair's own commit: a store that cannot be opened cannot be mutated).
  */
+import { statSync } from 'node:fs';
 import { ExitCode, isPhotoProblem } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, GalleryDraft, IndexChoice } from '../gallery/types.js';
@@ -110,6 +111,13 @@ async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], opt
   // --drop-missing drops only faces whose photo is gone: a photo edited, damaged or without the face any
   // more is still there, and dropping its person on a flag named "missing" would be a surprise.
   const refused = dropped.filter((p) => !(options.dropUnusable || (options.dropMissing && p.gone)));
+  // Every photo gone or unusable is rather a moved folder or an unmounted drive than a gallery to empty.
+  if (!refused.length && rows.length && dropped.length === rows.length)
+    throw enrolledPhotosError(
+      'cannot be re-embedded, every one the store holds',
+      dropped,
+      `nothing dropped: is their folder moved or a drive not mounted? (\`facectl remove <id>\` deletes people on purpose)`,
+    );
   if (refused.length) {
     const allGone = refused.every((p) => p.gone);
     const remedy = allGone ? 'or use --drop-missing to drop their faces' : 'or use --drop-unusable to drop their faces (--drop-missing drops only faces whose photo is gone)';
@@ -131,6 +139,9 @@ async function reembedRows(pipeline: FacePipeline, rows: readonly FaceRow[], opt
 async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: string, dropped: PhotoProblem[]): Promise<Float32Array | null> {
   const fail = (code: PhotoProblem['code'], reason: string) => (dropped.push({ file, code, reason, gone: photoGone(file) }), null);
   try {
+    // A FIFO or device at the photo's path would block the read (or read without end): that photo's problem.
+    const kind = statSync(file, { throwIfNoEntry: false });
+    if (kind && !kind.isFile() && !kind.isDirectory()) return fail(ExitCode.NOT_FOUND, 'not a regular file (a pipe, a socket or a device)');
     const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');
     // Detect as enroll does ('fast'), so a re-embedded row equals what enrolling the photo today gives;

@@ -65,7 +65,10 @@ describe('enroll takes only regular photo files (their paths are kept for index 
     const g = newStore();
     const fd = openSync(photo(), 'r');
     try {
-      const paths = ['/dev/null', ...(process.platform === 'linux' ? [`/proc/self/fd/${fd}`, `/dev/fd/${fd}`] : [])];
+      // Also through a link: x.jpg → /proc/self/fd/N stats as the open file, a regular one here.
+      const link = path.join(mkdtempSync(path.join(tmp, 'fd-link-')), 'x.jpg');
+      symlinkSync(`/proc/self/fd/${fd}`, link);
+      const paths = ['/dev/null', ...(process.platform === 'linux' ? [`/proc/self/fd/${fd}`, `/dev/fd/${fd}`, link] : [])];
       for (const bad of paths) {
         const err = await rejection(enroll(pipeline, g, 'alice', [bad], options));
         expect(err?.code, bad).toBe(ExitCode.USAGE);

@@ -4,7 +4,8 @@
  * `--reembed` re-embeds them from their photos in one commit, `--drop-damaged` drops them. A toy user
  * embedder keeps it fast; needs the face-api samples.
  */
-import { cpSync, mkdtempSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -126,6 +127,35 @@ describe.skipIf(!hasSamples)(`a truncated embeddings.f32${hasSamples ? '' : ` ($
     } finally {
       writeFileSync(photos.b, saved.b);
       writeFileSync(photos.c, saved.c);
+    }
+  });
+
+  it('a FIFO where a photo was is that photo\'s problem (exit 14), not a hang; every photo gone is never "dropped"', () => {
+    const store = path.join(tmp, 'fifo');
+    cpSync(base, store, { recursive: true });
+    const cli = (...argv: string[]) => runCli([...argv, '--store', store, '-q'], env, undefined, 120_000);
+    const before = storeState(store);
+    renameSync(photos.c, `${photos.c}.kept`);
+    execFileSync('mkfifo', [photos.c]);
+    try {
+      const r = cli('index', 'rebuild', '--reembed', '--drop-missing');
+      expect(r.code, r.stderr).toBe(ExitCode.NOT_FOUND);
+      expect(r.stderr).toMatch(/c\.jpg: not a regular file/);
+      expect(storeState(store)).toEqual(before);
+    } finally {
+      rmSync(photos.c);
+      renameSync(`${photos.c}.kept`, photos.c);
+    }
+    // A moved folder or an unmounted drive: every photo gone. --drop-missing would have emptied the store.
+    const moved = Object.values(photos).map((p) => [p, `${p}.away`] as const);
+    for (const [p, away] of moved) renameSync(p, away);
+    try {
+      const r = cli('index', 'rebuild', '--reembed', '--drop-missing');
+      expect(r.code, r.stderr).toBe(ExitCode.NOT_FOUND);
+      expect(r.stderr).toMatch(/4 enrolled photo\(s\) cannot be re-embedded, every one the store holds .*nothing dropped: is their folder moved or a drive not mounted\?/);
+      expect(storeState(store)).toEqual(before);
+    } finally {
+      for (const [p, away] of moved) renameSync(away, p);
     }
   });
 
