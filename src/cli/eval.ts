@@ -75,6 +75,10 @@ function calibrationTarget(opts: EvalOpts, gallery: Gallery | null): Pick<EvalRe
   if (targetFpr !== undefined && !gallery) throw new FacectlError(ExitCode.USAGE, '--target-fpr only chooses what --calibrate fits');
   if (targetFpr !== undefined && targetFpir !== undefined) throw new FacectlError(ExitCode.USAGE, 'give --target-fpir (1:N) or --target-fpr (1:1), not both');
   if (!gallery) return { targetFpir };
+  // What the calibration would fit from must be measured: refused before hours of embedding, not after.
+  if (targetFpr !== undefined && !opts.verification) throw new FacectlError(ExitCode.USAGE, '--target-fpr fits a 1:1 threshold on verification pairs: not with --no-verification');
+  if (targetFpr === undefined && opts.identification === 'none')
+    throw new FacectlError(ExitCode.USAGE, 'a 1:N (login) threshold needs identification (not --identification none); --target-fpr <p> fits a 1:1 one on the pairs');
   if (targetFpr !== undefined) return { calibrate: { gallery, targetFpr } };
   // chooseThreshold takes the FPIR when one is given; its FPR argument goes unused then.
   return { targetFpir: targetFpir ?? CALIBRATE_FPIR, calibrate: { gallery, targetFpr: 1e-3 } };

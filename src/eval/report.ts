@@ -90,12 +90,16 @@ function missingFolders(dir: string): string[] {
  * folders above it that this run made, if still empty (another run may have put its report there meanwhile).
  */
 function removeUnfinished(dir: string | undefined, madeAbove: readonly string[]): void {
-  try {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    for (const d of [...madeAbove].reverse()) rmdirSync(d);
-  } catch {
-    /* best effort: the error being reported matters more */
-  }
+  // Best effort, each on its own (one that fails must not leave the others): the error being reported matters more.
+  const attempt = (remove: () => void) => {
+    try {
+      remove();
+    } catch {
+      /* left as it is */
+    }
+  };
+  if (dir) attempt(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of [...madeAbove].reverse()) attempt(() => rmdirSync(d));
 }
 
 /** The folder report folders go in, made (and checked writable) before an evaluation starts. */

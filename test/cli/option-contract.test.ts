@@ -4,7 +4,7 @@
  * out"; --threads and --device are checked for every command, and refused where no model runs; eval's options
  * that would do nothing in the run asked for are refused. Nothing here loads a model.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,26 @@ describe('eval options that do nothing in the run asked for', () => {
   it('--store without --calibrate is refused (only --calibrate writes to a store)', async () => {
     const store = await oneFaceStore();
     expectUsage([[['eval', '--dataset', tmp, '--store', store], /^facectl: --store does nothing without --calibrate/]]);
+  });
+
+  it('--calibrate refuses what it could not fit from, before any photo is embedded', async () => {
+    const store = await oneFaceStore();
+    expectUsage([
+      [['eval', '--dataset', tmp, '--calibrate', '--store', store, '--identification', 'none'], /^facectl: a 1:N \(login\) threshold needs identification \(not --identification none\)/],
+      [['eval', '--dataset', tmp, '--calibrate', '--store', store, '--no-verification', '--target-fpr', '1e-3'], /^facectl: --target-fpr fits a 1:1 threshold on verification pairs: not with --no-verification\n$/],
+    ]);
+  });
+
+  it('a reports folder that cannot be made leaves none of the folders eval made on the way (exit 11)', () => {
+    const root = path.join(tmp, 'reports-made');
+    const dataset = path.join(tmp, 'tiny-dataset');
+    for (const who of ['p1', 'p2']) {
+      mkdirSync(path.join(dataset, who), { recursive: true });
+      for (const n of ['0001', '0002']) writeFileSync(path.join(dataset, who, `${who}_${n}.jpg`), 'not read: planning fails first');
+    }
+    const r = runCli(['eval', '--dataset', dataset, '--reports', path.join(root, 'r19', 'a'.repeat(300))]);
+    expect(r.code, r.stderr).toBe(ExitCode.STORE_ERROR);
+    expect(existsSync(root)).toBe(false);
   });
 
   it('--identification none refuses the identification options', () => {
