@@ -5,7 +5,7 @@
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
 import type { CalibrationOutcome, EvalRequest, IdentificationScope } from '../app/eval.js';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, printable } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';
 import { redactArgs } from '../redact-url.js';
@@ -94,10 +94,12 @@ export function commandLine(args: readonly string[]): string {
 
 /**
  * One argument as a POSIX shell reads it back: as is when it holds only characters no shell treats
- * specially, else in single quotes (an embedded ' written '\''), so "my data" stays one argument.
+ * specially, else in single quotes (an embedded ' written '\''), so "my data" stays one argument; with a
+ * control character (a newline, an escape) in bash's $'…', each escaped (\n, \x1b), so the line stays one.
  */
 function shellQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  if (printable(arg) !== arg) return `$'${printable(arg.replace(/[\\']/g, '\\$&'))}'`;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 

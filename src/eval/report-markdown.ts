@@ -1,4 +1,5 @@
 /** report.md: everything a reader needs to trust (or question) one evaluation run. */
+import { printable } from '../errors.js';
 import type { EvalMetrics } from './eval-result.js';
 import type { IdentificationReport } from './evaluate-identification.js';
 import type { VerificationReport } from './evaluate-verification.js';
@@ -29,9 +30,13 @@ export interface ReportContext {
   createdAt: Date;
 }
 
-/** Markdown table; cells have their pipes escaped. `align`: 'l' or 'r' per column (default: first left, rest right). */
+/**
+ * Markdown table; cells printable (control characters escaped: a file name from a downloaded dataset
+ * carried a newline and an escape byte into report.md) and their pipes escaped. `align`: 'l' or 'r' per
+ * column (default: first left, rest right).
+ */
 export function mdTable(head: string[], rows: string[][], align?: ('l' | 'r')[]): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = (s: string) => printable(s).replace(/\|/g, '\\|');
   const side = (i: number) => align?.[i] ?? (i === 0 ? 'l' : 'r');
   return [
     `| ${head.map(cell).join(' | ')} |`,
@@ -180,15 +185,13 @@ function failureSection(ctx: ReportContext): string {
 export function renderReportMarkdown(ctx: ReportContext): string {
   const m = ctx.metrics;
   const parts = [
-    `# Evaluation: ${ctx.dataset.name} · ${ctx.model.id}`,
+    `# Evaluation: ${printable(ctx.dataset.name)} · ${ctx.model.id}`,
     '',
     `Created ${ctx.createdAt.toISOString()}.`,
     '',
     '## Run',
     '',
-    '```sh',
-    ctx.command,
-    '```',
+    ...codeBlock('sh', ctx.command),
     '',
     mdTable(
       ['Item', 'Value'],
@@ -231,4 +234,10 @@ export function renderReportMarkdown(ctx: ReportContext): string {
     for (const c of ctx.charts) parts.push(`### ${c.title}`, '', `![${c.title}](${c.file})`, '');
   }
   return parts.join('\n');
+}
+
+/** A fenced code block whose fence is longer than any run of backticks in `text`, which cannot close it early. */
+function codeBlock(language: string, text: string): string[] {
+  const fence = '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  return [`${fence}${language}`, text, fence];
 }

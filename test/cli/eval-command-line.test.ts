@@ -13,6 +13,15 @@ describe('eval commandLine', () => {
     expect(back).toEqual(args);
   });
 
+  it('an argument with a control character is $\'…\' with it escaped: the line stays one, and bash reads the same argument back', () => {
+    const args = ['eval', '--dataset', "ev\n```\n# x\u001b[2J it's"];
+    const line = commandLine(args);
+    expect(line).toBe("facectl eval --dataset $'ev\\n```\\n# x\\x1b[2J it\\'s'");
+    expect(line).not.toMatch(/[\u0000-\u001f]/);
+    const back = execFileSync('bash', ['-c', `printf '%s\\0' ${line.slice('facectl '.length)}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+    expect(back).toEqual(args);
+  });
+
   it('keeps the password masking', () => {
     const line = commandLine(['eval', '--calibrate', '--store', 'postgres://u:S3cret@db/x', '--store=postgres://u:S3cret@db/x']);
     expect(line).not.toContain('S3cret');

@@ -122,6 +122,24 @@ describe('report', () => {
     expect(md).toContain(`folds ${global.map((f) => f + 1).join(', ')} had fewer than two identities`);
   });
 
+  // A downloaded dataset's names reached report.md raw: a newline started a heading, ``` closed the command block.
+  it('names with control characters or backticks cannot change report.md\'s structure', () => {
+    const evil = 'ev\n```\n# Injected\u001b[2J';
+    const out = writeReport(mkdtempSync(path.join(tmp, 'evil-')), {
+      ...input,
+      command: `facectl eval --dataset $'ev\\n\`\`\`'`,
+      dataset: { ...input.dataset, name: evil, path: `/data/${evil}` },
+      failures: [{ image: `p/bad | x\n## injected\u001b[31m.jpg`, reason: 'no face found' }, ...input.failures],
+    });
+    const md = readFileSync(out.markdown, 'utf8');
+    expect(md).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(md).not.toMatch(/^# Injected/m);
+    expect(md).not.toMatch(/^## injected/m);
+    expect(md).toContain('# Evaluation: ev\\n```\\n# Injected\\x1b[2J · test/model v1');
+    expect(md).toContain(`\n\`\`\`\`sh\n${'facectl eval --dataset $'}'ev\\n\`\`\`'\n\`\`\`\`\n`);
+    expect(md).toContain('p/bad \\| x\\n## injected\\x1b[31m.jpg');
+  });
+
   it('is private whatever the umask: a new reports root and each report folder 0700, their files 0600', () => {
     const root = path.join(mkdtempSync(path.join(tmp, 'private-')), 'reports', 'nested');
     const umask = process.umask(0);
