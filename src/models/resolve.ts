@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { ExitCode, FacectlError } from '../errors.js';
 import { prepareModel } from './cache.js';
 import { BUILTIN_EMBEDDERS, DEFAULT_EMBEDDER, embedderFingerprint, type EmbedderSpec } from './registry.js';
-import { listUserModels, verifyUserModelFile } from './user-models.js';
+import { listUserModels, userModelsNotUsed, verifyUserModelFile } from './user-models.js';
 
 export interface ResolvedEmbedder {
   spec: EmbedderSpec;
@@ -40,6 +40,7 @@ export async function findEmbedderSpec(id: string = DEFAULT_EMBEDDER): Promise<E
     if ((await allDetectors()).some((d) => d.id === id))
       throw new FacectlError(ExitCode.MODEL_ERROR, `"${id}" is a detector, not an embedder: use it with --detector ${id}`);
     const known = (await allEmbedders()).map((s) => s.id).join(', ');
+    if (userModelsNotUsed()) throw new FacectlError(ExitCode.MODEL_ERROR, `unknown model "${id}": your models are not used this run (their folder may not be trusted: see the warning above)`);
     throw new FacectlError(ExitCode.MODEL_ERROR, `unknown model "${id}" (known: ${known}; add one with \`facectl models add\`)`);
   }
   return spec;

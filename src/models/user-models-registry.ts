@@ -153,6 +153,9 @@ export async function saveUserModels(models: UserModelsFile): Promise<void> {
 
 let warned = false;
 
+/** Whether this run is not using the user's models (their folder may not be trusted: warned once on stderr). */
+export const userModelsNotUsed = (): boolean => warned;
+
 /**
  * The registrations a command may use: readUserModels, except that a folder or file someone else could
  * have written is not used (as the models cache): one warning per run, and no user model or detector

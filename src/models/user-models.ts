@@ -27,7 +27,7 @@ import type { freeBatch } from './onnx/free-batch.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
-export { listUserDetectors, listUserModels, readUserModels, userModelsDir, verifyUserModelFile, type UserDetectorSpec } from './user-models-registry.js';
+export { listUserDetectors, listUserModels, readUserModels, userModelsDir, userModelsNotUsed, verifyUserModelFile, type UserDetectorSpec } from './user-models-registry.js';
 
 /** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
 const MIN_EMBEDDING_DIM = 32;

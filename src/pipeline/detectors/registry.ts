@@ -4,7 +4,7 @@
  * anchors or priors, decoder and thresholds.
  */
 import { ExitCode, FacectlError } from '../../errors.js';
-import { listUserDetectors } from '../../models/user-models.js';
+import { listUserDetectors, userModelsNotUsed } from '../../models/user-models.js';
 import type { FaceDetector } from './types.js';
 
 // Each detector's code loads when it is chosen, not with every command (cold-start time).
@@ -64,7 +64,8 @@ export async function loadDetector(id: string = DEFAULT_DETECTOR): Promise<FaceD
   const entry = all.find((d) => d.id === id);
   if (!entry) {
     const known = all.map((d) => d.id).join(', ');
-    throw new FacectlError(ExitCode.MODEL_ERROR, `unknown detector "${id}" (known: ${known})`);
+    const unused = userModelsNotUsed() ? ': your models are not used this run (their folder may not be trusted: see the warning above)' : '';
+    throw new FacectlError(ExitCode.MODEL_ERROR, `unknown detector "${id}" (known: ${known})${unused}`);
   }
   return entry.load();
 }
