@@ -5,32 +5,23 @@
  * lost embeddings; an embedding whose norm is not 1 is re-normalised. Before, the repair averaged it in:
  * amy's mean became zeros and every login of hers UNKNOWN (exit 0), or a NULL crashed it (exit 1).
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { rebuild } from '../../src/app/rebuild.js';
 import { ExitCode } from '../../src/errors.js';
-import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
 import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
 import { identityMean } from '../../src/store/identity-mean.js';
 import { expectFacectlError } from '../store/helpers.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServerAndClient } from '../helpers/pg-server.js';
 import { DIM, MODEL, newFace, unitVectors } from './contract.js';
 
-let server: PgServer;
-let side: pg.Client;
+const server = usePgServerAndClient();
+const side = () => server.side();
 const opened: Gallery[] = [];
 const v = unitVectors(3, DIM, 7);
 
-beforeAll(async () => {
-  server = await startPgServer();
-  side = clientFor(parsePgUrl(server.url('x')));
-  await side.connect();
-}, 120_000);
 afterAll(async () => {
   for (const g of opened) await g.close();
-  await side?.end();
-  await server?.stop();
 });
 
 const damages = {
@@ -51,12 +42,12 @@ async function damaged(how: keyof typeof damages): Promise<{ schema: string; g: 
   opened.push(g);
   const { result } = await g.mutate((d) => d.addFaces(MODEL, [newFace('amy', v[0]!, { sourcePath: '/p/amy1.jpg' }), newFace('amy', v[1]!, { sourcePath: '/p/amy2.jpg' }), newFace('bob', v[2]!)]));
   const seq = result[1]!.embeddingIndex;
-  await side.query(damages[how](schema, seq));
+  await side().query(damages[how](schema, seq));
   return { schema, g, seq };
 }
 
 const meanOf = async (schema: string, id: string) =>
-  Float32Array.from((await side.query(`SELECT mean::text AS m FROM "${schema}".identities WHERE id = $1`, [id])).rows[0].m.slice(1, -1).split(','), Number);
+  Float32Array.from((await side().query(`SELECT mean::text AS m FROM "${schema}".identities WHERE id = $1`, [id])).rows[0].m.slice(1, -1).split(','), Number);
 
 describe('postgres gallery: a face whose embedding cannot be used', () => {
   for (const how of Object.keys(damages) as (keyof typeof damages)[]) {
@@ -111,7 +102,7 @@ describe('postgres gallery: a face whose embedding cannot be used', () => {
     opened.push(g);
     const { result } = await g.mutate((d) => d.addFaces(MODEL, [newFace('amy', v[0]!), newFace('amy', v[1]!)]));
     const seq = result[1]!.embeddingIndex;
-    await side.query(`UPDATE "${schema}".faces SET embedding = '[${Array.from(v[1]!, (x) => 2 * x).join(',')}]' WHERE seq = ${seq}`);
+    await side().query(`UPDATE "${schema}".faces SET embedding = '[${Array.from(v[1]!, (x) => 2 * x).join(',')}]' WHERE seq = ${seq}`);
     expect((await g.check()).problems).toEqual([expect.stringMatching(new RegExp(`^face seq ${seq} \\(amy\\): its embedding norm is (2|1\\.99999\\d+), not 1$`))]);
     // Until then it is not averaged in: a change of amy's refuses it.
     await expectFacectlError(() => g.mutate((d) => d.renameIdentity('amy', 'Amy')), ExitCode.STORE_ERROR, new RegExp(`face seq ${seq} \\(amy\\): its embedding norm is (2|1\\.99999\\d+), not 1`));

@@ -7,24 +7,14 @@
  * the extension is created under a database-wide advisory lock, only when missing.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
+import { describe, expect, it } from 'vitest';
 import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import { HNSW_INDEX } from '../../src/gallery/postgres/schema.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServerAndClient } from '../helpers/pg-server.js';
 import { DIM, MODEL, newFace, unitVectors } from './contract.js';
 
-let server: PgServer;
-let side: pg.Client;
-beforeAll(async () => {
-  server = await startPgServer();
-  side = clientFor(parsePgUrl(server.url('x')));
-  await side.connect();
-}, 120_000);
-afterAll(async () => {
-  await side?.end();
-  await server?.stop();
-});
+const server = usePgServerAndClient();
+const side = () => server.side();
 
 /** Every statement the gallery's connection sends, in order; `before` runs (awaited) ahead of each. */
 function record(g: PostgresGallery, before?: (text: string) => Promise<void>): string[] {
@@ -58,7 +48,7 @@ describe('postgres gallery: index builds and the extension under advisory locks'
       const sent = record(g, async (text) => {
         // The other process's build lands after this login looked (a read) and before its build transaction.
         if (text.startsWith('BEGIN ISOLATION LEVEL READ COMMITTED') && reads++ === 0)
-          await side.query(`CREATE INDEX ${HNSW_INDEX} ON "${schema}".identities USING hnsw (mean vector_ip_ops)`);
+          await side().query(`CREATE INDEX ${HNSW_INDEX} ON "${schema}".identities USING hnsw (mean vector_ip_ops)`);
       });
       const hit = await g.search(unitVectors(30, DIM, 4)[7]!, 1, 'hnsw');
       expect(hit.hits[0]![0]!.id).toBe('p7');

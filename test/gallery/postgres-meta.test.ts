@@ -4,31 +4,23 @@
  * or is taken for empty, or a threshold that turns everyone away; and a commit writes every key back
  * even where its row was deleted.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
 import { PgDraft } from '../../src/gallery/postgres/draft.js';
 import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery, ThresholdInfo } from '../../src/gallery/types.js';
 import { expectFacectlError } from '../store/helpers.js';
-import { startPgServer, uniqueSchema, type PgServer } from '../helpers/pg-server.js';
+import { uniqueSchema, usePgServerAndClient } from '../helpers/pg-server.js';
 import { MODEL, newFace, unitVectors } from './contract.js';
 
-let server: PgServer;
+const server = usePgServerAndClient();
+const side = () => server.side();
 const opened: Gallery[] = [];
-let side: pg.Client;
 const THRESHOLD: ThresholdInfo = { value: 0.5, source: 'manual', date: '2026-12-07T00:00:00.000Z', model: MODEL.id };
 
-beforeAll(async () => {
-  server = await startPgServer();
-  side = clientFor(parsePgUrl(server.url('x')));
-  await side.connect();
-}, 120_000);
 afterAll(async () => {
   for (const g of opened) await g.close();
-  await side?.end();
-  await server?.stop();
 });
 
 /** A gallery of one face with a threshold, in a schema of its own. */
@@ -43,7 +35,7 @@ async function enrolled(): Promise<{ schema: string; g: PostgresGallery }> {
   return { schema, g };
 }
 
-const setMeta = (schema: string, key: string, json: string) => side.query(`UPDATE "${schema}".meta SET value = $2::jsonb WHERE key = $1`, [key, json]);
+const setMeta = (schema: string, key: string, json: string) => side().query(`UPDATE "${schema}".meta SET value = $2::jsonb WHERE key = $1`, [key, json]);
 
 describe('postgres gallery: a damaged meta table', () => {
   const cases: [string, string, RegExp][] = [
@@ -71,7 +63,7 @@ describe('postgres gallery: a damaged meta table', () => {
   for (const key of ['model', 'threshold', 'generation']) {
     it(`the ${key} row deleted: exit 11 naming it`, async () => {
       const { schema, g } = await enrolled();
-      await side.query(`DELETE FROM "${schema}".meta WHERE key = $1`, [key]);
+      await side().query(`DELETE FROM "${schema}".meta WHERE key = $1`, [key]);
       await expectFacectlError(() => g.info(), ExitCode.STORE_ERROR, new RegExp(`damaged: meta "${key}" is missing; restore`));
       await expectFacectlError(() => g.mutate((d) => d.removeIdentity('amy')), ExitCode.STORE_ERROR, new RegExp(`meta "${key}" is missing`));
     });

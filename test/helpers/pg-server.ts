@@ -4,7 +4,9 @@
  * FACECTL_TEST_PG_URL set, the same tests run against that server instead. Each test uses its own schema.
  */
 import { spawn } from 'node:child_process';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { clientFor, parsePgUrl } from '../../src/gallery/postgres/connection.js';
 import path from 'node:path';
 import { repoRoot } from './shared.js';
 
@@ -56,4 +58,23 @@ export function usePgServer(startTimeoutMs = 120_000): Pick<PgServer, 'url'> {
   }, startTimeoutMs);
   afterAll(async () => server?.stop());
   return { url: (schema) => server!.url(schema) };
+}
+
+/**
+ * usePgServer, plus a client of the test's own on the server: another terminal that damages a schema by
+ * hand or watches what facectl wrote. Both are closed after the block's own afterAll hooks.
+ */
+export function usePgServerAndClient(startTimeoutMs = 120_000): Pick<PgServer, 'url'> & { side: () => pg.Client } {
+  let server: PgServer | undefined;
+  let client: pg.Client | undefined;
+  beforeAll(async () => {
+    server = await startPgServer();
+    client = clientFor(parsePgUrl(server.url('x')));
+    await client.connect();
+  }, startTimeoutMs);
+  afterAll(async () => {
+    await client?.end();
+    await server?.stop();
+  });
+  return { url: (schema) => server!.url(schema), side: () => client! };
 }
