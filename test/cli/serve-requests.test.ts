@@ -21,6 +21,16 @@ import { repoRoot } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'facectl-serve-requests-'));
 const env = { FACECTL_CACHE_DIR: path.join(tmp, 'cache') };
+
+/** A service on `store` for `body`, killed after it whatever happens (one left running would hold the test up). */
+async function serving(store: string, body: (serve: ServeClient) => Promise<void>): Promise<void> {
+  const serve = new ServeClient(['--store', store], env);
+  try {
+    await body(serve);
+  } finally {
+    serve.kill();
+  }
+}
 let counter = 0;
 
 /** A new store directory with alice enrolled (one-shot enroll), and her photo. */
@@ -41,8 +51,7 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
     const { store, a } = await storeWithAlice();
     const link = path.join(tmp, 'stdin-link.jpg');
     symlinkSync('/proc/self/fd/0', link);
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       for (const image of ['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0', '/proc/self/fd/1', '/proc/self/fd/2', '/dev/stdout', link]) {
         const r = await serve.request({ id: image, op: 'login', image }, 20_000);
         expect(r, image).toMatchObject({ id: image, ok: false, exitCode: ExitCode.USAGE });
@@ -56,15 +65,12 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       expect(await serve.request({ op: 'remove', identity: 'alice' }, 20_000)).toMatchObject({ ok: true, removed: 'alice' });
       expect(await serve.end()).toBe(0);
       expect(serve.unexpected).toEqual([]);
-    } finally {
-      serve.kill();
-    }
+    });
   }, 180_000);
 
   it('a field the op does not take is refused (exit 2) with the nearest one it does, never ignored', async () => {
     const { store, a } = await storeWithAlice();
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       const cases: [Record<string, unknown>, RegExp][] = [
         // Ignored, it accepted at the store's threshold a login the caller meant to decide at 0.99.
         [{ op: 'login', image: a, threshold: 0.99 }, /^"threshold" is not a request field: the login threshold is an option of the service \(facectl serve --threshold t\)/],
@@ -85,16 +91,13 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1 });
       expect(await serve.request({ op: 'login', image: a, allFaces: true, top: 1 }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
       expect(await serve.end()).toBe(0);
-    } finally {
-      serve.kill();
-    }
+    });
   }, 180_000);
 
   it('a store directory removed under the service: a login is exit 14, an enroll creates the store anew, as the one-shot enroll does', async () => {
     const { store, a } = await storeWithAlice();
     const b = await faceCrop('b');
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true });
       rmSync(store, { recursive: true });
       expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: false, exitCode: ExitCode.NOT_FOUND });
@@ -104,15 +107,12 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1, faces: 1 });
       expect(await serve.end()).toBe(0);
       expect(JSON.parse(runCli(['list', '--json', '--store', store], env).stdout).identities.map((i: { id: string }) => i.id)).toEqual(['bob']);
-    } finally {
-      serve.kill();
-    }
+    });
   }, 180_000);
 
   it('a store re-embedded with another model under the service: login, embed and ping say to restart it (exit 10), and a restarted service uses the new model', async () => {
     const { store, a } = await storeWithAlice();
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       expect(await serve.request({ op: 'embed', image: a }, 20_000)).toMatchObject({ ok: true, model: { id: 'ensemble-noflip' } });
       const rebuilt = runCli(['index', 'rebuild', '--reembed', '--model', 'mobilefacenet', '-q', '--store', store], env);
       expect(rebuilt.code, rebuilt.stderr).toBe(0);
@@ -123,9 +123,7 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
         expect(r.error).not.toMatch(/--model|--reembed/);
       }
       expect(await serve.end()).toBe(0);
-    } finally {
-      serve.kill();
-    }
+    });
     const again = new ServeClient(['--store', store], env);
     try {
       expect(await again.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true, faces: [{ id: 'alice' }] });
@@ -138,8 +136,7 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
 
   it('imageBase64 that is not base64 is exit 2, not an "empty file" (exit 6)', async () => {
     const { store, a } = await storeWithAlice();
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       for (const imageBase64 of ['!!!!', 'data:image/jpeg;base64,@@@@', 'AAAA!', 'AAAAA']) {
         const r = await serve.request({ op: 'login', imageBase64 }, 20_000);
         expect(r, imageBase64).toMatchObject({ ok: false, exitCode: ExitCode.USAGE, error: '"imageBase64" is not valid base64 (the file\'s bytes, or a data: URL)' });
@@ -148,9 +145,7 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       expect(await serve.request({ op: 'login', imageBase64: b64 }, 20_000)).toMatchObject({ ok: true, accepted: true });
       expect(await serve.request({ op: 'login', imageBase64: b64.replace(/=+$/, '') }, 20_000)).toMatchObject({ ok: true, accepted: true });
       expect(await serve.end()).toBe(0);
-    } finally {
-      serve.kill();
-    }
+    });
   }, 180_000);
 
   describe('on PostgreSQL', () => {
@@ -160,8 +155,7 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
       const schema = uniqueSchema();
       const { store, a } = await storeWithAlice(server.url(schema));
       const b = await faceCrop('b');
-      const serve = new ServeClient(['--store', store], env);
-      try {
+      await serving(store, async (serve) => {
         expect(await serve.request({ op: 'login', image: a }, 20_000)).toMatchObject({ ok: true, accepted: true });
         const c = clientFor(parsePgUrl(store));
         await c.connect();
@@ -180,25 +174,20 @@ describe.skipIf(!hasSamples)(`facectl serve requests${hasSamples ? '' : ` (${SKI
         expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1, faces: 1 });
         expect(await serve.end()).toBe(0);
         expect(JSON.parse(runCli(['list', '--json', '--store', store], env).stdout).identities.map((i: { id: string }) => i.id)).toEqual(['bob']);
-      } finally {
-        serve.kill();
-      }
+      });
     }, 180_000);
   });
 
   it('a bad value is echoed as a short excerpt, never whole (a 280 MiB "op" of quotes killed the service)', async () => {
     const { store } = await storeWithAlice();
-    const serve = new ServeClient(['--store', store], env);
-    try {
+    await serving(store, async (serve) => {
       const op = '"'.repeat(200_000);
       const r = await serve.request({ id: 1, op }, 20_000);
       expect(r).toMatchObject({ id: 1, ok: false, exitCode: ExitCode.USAGE });
       expect(r.error).toMatch(/^unknown op "(\\"){80}…": login, enroll, remove, embed or ping$/);
       expect(await serve.request({ op: 'ping' }, 20_000)).toMatchObject({ ok: true, identities: 1 });
       expect(await serve.end()).toBe(0);
-    } finally {
-      serve.kill();
-    }
+    });
   }, 180_000);
 });
 
