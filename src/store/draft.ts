@@ -4,6 +4,7 @@
  * commit only serialises.
  */
 import { ExitCode, FacectlError } from '../errors.js';
+import { norm } from '../pipeline/vector.js';
 import type { StoreSnapshot } from './snapshot.js';
 import type { FaceRow, ModelInfo, NewFace, ThresholdInfo } from './types.js';
 import { validateDisplayName, validateId, validateModel, validateNewFace, validateThreshold } from './validate.js';
@@ -28,12 +29,10 @@ export function normalisedCopy(vector: Float32Array, dimension: number, what: st
   if (vector.length !== dimension) {
     throw new FacectlError(ExitCode.MODEL_ERROR, `${what}: embedding has ${vector.length} values but the model declares ${dimension}`);
   }
-  let sum = 0;
-  for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
-  const norm = Math.sqrt(sum);
-  if (!Number.isFinite(norm) || norm === 0) throw new FacectlError(ExitCode.INTERNAL, `${what}: embedding is zero or not finite`);
+  const length = norm(vector);
+  if (!Number.isFinite(length) || length === 0) throw new FacectlError(ExitCode.INTERNAL, `${what}: embedding is zero or not finite`);
   const out = new Float32Array(dimension);
-  for (let i = 0; i < dimension; i++) out[i] = vector[i]! / norm;
+  for (let i = 0; i < dimension; i++) out[i] = vector[i]! / length;
   return out;
 }
 

@@ -4,7 +4,7 @@
  * refused, dropped or kept for re-embedding, as the caller says.
  */
 import path from 'node:path';
-import { norm } from '../pipeline/vector.js';
+import { l2normalize, norm } from '../pipeline/vector.js';
 import { decodeDataCsv, type DecodedCsv } from './csv.js';
 import { decodeDumpHeader, DUMP_HEADER_BYTES, type DumpHeader, dumpVectors } from './dump.js';
 import { readHead, readIfExists, storeError } from './fsio.js';
@@ -16,6 +16,17 @@ import type { FaceRow, ModelInfo, ThresholdInfo } from './types.js';
 
 /** How far from 1 a stored embedding's norm may be. */
 export const NORM_TOLERANCE = 1e-3;
+
+/**
+ * What is wrong with a stored embedding of the right length, or null: zero or not finite is lost; a norm
+ * more than NORM_TOLERANCE from 1 is re-normalised by a repair (the files backend's salvage and PostgreSQL's).
+ */
+export function embeddingProblem(v: Float32Array): { detail: string; renormalise: boolean } | null {
+  const length = norm(v);
+  if (!Number.isFinite(length) || length === 0) return { detail: 'its embedding is zero or not finite', renormalise: false };
+  if (Math.abs(length - 1) > NORM_TOLERANCE) return { detail: `its embedding norm is ${length}, not 1`, renormalise: true };
+  return null;
+}
 
 export interface Salvage {
   snapshot: StoreSnapshot;
@@ -134,10 +145,10 @@ function pairRowsWithVectors(
     if (row.embeddingIndex >= source.usable) return setAside('past-end', `embedding ${row.embeddingIndex} is past the end of ${DUMP_FILE}`);
     if (used[row.embeddingIndex]) return setAside('shared', `embedding ${row.embeddingIndex} is used by an earlier row`);
     const v = Float32Array.from(source.vectors.subarray(row.embeddingIndex * dimension, (row.embeddingIndex + 1) * dimension));
-    const length = norm(v);
-    if (!Number.isFinite(length) || length === 0) return setAside('unusable', 'its embedding is zero or not finite');
-    if (Math.abs(length - 1) > NORM_TOLERANCE) {
-      for (let d = 0; d < dimension; d++) v[d] = v[d]! / length;
+    const problem = embeddingProblem(v);
+    if (problem && !problem.renormalise) return setAside('unusable', problem.detail);
+    if (problem) {
+      l2normalize(v);
       renormalised++;
     }
     used[row.embeddingIndex] = 1;

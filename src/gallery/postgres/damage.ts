@@ -6,8 +6,7 @@
  * an identity's mean unchecked, one such face turned the whole mean to zeros (or crashed on NULL).
  */
 import { ExitCode, FacectlError } from '../../errors.js';
-import { norm } from '../../pipeline/vector.js';
-import { NORM_TOLERANCE } from '../../store/salvage.js';
+import { embeddingProblem } from '../../store/salvage.js';
 import { parseVector } from './schema.js';
 
 export interface VectorProblem {
@@ -21,10 +20,7 @@ export function vectorProblem(text: string | null, dimension: number | undefined
   if (text === null || text === undefined) return { detail: 'its embedding is NULL', renormalise: false };
   const v = parseVector(text);
   if (dimension !== undefined && v.length !== dimension) return { detail: `its embedding has ${v.length} values, the model has ${dimension}`, renormalise: false };
-  const length = norm(v);
-  if (!Number.isFinite(length) || length === 0) return { detail: 'its embedding is zero or not finite', renormalise: false };
-  if (Math.abs(length - 1) > NORM_TOLERANCE) return { detail: `its embedding norm is ${length}, not 1`, renormalise: true };
-  return null;
+  return embeddingProblem(v);
 }
 
 export interface DamagedFace extends VectorProblem {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ExitCode, FacectlError } from '../../errors.js';
-import { dot, norm } from '../../pipeline/vector.js';
+import { dot } from '../../pipeline/vector.js';
 import { modelMismatch, normalisedCopy, unknownId } from '../../store/draft.js';
 import { identityMean } from '../../store/identity-mean.js';
 import { validateDisplayName, validateId, validateModel, validateNewFace, validateThreshold } from '../../store/validate.js';
@@ -205,8 +205,7 @@ export class PgDraft implements GalleryDraft {
     const r = await this.c.query(`SELECT seq, embedding::text AS e FROM ${q(this.s, 'faces')} WHERE seq = ANY($1::bigint[])`, [seqs]);
     for (const row of r.rows) {
       const v = parseVector(row.e);
-      const length = norm(v);
-      await this.c.query(`UPDATE ${q(this.s, 'faces')} SET embedding = $2::vector WHERE seq = $1`, [row.seq, vectorText(v.map((x) => x / length))]);
+      await this.c.query(`UPDATE ${q(this.s, 'faces')} SET embedding = $2::vector WHERE seq = $1`, [row.seq, vectorText(normalisedCopy(v, v.length, `face seq ${row.seq}`))]);
     }
     this.changed = true;
   }
