@@ -2,7 +2,7 @@
  * This process's own standard input, output and error, looked at by what they are (device and inode), not
  * by name: `login - < folder` reads a directory as no bytes, and `/dev/stdin`, `/dev/fd/1` or a link to
  * them named as a photo would be read as a pipe, eating a service's requests or its own answers.
- * Loaded on every CLI start by serve and decode: imports nothing but node:fs.
+ * Loaded on every CLI start (cli/serve.ts imports it when the commands are registered): imports nothing but node:fs.
  */
 import { fstatSync, type Stats } from 'node:fs';
 
