@@ -55,10 +55,24 @@ function checkOptionValues(cmd: Command, runsModels: boolean): void {
     const value: unknown = cmd.getOptionValue(o.attributeName());
     for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') stringOption(o.long ?? o.flags, v);
   }
+  cmd.registeredArguments.forEach((arg, i) => {
+    if (!PATH_ARGUMENTS.has(arg.name())) return;
+    const value: unknown = cmd.processedArgs[i];
+    for (const v of Array.isArray(value) ? value : [value])
+      if (v === '') throw new FacectlError(ExitCode.USAGE, `<${arg.name()}> is empty: give ${STORE_ARGUMENTS.has(arg.name()) ? 'a folder or a postgres:// URL' : 'a path'}`);
+  });
   const opts = cmd.opts<GlobalOptions>();
   threadsOption(opts.threads);
   if (!runsModels) refuseIdleOptions({ '--threads': opts.threads, '--device': opts.device }, `for ${commandPath(cmd)}: it runs no model`);
 }
+
+/**
+ * Positional arguments that name files, folders or stores: an empty one (`login "$PHOTO"` with the variable
+ * unset) is a usage error, not "no such file" with no name (exit 14 naming nothing). Ids are not here: an
+ * empty id is an invalid id (exit 9), checked with the id rules.
+ */
+const STORE_ARGUMENTS = new Set(['from', 'to']);
+const PATH_ARGUMENTS = new Set(['image', 'images', 'image1', 'image2', 'paths', 'file', ...STORE_ARGUMENTS]);
 
 /** "facectl models list" for messages. */
 const commandPath = (cmd: Command): string => {

@@ -54,6 +54,24 @@ describe('empty option values', () => {
     ]);
     expect(readdirSync(store).sort()).toEqual(before);
   });
+
+  it('empty path arguments are refused too (they were "no such file" naming nothing, exit 14)', async () => {
+    const store = await oneFaceStore();
+    const before = readdirSync(store).sort();
+    const photo = path.join(tmp, 'any.jpg');
+    const empty = (argument: string, give = 'a path') => new RegExp(`^facectl: <${argument}> is empty: give ${give}\n$`);
+    expectUsage([
+      [['login', '', '--store', store], empty('image')],
+      [['verify', photo, ''], empty('image2')],
+      [['detect', photo, ''], empty('images')],
+      [['embed', ''], empty('images')],
+      [['enroll', 'bob', photo, '', '--store', store], empty('images')],
+      [['cluster', ''], empty('paths')],
+      [['models', 'add', '', '--id', 'x'], empty('file')],
+      [['store', 'copy', store, ''], empty('to', 'a folder or a postgres:// URL')],
+    ]);
+    expect(readdirSync(store).sort()).toEqual(before);
+  });
 });
 
 describe('--threads and --device', () => {
