@@ -6,7 +6,7 @@
  */
 import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, FacectlError, isPhotoProblem, type ExitCodeValue } from '../errors.js';
+import { ExitCode, FacectlError, isPhotoProblem, printable, type ExitCodeValue } from '../errors.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
 import { selectFace, type FacePolicy } from '../pipeline/select.js';
@@ -297,8 +297,8 @@ export class EnrollRefused extends FacectlError {
     super(
       problems[0]?.code ?? ExitCode.NO_FACE,
       problems.length === 1
-        ? `${problems[0]!.file}: ${problems[0]!.reason} (nothing enrolled${hint})`
-        : `${problems.length} of ${total} photos unusable, nothing enrolled${hint}: ${problems.map((p) => `${p.file}: ${p.reason}`).join('; ')}`,
+        ? `${printable(problems[0]!.file)}: ${problems[0]!.reason} (nothing enrolled${hint})`
+        : `${problems.length} of ${total} photos unusable, nothing enrolled${hint}: ${problems.map((p) => `${printable(p.file)}: ${p.reason}`).join('; ')}`,
     );
   }
 }

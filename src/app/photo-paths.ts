@@ -5,7 +5,7 @@
  * once their sha256 proves they are the enrolled photos, stored absolute.
  */
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, printable } from '../errors.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FaceRow } from '../gallery/index.js';
 import type { PhotoProblem } from './enroll.js';
@@ -46,5 +46,5 @@ export function relativePhotosHint(rows: readonly Readonly<FaceRow>[], photosRoo
 /** One line, with the first problem's exit code: `count` photos could not be used; the first one and the remedy. */
 export function enrolledPhotosError(what: string, problems: PhotoProblem[], remedy: string): FacectlError {
   const first = problems[0]!;
-  return new FacectlError(first.code, `${problems.length} enrolled photo(s) ${what} (first: ${first.file}: ${first.reason}); nothing changed — ${remedy}`);
+  return new FacectlError(first.code, `${problems.length} enrolled photo(s) ${what} (first: ${printable(first.file)}: ${first.reason}); nothing changed — ${remedy}`);
 }

@@ -43,4 +43,14 @@ describe('printable', () => {
     expect(lines[0]).toContain('evil\\nACCEPT admin\\x1b[2J.jpg: ');
     expect(r.stdout).not.toMatch(/^ACCEPT/m);
   });
+
+  it('photos named in an error\'s message (enroll\'s several unusable photos) are escaped, not joined with a space', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-printable-'));
+    const files = ['one\nACCEPT admin.jpg', 'two.jpg'].map((name) => path.join(dir, name));
+    for (const f of files) writeFileSync(f, 'not an image');
+    const r = runCli(['enroll', 'bob', ...files, '--store', path.join(dir, 'store')]);
+    expect(r.code).toBe(ExitCode.BAD_IMAGE);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toContain('one\\nACCEPT admin.jpg: ');
+  });
 });
