@@ -4,7 +4,7 @@
  * write the report. The CLI parses options into an EvalRequest and prints the EvalOutcome.
  */
 import path from 'node:path';
-import { errorLine, ExitCode, FacectlError } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, printable } from '../errors.js';
 import {
   EmbeddingCache,
   calibrateThreshold,
@@ -136,7 +136,7 @@ export function discardPlan(plan: EvalPlan): void {
 function refuseMissingPairImages(protocol: PairProtocol, pairsFile: string, root: string): void {
   const missing = findMissingPairImages(protocol, root);
   if (missing.length)
-    throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${missing[0]}): is --dataset the folder it was written for?`);
+    throw new FacectlError(ExitCode.NOT_FOUND, `${missing.length} photo(s) named by ${pairsFile} are not in ${root} (first: ${printable(missing[0]!)}): is --dataset the folder it was written for?`);
 }
 
 /** The identification split over every image ('full') or only the pairs' images ('pairs': with verification, no extra embedding). */

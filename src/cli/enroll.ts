@@ -117,5 +117,5 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
 function refuseEmptyImport(r: { added: number; alreadyEnrolled: number; rejected: { file: string; code: number; reason: string }[] }, dataset: string): void {
   if (r.added || r.alreadyEnrolled) return;
   const first = r.rejected[0];
-  throw new FacectlError((first?.code ?? ExitCode.NO_FACE) as ExitCodeValue, `nothing enrolled: no photo in ${dataset} gave a usable face${first ? ` (first: ${first.file}: ${first.reason})` : ''}`);
+  throw new FacectlError((first?.code ?? ExitCode.NO_FACE) as ExitCodeValue, `nothing enrolled: no photo in ${dataset} gave a usable face${first ? ` (first: ${printable(first.file)}: ${first.reason})` : ''}`);
 }
