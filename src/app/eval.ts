@@ -276,7 +276,7 @@ function writeEvalReport(
     failures: m.failures,
     command: req.provenance.command,
     versions: req.provenance.versions,
-    dataset: { name: path.basename(plan.root), path: plan.root, identities: plan.dataset.identities.length, images: plan.images.length, ...(plan.pairsFile ? { pairsFile: plan.pairsFile } : {}) },
+    dataset: { name: path.basename(plan.root), path: plan.root, identities: identitiesOf(plan.images), images: plan.images.length, ...(plan.pairsFile ? { pairsFile: plan.pairsFile } : {}) },
     model: { id: model.spec.id, hash: model.fingerprint, detector: pipeline.detector.id },
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
@@ -316,6 +316,9 @@ async function evaluate(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest
 }
 
 /** The first `max` identities (natural order), for a quick evaluation of a large set. */
+/** How many people the evaluated photos show (`<identity>/<image>` paths): with a pairs file, fewer than the folder holds. */
+const identitiesOf = (images: readonly string[]): number => new Set(images.map((image) => image.slice(0, image.indexOf('/')))).size;
+
 function limitIdentities(dataset: FolderDataset, max: number | undefined): FolderDataset {
   if (max === undefined || dataset.identities.length <= max) return dataset;
   const identities = dataset.identities.slice(0, max);

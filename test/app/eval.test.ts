@@ -256,6 +256,26 @@ async function exitOf(p: Promise<unknown>): Promise<FacectlError> {
   throw new Error('expected a FacectlError');
 }
 
+describe('the report\'s dataset counts', () => {
+  it('with a pairs file, identities and images are those evaluated, not the whole folder (it said 12 people for 3)', async () => {
+    // LFW's naming, as a pairs file needs: <name>/<name>_0001.jpg; photo k of person p is folderDataset's p/k.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalcount-'));
+    for (let p = 0; p < 12; p++) {
+      mkdirSync(path.join(root, `person${p}`));
+      for (let k = 1; k <= 3; k++) writeFileSync(path.join(root, `person${p}`, `person${p}_000${k}.jpg`), 'x');
+    }
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t1\nperson0\t1\t2\nperson1\t1\tperson2\t1\n');
+    const toy = toyPipeline(root);
+    const embedOf = toy.processImage.bind(toy);
+    const pipeline = { ...toy, processImage: (image: unknown, policy: unknown, opts: unknown, file: string) =>
+      embedOf(image as never, policy as never, opts as never, file.replace(/person\d+_000(\d)\.jpg$/, (_m, k: string) => `${k}.jpg`)) } as FacePipeline;
+    const req = request(root, { identification: 'none' });
+    const r = await runEval(pipeline, planEval(req), req);
+    const written = JSON.parse(readFileSync(r.report.metricsJson, 'utf8')) as { dataset: { identities: number; images: number } };
+    expect(written.dataset).toMatchObject({ identities: 3, images: 4 });
+  });
+});
+
 describe('runEval --calibrate: the report first, then the threshold', () => {
   it('a report that cannot be written leaves the store unchanged (exit 11)', async () => {
     const root = folderDataset(12, 3);
