@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { GlobalFonts } from '@napi-rs/canvas';
+import { printable, quoted } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 
 export const BUNDLED_FONT_ALIAS = 'Facectl Chart Sans';
@@ -76,7 +77,8 @@ export function ensureChartFont(options: { preferBundled?: boolean; env?: NodeJS
   };
 
   let font: ChartFont | null = null;
-  if (env.FACECTL_CHART_FONT && existsSync(env.FACECTL_CHART_FONT)) font = register(env.FACECTL_CHART_FONT, 'env');
+  const asked = env.FACECTL_CHART_FONT;
+  if (asked) font = existsSync(asked) ? register(asked, 'env') : null;
   if (!font && !options.preferBundled) {
     const known = new Set(GlobalFonts.families.map((f) => f.family));
     const system = SYSTEM_FAMILIES.find((f) => known.has(f));
@@ -87,5 +89,8 @@ export function ensureChartFont(options: { preferBundled?: boolean; env?: NodeJS
     if (file) font = register(file, 'bundled');
   }
   chosen = font ?? { family: 'sans-serif', source: 'none' };
+  // The user asked for a font and gets another: say so once (a typo would otherwise go unnoticed in every chart).
+  if (asked && chosen.source !== 'env')
+    process.stderr.write(`warning: FACECTL_CHART_FONT ${quoted(asked)} not used (${existsSync(asked) ? 'not a font file the chart renderer reads' : 'no such file'}); charts use ${chosen.file ? printable(chosen.file) : chosen.family}\n`);
   return chosen;
 }

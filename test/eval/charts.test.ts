@@ -1,5 +1,8 @@
 import { createCanvas, loadImage } from '@napi-rs/canvas';
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { BUNDLED_FONT_ALIAS, ensureChartFont, findBundledFont } from '../../src/eval/chart-fonts.js';
 import { CHART_HEIGHT, CHART_WIDTH, histogram, niceStep, renderCmcChart, renderRocChart, renderScoreHistogram, rocPoints, tickLabel } from '../../src/eval/charts.js';
 import { cmcCurve } from '../../src/eval/identification.js';
@@ -32,6 +35,24 @@ describe('charts', () => {
     const png = renderRocChart([{ label: 'test', roc: rocCurve(scores, same) }], { scale: 'linear', title: 'TITLE TEXT' });
     // The title band (above the plot area) holds only text: it must contain dark pixels.
     expect(await darkPixels(png, CHART_WIDTH / 2 - 100, 2, 200, 30)).toBeGreaterThan(50);
+  });
+
+  it('a FACECTL_CHART_FONT that cannot be used is named in one warning (it was ignored silently)', () => {
+    const notFont = path.join(os.tmpdir(), `facectl-not-a-font-${process.pid}.ttf`);
+    writeFileSync(notFont, 'not a font');
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (const [file, why] of [['/nonexistent/font.ttf', 'no such file'], [notFont, 'not a font file the chart renderer reads']] as const) {
+        stderr.mockClear();
+        expect(ensureChartFont({ env: { FACECTL_CHART_FONT: file } }).source).not.toBe('env');
+        expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(new RegExp(`^warning: FACECTL_CHART_FONT "${file}" not used \\(${why}\\); charts use .+\n$`))]);
+      }
+      stderr.mockClear();
+      expect(ensureChartFont({ env: { FACECTL_CHART_FONT: findBundledFont()! } }).source).toBe('env');
+      expect(stderr).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   it('renders ROC (linear and log), histogram and CMC as PNGs of the chart size', async () => {
