@@ -154,6 +154,7 @@ async function evalWith(opts: EvalOpts, gallery: Gallery | null): Promise<void> 
   ]);
   const req = evalRequest(opts, gallery, runtimeVersions());
   const plan = planEval(req);
+  if (plan.notEvaluated) note(opts, `note: not evaluated: ${plan.notEvaluated}`);
   let pipeline;
   try {
     // A threshold written into a store holds for its model and detector only: calibrate with them unless told otherwise.

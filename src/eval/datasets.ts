@@ -25,6 +25,12 @@ export interface FolderDataset {
   identities: IdentityImages[];
   /** Identity folders that held no image files (reported, not evaluated). */
   emptyIdentities: string[];
+  /**
+   * Entries inside identity folders that are not taken and could be photos: subfolders (`<identity>/<sub>/`,
+   * photos there are not read) and entries that are neither file nor folder (a dangling link, a FIFO).
+   * Relative to the root, '/'-separated. Obvious non-images (README, .txt, dotfiles) are not listed.
+   */
+  ignoredEntries: string[];
   imageCount: number;
 }
 
@@ -108,16 +114,20 @@ export function scanIdentityFolders(root: string): FolderDataset {
 
   const identities: IdentityImages[] = [];
   const emptyIdentities: string[] = [];
+  const ignoredEntries: string[] = [];
   for (const name of identityDirs) {
     const dir = path.join(absRoot, name);
-    const images = readDir(dir)
-      .filter((e) => kindOf(dir, e) === 'file' && !isObviousNonImage(e.name))
-      .map((e) => e.name)
-      .sort(naturalCompare)
-      .map((file) => `${name}/${file}`);
+    const files: string[] = [];
+    for (const e of readDir(dir)) {
+      if (isObviousNonImage(e.name)) continue;
+      if (kindOf(dir, e) === 'file') files.push(e.name);
+      else ignoredEntries.push(`${name}/${e.name}`);
+    }
+    const images = files.sort(naturalCompare).map((file) => `${name}/${file}`);
     if (images.length > 0) identities.push({ name, images });
     else emptyIdentities.push(name);
   }
+  ignoredEntries.sort(naturalCompare);
   if (identities.length === 0) {
     throw new FacectlError(
       ExitCode.USAGE,
@@ -126,7 +136,7 @@ export function scanIdentityFolders(root: string): FolderDataset {
     );
   }
   const imageCount = identities.reduce((n, id) => n + id.images.length, 0);
-  return { root: absRoot, name: path.basename(absRoot), identities, emptyIdentities, imageCount };
+  return { root: absRoot, name: path.basename(absRoot), identities, emptyIdentities, ignoredEntries, imageCount };
 }
 
 /** All image paths of a dataset in scan order, each with its identity. */

@@ -20,7 +20,11 @@ export interface ReportContext {
   failures: readonly ImageFailure[];
   command: string;
   versions: Record<string, string>;
-  dataset: { name: string; path: string; identities?: number; images?: number; pairsFile?: { path: string; sha256: string } };
+  dataset: {
+    name: string; path: string; identities?: number; images?: number; pairsFile?: { path: string; sha256: string };
+    /** What the folder scan left out that could have been photos, in words (eval's planning says what). */
+    notEvaluated?: string;
+  };
   /** The embedder, its fingerprint and the detector that found the faces. */
   model: { id: string; hash?: string; detector?: string };
   /** Milliseconds per phase, e.g. { embedding: 81234, metrics: 512 }. */
@@ -200,6 +204,7 @@ export function renderReportMarkdown(ctx: ReportContext): string {
         ...(ctx.dataset.identities !== undefined ? [['Identities', String(ctx.dataset.identities)]] : []),
         ...(ctx.dataset.images !== undefined ? [['Images', String(ctx.dataset.images)]] : []),
         ...(ctx.dataset.pairsFile ? [['Pairs file', `${ctx.dataset.pairsFile.path} (sha256 ${ctx.dataset.pairsFile.sha256})`]] : []),
+        ...(ctx.dataset.notEvaluated ? [['Not evaluated', ctx.dataset.notEvaluated]] : []),
         ['Model', ctx.model.hash ? `${ctx.model.id} (${ctx.model.hash})` : ctx.model.id],
         ...(ctx.model.detector ? [['Detector', ctx.model.detector]] : []),
         ...Object.entries(ctx.versions).map(([k, v]) => [k, v]),

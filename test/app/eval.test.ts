@@ -128,6 +128,22 @@ describe('planEval', () => {
     expect(planEval(noVer({})).images).toHaveLength(17);
   });
 
+  it('names what the folder scan left out (empty identity folders, subfolders); not with a pairs file', () => {
+    const root = folderDataset(4, 3);
+    expect(planEval(request(root)).notEvaluated).toBeNull();
+    mkdirSync(path.join(root, 'zoe'));
+    mkdirSync(path.join(root, 'person1', 'more'));
+    writeFileSync(path.join(root, 'person1', 'more', '5.jpg'), 'x');
+    expect(planEval(request(root)).notEvaluated).toBe(
+      '1 empty identity folder (first: "zoe"); 1 entry inside identity folders that is no photo file: subfolders are not read (first: "person1/more")',
+    );
+    writeFileSync(path.join(root, 'pairs.txt'), '1\t1\nperson0\t1\t2\nperson0\t1\tperson1\t1\n');
+    writeFileSync(path.join(root, 'person0', 'person0_0001.jpg'), 'x');
+    writeFileSync(path.join(root, 'person0', 'person0_0002.jpg'), 'x');
+    writeFileSync(path.join(root, 'person1', 'person1_0001.jpg'), 'x');
+    expect(planEval(request(root, { identification: 'none' })).notEvaluated).toBeNull();
+  });
+
   it('--max-identities keeps the first identities only', () => {
     const plan = planEval(request(folderDataset(10, 2), { maxIdentities: 3 }));
     expect(plan.dataset.identities.map((i) => i.name)).toEqual(['person0', 'person1', 'person2']);

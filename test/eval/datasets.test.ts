@@ -47,6 +47,8 @@ describe('scanIdentityFolders', () => {
       { name: 's10', images: ['s10/1.pgm'] },
     ]);
     expect(ds.emptyIdentities).toEqual(['empty']);
+    // What could be photos but is not read is listed (eval names it); docs and dotfiles are not.
+    expect(ds.ignoredEntries).toEqual(['s2/nested']);
     expect(ds.imageCount).toBe(4);
     expect(listImages(ds)[0]).toEqual({ identity: 's2', image: 's2/2.pgm' });
   });

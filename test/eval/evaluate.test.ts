@@ -19,7 +19,7 @@ function world(sizes: number[], noise: number, failEvery = 0) {
     return v.map((x) => x / n);
   };
   const identities = sizes.map((n, i) => ({ name: `p${i}`, images: Array.from({ length: n }, (_, k) => `p${i}/${k}.jpg`) }));
-  const ds: FolderDataset = { root: '/w', name: 'w', identities, emptyIdentities: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
+  const ds: FolderDataset = { root: '/w', name: 'w', identities, emptyIdentities: [], ignoredEntries: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
   const results = new Map<string, EmbeddingResult>();
   let count = 0;
   for (const id of identities) {

@@ -13,7 +13,7 @@ function fakeDataset(sizes: number[]): FolderDataset {
     name: `id${i}`,
     images: Array.from({ length: n }, (_, k) => `id${i}/${k}.jpg`),
   }));
-  return { root: '/fake', name: 'fake', identities, emptyIdentities: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
+  return { root: '/fake', name: 'fake', identities, emptyIdentities: [], ignoredEntries: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
 }
 
 const identityOf = (img: string) => img.split('/')[0]!;

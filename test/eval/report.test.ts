@@ -27,7 +27,7 @@ function synthetic() {
     return Float32Array.from(v, (x) => x / n);
   };
   const identities = Array.from({ length: 40 }, (_, i) => ({ name: `person_${i}`, images: Array.from({ length: 6 }, (_, k) => `person_${i}/img, ${k}.jpg`) }));
-  const ds: FolderDataset = { root: '/data/synthetic', name: 'synthetic', identities, emptyIdentities: [], imageCount: 240 };
+  const ds: FolderDataset = { root: '/data/synthetic', name: 'synthetic', identities, emptyIdentities: [], ignoredEntries: [], imageCount: 240 };
   const results = new Map<string, EmbeddingResult>();
   let n = 0;
   for (const id of identities) {
@@ -94,6 +94,13 @@ describe('report', () => {
     expect(md).toContain('1 min 23.5 s');
     expect(md).toMatch(/10-fold accuracy, mean ± standard error \| \d+\.\d\d% ± \d+\.\d\d% \| \d+\.\d\d% ± /);
     expect(md).toMatch(/TPR @ FPR ≤ 1e-4 \(threshold\) \| n\/a: needs at least 10000 impostor pairs/);
+  });
+
+  it('says what the folder scan left out, in the dataset table and metrics.json', () => {
+    const notEvaluated = '1 empty identity folder (first: "zoe")';
+    const out = writeReport(tmp, { ...input, dataset: { ...input.dataset, notEvaluated } });
+    expect(readFileSync(out.markdown, 'utf8')).toContain(`| Not evaluated | ${notEvaluated} |`);
+    expect(JSON.parse(readFileSync(out.metricsJson, 'utf8')).dataset.notEvaluated).toBe(notEvaluated);
   });
 
   it('a small generated set names the folds it averaged, and a calibration not written says so with its reason', () => {

@@ -6,7 +6,7 @@ import { expectFacectlError } from './eval-helpers.js';
 
 function fakeDataset(sizes: number[]): FolderDataset {
   const identities = sizes.map((n, i) => ({ name: `id${i}`, images: Array.from({ length: n }, (_, k) => `id${i}/${k}.jpg`) }));
-  return { root: '/fake', name: 'fake', identities, emptyIdentities: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
+  return { root: '/fake', name: 'fake', identities, emptyIdentities: [], ignoredEntries: [], imageCount: sizes.reduce((a, b) => a + b, 0) };
 }
 
 describe('makeIdentificationSplit', () => {
