@@ -98,7 +98,7 @@ describe('report', () => {
 
   it('says what the folder scan left out, in the dataset table and metrics.json', () => {
     const notEvaluated = '1 empty identity folder (first: "zoe")';
-    const out = writeReport(tmp, { ...input, dataset: { ...input.dataset, notEvaluated } });
+    const out = writeReport(mkdtempSync(path.join(tmp, 'scan-')), { ...input, charts: [], dataset: { ...input.dataset, notEvaluated } });
     expect(readFileSync(out.markdown, 'utf8')).toContain(`| Not evaluated | ${notEvaluated} |`);
     expect(JSON.parse(readFileSync(out.metricsJson, 'utf8')).dataset.notEvaluated).toBe(notEvaluated);
   });
