@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { scanIdentityFolders, type FolderDataset } from '../eval/datasets.js';
+import { leftOutOfScan, scanIdentityFolders, type FolderDataset } from '../eval/datasets.js';
 import { sha256OfFile } from '../eval/embedding-cache.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY } from '../pipeline/quality.js';
@@ -42,6 +42,8 @@ export interface BulkResult {
   storeFolder: string | null;
   /** Folder names that are not valid ids, and the ids used instead. */
   renamedFolders: { folder: string; id: string }[];
+  /** What the folder scan left out that could have been photos (empty folders, subfolders), in words, or null. */
+  notRead: string | null;
   commits: number;
   seconds: number;
 }
@@ -61,12 +63,15 @@ function realPath(p: string): string | null {
  */
 function withoutStoreFolder(dataset: FolderDataset, gallery: Gallery): { dataset: FolderDataset; storeFolder: string | null } {
   const store = gallery.backend === 'files' ? realPath(gallery.location) : null;
-  const k = store ? dataset.identities.findIndex((i) => realPath(path.join(dataset.root, i.name)) === store) : -1;
-  if (k < 0) return { dataset, storeFolder: null };
+  const isStore = (name: string) => store !== null && realPath(path.join(dataset.root, name)) === store;
+  const k = dataset.identities.findIndex((i) => isStore(i.name));
+  // The store's folder holds no photos (data.csv, a lock): not an empty person, nor a subfolder left out.
+  const others = { emptyIdentities: dataset.emptyIdentities.filter((n) => !isStore(n)), ignoredEntries: dataset.ignoredEntries.filter((e) => !isStore(e.slice(0, e.indexOf('/')))) };
+  if (k < 0) return { dataset: { ...dataset, ...others }, storeFolder: dataset.emptyIdentities.find(isStore) ?? null };
   const identities = dataset.identities.filter((_, i) => i !== k);
   if (!identities.length)
     throw new FacectlError(ExitCode.USAGE, `no identity folders with images found besides the store's own folder ${JSON.stringify(dataset.identities[k]!.name)}; expected <dataset>/<identity>/<image>`, dataset.root);
-  return { dataset: { ...dataset, identities, imageCount: identities.reduce((n, i) => n + i.images.length, 0) }, storeFolder: dataset.identities[k]!.name };
+  return { dataset: { ...dataset, ...others, identities, imageCount: identities.reduce((n, i) => n + i.images.length, 0) }, storeFolder: dataset.identities[k]!.name };
 }
 
 /** Group reasons like "face too small (eyes 12 px apart, need 20)" under "face too small". */
@@ -97,7 +102,7 @@ export async function bulkEnroll(
   const batchSize = options.batch ?? 100;
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
-    duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], commits: 0, seconds: 0,
+    duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], notRead: leftOutOfScan(dataset), commits: 0, seconds: 0,
   };
   const withFaces = new Set<string>();
   let pending: NewFace[] = [];

@@ -4,7 +4,7 @@
  * write the report. The CLI parses options into an EvalRequest and prints the EvalOutcome.
  */
 import path from 'node:path';
-import { errorLine, ExitCode, FacectlError, printable, quoted } from '../errors.js';
+import { errorLine, ExitCode, FacectlError, printable } from '../errors.js';
 import {
   EmbeddingCache,
   calibrateThreshold,
@@ -22,6 +22,7 @@ import {
   discardReportsFolder,
   removeReport,
   renderEvalCharts,
+  leftOutOfScan,
   scanIdentityFolders,
   summarizeFailures,
   writeReport,
@@ -123,22 +124,9 @@ export function planEval(req: EvalRequest): EvalPlan {
   // Last, so that nothing else planned can fail after the folder is made; a step after planning that fails calls discardPlan.
   const reports = prepareReportsFolder(req.reportsDir);
   const pairsRecord = pairs?.file && pairs.sha256 ? { path: pairs.file, sha256: pairs.sha256 } : null;
-  return { root, dataset, protocol, split, images, pairsFile: pairsRecord, reports, notEvaluated: pairsFile ? null : notEvaluated(dataset) };
+  return { root, dataset, protocol, split, images, pairsFile: pairsRecord, reports, notEvaluated: pairsFile ? null : leftOutOfScan(dataset) };
 }
 
-/**
- * "2 empty identity folders (first: "Zoe"); 1 entry inside identity folders that is no photo file (first:
- * "Ann/more")": photos a user may think were evaluated (a person's photos one folder deeper) are named, not
- * dropped silently. Null when there are none.
- */
-function notEvaluated(dataset: FolderDataset): string | null {
-  const parts: string[] = [];
-  const { emptyIdentities: empty, ignoredEntries: ignored } = dataset;
-  if (empty.length) parts.push(`${empty.length} empty identity folder${empty.length === 1 ? '' : 's'} (first: ${quoted(empty[0]!)})`);
-  if (ignored.length)
-    parts.push(`${ignored.length} ${ignored.length === 1 ? 'entry' : 'entries'} inside identity folders that ${ignored.length === 1 ? 'is' : 'are'} no photo file: subfolders are not read (first: ${quoted(ignored[0]!)})`);
-  return parts.length ? parts.join('; ') : null;
-}
 
 /** A run that failed after planning (the model would not load, a model error while embedding): the report folders it made, if still empty, go. */
 export function discardPlan(plan: EvalPlan): void {

@@ -110,6 +110,7 @@ async function bulk(gallery: Gallery, dataset: string, batch: number | undefined
   for (const p of r.rejected) process.stderr.write(`${printable(`rejected ${p.file}: ${p.reason}`)}\n`);
   if (r.storeFolder) note(opts, `folder "${r.storeFolder}" skipped: it is the store (--store), not a person`);
   for (const f of r.renamedFolders) note(opts, `folder "${f.folder}" enrolled as id "${f.id}" (invalid characters replaced)`);
+  if (r.notRead) note(opts, `note: not read: ${r.notRead}`);
   refuseEmptyImport(r, dataset);
 }
 

@@ -7,7 +7,7 @@
  */
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, FacectlError } from '../errors.js';
+import { ExitCode, FacectlError, quoted } from '../errors.js';
 
 export interface IdentityImages {
   /** The folder name, used as the identity label. */
@@ -137,6 +137,20 @@ export function scanIdentityFolders(root: string): FolderDataset {
   }
   const imageCount = identities.reduce((n, id) => n + id.images.length, 0);
   return { root: absRoot, name: path.basename(absRoot), identities, emptyIdentities, ignoredEntries, imageCount };
+}
+
+/**
+ * "2 empty identity folders (first: "Zoe"); 1 entry inside identity folders that is no photo file (first:
+ * "Ann/more")": photos a user may think were evaluated (a person's photos one folder deeper) are named, not
+ * dropped silently (eval, bulk enroll). Null when there are none.
+ */
+export function leftOutOfScan(dataset: FolderDataset): string | null {
+  const parts: string[] = [];
+  const { emptyIdentities: empty, ignoredEntries: ignored } = dataset;
+  if (empty.length) parts.push(`${empty.length} empty identity folder${empty.length === 1 ? '' : 's'} (first: ${quoted(empty[0]!)})`);
+  if (ignored.length)
+    parts.push(`${ignored.length} ${ignored.length === 1 ? 'entry' : 'entries'} inside identity folders that ${ignored.length === 1 ? 'is' : 'are'} no photo file: subfolders are not read (first: ${quoted(ignored[0]!)})`);
+  return parts.length ? parts.join('; ') : null;
 }
 
 /** All image paths of a dataset in scan order, each with its identity. */

@@ -133,9 +133,24 @@ describe('bulk import with the store inside the dataset folder (--store <dataset
         expect((await g.identities()).map((i) => i.id), location).toEqual(['ann']);
         expect(again, location).toMatchObject({ identities: 1, photos: 2, added: 0, alreadyEnrolled: 2, rejected: [] });
         expect(again.storeFolder).toBe('zstore');
+        expect(again.notRead, location).toBeNull(); // the store's own files and folders are not "left out"
       } finally {
         await g.close();
       }
+    }
+  });
+
+  it('names what the scan leaves out: a person\'s photos one folder deeper, an empty folder (they were dropped silently)', async () => {
+    const root = makeDataset({ ann: 1, bob: 1 });
+    mkdirSync(path.join(root, 'ann', 'older'));
+    mkdirSync(path.join(root, 'cid'));
+    const g = FilesGallery.open(path.join(mkdtempSync(path.join(tmp, 'store-')), 's'));
+    try {
+      expect((await bulkEnroll(pipeline, g, root)).notRead).toBe(
+        '1 empty identity folder (first: "cid"); 1 entry inside identity folders that is no photo file: subfolders are not read (first: "ann/older")',
+      );
+    } finally {
+      await g.close();
     }
   });
 });
