@@ -33,7 +33,8 @@ import {
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { untrustedBecause, writableCacheDir, type CacheRoot } from '../models/cache-safety.js';
+import { untrustedBecause } from '../file-trust.js';
+import { writableCacheDir, type CacheRoot } from '../models/cache-safety.js';
 import { xdgDir } from '../xdg.js';
 import { MAX_REASON_BYTES, encodeRecord, fileHeader, readCacheFile, readHeaderKey } from './embedding-cache-format.js';
 import type { EmbeddingResult } from './scoring.js';

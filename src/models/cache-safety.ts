@@ -18,6 +18,7 @@
 import { constants, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { untrustedBecause } from '../file-trust.js';
 
 /** A cache root and the mode a folder facectl makes for it gets: 0700 for the XDG cache home (as the XDG spec asks), 0755 for a models folder. */
 export interface CacheRoot {
@@ -36,19 +37,6 @@ export const parentRoot = (dir: string): CacheRoot => ({ path: path.dirname(path
 const BETWEEN_MODE = 0o755;
 
 export type CacheDirState = { state: 'ok' } | { state: 'missing' } | { state: 'unsafe'; path: string; problem: string; isRoot: boolean; label?: string };
-
-const octal = (mode: number) => `0${(mode & 0o7777).toString(8)}`;
-
-/** Why a folder or file of the cache (its lstat) may not be trusted, or undefined when only this user (or root) can change it. */
-export function untrustedBecause(info: Stats, kind: 'folder' | 'file'): string | undefined {
-  if (info.isSymbolicLink()) return 'is a symbolic link';
-  if (kind === 'folder' ? !info.isDirectory() : !info.isFile()) return kind === 'folder' ? 'is not a folder' : 'is not a regular file';
-  const uid = process.getuid?.();
-  if (uid === undefined) return undefined;
-  if (info.uid !== uid && info.uid !== 0) return `belongs to another user (uid ${info.uid})`;
-  if (info.mode & 0o022) return `is writable by ${info.mode & 0o020 ? (info.mode & 0o002 ? 'group and others' : 'its group') : 'others'} (mode ${octal(info.mode)})`;
-  return undefined;
-}
 
 const inside = (dir: string, root: string): boolean => {
   const rel = path.relative(root, dir);

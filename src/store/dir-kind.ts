@@ -4,6 +4,8 @@
  * without deleting, creating or chmod-ing anything there.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { untrustedBecause } from '../file-trust.js';
 import { errnoCode, storeError, storeIoError } from './fsio.js';
 import { DATA_FILE, DUMP_FILE, isLockName, isTempLeftover, JOURNAL_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
 
@@ -73,4 +75,19 @@ function refuseWritableByOthers(dir: string, stats: fs.Stats): void {
       `the store folder is writable by ${mode & 0o002 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}): anyone who can write it can replace the enrolled faces; check its files, then \`chmod 700\` it`,
       dir,
     );
+  // Its owner can write it whatever the mode: a store of another user (or one put in place of yours, from a
+  // folder others may write) is theirs to fill. Root's is trusted, as for the models cache.
+  const owner = untrustedBecause(stats, 'folder');
+  if (owner) throw storeError(`the store folder ${owner}: they can replace the enrolled faces; use it as that user, or check its files and \`chown\` it to yourself`, dir);
+  // The files it holds are replaced by rename at each commit, so they are this user's; one that is not was put there.
+  for (const name of [MANIFEST_FILE, DATA_FILE, DUMP_FILE]) {
+    let info: fs.Stats;
+    try {
+      info = fs.lstatSync(path.join(dir, name));
+    } catch {
+      continue; // missing or unreadable: the store's own checks say so
+    }
+    const why = untrustedBecause(info, 'file');
+    if (why) throw storeError(`${name} ${why}: whoever can change it can replace the enrolled faces; check it, then \`chown\`/\`chmod 600\` it`, dir);
+  }
 }

@@ -172,6 +172,29 @@ describe('a store folder others may write', () => {
     }
   });
 
+  const isRoot = process.getuid?.() === 0;
+  it.skipIf(!isRoot)(`a store folder of another user, or a store file that is not ours, is refused too (chown nobody)${isRoot ? '' : ' (skipped: needs root to chown)'}`, async () => {
+    const NOBODY = 65534;
+    const dir = await storeWithAlice();
+    fs.chownSync(dir, NOBODY, NOBODY); // mode stays 0700: its owner can write it all the same (it logged anyone in)
+    const before = state(dir);
+    const folder = /the store folder belongs to another user \(uid 65534\): they can replace the enrolled faces; use it as that user, or check its files and `chown` it to yourself/;
+    await expectFacectlError(() => GalleryStore.open(dir), ExitCode.STORE_ERROR, folder);
+    await expectFacectlError(() => GalleryStore.mutate(dir, (d) => d.addFaces(MODEL, [face('bob', 1)])), ExitCode.STORE_ERROR, folder);
+    await expectFacectlError(() => GalleryStore.repair(dir), ExitCode.STORE_ERROR, folder);
+    expect(state(dir)).toEqual(before);
+    fs.chownSync(dir, 0, 0);
+    expect((await GalleryStore.open(dir)).rows.length).toBe(1);
+    for (const [name, change] of [['embeddings.f32', (f: string) => fs.chownSync(f, NOBODY, NOBODY)], ['data.csv', (f: string) => fs.chmodSync(f, 0o666)]] as const) {
+      const file = path.join(dir, name);
+      change(file);
+      await expectFacectlError(() => GalleryStore.open(dir), ExitCode.STORE_ERROR, new RegExp(`${name.replace('.', '\\.')} (belongs to another user|is writable by group and others)`));
+      fs.chownSync(file, 0, 0);
+      fs.chmodSync(file, 0o600);
+    }
+    expect((await GalleryStore.open(dir)).rows.length).toBe(1);
+  });
+
   it('a store folder only readable by others is ours: the next commit makes it 0700; an empty 0777 folder is taken and made 0700', async () => {
     const dir = await storeWithAlice();
     fs.chmodSync(dir, 0o755);
