@@ -54,7 +54,7 @@ export function registerEval(program: Command): void {
       .option('--calibrate', `write a login threshold into the store manifest: at a false positive identification rate of ${CALIBRATE_FPIR} over the open-set search (1:N, what login faces), unless --target-fpir or --target-fpr says otherwise`)
       .option('--target-fpr <p>', 'calibrate at this false positive rate over impostor pairs instead (1:1 verification: far more lenient than a login needs)')
       .option('--target-fpir <p>', `calibrate at this false positive identification rate (1:N; default ${CALIBRATE_FPIR}); also adds it to the open-set table`)
-      .option('--store <dir|url>', 'with --calibrate: the store to calibrate, a folder or postgres://… URL (default $FACECTL_STORE or ~/.local/share/facectl/store)')
+      .option('--store <dir|url>', 'with --calibrate: the store to calibrate, a folder or postgres://… URL (default $FACECTL_STORE, else $XDG_DATA_HOME/facectl/store, else ~/.local/share/facectl/store)')
       .option('--reports <dir>', 'where report folders go', 'reports')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--no-charts', 'skip PNG charts'),

@@ -5,7 +5,7 @@ import type { Gallery } from '../gallery/types.js';
 export const storeOption = (cmd: Command): Command =>
   cmd.option(
     '--store <dir|url>',
-    'gallery: a store directory, or postgres://user[:password]@host[:port]/db[?schema=name] (default $FACECTL_STORE, else ~/.local/share/facectl/store)',
+    'gallery: a store directory, or postgres://user[:password]@host[:port]/db[?schema=name] (default $FACECTL_STORE, else $XDG_DATA_HOME/facectl/store, else ~/.local/share/facectl/store)',
   );
 
 /** The command's gallery; `mustExist` for commands that only read it. Close it when done. */

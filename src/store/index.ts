@@ -8,7 +8,7 @@ export type { OpenOptions } from './load.js';
 export { verifyStore, repairStore, type VerifyReport, type RepairReport, type RepairOptions, type LostEmbeddings } from './maintenance.js';
 export { readableModel } from './salvage.js';
 export { storeDirKind, type StoreDirKind } from './dir-kind.js';
-export { defaultStoreDir, resolveStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
+export { defaultStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
 export { validateId, isValidId, validateDisplayName, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './validate.js';
 export type { Manifest, FileDigest } from './manifest.js';
 export { readCommittedGeneration, readCommittedState } from './manifest.js';

@@ -52,8 +52,3 @@ export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdgDir('data', env), 'facectl', 'store');
 }
 
-/** The store the CLI should use: `--store` wins, then FACECTL_STORE, then the default. */
-export function resolveStoreDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = option ?? (env.FACECTL_STORE || undefined) ?? defaultStoreDir(env);
-  return path.resolve(chosen);
-}

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, FacectlError } from '../../src/errors.js';
-import { defaultStoreDir, resolveStoreDir } from '../../src/store/names.js';
+import { resolveGalleryLocation } from '../../src/gallery/open.js';
+import { defaultStoreDir } from '../../src/store/names.js';
 import { isValidId, nameProblem, validateDisplayName, validateId, validateModel } from '../../src/store/validate.js';
 
 const ID_TABLE: [string, boolean][] = [
@@ -105,10 +106,11 @@ describe('store location', () => {
     expect(defaultStoreDir({ XDG_DATA_HOME: 'relative/ignored' })).toBe(path.join(os.homedir(), '.local', 'share', 'facectl', 'store'));
   });
 
-  it('prefers --store, then FACECTL_STORE, then the default', () => {
-    expect(resolveStoreDir('/opt/s', { FACECTL_STORE: '/env/s' })).toBe('/opt/s');
-    expect(resolveStoreDir(undefined, { FACECTL_STORE: '/env/s' })).toBe('/env/s');
-    expect(resolveStoreDir(undefined, { XDG_DATA_HOME: '/xdg' })).toBe('/xdg/facectl/store');
-    expect(resolveStoreDir('rel', {})).toBe(path.resolve('rel'));
+  it('prefers --store, then FACECTL_STORE (empty counts as unset, as XDG variables), then the default', () => {
+    expect(resolveGalleryLocation('/opt/s', { FACECTL_STORE: '/env/s' })).toBe('/opt/s');
+    expect(resolveGalleryLocation(undefined, { FACECTL_STORE: '/env/s' })).toBe('/env/s');
+    expect(resolveGalleryLocation(undefined, { XDG_DATA_HOME: '/xdg' })).toBe('/xdg/facectl/store');
+    expect(resolveGalleryLocation(undefined, { FACECTL_STORE: '', XDG_DATA_HOME: '/xdg' })).toBe('/xdg/facectl/store');
+    expect(resolveGalleryLocation('', { FACECTL_STORE: '/env/s' })).toBe(''); // openGallery refuses it (exit 2)
   });
 });
