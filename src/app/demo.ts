@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
+import { isObviousNonImage } from '../eval/datasets.js';
 import { writeNewPrivateFile } from '../store/fsio.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { DecodedImage } from '../pipeline/decode.js';
@@ -22,7 +23,6 @@ import { effectiveThreshold } from './threshold.js';
 
 /** The six group photos (3–5 faces each) in `@vladmandic/face-api`'s demo/ folder. */
 export const SAMPLE_NAMES = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
-const PHOTO = /\.(jpe?g|png|webp|bmp|gif|tiff?|avif|pgm|ppm)$/i;
 
 /**
  * The demo's photos: those in `dir`, or face-api's samples found through package resolution. face-api
@@ -33,13 +33,17 @@ export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => str
   if (dir !== undefined) {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => PHOTO.test(n)).sort();
+      // Photos are recognised by their bytes, as everywhere (a photo that does not decode is skipped with the
+      // reason): every regular file but documents and dotfiles, not those with a photo's extension only.
+      names = readdirSync(dir)
+        .filter((n) => !isObviousNonImage(n) && statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile())
+        .sort();
     } catch (err) {
       // A photo given where the folder goes is a usage error, not a missing folder.
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new FacectlError(ExitCode.USAGE, 'is a file, not a folder: --photos takes a folder of photos', dir);
       throw new FacectlError(ExitCode.NOT_FOUND, 'no such folder', dir);
     }
-    if (names.length < 2) throw new FacectlError(ExitCode.NOT_FOUND, `the demo needs at least 2 photos (.jpg .png .webp .bmp .gif .tif .avif .pgm .ppm), found ${names.length}`, dir);
+    if (names.length < 2) throw new FacectlError(ExitCode.NOT_FOUND, `the demo needs at least 2 photos, found ${names.length} file(s) in the folder`, dir);
     return names.map((n) => path.join(dir, n));
   }
   let demoDir: string | undefined;

@@ -4,7 +4,7 @@
  * photo it cannot use is skipped with the reason. Needs no ../shared.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -154,6 +154,13 @@ describe('facectl demo without photos', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^facectl: .*the demo needs at least 2 photos/);
   }, 600_000); // CLI child processes: generous for a loaded 2-core machine
+
+  it('--photos takes every photo file of the folder whatever its name (it kept only known extensions: a .jfif or a name without one was dropped silently)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-names-'));
+    for (const name of ['a.jpg', 'c_noext', 'd.jfif', 'e.heic', 'README.md', '.hidden.jpg']) writeFileSync(path.join(dir, name), 'bytes decided later');
+    mkdirSync(path.join(dir, 'sub'));
+    expect(findDemoPhotos(dir).map((f) => path.basename(f))).toEqual(['a.jpg', 'c_noext', 'd.jfif', 'e.heic']);
+  });
 
   it('face-api not installed (an install from the registry): says where the samples come from and what to do', () => {
     const missing = (id: string): string => {
