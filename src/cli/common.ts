@@ -250,6 +250,8 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<ExitCo
 export function reportError(err: unknown): ExitCodeValue {
   if (err instanceof FacectlError) {
     process.stderr.write(`facectl: ${err.oneLine()}\n`);
+    // An internal error raised on purpose (a state that should not happen) is a bug all the same: its stack too.
+    if (err.code === ExitCode.INTERNAL && process.env.FACECTL_DEBUG) process.stderr.write(`${err.stack}\n`);
     return err.code;
   }
   const e = err as NodeJS.ErrnoException;

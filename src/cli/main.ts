@@ -59,7 +59,8 @@ Exit codes: 0 ok/accept · 1 internal · 2 usage · 3 no match · 4 no face · 5
 /** commander's "error: unknown option '--x'\n" as facectl's one-line form. */
 export function parseErrorLine(text: string): string {
   // commander quotes what was typed: a mistyped `--stroe=postgres://u:pw@h` must not print the password.
-  const reason = printable(redactText(text.trim().replace(/^error: /, '').replace(/\.$/, '')));
+  // commander puts its suggestion on a line of its own: "unknown option '--stor'\n(Did you mean --store?)".
+  const reason = printable(redactText(text.trim().replace(/^error: /, '').replace(/\n\(Did you mean /, ' (did you mean ').replace(/\.$/, '')));
   return `facectl: ${reason} (run with --help for usage)`;
 }
 

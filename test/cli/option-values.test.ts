@@ -6,9 +6,9 @@
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { decimalNumber } from '../../src/cli/common.js';
-import { ExitCode } from '../../src/errors.js';
+import { describe, expect, it, vi } from 'vitest';
+import { decimalNumber, reportError } from '../../src/cli/common.js';
+import { ExitCode, FacectlError } from '../../src/errors.js';
 import { GalleryStore } from '../../src/store/index.js';
 import { MODEL, newFace, unitVectors } from '../gallery/contract.js';
 import { runCli } from '../helpers/cli.js';
@@ -129,11 +129,30 @@ describe('parse errors', () => {
       [['index', 'rebuild', '--index', 'x'], "facectl: option '--index <kind>' argument 'x' is invalid. Allowed choices are auto, flat, hnsw (run with --help for usage)"],
       // A mistyped option quoting a database URL does not print its password.
       [['info', '--stroe=postgres://u:S3cretPW@h/db'], "facectl: unknown option '--stroe=postgres://***@h/db' (run with --help for usage)"],
+      // commander's suggestion came on its own line, shown as a literal \n.
+      [['list', '--stor', 'x'], "facectl: unknown option '--stor' (did you mean --store?) (run with --help for usage)"],
     ];
     for (const [argv, line] of cases) {
       const r = runCli(argv);
       expect(r.code, argv.join(' ')).toBe(ExitCode.USAGE);
       expect(r.stderr.split('\n').filter(Boolean)).toEqual([line]);
+    }
+  });
+
+  it('FACECTL_DEBUG=1 prints the stack of an internal error also when it was raised on purpose (exit 1)', () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const was = process.env.FACECTL_DEBUG;
+    try {
+      process.env.FACECTL_DEBUG = '1';
+      expect(reportError(new FacectlError(ExitCode.INTERNAL, 'a state that cannot happen'))).toBe(ExitCode.INTERNAL);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/^facectl: a state that cannot happen\nFacectlError: a state that cannot happen\n\s+at /);
+      stderr.mockClear();
+      reportError(new FacectlError(ExitCode.NO_FACE, 'no face found')); // not a bug: one line, no stack
+      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual(['facectl: no face found\n']);
+    } finally {
+      if (was === undefined) delete process.env.FACECTL_DEBUG;
+      else process.env.FACECTL_DEBUG = was;
+      stderr.mockRestore();
     }
   });
 });
