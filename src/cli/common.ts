@@ -28,9 +28,10 @@ export interface GlobalOptions {
 export function withGlobalOptions(cmd: Command, { runsModels = true }: { runsModels?: boolean } = {}): Command {
   return cmd
     .option('--json', 'print machine-readable JSON on stdout')
-    .option('--threads <n>', `onnxruntime intra-op threads, ${THREADS_RANGE.join('..')} (0 = automatic: all cores, one for the tiny RFB-320 landmark model)`)
+    // Where no model runs they are accepted only to be refused by name (checkOptionValues), so not offered in --help.
+    .addOption(new Option('--threads <n>', `onnxruntime intra-op threads, ${THREADS_RANGE.join('..')} (0 = automatic: all cores, one for the tiny RFB-320 landmark model)`).hideHelp(!runsModels))
     // No commander default: "given" must be told apart from "left out" (the runtime's default is cpu).
-    .addOption(new Option('--device <device>', 'inference device (default cpu)').choices(['cpu', 'cuda']))
+    .addOption(new Option('--device <device>', 'inference device (default cpu)').choices(['cpu', 'cuda']).hideHelp(!runsModels))
     .option('-q, --quiet', 'no progress output on stderr')
     .hook('preAction', (_hooked, actionCommand) => {
       try {

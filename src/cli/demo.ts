@@ -33,7 +33,7 @@ export function registerDemo(program: Command): void {
   withDetectorOption(withGlobalOptions(
     program
       .command('demo')
-      .description('the whole job on the sample photos installed with facectl: detect, enroll, log in (temporary store, removed after)')
+      .description('the whole job on sample photos (face-api\'s, in a clone of facectl; --photos for yours): detect, enroll, log in (temporary store, removed after)')
       .option('--photos <dir>', "a folder of group photos to use instead of @vladmandic/face-api's demo samples")
       .option('--model <id>', `embedder (default ${DEFAULT_EMBEDDER})`),
   )).action(

@@ -28,7 +28,7 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start:
-  facectl demo                            # detect, enroll, log in on the sample photos installed with facectl
+  facectl demo                            # detect, enroll, log in on sample photos (a clone; --photos <dir> for yours)
   facectl enroll alice alice1.jpg alice2.jpg --name "Alice"
   facectl login photo.jpg                 # ACCEPT alice (exit 0) or UNKNOWN (exit 3)
   facectl eval --dataset ./lfw            # accuracy report under reports/

@@ -107,6 +107,11 @@ describe('--threads and --device', () => {
     expect(existsSync(copy)).toBe(false);
   });
 
+  it('are not offered in the --help of a command that refuses them, and are where a model runs', () => {
+    for (const argv of [['list'], ['info'], ['store', 'copy'], ['models', 'list']]) expect(runCli([...argv, '--help']).stdout, argv.join(' ')).not.toMatch(/--threads|--device/);
+    for (const argv of [['login'], ['eval']]) expect(runCli([...argv, '--help']).stdout, argv.join(' ')).toMatch(/--threads <n>[\s\S]*--device <device>/);
+  });
+
   it('still work where a model runs, and a command that runs none works without them', async () => {
     const store = await oneFaceStore();
     const r = runCli(['list', '--store', store, '--json']);
