@@ -28,11 +28,12 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  writeSync,
+  rmSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
+import { fsyncDir, writeAll } from '../store/fsio.js';
 import { untrustedBecause } from '../file-trust.js';
 import { writableCacheDir, type CacheRoot } from '../models/cache-safety.js';
 import { xdgDir } from '../xdg.js';
@@ -100,7 +101,7 @@ function isAlive(pid: number): boolean {
 
 /** A writer's file may be merged away when its process is gone and it has not changed for a while. */
 function isAbandoned(dir: string, name: string, now: number): boolean {
-  const m = /^(.+)-(\d+)-[0-9a-f]+(?:-merged)?\.fec$/.exec(name);
+  const m = /^(.+)-(\d+)-[0-9a-f]+(?:-merged\.fec\.tmp|(?:-merged)?\.fec)$/.exec(name);
   if (!m || m[1] !== HOST || isAlive(Number(m[2]))) return false;
   try {
     return now - statSync(path.join(dir, name)).mtimeMs > STALE_MS;
@@ -155,9 +156,11 @@ export class EmbeddingCache {
       // Created folders get 0700 (umask only removes bits); the model folder is ours alone, so it is forced.
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       chmodSync(dir, 0o700);
-      files = readdirSync(dir)
-        .filter((f) => f.endsWith('.fec') && trustedFile(path.join(dir, f)))
-        .sort();
+      const names = readdirSync(dir);
+      // A merge killed (or out of space) before its rename left its temporary file: nobody else removes it.
+      const now = Date.now();
+      for (const f of names) if (f.endsWith('.fec.tmp') && isAbandoned(dir, f, now)) rmSync(path.join(dir, f), { force: true });
+      files = names.filter((f) => f.endsWith('.fec') && trustedFile(path.join(dir, f))).sort();
     } catch (e) {
       throw cacheError(e, dir);
     }
@@ -205,9 +208,10 @@ export class EmbeddingCache {
       if (this.fd === null) {
         this.fd = openSync(this.ownFile, 'a', 0o600);
         fchmodSync(this.fd, 0o600);
-        writeSync(this.fd, fileHeader(this.modelKey, this.dim));
+        writeAll(this.fd, fileHeader(this.modelKey, this.dim));
       }
-      writeSync(this.fd, Buffer.concat(this.pending));
+      // All of it or an error: a short write on a nearly full disk lost records silently (exit 0).
+      writeAll(this.fd, Buffer.concat(this.pending));
     } catch (e) {
       throw cacheError(e, this.ownFile);
     }
@@ -224,7 +228,11 @@ export class EmbeddingCache {
     }
   }
 
-  /** Merge the files of writers that are gone into one file, then delete them (see the file comment). */
+  /**
+   * Merge the files of writers that are gone into one file, then delete them (see the file comment). Only
+   * housekeeping: when the merged file cannot be written whole (a full disk), it goes and the files it
+   * would have replaced stay as they are (they were deleted after a short write had cut the merged file).
+   */
   private mergeAbandoned(files: string[]): void {
     const now = Date.now();
     const abandoned = files.filter((f) => isAbandoned(this.directory, f, now));
@@ -233,17 +241,23 @@ export class EmbeddingCache {
     for (const f of abandoned) readCacheFile(path.join(this.directory, f), this.modelKey, this.dim, merged);
     const target = path.join(this.directory, `${HOST}-${process.pid}-${randomBytes(4).toString('hex')}-merged.fec`);
     const tmp = `${target}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
     try {
-      fchmodSync(fd, 0o600);
-      const parts = [fileHeader(this.modelKey, this.dim)];
-      for (const [sha, r] of merged) parts.push(encodeRecord(Buffer.from(sha, 'hex'), r));
-      writeSync(fd, Buffer.concat(parts));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'wx', 0o600);
+      try {
+        fchmodSync(fd, 0o600);
+        const parts = [fileHeader(this.modelKey, this.dim)];
+        for (const [sha, r] of merged) parts.push(encodeRecord(Buffer.from(sha, 'hex'), r));
+        writeAll(fd, Buffer.concat(parts));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, target);
+      fsyncDir(this.directory);
+    } catch {
+      rmSync(tmp, { force: true });
+      return;
     }
-    renameSync(tmp, target);
     for (const f of abandoned) {
       try {
         unlinkSync(path.join(this.directory, f));

@@ -41,14 +41,20 @@ export function writeFileDurable(dir: string, name: string, data: Uint8Array | s
   const fd = fs.openSync(file, flags, FILE_MODE);
   try {
     fs.fchmodSync(fd, FILE_MODE);
-    let offset = 0;
-    while (offset < bytes.length) {
-      offset += fs.writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 26));
-    }
+    writeAll(fd, bytes);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Writes all of `bytes` at the fd's position. One writeSync may write less than asked (a nearly full disk
+ * gives a short count, not ENOSPC): the loop's next write then fails with the real reason.
+ */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 26));
 }
 
 /** Makes renames and unlinks in `dir` durable. Platforms that cannot fsync a directory are skipped. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import fs, { appendFileSync, existsSync, chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -117,6 +117,61 @@ describe('EmbeddingCache', () => {
     const reread = EmbeddingCache.open(dir, MODEL, 2);
     expect(reread.size).toBe(MAX_FILES + 2);
     expect(reread.get(keyOf(5))).toEqual({ ok: true, embedding: vectorOf(5, 2) });
+  });
+
+  /** Writes of `total` bytes or more come back short (as on a nearly full disk), then the next fails with ENOSPC. */
+  function diskFillsUp(total: number) {
+    const real = fs.writeSync;
+    let shortened = false;
+    return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, offset?: number, length?: number) => {
+      const len = length ?? buf.length - (offset ?? 0);
+      if (len < total) return (real as (...a: unknown[]) => number)(fd, buf, offset, length);
+      if (shortened) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      shortened = true;
+      return (real as (...a: unknown[]) => number)(fd, buf, offset, Math.floor(len / 2));
+    }) as typeof fs.writeSync);
+  }
+
+  it('a short write (a nearly full disk) is an error naming the cache, not records lost silently', () => {
+    const dir = freshDir();
+    const c = EmbeddingCache.open(dir, MODEL, 2);
+    for (let i = 0; i < 50; i++) c.put(keyOf(i), { ok: true, embedding: vectorOf(i, 2) });
+    const spy = diskFillsUp(500);
+    try {
+      expectFacectlError(() => c.flush(), ExitCode.STORE_ERROR, /cannot use the embedding cache \(ENOSPC\)/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a merge that cannot be written whole keeps the files it would have replaced; its temporary file goes', () => {
+    const dir = freshDir();
+    for (let i = 0; i < MAX_FILES + 2; i++) {
+      const c = EmbeddingCache.open(dir, MODEL, 2);
+      c.put(keyOf(i), { ok: true, embedding: vectorOf(i, 2) });
+      c.close();
+    }
+    const modelDir = path.join(dir, modelFolderName(MODEL));
+    const old = new Date(Date.now() - 3600_000);
+    for (const f of readdirSync(modelDir)) {
+      const dead = f.replace(/-(\d+)-([0-9a-f]+)\.fec$/, '-2147483646-$2.fec');
+      renameSync(path.join(modelDir, f), path.join(modelDir, dead));
+      utimesSync(path.join(modelDir, dead), old, old);
+    }
+    const before = readdirSync(modelDir).sort();
+    const spy = diskFillsUp(200); // the merged file (header + MAX_FILES + 2 records) is larger
+    try {
+      expect(EmbeddingCache.open(dir, MODEL, 2).size).toBe(MAX_FILES + 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readdirSync(modelDir).sort()).toEqual(before); // every record still on disk, no .tmp left
+    // A merge killed before its rename left a temporary file: a later open removes it.
+    const leftover = path.join(modelDir, `${hostname().replace(/[^A-Za-z0-9.-]+/g, "_") || "host"}-2147483646-abcd1234-merged.fec.tmp`);
+    writeFileSync(leftover, 'half a merge');
+    utimesSync(leftover, old, old);
+    expect(EmbeddingCache.open(dir, MODEL, 2).size).toBe(MAX_FILES + 2);
+    expect(existsSync(leftover)).toBe(false);
   });
 
   it('two processes writing at once lose nothing', async () => {
