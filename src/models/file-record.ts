@@ -1,7 +1,8 @@
 /** Files recorded by size, mtime and sha256, so a later check can skip re-hashing an untouched file. */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../store/fsio.js';
 import { readCacheFile } from './cache-safety.js';
 
 export interface FileRecord {
@@ -85,9 +86,17 @@ export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): P
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string, mode?: number): Promise<void> {
   const tmp = tempNameFor(file);
   try {
-    await writeFile(tmp, bytes, { flag: 'wx', ...(mode === undefined ? {} : { mode }) }); // a fresh file, never through a link
-    if (mode !== undefined) await chmod(tmp, mode);
+    const handle = await open(tmp, 'wx', mode); // a fresh file, never through a link
+    try {
+      await handle.writeFile(bytes);
+      if (mode !== undefined) await handle.chmod(mode);
+      // On disk before the rename makes it the file: a power loss must not leave a renamed, empty registry.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, file);
+    fsyncDir(path.dirname(file));
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

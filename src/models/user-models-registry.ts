@@ -127,6 +127,9 @@ export async function readTrustedFile(file: string): Promise<Buffer | undefined>
   }
 }
 
+/** What to do about a damaged registry: every command refuses it, also those using built-in models only. */
+const DAMAGED_FIX = ' (repair it, or move it away and `facectl models add` your models again)';
+
 export async function readUserModels(): Promise<UserModelsFile> {
   if ((await trustedUserModelsDir()) === 'missing') return { embedders: [], detectors: [] };
   const file = registryFile();
@@ -136,10 +139,10 @@ export async function readUserModels(): Promise<UserModelsFile> {
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read it: ${(err as Error).message}`, file);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `cannot read it: ${(err as Error).message}${DAMAGED_FIX}`, file);
   }
   const problem = userModelsProblem(parsed, MODEL_ID);
-  if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, problem, file);
+  if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, `${problem}${DAMAGED_FIX}`, file);
   const checked = parsed as Partial<UserModelsFile>;
   const models = { embedders: checked.embedders ?? [], detectors: checked.detectors ?? [] };
   // The copy is always <folder>/<id>.onnx: a recorded `file` (written for older facectl versions) may name

@@ -1,8 +1,8 @@
-/** Temporary files of atomic writes: named so they can be recognised, removed only once abandoned. */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { removeAbandonedTemps, tempNameFor, writeFileAtomic } from '../../src/models/file-record.js';
 
 describe('removeAbandonedTemps', () => {
@@ -35,5 +35,24 @@ describe('removeAbandonedTemps', () => {
     expect(readdirSync(dir)).toEqual(['a.json']);
     expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(tempNameFor(target)).toMatch(/a\.json\.tmp-\d+-[0-9a-f]{8}$/);
+  });
+
+  it('writeFileAtomic syncs the new file before the rename makes it the file (a power loss left an empty user-models.json)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-atomic-'));
+    const probe = await open(path.join(dir, 'probe'), 'w');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const target = path.join(dir, 'user-models.json');
+    const order: string[] = [];
+    const sync = vi.spyOn(FileHandle, 'sync').mockImplementation(async function (this: unknown) {
+      order.push(existsSync(target) ? 'sync after rename' : 'sync');
+    });
+    try {
+      await writeFileAtomic(target, '{"version":1}', 0o600);
+    } finally {
+      sync.mockRestore();
+    }
+    expect(order).toEqual(['sync']);
+    expect(readFileSync(target, 'utf8')).toBe('{"version":1}');
   });
 });

@@ -80,6 +80,16 @@ describe('user-models.json is validated before use', () => {
     expect((await listUserModels()).map((s) => s.id)).toEqual(['toy']);
   });
 
+  it('an empty or cut registry (a power loss) says how to get out of it', async () => {
+    for (const text of ['', '{"version": 1, "embedders": [']) {
+      writeFileSync(registry, text);
+      const r = await refusal(() => listUserModels());
+      expect(r.code).toBe(ExitCode.MODEL_ERROR);
+      expect(r.line).toMatch(/user-models\.json: cannot read it: .*\(repair it, or move it away and `facectl models add` your models again\)$/);
+    }
+    writeFileSync(registry, JSON.stringify(good));
+  });
+
   it('the CLI: `models list` on a damaged entry is one line, exit 13, not an internal error', () => {
     writeFileSync(registry, JSON.stringify(withEntry({ source: undefined })));
     const r = runCli(['models', 'list'], { FACECTL_USER_MODELS_DIR: dir });
