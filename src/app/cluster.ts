@@ -9,7 +9,7 @@
  * 2,131 people into 391 groups (BCubed precision 24 %); the login threshold was within a point of the
  * best of a sweep.
  */
-import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
@@ -181,15 +181,27 @@ const linkToError = (err: unknown, target: string): FacectlError =>
 /**
  * Before the long part: `dir` made (0700, with its parents) if missing, else it must be an empty folder
  * (or a link to one). A dangling link is not an empty folder (USAGE), nor is a file; a path that cannot be
- * made or read is one line with linkToError's exit code. Checked again when linking.
+ * made or read is one line with linkToError's exit code. Checked again when linking. Returns the folders it
+ * made, outermost first (none when `dir` was there): linkGroups removes them again if linking fails.
  */
-export function requireNewOrEmptyFolder(dir: string): void {
+export function requireNewOrEmptyFolder(dir: string): string[] {
   const notEmpty = () => new FacectlError(ExitCode.USAGE, 'not an empty folder: --link-to makes one folder per group and overwrites nothing', dir);
   try {
     const own = lstatSync(dir, { throwIfNoEntry: false });
-    if (!own) return void makePrivateDirs(dir);
+    if (!own) {
+      const missing: string[] = [];
+      for (let d = path.resolve(dir); !lstatSync(d, { throwIfNoEntry: false }) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
+      try {
+        makePrivateDirs(dir);
+      } catch (err) {
+        for (const d of [...missing].reverse()) attempt(() => rmdirSync(d)); // those made before the one that failed
+        throw err;
+      }
+      return missing;
+    }
     const info = own.isSymbolicLink() ? statSync(dir, { throwIfNoEntry: false }) : own;
     if (!info?.isDirectory() || readdirSync(dir).length > 0) throw notEmpty(); // a dangling link, a file, a full folder
+    return [];
   } catch (err) {
     throw linkToError(err, dir);
   }
@@ -199,33 +211,56 @@ export function requireNewOrEmptyFolder(dir: string): void {
  * One folder per group of at least `minSize` faces under `dir` (group-001 = the largest), holding a
  * symbolic link to each photo, so a photo library can be browsed by person without a second copy of
  * anyone's photos, each link to the photo's real path. `dir` must be new or empty (nothing is overwritten);
- * folders are private (0700). A folder or link that cannot be made is one line (linkToError), not a crash.
- * Returns the folders made.
+ * folders are private (0700). A folder or link that cannot be made (a full disk, no inodes left) is one line
+ * (linkToError), not a crash, and leaves no partial album: what this run made goes again, the links, the
+ * group folders, and `dir` with the folders above it if this run made them (here, or `madeBefore`: those
+ * requireNewOrEmptyFolder returned before the long part), so a rerun finds `dir` empty or absent and does
+ * not refuse it as "not an empty folder". Returns the folders made.
  */
-export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minSize: number): string[] {
-  requireNewOrEmptyFolder(dir);
+export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minSize: number, madeBefore: readonly string[] = []): string[] {
+  const madeAbove = [...madeBefore, ...requireNewOrEmptyFolder(dir)];
   const wide = String(groups.length).length;
   const made: string[] = [];
-  groups.forEach((g, i) => {
-    if (g.length < minSize) return;
-    const folder = path.join(dir, `group-${String(i + 1).padStart(Math.max(3, wide), '0')}`);
-    try {
-      mkdirSync(folder, { mode: DIR_MODE });
-    } catch (err) {
-      throw linkToError(err, folder);
-    }
-    const used = new Set<string>();
-    for (const file of new Set(g.map((f) => f.file))) {
-      const name = uniqueName(used, path.parse(file).name, path.extname(file));
-      // To the photo itself: a link to a link (an earlier run's album) breaks when that album is deleted.
-      const target = realPathOr(file);
+  /** Everything this run made under `dir`, in the order made: undone in reverse on failure. */
+  const undo: { path: string; folder: boolean }[] = [];
+  try {
+    groups.forEach((g, i) => {
+      if (g.length < minSize) return;
+      const folder = path.join(dir, `group-${String(i + 1).padStart(Math.max(3, wide), '0')}`);
       try {
-        symlinkSync(target, path.join(folder, name));
+        mkdirSync(folder, { mode: DIR_MODE });
       } catch (err) {
-        throw linkToError(err, path.join(folder, name));
+        throw linkToError(err, folder);
       }
-    }
-    made.push(folder);
-  });
+      undo.push({ path: folder, folder: true });
+      const used = new Set<string>();
+      for (const file of new Set(g.map((f) => f.file))) {
+        const name = uniqueName(used, path.parse(file).name, path.extname(file));
+        // To the photo itself: a link to a link (an earlier run's album) breaks when that album is deleted.
+        const target = realPathOr(file);
+        try {
+          symlinkSync(target, path.join(folder, name));
+        } catch (err) {
+          throw linkToError(err, path.join(folder, name));
+        }
+        undo.push({ path: path.join(folder, name), folder: false });
+      }
+      made.push(folder);
+    });
+  } catch (err) {
+    // Best effort, each on its own (one that fails must not keep the others): the error being reported matters more.
+    // Only what this run made, and folders only when empty: a folder someone else wrote into meanwhile stays.
+    for (const u of [...undo].reverse()) attempt(() => (u.folder ? rmdirSync(u.path) : unlinkSync(u.path)));
+    for (const d of [...madeAbove].reverse()) attempt(() => rmdirSync(d));
+    throw err;
+  }
   return made;
+}
+
+function attempt(remove: () => void): void {
+  try {
+    remove();
+  } catch {
+    /* left as it is */
+  }
 }

@@ -20,12 +20,13 @@ import {
   readPairsFile,
   prepareReportsFolder,
   discardReportsFolder,
-  removeReport,
+  discardStagedReport,
+  publishReport,
   renderEvalCharts,
   leftOutOfScan,
   scanIdentityFolders,
   summarizeFailures,
-  writeReport,
+  stageReport,
   DEFAULT_FPIR_TARGETS,
   type ChartImage,
   type EmbeddingLookup,
@@ -36,6 +37,7 @@ import {
   type ImageFailure,
   type PairProtocol,
   type ReportsFolder,
+  type StagedReport,
   type VerificationResult,
   type WrittenReport,
 } from '../eval/index.js';
@@ -226,18 +228,29 @@ interface PendingCalibration {
 }
 
 /**
- * --calibrate, second half, once the report is written: the threshold into the store's manifest (login uses
- * it). Should that fail (the store locked, another model enrolled meanwhile), the report, which gives the
- * threshold as written, is removed and the error says so: a failed eval leaves the store as it was.
+ * --calibrate, second half, once the report is written in full but still hidden (staged): the threshold into
+ * the store's manifest (login uses it). Should that fail (the store locked, another model enrolled meanwhile),
+ * the staged report, which gives the threshold as written, is removed and the error says so: a failed eval
+ * leaves the store as it was, and no report.
  */
-async function writeCalibration(pipeline: FacePipeline, plan: EvalPlan, pending: PendingCalibration | null, req: EvalRequest, report: WrittenReport): Promise<void> {
+async function writeCalibration(pipeline: FacePipeline, pending: PendingCalibration | null, req: EvalRequest, staged: StagedReport): Promise<void> {
   if (!pending || !pending.outcome.written) return;
   try {
     await calibrateStoreThreshold(req.calibrate!.gallery, pipeline.embedderInfo!, pending.write);
   } catch (err) {
-    removeReport(report, plan.reports.made);
+    discardStagedReport(staged);
     if (err instanceof FacectlError)
-      throw new FacectlError(err.code, `${err.message}; threshold not written to the store, and the report ${report.dir} was removed (it gave it as written)`, err.file);
+      throw new FacectlError(err.code, `${err.message}; threshold not written to the store, and the report ${staged.partial} was removed (it gave it as written)`, err.file);
+    throw err;
+  }
+}
+
+/** Puts the staged report under its name; should that fail once the threshold is in the store, the error says it is. */
+function publishIn(staged: StagedReport, thresholdWritten: boolean): WrittenReport {
+  try {
+    return publishReport(staged);
+  } catch (err) {
+    if (thresholdWritten && err instanceof FacectlError) throw new FacectlError(err.code, `${err.message}; the threshold was written to the store`, err.file);
     throw err;
   }
 }
@@ -251,7 +264,8 @@ export interface CalibrationOutcome {
 }
 
 /**
- * Charts (unless disabled), metrics.json, report.md and failures.csv under the reports folder. Charts are
+ * Charts (unless disabled), metrics.json, report.md and failures.csv into a hidden folder of the reports
+ * folder (stageReport; publishReport gives it its name once the threshold is in the store). Charts are
  * only pictures of the metrics: if drawing fails, the report (whose threshold goes into the store next)
  * is written without them.
  */
@@ -263,7 +277,7 @@ function writeEvalReport(
   calibrated: { value: number } | null,
   req: EvalRequest,
   timings: { metricsMs: number; started: number },
-): { report: WrittenReport; chartsFailed: string | null } {
+): { staged: StagedReport; chartsFailed: string | null } {
   const model = pipeline.embedderInfo!;
   const subtitle = `${path.basename(plan.root)} · ${model.spec.id}`;
   const threshold = calibrated ? { value: calibrated.value, label: `calibrated threshold ${calibrated.value.toFixed(3)}` } : undefined;
@@ -274,7 +288,7 @@ function writeEvalReport(
   } catch (err) {
     chartsFailed = errorLine(err);
   }
-  const report = writeReport(plan.reports, {
+  const staged = stageReport(plan.reports, {
     metrics: m.metrics,
     charts,
     failures: m.failures,
@@ -285,7 +299,7 @@ function writeEvalReport(
     timings: { embedding: Math.round(embedded.seconds * 1000), metrics: Math.round(timings.metricsMs), total: Math.round(performance.now() - timings.started) },
     throughput: { imagesEmbedded: embedded.embedded, imagesFromCache: embedded.cached, imagesPerSecond: embedded.imagesPerSecond },
   });
-  return { report, chartsFailed };
+  return { staged, chartsFailed };
 }
 
 export interface EvalHooks {
@@ -312,10 +326,15 @@ async function evaluate(pipeline: FacePipeline, plan: EvalPlan, req: EvalRequest
   const metricsStart = performance.now();
   const m = measure(plan, (img) => embedded.results.get(img), req);
   // The report first, the threshold after it: a report that cannot be written must leave the store as it was.
+  // And the report appears under its name only once the threshold is in the store: one that says "written"
+  // while the store is unchanged (a kill between the two) must not exist. A kill after the store's commit
+  // but before the rename leaves the threshold written and only a hidden .<name>.partial-… folder, which a
+  // later eval removes (its process is gone): no report, rather than one that lies.
   const pending = chooseCalibration(plan, m, req);
   const calibrated = pending?.outcome ?? null;
-  const { report, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
-  await writeCalibration(pipeline, plan, pending, req, report);
+  const { staged, chartsFailed } = writeEvalReport(pipeline, plan, m, embedded, calibrated, req, { metricsMs: performance.now() - metricsStart, started });
+  await writeCalibration(pipeline, pending, req, staged);
+  const report = publishIn(staged, pending?.outcome.written === true);
   return { plan, embedded, metrics: m.metrics, calibrated, report, chartsFailed };
 }
 

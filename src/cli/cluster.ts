@@ -27,7 +27,8 @@ export function registerCluster(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     const minSize = numberOption('--min-size', opts.minSize, 1, 1e9, { integer: true })!;
     const { clusterPhotos, linkGroups, listPhotos, requireNewOrEmptyFolder } = await import('../app/cluster.js');
-    if (opts.linkTo !== undefined) requireNewOrEmptyFolder(opts.linkTo); // before the long part: checked, and made if new
+    // Before the long part: checked, and made if new (linkGroups removes what was made if linking fails).
+    const linkToMade = opts.linkTo !== undefined ? requireNewOrEmptyFolder(opts.linkTo) : [];
     const notPhotos: PhotoProblem[] = []; // FIFOs, sockets, devices inside the folders
     const files = listPhotos(paths, notPhotos);
     // Each photo skipped is an error, not progress: one line on stderr, also with -q (as detect's).
@@ -43,7 +44,7 @@ export function registerCluster(program: Command): void {
     reportSkipped(r.skipped);
     const skipped = [...notPhotos, ...r.skipped];
     const faces = r.groups.reduce((n, g) => n + g.length, 0);
-    const linked = opts.linkTo !== undefined ? linkGroups(r.groups, opts.linkTo, minSize) : [];
+    const linked = opts.linkTo !== undefined ? linkGroups(r.groups, opts.linkTo, minSize, linkToMade) : [];
     if (opts.json) printJson({ model: pipeline.embedderInfo!.spec.id, threshold: r.threshold, photos: files.length, faces, groups: r.groups, leftOut: r.leftOut, skipped, linked });
     else {
       const shown = r.groups.filter((g) => g.length >= minSize);

@@ -320,6 +320,42 @@ describe('runEval --calibrate: the report first, then the threshold', () => {
     expect(readdirSync(reportsDir)).toEqual([]);
   });
 
+  // A kill between the two left a report whose metrics.json said "written": true while the store was unchanged.
+  it('the report is not visible until the threshold is in the store; one whose threshold fails never appears', async () => {
+    const root = folderDataset(12, 3);
+    const reportsDir = mkdtempSync(path.join(os.tmpdir(), 'facectl-evalreport-'));
+    const visible = () => readdirSync(reportsDir).filter((n) => !n.startsWith('.'));
+    /** What the reports folder held when the store's commit ran: the report, prepared, is there but hidden. */
+    const atCommit: { visible: string[]; hidden: string[] }[] = [];
+    const gallery = (fail: boolean) => ({
+      location: '/tmp/toy-store',
+      info: async () => ({ model: null, faces: 0 }),
+      mutate: async (fn: (draft: unknown) => Promise<void>) => {
+        const hidden = readdirSync(reportsDir).filter((n) => n.startsWith('.'));
+        atCommit.push({ visible: visible(), hidden });
+        // A finished report waits in the hidden folder (a kill here leaves no visible report).
+        for (const h of hidden) expect(readdirSync(path.join(reportsDir, h)).sort()).toEqual(['failures.csv', 'metrics.json', 'report.md']);
+        if (fail) throw new FacectlError(ExitCode.STORE_ERROR, 'store is locked by another facectl process', '/tmp/toy-store');
+        await fn({ model: null, setThreshold: async () => undefined });
+      },
+    }) as unknown as Gallery;
+
+    const failing = request(root, { reportsDir, calibrate: { gallery: gallery(true), targetFpr: 0.1 } });
+    const err = await exitOf(runEval(toyPipeline(root), planEval(failing), failing));
+    expect(atCommit[0]!.visible).toEqual([]);
+    expect(atCommit[0]!.hidden).toHaveLength(1);
+    expect(err.message).toMatch(/threshold not written to the store, and the report .*\.partial-.* was removed \(it gave it as written\)$/);
+    expect(readdirSync(reportsDir)).toEqual([]);
+
+    const ok = request(root, { reportsDir, calibrate: { gallery: gallery(false), targetFpr: 0.1 } });
+    const r = await runEval(toyPipeline(root), planEval(ok), ok);
+    expect(atCommit[1]!.visible).toEqual([]);
+    expect(readdirSync(reportsDir)).toEqual([path.basename(r.report.dir)]);
+    expect(path.dirname(r.report.dir)).toBe(reportsDir);
+    expect(JSON.parse(readFileSync(r.report.metricsJson, 'utf8')).metrics.calibration.written).toBe(true);
+    for (const f of [r.report.markdown, r.report.failuresCsv]) expect(existsSync(f), f).toBe(true);
+  });
+
   it('both written when both can be', async () => {
     const root = folderDataset(12, 3);
     const { gallery, written } = recordingGallery();

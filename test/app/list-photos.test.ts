@@ -4,7 +4,7 @@
  * non-files skipped with the reason; and --link-to's folder, checked before the long part, and its links.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,5 +89,58 @@ describe('listPhotos', () => {
     expect(existsSync(path.join(root, 'gone'))).toBe(false);
     symlinkSync(path.join(root, 'gone-parent', 'x'), path.join(root, 'dangling-parent'));
     expect(code(path.join(root, 'dangling-parent', 'people'))).toBe(ExitCode.NOT_FOUND);
+  });
+
+  // A link that failed part-way (a full disk, no inodes left) left the group folders made so far, and the rerun refused
+  // the folder as "not an empty folder". A name too long for the file system (ENAMETOOLONG) fails the link for real.
+  describe('--link-to that fails part-way leaves no partial album, so a rerun works', () => {
+    const face = (file: string) => ({ file, face: 1, box: { x: 0, y: 0, width: 1, height: 1 }, score: 1 });
+    function photos() {
+      const lib = mkdtempSync(path.join(os.tmpdir(), 'facectl-album-'));
+      for (const f of ['a1.jpg', 'a2.jpg', 'b1.jpg', 'b2.jpg', 'c1.jpg']) writeFileSync(path.join(lib, f), 'x');
+      const good = [[face(path.join(lib, 'a1.jpg')), face(path.join(lib, 'a2.jpg'))], [face(path.join(lib, 'b1.jpg')), face(path.join(lib, 'b2.jpg'))], [face(path.join(lib, 'c1.jpg'))]];
+      // The third group's second link cannot be made: two groups and a link are made before it fails.
+      const bad = [good[0]!, good[1]!, [face(path.join(lib, 'c1.jpg')), face(path.join(lib, `${'x'.repeat(300)}.jpg`))]];
+      return { lib, good, bad };
+    }
+    const failure = (fn: () => unknown): FacectlError => {
+      try {
+        fn();
+      } catch (err) {
+        expect(err).toBeInstanceOf(FacectlError);
+        return err as FacectlError;
+      }
+      throw new Error('expected linking to fail');
+    };
+
+    it('a folder it made (with the folders above it) is removed again; the rerun makes the album', () => {
+      const { lib, good, bad } = photos();
+      const out = path.join(lib, 'new', 'people');
+      const err = failure(() => linkGroups(bad, out, 1));
+      expect(err.code).toBe(ExitCode.STORE_ERROR);
+      expect(err.message).toMatch(/^--link-to: cannot write: ENAMETOOLONG/);
+      expect(existsSync(path.join(lib, 'new'))).toBe(false);
+      expect(linkGroups(good, out, 1).map((f) => path.basename(f))).toEqual(['group-001', 'group-002', 'group-003']);
+      expect(readdirSync(path.join(out, 'group-003'))).toEqual(['c1.jpg']);
+    });
+
+    it('made before the long part (the CLI checks --link-to first): removed too', () => {
+      const { lib, good, bad } = photos();
+      const out = path.join(lib, 'people');
+      const made = requireNewOrEmptyFolder(out);
+      failure(() => linkGroups(bad, out, 1, made));
+      expect(existsSync(out)).toBe(false);
+      expect(made).toEqual([out]);
+      expect(linkGroups(good, out, 1, requireNewOrEmptyFolder(out))).toHaveLength(3);
+    });
+
+    it('a folder that was there, empty, stays, and is empty again', () => {
+      const { lib, good, bad } = photos();
+      const out = path.join(lib, 'people');
+      mkdirSync(out);
+      failure(() => linkGroups(bad, out, 1));
+      expect(readdirSync(out)).toEqual([]);
+      expect(linkGroups(good, out, 1)).toHaveLength(3);
+    });
   });
 });

@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawnSync } from 'node:child_process';
+import fs, { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import Papa from 'papaparse';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { FolderDataset } from '../../src/eval/datasets.js';
 import { renderEvalCharts } from '../../src/eval/eval-charts.js';
 import { summarizeFailures, type EvalMetrics } from '../../src/eval/eval-result.js';
@@ -10,7 +12,9 @@ import { evaluateIdentification } from '../../src/eval/evaluate-identification.j
 import { evaluateVerification } from '../../src/eval/evaluate-verification.js';
 import { calibrateThreshold } from '../../src/eval/operating-point.js';
 import { generatePairs } from '../../src/eval/pair-generation.js';
-import { formatSummaryTable, slug, timestampOf, toJson, writeReport } from '../../src/eval/report.js';
+import { formatSummaryTable, prepareReportsFolder, slug, timestampOf, toJson, writeReport } from '../../src/eval/report.js';
+import { ExitCode, FacectlError } from '../../src/errors.js';
+import { repoRoot } from '../helpers/shared.js';
 import { createRng } from '../../src/eval/rng.js';
 import { collectFailures, type EmbeddingResult } from '../../src/eval/scoring.js';
 import { makeIdentificationSplit } from '../../src/eval/splits.js';
@@ -179,5 +183,122 @@ describe('report', () => {
     expect(slug('../my set/é')).toBe('my_set');
     expect(timestampOf(new Date('2025-12-31T23:59:58Z'))).toBe('20251231-235958');
     expect(JSON.parse(toJson({ a: Infinity, b: -Infinity, c: Float32Array.from([0.5]) }))).toEqual({ a: 'Infinity', b: '-Infinity', c: [0.5] });
+  });
+});
+
+/** The entries of `dir` a user sees as reports (not the hidden ones). */
+const visible = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.'));
+
+/** The name writeReport gives a report's hidden folder on this host, for process `pid`. */
+const HOST = hostname().replace(/[^A-Za-z0-9.-]+/g, '_') || 'host';
+const partialName = (base: string, pid: number, host = HOST) => `.${base}.partial-${host}-${pid}-abc123`;
+
+/** A pid no process has: that of a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid!;
+}
+
+describe('a report appears whole or not at all (kill -9 mid-way left a folder that read as a finished report)', () => {
+  const tiny = {
+    metrics: { failures: summarizeFailures([], 2) } as EvalMetrics,
+    charts: [{ file: 'roc.png', title: 'ROC', png: Buffer.from('png') }, { file: 'cmc.png', title: 'CMC', png: Buffer.from('png') }],
+    failures: [],
+    command: 'facectl eval --dataset /data/tiny',
+    versions: { facectl: '0.1.0' },
+    dataset: { name: 'tiny', path: '/data/tiny', identities: 1, images: 2 },
+    model: { id: 'toy' },
+    timings: { embedding: 1 },
+    createdAt: new Date('2025-03-04T05:06:07Z'),
+  };
+  afterEach(() => vi.restoreAllMocks());
+
+  /**
+   * Watches each report file being created under `root` (whichever fs call creates it): what the reports
+   * folder showed at that moment, and, for the file named `failAt`, fails the write as a full disk does.
+   */
+  function watchWrites(root: string, failAt?: string) {
+    const seen: { file: string; visible: string[] }[] = [];
+    const check = (file: unknown) => {
+      if (typeof file !== 'string' || !file.startsWith(root + path.sep)) return;
+      seen.push({ file: path.basename(file), visible: visible(root) });
+      if (path.basename(file) === failAt) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    const { openSync, writeFileSync: write } = fs;
+    vi.spyOn(fs, 'openSync').mockImplementation(((file: string, ...rest: unknown[]) => {
+      check(file);
+      return (openSync as (...a: unknown[]) => number)(file, ...rest);
+    }) as typeof fs.openSync);
+    vi.spyOn(fs, 'writeFileSync').mockImplementation(((file: string, ...rest: unknown[]) => {
+      check(file);
+      return (write as (...a: unknown[]) => void)(file, ...rest);
+    }) as typeof fs.writeFileSync);
+    return seen;
+  }
+
+  it('while its files are written nothing is visible in the reports folder; then the folder appears with all of them', () => {
+    const root = mkdtempSync(path.join(tmp, 'whole-'));
+    const seen = watchWrites(root);
+    const out = writeReport(root, tiny);
+    vi.restoreAllMocks();
+    expect(seen.map((s) => s.file)).toEqual(expect.arrayContaining(['roc.png', 'cmc.png', 'metrics.json', 'failures.csv', 'report.md']));
+    for (const s of seen) expect(s.visible, `visible while ${s.file} was written`).toEqual([]);
+    expect(readdirSync(root)).toEqual(['tiny-toy-20250304-050607']);
+    expect(out.dir).toBe(path.join(root, 'tiny-toy-20250304-050607'));
+    expect(readdirSync(out.dir).sort()).toEqual(['cmc.png', 'failures.csv', 'metrics.json', 'report.md', 'roc.png']);
+    for (const f of [out.metricsJson, out.markdown, out.failuresCsv, ...out.charts]) expect(existsSync(f), f).toBe(true);
+  });
+
+  it('report.md that cannot be written (disk full): exit 11, and nothing left in the reports folder, hidden or not, at any time', () => {
+    const root = mkdtempSync(path.join(tmp, 'full-'));
+    const seen = watchWrites(root, 'report.md');
+    let err: unknown;
+    try {
+      writeReport(root, tiny);
+    } catch (e) {
+      err = e;
+    }
+    vi.restoreAllMocks();
+    expect(err).toBeInstanceOf(FacectlError);
+    expect((err as FacectlError).code).toBe(ExitCode.STORE_ERROR);
+    expect((err as FacectlError).message).toBe('cannot write the report (ENOSPC)');
+    expect(seen.at(-1)!.file).toBe('report.md');
+    for (const s of seen) expect(s.visible, `visible while ${s.file} was written`).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('killed (kill -9) while writing report.md: no visible report, only a hidden folder, which the next report removes', async () => {
+    const root = mkdtempSync(path.join(tmp, 'killed-'));
+    const script = path.join(repoRoot, 'test/eval/fixtures/report-killer.ts');
+    const died = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, root, 'report.md'], { cwd: repoRoot }).then(
+      () => null,
+      (e: { signal?: string }) => e.signal,
+    );
+    expect(died).toBe('SIGKILL');
+    expect(visible(root)).toEqual([]);
+    const left = readdirSync(root);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^\.tiny-toy-\d{8}-\d{6}\.partial-/);
+    // The next report (its writer, the killed process, is gone) clears it.
+    const out = writeReport(root, tiny);
+    expect(readdirSync(root)).toEqual([path.basename(out.dir)]);
+  }, 60_000);
+
+  it("hidden folders of dead writers on this host are removed (by the next report and by preparing the folder); live or other hosts' stay", () => {
+    const root = mkdtempSync(path.join(tmp, 'stale-'));
+    const dead = deadPid();
+    const stale = [partialName('x', dead), partialName('y-2', dead)];
+    const kept = [partialName('live', process.ppid), partialName('elsewhere', dead, 'another-host'), '.not-ours', 'a-finished-report'];
+    for (const name of [...stale, ...kept]) {
+      mkdirSync(path.join(root, name));
+      writeFileSync(path.join(root, name, 'metrics.json'), '{}');
+    }
+    writeReport(root, tiny);
+    expect(readdirSync(root).sort()).toEqual([...kept, 'tiny-toy-20250304-050607'].sort());
+    // Planning an eval (prepareReportsFolder) clears them as well.
+    mkdirSync(path.join(root, stale[0]!));
+    prepareReportsFolder(root);
+    expect(existsSync(path.join(root, stale[0]!))).toBe(false);
+    expect(readdirSync(root).sort()).toEqual([...kept, 'tiny-toy-20250304-050607'].sort());
   });
 });
