@@ -25,6 +25,9 @@ export interface BulkProgress {
   skipped: number;
 }
 
+/** Faces per commit in a small store (the default of --batch); a large store commits every tenth of its size. */
+export const DEFAULT_BATCH = 100;
+
 export interface BulkResult {
   identities: number;
   identitiesEnrolled: number;
@@ -99,7 +102,12 @@ export async function bulkEnroll(
   const storedPaths = new Map<string, string[]>();
   for (const r of rows) storedPaths.set(`${r.id}\u0000${r.imageSha256}`, [...(storedPaths.get(`${r.id}\u0000${r.imageSha256}`) ?? []), r.sourcePath]);
 
-  const batchSize = options.batch ?? 100;
+  // Each commit rewrites the whole store (data.csv, embeddings.f32): with a fixed 100 faces per commit an
+  // import into a store of 1e5 faces rewrote it once per 100 photos (≈17 s each). Unless --batch says
+  // otherwise, a commit waits for a tenth of what the store holds, so the rewriting stays linear in the
+  // import; a crash loses at most that much (the import resumes).
+  const batchSize = () => options.batch ?? Math.max(DEFAULT_BATCH, Math.floor((rows.length + committed) / 10));
+  let committed = 0; // faces this import has committed so far
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
     duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], notRead: leftOutOfScan(dataset), commits: 0, seconds: 0,
@@ -111,13 +119,20 @@ export async function bulkEnroll(
     if (!pending.length && !pendingPaths.length) return;
     const [faces, moves] = [pending, pendingPaths];
     [pending, pendingPaths] = [[], []];
-    result.pathsUpdated += (
-      await gallery.mutate(async (draft) => {
-        const updated = (await movePhotoPaths(draft, moves)).length;
-        if (faces.length) await draft.addFaces(model, faces);
-        return updated;
-      })
-    ).result;
+    try {
+      result.pathsUpdated += (
+        await gallery.mutate(async (draft) => {
+          const updated = (await movePhotoPaths(draft, moves)).length;
+          if (faces.length) await draft.addFaces(model, faces);
+          return updated;
+        })
+      ).result;
+    } catch (err) {
+      // "nothing was changed" holds for this commit only: the earlier ones of this import are in the store.
+      if (!(err instanceof FacectlError) || !result.commits) throw err;
+      throw new FacectlError(err.code, `${err.message}; ${committed} face(s) from this import's ${result.commits} earlier commit(s) are enrolled: run the same command again to resume`, err.file);
+    }
+    committed += faces.length;
     result.commits++;
   };
 
@@ -139,7 +154,7 @@ export async function bulkEnroll(
         for (const from of storedPaths.get(`${id}\u0000${sha}`) ?? [])
           if (from !== file && photoGone(from)) pendingPaths.push({ id, sha, from, to: file });
         storedPaths.delete(`${id}\u0000${sha}`);
-        if (pending.length + pendingPaths.length >= batchSize) await flush();
+        if (pending.length + pendingPaths.length >= batchSize()) await flush();
       } else {
         const r = await embedEnrollPhoto(pipeline, file, 'center', ENROLL_QUALITY);
         if (isProblem(r)) {
@@ -151,7 +166,7 @@ export async function bulkEnroll(
           thisRun.add(`${id}\u0000${r.imageSha256}`);
           withFaces.add(id);
           result.added++;
-          if (pending.length + pendingPaths.length >= batchSize) await flush();
+          if (pending.length + pendingPaths.length >= batchSize()) await flush();
         }
       }
       options.onProgress?.({ photosDone: done, photosTotal: dataset.imageCount, added: result.added, rejected: result.rejected.length, skipped: result.alreadyEnrolled });

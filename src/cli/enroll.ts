@@ -32,7 +32,7 @@ export function registerEnroll(program: Command): void {
         .option('--skip-bad', 'enroll the usable photos even if some are not (default: all or nothing)')
         .option('--force', 'enroll even if the face already matches another identity')
         .option('--dataset <dir>', 'bulk import: <dir>/<id>/<photos>, resumable')
-        .option('--batch <n>', 'bulk import: faces per commit (default 100)')
+        .option('--batch <n>', 'bulk import: faces per commit (default 100, or a tenth of the faces the store holds when that is more: each commit rewrites the store)')
         .option('--threshold <t>', "similarity for the duplicate check (default: the store's login threshold)")
         .option('--model <id>', `embedder for a new store (default ${DEFAULT_EMBEDDER})`),
     ),
@@ -43,7 +43,7 @@ export function registerEnroll(program: Command): void {
         { '--name': opts.name, '--largest': opts.largest, '--skip-bad': opts.skipBad, '--force': opts.force, '--threshold': opts.threshold },
         'with --dataset (the folder names are the ids and names, the face nearest the centre is taken, bad photos are skipped and listed, and there is no duplicate check)',
       );
-      const batch = numberOption('--batch', opts.batch ?? '100', 1, 1e6, { integer: true }); // before the store is created
+      const batch = numberOption('--batch', opts.batch, 1, 1e6, { integer: true }); // before the store is created; undefined: bulkEnroll's default
       return withStore(opts, {}, (gallery) => bulk(gallery, opts.dataset!, batch, opts));
     }
     // An empty id ("") is given, and invalid (exit 9 below), not missing.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bulkEnroll } from '../../src/app/bulk-enroll.js';
 import { enroll } from '../../src/app/enroll.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode, FacectlError } from '../../src/errors.js';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { PostgresGallery } from '../../src/gallery/postgres/gallery.js';
 import type { Gallery } from '../../src/gallery/types.js';
@@ -149,6 +149,45 @@ describe('bulk import with the store inside the dataset folder (--store <dataset
       expect((await bulkEnroll(pipeline, g, root)).notRead).toBe(
         '1 empty identity folder (first: "cid"); 1 entry inside identity folders that is no photo file: subfolders are not read (first: "ann/older")',
       );
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('bulk import commits', () => {
+  const pipeline = standInPipeline();
+  const store = () => FilesGallery.open(path.join(mkdtempSync(path.join(tmp, 'store-')), 'store'));
+
+  it('in a large store a commit waits for a tenth of its faces (each commit rewrites the store); --batch is taken as given', async () => {
+    const g = store();
+    try {
+      expect(await bulkEnroll(pipeline, g, makeDataset(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`old${i}`, 50]))), { batch: 1500 })).toMatchObject({ added: 1500, commits: 1 });
+      // 1500 faces: commits of 150, then 165 (a tenth of 1650), then the last 85; a fixed 100 made 4.
+      expect(await bulkEnroll(pipeline, g, makeDataset(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`new${i}`, 50]))))).toMatchObject({ added: 400, commits: 3 });
+      expect(await bulkEnroll(pipeline, g, makeDataset({ more: 250 }), { batch: 100 })).toMatchObject({ added: 250, commits: 3 });
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a commit that fails after earlier ones says they are enrolled and how to resume (it said "nothing was changed")', async () => {
+    const g = store();
+    let calls = 0;
+    const failing = new Proxy(g, {
+      get(target, prop, receiver) {
+        if (prop !== 'mutate') return Reflect.get(target, prop, receiver);
+        return (...args: Parameters<Gallery['mutate']>) => {
+          if (++calls === 3) return Promise.reject(new FacectlError(ExitCode.STORE_ERROR, 'cannot write the store: disk full (ENOSPC) (nothing was changed)', 'embeddings.f32.g3.next'));
+          return target.mutate(...args);
+        };
+      },
+    });
+    try {
+      const err = await rejection(bulkEnroll(pipeline, failing, makeDataset({ a: 2, b: 2, c: 2 }), { batch: 2 }));
+      expect(err).toMatchObject({ code: ExitCode.STORE_ERROR });
+      expect(err!.message).toBe('cannot write the store: disk full (ENOSPC) (nothing was changed); 4 face(s) from this import\'s 2 earlier commit(s) are enrolled: run the same command again to resume');
+      expect((await g.rows()).length).toBe(4);
     } finally {
       await g.close();
     }
