@@ -9,7 +9,7 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
@@ -17,7 +17,7 @@ import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
-import { sha256, writeFileAtomic } from './file-record.js';
+import { isTempName, sha256, writeFileAtomic } from './file-record.js';
 import { withUserModelsLock } from './user-models-lock.js';
 import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
@@ -56,6 +56,7 @@ async function requireFreeId(id: string, existing: UserModelsFile): Promise<void
 async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
+    await removeLeftovers(existing);
     await requireFreeId(spec.id, existing);
     const file = modelCopyPath(spec.id);
     await writeFileAtomic(file, bytes, 0o600);
@@ -284,8 +285,23 @@ export async function removeUserModel(id: string): Promise<{ builtinRemains: boo
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), () => unregister(id)));
 }
 
+/**
+ * What a `models add` killed mid-way left in the folder (under its lock, so no add is in flight): a copy's
+ * temporary file (`<id>.onnx.tmp-<pid>-…`, the whole model) and a copy renamed into place whose
+ * registration was never saved (`<id>.onnx` of no entry: `models remove` did not know it). Cleaning only.
+ */
+async function removeLeftovers(registered: UserModelsFile): Promise<void> {
+  const dir = userModelsDir();
+  const ids = new Set([...registered.embedders, ...registered.detectors].map((s) => s.id));
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const orphan = name.endsWith('.onnx') && MODEL_ID.test(name.slice(0, -5)) && !ids.has(name.slice(0, -5));
+    if (orphan || isTempName(name)) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
+}
+
 async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
+  await removeLeftovers(existing);
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   const builtin = (await builtinIds()).includes(id);
   if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);

@@ -65,4 +65,21 @@ describe.skipIf(!hasModel)(`models remove and the models cache${hasModel ? '' : 
     await removeUserModel('toy-user');
     expect(files(ort)).toEqual([]);
   });
+
+  it('what a killed `models add` left (a copy\'s temporary file, a copy never registered) goes at the next add or remove', async () => {
+    const userDir = path.join(tmp, 'user');
+    const toyFile = path.join(tmp, 'toy2.onnx');
+    writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));
+    await addUserModel(toyFile, { id: 'kept' });
+    const leftovers = ['ghost.onnx', 'half.onnx.tmp-2147483646-0123abcd'];
+    const plant = () => { for (const f of leftovers) writeFileSync(path.join(userDir, f), 'model bytes'); };
+    plant();
+    writeFileSync(path.join(userDir, 'notes.txt'), 'mine'); // not facectl's: stays
+    await addUserModel(toyFile, { id: 'other' });
+    expect(files(userDir)).toEqual(['kept.onnx', 'notes.txt', 'other.onnx', 'user-models.json']);
+    plant();
+    await removeUserModel('other');
+    expect(files(userDir)).toEqual(['kept.onnx', 'notes.txt', 'user-models.json']);
+    await removeUserModel('kept');
+  });
 });
