@@ -13,6 +13,7 @@ import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync, statSync, s
 import path from 'node:path';
 import { clusterVectors } from '../cluster/chinese-whispers.js';
 import { ExitCode, FacectlError, isPhotoProblem } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import { isObviousNonImage, naturalCompare } from '../eval/datasets.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
@@ -41,8 +42,7 @@ export interface ClusterResult {
 
 /** A folder entry that is not a photo file (a FIFO would block the read forever): why it was skipped. */
 function notRegularFile(info: Stats): string {
-  const kind = info.isFIFO() ? 'a FIFO' : info.isSocket() ? 'a socket' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a regular file';
-  return `${kind}, not a photo file: skipped`;
+  return `${fileKind(info)}, not a photo file: skipped`;
 }
 
 /**

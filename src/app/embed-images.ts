@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { EmbeddingCache, EmbeddingResult } from '../eval/index.js';
 import { isPhotoProblem } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import { DETECTION_REVISION } from '../pipeline/detectors/types.js';
 import { combineEnsemble } from '../pipeline/ensemble.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
@@ -82,7 +83,7 @@ export async function embedImages(
     let sha: string | null = null;
     try {
       const read = await readRegularFile(file);
-      if (typeof read === 'string') result = { ok: false, reason: `not a regular file (${read})` };
+      if (typeof read === 'string') result = { ok: false, reason: `${read}, not a photo file` };
       else {
         bytes = read;
         sha = createHash('sha256').update(bytes).digest('hex');
@@ -131,7 +132,7 @@ async function readRegularFile(file: string): Promise<Buffer | string> {
     const st = await fh.stat();
     if (!st.isFile()) {
       if (st.isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
-      return st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file';
+      return fileKind(st);
     }
     return await fh.readFile();
   } finally {

@@ -7,6 +7,7 @@
 import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, isPhotoProblem, printable, type ExitCodeValue } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem, type QualityThresholds } from '../pipeline/quality.js';
 import { selectFace, type FacePolicy } from '../pipeline/select.js';
@@ -213,15 +214,6 @@ export async function enroll(pipeline: FacePipeline, gallery: Gallery, id: strin
   return result;
 }
 
-/** What a path that is no photo file names (a directory, or what `stat` says). */
-function notAFileKind(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a pipe (FIFO)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
 /** `file` and each path its symbolic links lead to (folders on the way resolved), at most 40 steps. */
 function linkChain(file: string): string[] {
   const real = (p: string) => {
@@ -266,7 +258,7 @@ function requirePhotoFiles(files: readonly string[]): void {
     } catch {
       continue; // unreadable (a link loop, no permission): the photo's own check says so
     }
-    if (st && !st.isFile()) throw new FacectlError(ExitCode.USAGE, `${notAFileKind(st)}, not a photo file: ${why}`, file);
+    if (st && !st.isFile()) throw new FacectlError(ExitCode.USAGE, `${fileKind(st)}, not a photo file: ${why}`, file);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { statSync } from 'node:fs';
 import { ExitCode, isPhotoProblem } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import type { FacePipeline } from '../pipeline/pipeline.js';
 import type { CheckReport, FaceRow, Gallery, GalleryDraft, IndexChoice } from '../gallery/types.js';
 import { iou } from '../pipeline/detectors/nms.js';
@@ -141,7 +142,7 @@ async function reembedRow(pipeline: FacePipeline, row: Readonly<FaceRow>, file: 
   try {
     // A FIFO or device at the photo's path would block the read (or read without end): that photo's problem.
     const kind = statSync(file, { throwIfNoEntry: false });
-    if (kind && !kind.isFile() && !kind.isDirectory()) return fail(ExitCode.NOT_FOUND, 'not a regular file (a pipe, a socket or a device)');
+    if (kind && !kind.isFile() && !kind.isDirectory()) return fail(ExitCode.NOT_FOUND, `${fileKind(kind)}, not a photo file`);
     const image = await pipeline.decode(file);
     if (image.sha256 !== row.imageSha256) return fail(ExitCode.NOT_FOUND, 'the photo changed since it was enrolled (sha256 differs)');
     // Detect as enroll does ('fast'), so a re-embedded row equals what enrolling the photo today gives;

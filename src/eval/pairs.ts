@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError, quoted } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 
 export interface ImagePair {
   /** Image paths relative to the dataset root, '/'-separated. */
@@ -195,7 +196,7 @@ function refuseFoldLayout(parsed: readonly { same: boolean; line: number }[], he
 export function readPairsFile(file: string): PairProtocol {
   const kind = statSync(file, { throwIfNoEntry: false });
   if (kind?.isDirectory()) throw new FacectlError(ExitCode.USAGE, '--pairs names a folder, not a pairs file', file);
-  if (kind && !kind.isFile()) throw new FacectlError(ExitCode.USAGE, '--pairs names no regular file (a pipe or a device)', file);
+  if (kind && !kind.isFile()) throw new FacectlError(ExitCode.USAGE, `--pairs names ${fileKind(kind)}, not a pairs file`, file);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);

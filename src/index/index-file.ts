@@ -25,6 +25,7 @@ import {
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ExitCode, FacectlError } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import { isCount, isObject } from '../json-shape.js';
 import type { IndexExpectation, IndexKind } from './types.js';
 
@@ -103,16 +104,7 @@ function entryAt(file: string): { kind: 'missing' } | { kind: 'file' } | { kind:
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw new FacectlError(ExitCode.STORE_ERROR, `cannot read index file: ${(e as Error).message}`, file);
   }
-  return stats.isFile() ? { kind: 'file' } : { kind: 'other', what: describeEntry(stats) };
-}
-
-function describeEntry(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isSymbolicLink()) return 'a symbolic link';
-  if (stats.isBlockDevice() || stats.isCharacterDevice()) return 'a device';
-  return 'not a regular file';
+  return stats.isFile() ? { kind: 'file' } : { kind: 'other', what: fileKind(stats) };
 }
 
 const notAnIndexFile = (file: string, what: string): FacectlError =>

@@ -78,14 +78,14 @@ describe('embedImages', () => {
     fifos.push(fifo);
     const r = await embedImages(pipeline, root, ['a.jpg', 'b.jpg'], { policy: 'center' });
     expect(r.results.get('a.jpg')!.ok).toBe(true);
-    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'not a regular file (a FIFO)' });
+    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'a FIFO (named pipe), not a photo file' });
   });
 
   it('a link to a device (/dev/zero, endless) is not read: that photo\'s failure', { timeout: 5000 }, async () => {
     const root = photos({ 'a.jpg': 'face' });
     symlinkSync('/dev/zero', path.join(root, 'b.jpg'));
     const r = await embedImages(pipeline, root, ['a.jpg', 'b.jpg'], { policy: 'center' });
-    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'not a regular file (a device)' });
+    expect(r.results.get('b.jpg')).toEqual({ ok: false, reason: 'a device, not a photo file' });
     expect(r.results.get('a.jpg')!.ok).toBe(true);
   });
 });

@@ -46,7 +46,7 @@ describe('enroll takes only regular photo files (their paths are kept for index 
     // A writer, so that a read of the FIFO ends rather than waits forever.
     const writer = spawn('sh', ['-c', `cat "${good}" > "${fifo}"`], { stdio: 'ignore' });
     try {
-      for (const [bad, kind] of [[fifo, 'a pipe (FIFO)'], [tmp, 'a directory']] as const) {
+      for (const [bad, kind] of [[fifo, 'a FIFO (named pipe)'], [tmp, 'a directory']] as const) {
         for (const skipBad of [false, true]) {
           const err = await rejection(enroll(pipeline, g, 'alice', [good, bad], { ...options, skipBad }));
           expect(err?.code, bad).toBe(ExitCode.USAGE);

@@ -62,7 +62,7 @@ describe('listPhotos', () => {
     const skipped: PhotoProblem[] = [];
     expect(listPhotos([root], skipped)).toEqual([path.join(root, 'a.jpg')]);
     expect(skipped).toEqual([
-      { file: path.join(root, 'pipe.jpg'), code: ExitCode.BAD_IMAGE, reason: 'a FIFO, not a photo file: skipped' },
+      { file: path.join(root, 'pipe.jpg'), code: ExitCode.BAD_IMAGE, reason: 'a FIFO (named pipe), not a photo file: skipped' },
     ]);
     expect(listPhotos([path.join(root, 'pipe.jpg')])).toEqual([path.join(root, 'pipe.jpg')]);
   });

@@ -85,7 +85,7 @@ describe('pairs files on disk', () => {
     expectFacectlError(() => readPairsFile(tmp), ExitCode.USAGE, /--pairs names a folder, not a pairs file/);
     const fifo = path.join(tmp, 'pairs.fifo');
     execFileSync('mkfifo', [fifo]);
-    expectFacectlError(() => readPairsFile(fifo), ExitCode.USAGE, /--pairs names no regular file/);
+    expectFacectlError(() => readPairsFile(fifo), ExitCode.USAGE, /--pairs names a FIFO \(named pipe\), not a pairs file/);
     const p = readPairsFile(path.join(tmp, 'pairs.txt'));
     expect(findMissingPairImages(p, tmp)).toEqual(['Ann/Ann_0001.jpg', 'Ann/Ann_0002.jpg', 'Bob/Bob_0001.jpg', 'Cid/Cid_0001.jpg']);
   });
