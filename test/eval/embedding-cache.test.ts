@@ -16,6 +16,24 @@ let n = 0;
 const freshDir = () => path.join(tmp, `c${n++}`);
 const MODEL = 'dlib-resnet@sha256:0123abcd';
 
+/** A cache of MAX_FILES + 2 files, one record each, whose writers were another, long-dead process on this host (a merge is due). */
+function abandonedWriters(): { dir: string; modelDir: string; old: Date } {
+  const dir = freshDir();
+  for (let i = 0; i < MAX_FILES + 2; i++) {
+    const c = EmbeddingCache.open(dir, MODEL, 2);
+    c.put(keyOf(i), { ok: true, embedding: vectorOf(i, 2) });
+    c.close();
+  }
+  const modelDir = path.join(dir, modelFolderName(MODEL));
+  const old = new Date(Date.now() - 3600_000);
+  for (const f of readdirSync(modelDir)) {
+    const dead = f.replace(/-(\d+)-([0-9a-f]+)\.fec$/, '-2147483646-$2.fec');
+    renameSync(path.join(modelDir, f), path.join(modelDir, dead));
+    utimesSync(path.join(modelDir, dead), old, old);
+  }
+  return { dir, modelDir, old };
+}
+
 describe('EmbeddingCache', () => {
   it('round-trips embeddings and failures across reopen, with private permissions', () => {
     const dir = freshDir();
@@ -97,20 +115,7 @@ describe('EmbeddingCache', () => {
   });
 
   it('merges the files of writers that are gone once there are many', () => {
-    const dir = freshDir();
-    for (let i = 0; i < MAX_FILES + 2; i++) {
-      const c = EmbeddingCache.open(dir, MODEL, 2);
-      c.put(keyOf(i), { ok: true, embedding: vectorOf(i, 2) });
-      c.close();
-    }
-    const modelDir = path.join(dir, modelFolderName(MODEL));
-    // Pretend the writers were another, long-dead process on this host.
-    const old = new Date(Date.now() - 3600_000);
-    for (const f of readdirSync(modelDir)) {
-      const dead = f.replace(/-(\d+)-([0-9a-f]+)\.fec$/, '-2147483646-$2.fec');
-      renameSync(path.join(modelDir, f), path.join(modelDir, dead));
-      utimesSync(path.join(modelDir, dead), old, old);
-    }
+    const { dir, modelDir } = abandonedWriters();
     const merged = EmbeddingCache.open(dir, MODEL, 2);
     expect(merged.size).toBe(MAX_FILES + 2);
     expect(readdirSync(modelDir)).toHaveLength(1);
@@ -145,19 +150,7 @@ describe('EmbeddingCache', () => {
   });
 
   it('a merge that cannot be written whole keeps the files it would have replaced; its temporary file goes', () => {
-    const dir = freshDir();
-    for (let i = 0; i < MAX_FILES + 2; i++) {
-      const c = EmbeddingCache.open(dir, MODEL, 2);
-      c.put(keyOf(i), { ok: true, embedding: vectorOf(i, 2) });
-      c.close();
-    }
-    const modelDir = path.join(dir, modelFolderName(MODEL));
-    const old = new Date(Date.now() - 3600_000);
-    for (const f of readdirSync(modelDir)) {
-      const dead = f.replace(/-(\d+)-([0-9a-f]+)\.fec$/, '-2147483646-$2.fec');
-      renameSync(path.join(modelDir, f), path.join(modelDir, dead));
-      utimesSync(path.join(modelDir, dead), old, old);
-    }
+    const { dir, modelDir, old } = abandonedWriters();
     const before = readdirSync(modelDir).sort();
     const spy = diskFillsUp(200); // the merged file (header + MAX_FILES + 2 records) is larger
     try {

@@ -18,6 +18,7 @@ import { repoRoot } from '../helpers/shared.js';
 import { createRng } from '../../src/eval/rng.js';
 import { collectFailures, type EmbeddingResult } from '../../src/eval/scoring.js';
 import { makeIdentificationSplit } from '../../src/eval/splits.js';
+import { tinyReport } from './fixtures/tiny-report.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'facectl-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -200,17 +201,7 @@ function deadPid(): number {
 }
 
 describe('a report appears whole or not at all (kill -9 mid-way left a folder that read as a finished report)', () => {
-  const tiny = {
-    metrics: { failures: summarizeFailures([], 2) } as EvalMetrics,
-    charts: [{ file: 'roc.png', title: 'ROC', png: Buffer.from('png') }, { file: 'cmc.png', title: 'CMC', png: Buffer.from('png') }],
-    failures: [],
-    command: 'facectl eval --dataset /data/tiny',
-    versions: { facectl: '0.1.0' },
-    dataset: { name: 'tiny', path: '/data/tiny', identities: 1, images: 2 },
-    model: { id: 'toy' },
-    timings: { embedding: 1 },
-    createdAt: new Date('2025-03-04T05:06:07Z'),
-  };
+  const tiny = tinyReport;
   afterEach(() => vi.restoreAllMocks());
 
   /**
