@@ -210,7 +210,10 @@ export function outputPathError(err: unknown, target: string, option: string, us
     case 'ENOTDIR':
       return new FacectlError(ExitCode.USAGE, `${option}: part of this path is a file, not a folder`, target);
     case 'ENOENT':
-      return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
+      // A folder that is there but takes no new file (/proc) is no missing folder: it cannot be written.
+      if (!fs.statSync(path.dirname(path.resolve(target)), { throwIfNoEntry: false })?.isDirectory())
+        return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
+      return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
     default:
       return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
   }

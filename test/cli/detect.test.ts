@@ -28,6 +28,8 @@ describe.skipIf(!hasSamples)(`detect --draw${hasSamples ? '' : ` (${SKIP_NO_SAMP
       [[a, b, '--draw', file], ExitCode.USAGE, /--draw names a file: with several photos it takes a folder/],
       [[a, '--draw', path.join(file, 'o.png')], ExitCode.USAGE, /part of this path is a file/],
       [[a, '--draw', path.join(tmp, 'missing', 'd', 'o.png')], ExitCode.NOT_FOUND, /--draw: folder .*missing\/d not found/],
+      // A folder that is there but takes no new file: it said "folder /proc not found" (exit 14).
+      ...(existsSync('/proc/self') ? [[[a, '--draw', '/proc/x.png'], ExitCode.STORE_ERROR, /--draw: cannot write: no such file or directory \(ENOENT\)/] as [string[], number, RegExp]] : []),
       // PNG bytes under another image's name: refused before the work, nothing written.
       [[a, '--draw', path.join(tmp, 'o.jpg')], ExitCode.USAGE, /--draw writes a PNG picture: name the file \.png, not \.jpg/],
     ];
