@@ -62,16 +62,31 @@ export class OnnxFaceDetector implements FaceDetector {
       const tensors = this.session.outputNames.map((n) => ({ data: out[n]!.data as Float32Array, dims: out[n]!.dims }));
       return decodeDetectorOutputs(this.spec.family, tensors, w, h, this.id, opt.minScore ?? family.minScore);
     });
-    return nms(raw, family.nmsIou)
-      .filter(alignable)
+    return nms(strongest(raw.filter(usable), PRE_NMS_TOP_K), family.nmsIou)
       .map((f) => toImage(f, s))
       .sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)
       .slice(0, opt.maxFaces);
   }
 }
 
-/** Five finite points that do not all coincide: what alignment needs (a user's model may give anything). */
-function alignable(f: RawFace): boolean {
+/**
+ * Candidates NMS looks at, best score first (insightface's pre-NMS top-k, YOLOv5's max_det): NMS is
+ * quadratic, and a user's model may output a million boxes (a 553-byte file kept `detect` busy for minutes).
+ * Real detectors' candidates above the score threshold are far fewer (YOLOv5-face has 25,200 anchors in all).
+ */
+export const PRE_NMS_TOP_K = 5000;
+
+/** The `k` best-scoring faces (all of them when there are fewer), in score order. */
+const strongest = (faces: RawFace[], k: number): RawFace[] => (faces.length <= k ? faces : [...faces].sort((a, b) => b.score - a.score).slice(0, k));
+
+/**
+ * A face alignment and the store can take (a user's model may give anything): a finite score, a finite box of
+ * positive width and height (a NaN box made `enroll` an internal error; a negative one was stored), and five
+ * finite points that do not all coincide.
+ */
+function usable(f: RawFace): boolean {
+  const { x, y, width, height } = f.box;
+  if (!Number.isFinite(f.score) || ![x, y, width, height].every(Number.isFinite) || !(width > 0 && height > 0)) return false;
   if (f.points.length !== 5 || !f.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return false;
   return f.points.some((p) => p.x !== f.points[0]!.x || p.y !== f.points[0]!.y);
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addUserModel, inspectOnnx, listUserDetectors } from '../../../src/models/user-models.js';
-import { OnnxFaceDetector } from '../../../src/pipeline/detectors/onnx-detector.js';
+import { OnnxFaceDetector, PRE_NMS_TOP_K } from '../../../src/pipeline/detectors/onnx-detector.js';
 import { decodeScrfd } from '../../../src/pipeline/detectors/scrfd-decode.js';
 import { decodeYolo5Face } from '../../../src/pipeline/detectors/yolo5face-decode.js';
 import { createSession } from '../../models/session.js';
@@ -100,6 +100,32 @@ describe('YOLOv5-face decoding', () => {
     const faces = await detector.detect(blank(64, 128));
     expect(faces.map((f) => f.box)).toEqual([{ x: 44, y: 24, width: 40, height: 48 }, { x: 12, y: 92, width: 16, height: 16 }]);
     expect(pts(faces[1]!.landmarks)).toEqual([[16, 98], [24, 98], [20, 100], [16, 104], [24, 104]]);
+  });
+
+  it('a box that is not finite or not positive is no face (a NaN box made enroll an internal error; a negative one was stored)', async () => {
+    const bad = [
+      [Number.NaN, 24, 20, 24, 0.9, 26, 20, 38, 20, 32, 26, 27, 31, 37, 31, 0.9],
+      [32, 24, Infinity, Infinity, 0.9, 26, 20, 38, 20, 32, 26, 27, 31, 37, 31, 0.9],
+      [32, 24, -20, 24, 0.9, 26, 20, 38, 20, 32, 26, 27, 31, 37, 31, 0.9],
+      rows[3]!,
+    ];
+    const session = await createSession(constantOutputsOnnx([1, 3, 64, 64], [yolo5FaceOutput(bad)]));
+    const detector = new OnnxFaceDetector(session, { id: 'yolo', family: 'yolov5-face', inputWidth: 64, inputHeight: 64 }, 'yolo:bad');
+    expect((await detector.detect(blank(64, 64))).map((f) => f.box)).toEqual([{ x: 6, y: 46, width: 8, height: 8 }]);
+  });
+
+  it(`NMS looks at the ${PRE_NMS_TOP_K} best candidates only (a model giving 10⁶ boxes kept detect busy for minutes)`, async () => {
+    // Disjoint 2-pixel boxes, scores rising with the row: only the best PRE_NMS_TOP_K survive, none suppressed.
+    const n = PRE_NMS_TOP_K + 3000;
+    const many = Array.from({ length: n }, (_, i) => {
+      const [cx, cy] = [2 + (i % 100) * 3, 2 + Math.floor(i / 100) * 3];
+      return [cx, cy, 2, 2, 0.5 + (0.5 * i) / n, cx - 0.5, cy - 0.5, cx + 0.5, cy - 0.5, cx, cy, cx - 0.5, cy + 0.5, cx + 0.5, cy + 0.5, 1];
+    });
+    const session = await createSession(constantOutputsOnnx([1, 3, 64, 64], [yolo5FaceOutput(many, n)]));
+    const detector = new OnnxFaceDetector(session, { id: 'yolo', family: 'yolov5-face', inputWidth: 64, inputHeight: 64 }, 'yolo:many');
+    const faces = await detector.detect(blank(64, 64), { maxFaces: n });
+    expect(faces).toHaveLength(PRE_NMS_TOP_K);
+    expect(Math.min(...faces.map((f) => f.score))).toBeGreaterThan(0.5 + (0.5 * (n - PRE_NMS_TOP_K - 1)) / n);
   });
 });
 
