@@ -136,7 +136,10 @@ function bufferBytes(buffer: FbTable | undefined, file: Uint8Array): Uint8Array 
   const data = buffer.bytes(0);
   if (data.length) return data;
   const offset = buffer.u64(1), size = buffer.u64(2);
-  return offset > 1 && size > 0 ? file.subarray(offset, offset + size) : undefined;
+  if (!(offset > 1 && size > 0)) return undefined;
+  // subarray would quietly cut bytes that lie past the end: the weights would be read short.
+  if (offset + size > file.length) throw new Error(`a buffer lies past the end of the file (bytes ${offset}–${offset + size} of ${file.length}): the file is cut or damaged`);
+  return file.subarray(offset, offset + size);
 }
 
 function readQuantization(q: FbTable | undefined): Quantization | undefined {
@@ -155,7 +158,9 @@ export function readTfliteModel(file: Uint8Array): TfliteModel {
   const buffers = model.tables(4);
   const g = subgraphs[0]!;
   const tensors = g.tables(0).map((t, index): TfliteTensor => {
-    const data = bufferBytes(buffers[t.u32(2)], file);
+    const buffer = t.u32(2);
+    if (buffer >= buffers.length && buffers.length) throw new Error(`tensor ${index} refers to buffer ${buffer}; the file has ${buffers.length}: it is damaged`);
+    const data = bufferBytes(buffers[buffer], file);
     const signature = t.i32s(7);
     return {
       index,
@@ -172,7 +177,11 @@ export function readTfliteModel(file: Uint8Array): TfliteModel {
     if (op === undefined) throw new Error(`operator refers to missing opcode ${o.u32(0)}`);
     return { op, inputs: o.i32s(1), outputs: o.i32s(2), options: o.table(4) };
   });
-  return { version: model.u32(0), description: model.string(3), tensors, inputs: g.i32s(1), outputs: g.i32s(2), operators };
+  const inputs = g.i32s(1), outputs = g.i32s(2);
+  // Every tensor index the graph names must be one of its tensors (-1: an optional input left out).
+  for (const index of [...inputs, ...outputs, ...operators.flatMap((o) => [...o.inputs, ...o.outputs])])
+    if (index < -1 || index >= tensors.length) throw new Error(`the graph refers to tensor ${index}; it has ${tensors.length}: the file is damaged`);
+  return { version: model.u32(0), description: model.string(3), tensors, inputs, outputs, operators };
 }
 
 /** ActivationFunctionType (schema.fbs). */

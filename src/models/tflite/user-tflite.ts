@@ -31,7 +31,9 @@ export function convertUserTflite(bytes: Uint8Array, file: string): { bytes: Uin
   try {
     model = readTfliteModel(bytes);
   } catch (err) {
-    throw new FacectlError(ExitCode.MODEL_ERROR, `not a readable TFLite model: ${errorLine(err)}`, file);
+    // The flatbuffer reader's own words for an offset past the end ("Offset is outside the bounds of the DataView").
+    const reason = err instanceof RangeError ? 'it is cut or damaged (an offset points past the end of the file)' : errorLine(err);
+    throw new FacectlError(ExitCode.MODEL_ERROR, `not a readable TFLite model: ${reason}`, file);
   }
   const origin: TfliteOrigin = { format: 'tflite', file: path.resolve(file), sha256: sha256(bytes), converter: CONVERTER_VERSION };
   try {
