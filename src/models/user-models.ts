@@ -21,6 +21,7 @@ import { isTempName, sha256, writeFileAtomic } from './file-record.js';
 import { withUserModelsLock } from './user-models-lock.js';
 import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
+import { externalDataProblem } from './onnx/external-data.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
@@ -187,6 +188,9 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
   const tflite = isTfliteFile(original) ? (await import('./tflite/user-tflite.js')).convertUserTflite(original, file) : undefined;
   if (tflite) original = tflite.bytes;
+  // Before any session: from bytes, onnxruntime reads an external data file from the working directory.
+  const external = externalDataProblem(original);
+  if (external) throw new FacectlError(ExitCode.MODEL_ERROR, external, file);
   const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
