@@ -20,6 +20,7 @@ import { derivedDirs } from './cache.js';
 import { isTempName, sha256, writeFileAtomic } from './file-record.js';
 import { withUserModelsLock } from './user-models-lock.js';
 import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { USER_MODEL_LIMITS, userModelsProblem } from './user-models-validate.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { externalDataProblem } from './onnx/external-data.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
@@ -53,16 +54,21 @@ async function requireFreeId(id: string, existing: UserModelsFile): Promise<void
 /**
  * Records `spec` and its private copy (0600 in a 0700 folder, `<user models dir>/<id>.onnx`) under the
  * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
+ * The new registry is checked as every command reads it first (user-models-validate.ts): an entry it
+ * refuses, saved, would stop every command, built-in ones too, until user-models.json was hand-edited.
  */
-async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
+async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile, from: string): Promise<S> {
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
     await removeLeftovers(existing);
     await requireFreeId(spec.id, existing);
+    const next = { ...existing, [list]: [...existing[list], spec] };
+    const problem = userModelsProblem(JSON.parse(JSON.stringify(next)), MODEL_ID);
+    if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, `not registered: user-models.json would be refused with it (${problem})`, from);
     const file = modelCopyPath(spec.id);
     await writeFileAtomic(file, bytes, 0o600);
     try {
-      await saveUserModels({ ...existing, [list]: [...existing[list], spec] });
+      await saveUserModels(next);
     } catch (err) {
       await rm(file, { force: true });
       throw err;
@@ -91,6 +97,8 @@ export type InspectedModel =
       inputSize: number;
       /** The input's batch when the file fixes it, else null. */
       fixedBatch: number | null;
+      /** The output's numbers per face when the file fixes them, else null (known once it runs). */
+      dim: number | null;
     }
   | DetectorSignature;
 
@@ -113,7 +121,13 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
       throw new FacectlError(ExitCode.MODEL_ERROR, `${inputs.includes(other) ? 'input' : 'output'} "${other.name}" is ${other.type}; facectl runs float32 models only (export it with float32 inputs and outputs)`, file);
     const dims = shape(inputs[0]!);
     const detector = detectorSignature(dims, outputs.map(shape), file);
-    if (detector) return detector;
+    if (detector) {
+      const { min, max } = USER_MODEL_LIMITS.detectorInput;
+      for (const side of [detector.inputWidth, detector.inputHeight])
+        if (side < min || side > max)
+          throw new FacectlError(ExitCode.MODEL_ERROR, `a detector input of ${detector.inputWidth}×${detector.inputHeight} pixels: facectl runs detectors at ${min} to ${max} pixels a side`, file);
+      return detector;
+    }
     if (dims.length !== 4) throw new FacectlError(ExitCode.MODEL_ERROR, `input is not an image batch (shape ${JSON.stringify(dims)})`, file);
     let layout: Layout;
     if (dims[1] === 3 && dims[2] === dims[3]) layout = 'NCHW';
@@ -125,11 +139,27 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
     if (out.length !== 2) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
     if (inputSize !== 112)
       throw new FacectlError(ExitCode.MODEL_ERROR, `a ${inputSize}×${inputSize} input is not an ArcFace-style 112×112 embedder`, file);
-    const batch = dims[0];
-    return { kind: 'embedder', layout, inputSize, fixedBatch: typeof batch === 'number' && batch > 0 ? batch : null };
+    const batch = dims[0], perFace = out[1];
+    const fixedBatch = typeof batch === 'number' && batch > 0 ? batch : null;
+    // Before anything runs it: a fixed batch is checked on 2·B + 1 rows (B = 4097: 2.5 GB and a minute).
+    if (fixedBatch !== null && fixedBatch > USER_MODEL_LIMITS.fixedBatch.max)
+      throw new FacectlError(
+        ExitCode.MODEL_ERROR,
+        `its input's batch is fixed at ${fixedBatch}: facectl runs at most ${USER_MODEL_LIMITS.fixedBatch.max} faces at a time (export it with a dynamic batch, or a fixed one of at most ${USER_MODEL_LIMITS.fixedBatch.max})`,
+        file,
+      );
+    const dim = typeof perFace === 'number' && perFace > 0 ? perFace : null;
+    if (dim !== null) requireDimWithinLimit(dim, file);
+    return { kind: 'embedder', layout, inputSize, fixedBatch, dim };
   } finally {
     await session.release();
   }
+}
+
+/** An embedding of more numbers per face than user-models.json may record (a dynamic one is known once it has run). */
+function requireDimWithinLimit(dim: number, file: string): void {
+  if (dim > USER_MODEL_LIMITS.dim.max)
+    throw new FacectlError(ExitCode.MODEL_ERROR, `its output has ${dim} numbers per face: facectl takes embeddings of at most ${USER_MODEL_LIMITS.dim.max}`, file);
 }
 
 /**
@@ -217,6 +247,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     const useless = uselessOutput(vector.data, batch, dim);
     if (useless) throw new FacectlError(ExitCode.MODEL_ERROR, `${useless}: not an embedding (every face would match every other)`, file);
   }
+  requireDimWithinLimit(dim, file);
   if (dim < MIN_EMBEDDING_DIM)
     throw new FacectlError(
       ExitCode.MODEL_ERROR,
@@ -249,7 +280,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     },
     ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  return register(spec, settled.bytes, 'embedders');
+  return register(spec, settled.bytes, 'embedders', file);
 }
 
 async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature): Promise<UserDetectorSpec> {
@@ -276,7 +307,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
     inputWidth: d.inputWidth,
     inputHeight: d.inputHeight,
   };
-  return register(spec, bytes, 'detectors');
+  return register(spec, bytes, 'detectors', file);
 }
 
 /**
