@@ -9,10 +9,12 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
@@ -195,6 +197,40 @@ export function uselessOutput(data: Float32Array, rows: number, dim: number): st
   return undefined;
 }
 
+/** The most bytes read: Node's own limit for one read (2 GiB), more than onnxruntime takes from bytes. */
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+/**
+ * The model file's bytes, when it is a regular file (links followed) of at most 2 GiB; USAGE for anything
+ * else, said what it is, before reading: `models add /dev/zero` read without end (8 GB and growing) and a
+ * FIFO nobody writes blocked for ever. Looked at by its path first (nothing else is opened: opening a
+ * device can do something), then opened without blocking and checked again on the open file.
+ */
+async function readModelFile(file: string): Promise<Uint8Array> {
+  const cannotRead = (err: unknown) => new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${errnoCode(err) ?? errorLine(err)})`, file);
+  const check = (st: Stats) => {
+    if (!st.isFile()) throw new FacectlError(ExitCode.USAGE, `${fileKind(st)}, not a model file`, file);
+    if (st.size > MAX_MODEL_BYTES) throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
+  };
+  check(await stat(file).catch((err: unknown) => { throw cannotRead(err); }));
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw cannotRead(err);
+  }
+  try {
+    check(await handle.stat());
+    return await handle.readFile();
+  } catch (err) {
+    if (err instanceof FacectlError) throw err;
+    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
+    throw cannotRead(err);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
 export interface AddModelOptions {
   id?: string;
   mean?: number;
@@ -208,13 +244,7 @@ export interface AddModelOptions {
  * runs at its input size); copy it in privately, record its spec.
  */
 export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec | UserDetectorSpec> {
-  let original: Uint8Array;
-  try {
-    original = await readFile(file);
-  } catch (err) {
-    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
-    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`, file);
-  }
+  let original = await readModelFile(file);
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
   const tflite = isTfliteFile(original) ? (await import('./tflite/user-tflite.js')).convertUserTflite(original, file) : undefined;
   if (tflite) original = tflite.bytes;
