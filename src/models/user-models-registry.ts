@@ -17,6 +17,7 @@ import { xdgDir } from '../xdg.js';
 import { ensureCacheDir, inspectCacheDir, type CacheRoot } from './cache-safety.js';
 import { untrustedBecause } from '../file-trust.js';
 import { sha256, writeFileAtomic } from './file-record.js';
+import { externalDataProblem } from './onnx/external-data.js';
 import { userModelsProblem } from './user-models-validate.js';
 import type { DetectorSignature } from './model-router.js';
 import type { EmbedderSpec } from './registry.js';
@@ -185,7 +186,11 @@ export async function listUserDetectors(): Promise<UserDetectorSpec[]> {
   return (await usableUserModels()).detectors;
 }
 
-/** The registered file, checked by the folder's rule and against the sha256 recorded when it was added. */
+/**
+ * The registered file, checked by the folder's rule, against the sha256 recorded when it was added, and
+ * for weights in external data files (which onnxruntime would read from the working directory, unpinned
+ * by the sha256: a file registered before `models add` refused them).
+ */
 export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'source'>): Promise<{ path: string; sha256: string }> {
   if (!('file' in spec.source)) throw new Error('not a user model');
   await trustedUserModelsDir();
@@ -194,5 +199,7 @@ export async function verifyUserModelFile(spec: Pick<EmbedderSpec, 'id' | 'sourc
   const sha = sha256(bytes);
   if (sha !== spec.source.sha256)
     throw new FacectlError(ExitCode.MODEL_ERROR, `model file of "${spec.id}" changed since it was added (sha256 mismatch): ${spec.source.file}`);
+  const external = externalDataProblem(bytes);
+  if (external) throw new FacectlError(ExitCode.MODEL_ERROR, `model "${spec.id}": ${external} (\`facectl models remove ${spec.id}\`, then \`facectl models add\` the re-saved file)`, spec.source.file);
   return { path: spec.source.file, sha256: sha };
 }

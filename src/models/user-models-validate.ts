@@ -13,6 +13,22 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 type Check = [field: string, ok: (v: unknown) => boolean, want: string];
 
+/**
+ * The bounds of the numbers `models add` records, as this check reads them back: `models add` refuses a
+ * model outside them before running it (user-models.ts), or saving it would stop every command.
+ */
+export const USER_MODEL_LIMITS = {
+  /** Faces per run of a model whose batch is fixed (its check runs 2·B + 1 rows). */
+  fixedBatch: { min: 1, max: 4096 },
+  /** Numbers per face of an embedding. */
+  dim: { min: 1, max: 65536 },
+  /** An embedder's input, pixels a side. */
+  inputSize: { min: 8, max: 4096 },
+  /** A detector's input width and height, pixels. */
+  detectorInput: { min: 16, max: 8192 },
+} as const;
+const L = USER_MODEL_LIMITS;
+
 /** A file-backed source: {file?, sha256, convertedFrom?}; never a built-in or an ensemble. */
 const fileSource: Check = ['source', (v) => isObject(v) && typeof v.sha256 === 'string' && SHA256.test(v.sha256) && !('builtin' in v) && !('ensemble' in v) && (v.file === undefined || typeof v.file === 'string'), 'a model file ({"file", "sha256"}): a user model is always a file'];
 
@@ -23,23 +39,23 @@ const EMBEDDER: Check[] = [
   ['origin', (v) => v === 'user', '"user"'],
   fileSource,
   ['members', (v) => v === undefined, 'absent (a user model is not an ensemble)'],
-  ['inputSize', (v) => isInt(v, 8, 4096), 'a whole number of pixels from 8 to 4096'],
+  ['inputSize', (v) => isInt(v, L.inputSize.min, L.inputSize.max), `a whole number of pixels from ${L.inputSize.min} to ${L.inputSize.max}`],
   ['layout', (v) => v === 'NCHW' || v === 'NHWC', '"NCHW" or "NHWC"'],
   ['channels', (v) => v === 'RGB' || v === 'BGR', '"RGB" or "BGR"'],
   ['mean', (v) => isFiniteIn(v, -1e6, 1e6), 'a number from -1e6 to 1e6'],
   ['std', (v) => isFiniteIn(v, 1e-6, 1e6), 'a number from 1e-6 to 1e6'],
   ['template', (v) => isObject(v) && isInt(v.width, 8, 4096) && isInt(v.height, 8, 4096) && Array.isArray(v.points) && v.points.length === 5 && v.points.every(point), '{"width", "height", "points": five [x, y]}'],
-  ['dim', (v) => isInt(v, 1, 65536), 'a whole number from 1 to 65536'],
+  ['dim', (v) => isInt(v, L.dim.min, L.dim.max), `a whole number from ${L.dim.min} to ${L.dim.max}`],
   ['flip', (v) => typeof v === 'boolean', 'true or false'],
-  ['fixedBatch', (v) => v === undefined || isInt(v, 1, 4096), 'absent or a whole number from 1 to 4096'],
+  ['fixedBatch', (v) => v === undefined || isInt(v, L.fixedBatch.min, L.fixedBatch.max), `absent or a whole number from ${L.fixedBatch.min} to ${L.fixedBatch.max}`],
 ];
 
 const DETECTOR: Check[] = [
   ['description', (v) => typeof v === 'string', 'a string'],
   ['family', (v) => v === 'scrfd' || v === 'yolov5-face', '"scrfd" or "yolov5-face"'],
   fileSource,
-  ['inputWidth', (v) => isInt(v, 16, 8192), 'a whole number of pixels from 16 to 8192'],
-  ['inputHeight', (v) => isInt(v, 16, 8192), 'a whole number of pixels from 16 to 8192'],
+  ['inputWidth', (v) => isInt(v, L.detectorInput.min, L.detectorInput.max), `a whole number of pixels from ${L.detectorInput.min} to ${L.detectorInput.max}`],
+  ['inputHeight', (v) => isInt(v, L.detectorInput.min, L.detectorInput.max), `a whole number of pixels from ${L.detectorInput.min} to ${L.detectorInput.max}`],
 ];
 
 const THRESHOLD = (v: unknown) => isObject(v) && isFiniteIn(v.value, -1, 1) && typeof v.provenance === 'string';

@@ -9,10 +9,12 @@
  * its batch; a file that cannot run is refused here (exit 13), never later as an internal error.
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
+import { fileKind } from '../file-kind.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
@@ -20,7 +22,9 @@ import { derivedDirs } from './cache.js';
 import { isTempName, sha256, writeFileAtomic } from './file-record.js';
 import { withUserModelsLock } from './user-models-lock.js';
 import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { USER_MODEL_LIMITS, userModelsProblem } from './user-models-validate.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
+import { externalDataProblem } from './onnx/external-data.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
@@ -52,16 +56,21 @@ async function requireFreeId(id: string, existing: UserModelsFile): Promise<void
 /**
  * Records `spec` and its private copy (0600 in a 0700 folder, `<user models dir>/<id>.onnx`) under the
  * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
+ * The new registry is checked as every command reads it first (user-models-validate.ts): an entry it
+ * refuses, saved, would stop every command, built-in ones too, until user-models.json was hand-edited.
  */
-async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile): Promise<S> {
+async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile, from: string): Promise<S> {
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
     await removeLeftovers(existing);
     await requireFreeId(spec.id, existing);
+    const next = { ...existing, [list]: [...existing[list], spec] };
+    const problem = userModelsProblem(JSON.parse(JSON.stringify(next)), MODEL_ID);
+    if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, `not registered: user-models.json would be refused with it (${problem})`, from);
     const file = modelCopyPath(spec.id);
     await writeFileAtomic(file, bytes, 0o600);
     try {
-      await saveUserModels({ ...existing, [list]: [...existing[list], spec] });
+      await saveUserModels(next);
     } catch (err) {
       await rm(file, { force: true });
       throw err;
@@ -90,6 +99,8 @@ export type InspectedModel =
       inputSize: number;
       /** The input's batch when the file fixes it, else null. */
       fixedBatch: number | null;
+      /** The output's numbers per face when the file fixes them, else null (known once it runs). */
+      dim: number | null;
     }
   | DetectorSignature;
 
@@ -112,7 +123,13 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
       throw new FacectlError(ExitCode.MODEL_ERROR, `${inputs.includes(other) ? 'input' : 'output'} "${other.name}" is ${other.type}; facectl runs float32 models only (export it with float32 inputs and outputs)`, file);
     const dims = shape(inputs[0]!);
     const detector = detectorSignature(dims, outputs.map(shape), file);
-    if (detector) return detector;
+    if (detector) {
+      const { min, max } = USER_MODEL_LIMITS.detectorInput;
+      for (const side of [detector.inputWidth, detector.inputHeight])
+        if (side < min || side > max)
+          throw new FacectlError(ExitCode.MODEL_ERROR, `a detector input of ${detector.inputWidth}×${detector.inputHeight} pixels: facectl runs detectors at ${min} to ${max} pixels a side`, file);
+      return detector;
+    }
     if (dims.length !== 4) throw new FacectlError(ExitCode.MODEL_ERROR, `input is not an image batch (shape ${JSON.stringify(dims)})`, file);
     let layout: Layout;
     if (dims[1] === 3 && dims[2] === dims[3]) layout = 'NCHW';
@@ -124,11 +141,27 @@ export async function inspectOnnx(bytes: Uint8Array, file: string): Promise<Insp
     if (out.length !== 2) throw new FacectlError(ExitCode.MODEL_ERROR, `output is not a vector (shape ${JSON.stringify(out)})`, file);
     if (inputSize !== 112)
       throw new FacectlError(ExitCode.MODEL_ERROR, `a ${inputSize}×${inputSize} input is not an ArcFace-style 112×112 embedder`, file);
-    const batch = dims[0];
-    return { kind: 'embedder', layout, inputSize, fixedBatch: typeof batch === 'number' && batch > 0 ? batch : null };
+    const batch = dims[0], perFace = out[1];
+    const fixedBatch = typeof batch === 'number' && batch > 0 ? batch : null;
+    // Before anything runs it: a fixed batch is checked on 2·B + 1 rows (B = 4097: 2.5 GB and a minute).
+    if (fixedBatch !== null && fixedBatch > USER_MODEL_LIMITS.fixedBatch.max)
+      throw new FacectlError(
+        ExitCode.MODEL_ERROR,
+        `its input's batch is fixed at ${fixedBatch}: facectl runs at most ${USER_MODEL_LIMITS.fixedBatch.max} faces at a time (export it with a dynamic batch, or a fixed one of at most ${USER_MODEL_LIMITS.fixedBatch.max})`,
+        file,
+      );
+    const dim = typeof perFace === 'number' && perFace > 0 ? perFace : null;
+    if (dim !== null) requireDimWithinLimit(dim, file);
+    return { kind: 'embedder', layout, inputSize, fixedBatch, dim };
   } finally {
     await session.release();
   }
+}
+
+/** An embedding of more numbers per face than user-models.json may record (a dynamic one is known once it has run). */
+function requireDimWithinLimit(dim: number, file: string): void {
+  if (dim > USER_MODEL_LIMITS.dim.max)
+    throw new FacectlError(ExitCode.MODEL_ERROR, `its output has ${dim} numbers per face: facectl takes embeddings of at most ${USER_MODEL_LIMITS.dim.max}`, file);
 }
 
 /**
@@ -164,6 +197,40 @@ export function uselessOutput(data: Float32Array, rows: number, dim: number): st
   return undefined;
 }
 
+/** The most bytes read: Node's own limit for one read (2 GiB), more than onnxruntime takes from bytes. */
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+/**
+ * The model file's bytes, when it is a regular file (links followed) of at most 2 GiB; USAGE for anything
+ * else, said what it is, before reading: `models add /dev/zero` read without end (8 GB and growing) and a
+ * FIFO nobody writes blocked for ever. Looked at by its path first (nothing else is opened: opening a
+ * device can do something), then opened without blocking and checked again on the open file.
+ */
+async function readModelFile(file: string): Promise<Uint8Array> {
+  const cannotRead = (err: unknown) => new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${errnoCode(err) ?? errorLine(err)})`, file);
+  const check = (st: Stats) => {
+    if (!st.isFile()) throw new FacectlError(ExitCode.USAGE, `${fileKind(st)}, not a model file`, file);
+    if (st.size > MAX_MODEL_BYTES) throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
+  };
+  check(await stat(file).catch((err: unknown) => { throw cannotRead(err); }));
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw cannotRead(err);
+  }
+  try {
+    check(await handle.stat());
+    return await handle.readFile();
+  } catch (err) {
+    if (err instanceof FacectlError) throw err;
+    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
+    throw cannotRead(err);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
 export interface AddModelOptions {
   id?: string;
   mean?: number;
@@ -177,16 +244,13 @@ export interface AddModelOptions {
  * runs at its input size); copy it in privately, record its spec.
  */
 export async function addUserModel(file: string, opts: AddModelOptions = {}): Promise<EmbedderSpec | UserDetectorSpec> {
-  let original: Uint8Array;
-  try {
-    original = await readFile(file);
-  } catch (err) {
-    if (errnoCode(err) === 'ERR_FS_FILE_TOO_LARGE') throw new FacectlError(ExitCode.MODEL_ERROR, 'the model file is over 2 GiB, more than facectl can load', file);
-    throw new FacectlError(ExitCode.NOT_FOUND, `cannot read the model file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`, file);
-  }
+  let original = await readModelFile(file);
   // A .tflite file is converted to ONNX first; the converted file is then handled (and kept) as any other.
   const tflite = isTfliteFile(original) ? (await import('./tflite/user-tflite.js')).convertUserTflite(original, file) : undefined;
   if (tflite) original = tflite.bytes;
+  // Before any session: from bytes, onnxruntime reads an external data file from the working directory.
+  const external = externalDataProblem(original);
+  if (external) throw new FacectlError(ExitCode.MODEL_ERROR, external, file);
   const inspected = await inspectOnnx(original, file);
   const id = opts.id ?? path.basename(file).replace(/\.(onnx|tflite)$/i, '').replace(/[^A-Za-z0-9._-]/g, '-');
   if (!MODEL_ID.test(id)) throw new FacectlError(ExitCode.USAGE, `invalid model id "${id}" (letters, digits, . _ -; use --id)`);
@@ -213,6 +277,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     const useless = uselessOutput(vector.data, batch, dim);
     if (useless) throw new FacectlError(ExitCode.MODEL_ERROR, `${useless}: not an embedding (every face would match every other)`, file);
   }
+  requireDimWithinLimit(dim, file);
   if (dim < MIN_EMBEDDING_DIM)
     throw new FacectlError(
       ExitCode.MODEL_ERROR,
@@ -245,7 +310,7 @@ export async function addUserModel(file: string, opts: AddModelOptions = {}): Pr
     },
     ...(settled.fixedBatch ? { fixedBatch: settled.fixedBatch } : {}),
   };
-  return register(spec, settled.bytes, 'embedders');
+  return register(spec, settled.bytes, 'embedders', file);
 }
 
 async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: DetectorSignature): Promise<UserDetectorSpec> {
@@ -272,7 +337,7 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
     inputWidth: d.inputWidth,
     inputHeight: d.inputHeight,
   };
-  return register(spec, bytes, 'detectors');
+  return register(spec, bytes, 'detectors', file);
 }
 
 /**

@@ -142,8 +142,10 @@ async function createSession(modelPath: string, threads: number): Promise<ort.In
         return session;
       }
     }
-    // From bytes, a model whose weights sit in external data files beside it cannot find them: those
-    // load from their path (uncached), as does a file that fails either way, for onnxruntime's reason.
+    // From bytes, onnxruntime resolves a tensor's external data file against the process's working
+    // directory, not the model's folder (a user model naming `.ssh/id_rsa` read it from $HOME): user models
+    // with any are refused at `models add` and at use (onnx/external-data.ts), built-in ones have none.
+    // A file that fails from bytes loads from its path, for onnxruntime's reason.
     return await openSession(bytes, options).catch(() => ort.InferenceSession.create(modelPath, options));
   } catch (err) {
     const msg = errorLine(err);
