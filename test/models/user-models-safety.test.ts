@@ -147,7 +147,7 @@ describe('the user models folder and user-models.json are trusted only when nobo
       writeFileSync(registry, JSON.stringify(doc));
       const r = await refusal(() => findEmbedderSpec('toy'));
       expect(r.code).toBe(ExitCode.MODEL_ERROR);
-      expect(r.line).toBe(`${registry}: entry "toy": thresholds.login.value must be a number from -1 to 1 (got ${shown})`);
+      expect(r.line).toBe(`${registry}: entry "toy": thresholds.login.value must be a number from -1 to 1 (got ${shown}) (repair it, or move it away and \`facectl models add\` your models again)`);
     }
   });
 
