@@ -43,7 +43,7 @@ export function registerServe(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     // Reading a directory ends the input at once (serve < /tmp exited 0 having answered nothing).
     if (stdinIsDirectory()) throw usage('standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)');
-    const gallery = await openStore(opts, { mustExist: true });
+    const gallery = await openStore(opts, { mustExist: true, search: true });
     let service: LoginService;
     let pipeline: FacePipeline;
     try {

@@ -1,6 +1,8 @@
 /**
  * The flat-file store (src/store/) behind the Gallery interface. The snapshot is read once per command
- * and replaced by what each commit wrote, so a command never opens the store twice.
+ * and replaced by what each commit wrote, so a command never opens the store twice. What needs no
+ * embedding (info, list, rows) reads the store's head alone (GalleryStore.openHead: no embeddings.f32 but
+ * its header), unless the gallery was opened to search (`search`), which reads it all at first use.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +10,7 @@ import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
   DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readableModel, readCommittedState, repairStore, storeDirKind,
-  verifyStore, type LostEmbeddings, type StoreDraft, type StoreSnapshot,
+  verifyStore, type LostEmbeddings, type StoreDraft, type StoreHead, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
 import { topCandidates } from './rank.js';
@@ -20,19 +22,28 @@ import type {
 export class FilesGallery implements Gallery {
   readonly backend = 'files' as const;
   private snap?: StoreSnapshot;
+  /** The store without its embeddings, while `snap` is not read (info, list). */
+  private headView?: StoreHead;
   private indexes = new Map<string, OpenedFilesIndex>();
 
-  private constructor(readonly location: string) {}
+  private constructor(
+    readonly location: string,
+    /** Read the embeddings at first use (the caller searches): see `search` in OpenGalleryOptions. */
+    private readonly forSearch: boolean,
+  ) {}
 
-  /** `mustExist`: NOT_FOUND now when there is no store directory (reads); otherwise it is created on first write. */
-  static open(dir: string, options: { mustExist?: boolean } = {}): FilesGallery {
+  /**
+   * `mustExist`: NOT_FOUND now when there is no store directory (reads); otherwise it is created on first write.
+   * `search`: the caller searches, so the embeddings are read at first use, also by info().
+   */
+  static open(dir: string, options: { mustExist?: boolean; search?: boolean } = {}): FilesGallery {
     const root = path.resolve(dir);
     if (options.mustExist && !fs.existsSync(root)) throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', root);
-    return new FilesGallery(root);
+    return new FilesGallery(root, !!options.search);
   }
 
   async reopen(options: { mustExist?: boolean } = {}): Promise<FilesGallery> {
-    return FilesGallery.open(this.location, options);
+    return FilesGallery.open(this.location, { search: this.forSearch, ...options });
   }
 
   /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
@@ -40,12 +51,26 @@ export class FilesGallery implements Gallery {
     if (!this.snap) {
       const kind = storeDirKind(this.location);
       this.snap = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
+      this.headView = undefined;
     }
     return this.snap;
   }
 
+  /**
+   * The committed store without its embeddings: the snapshot when it is read (or when the gallery was
+   * opened to search), else the store's head, read on first use (no identity vector, no embeddings.f32).
+   */
+  async head(): Promise<StoreHead> {
+    if (this.snap || this.forSearch) return this.snapshot();
+    if (!this.headView) {
+      const kind = storeDirKind(this.location);
+      this.headView = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.openHead(this.location);
+    }
+    return this.headView;
+  }
+
   async info(): Promise<GalleryInfo> {
-    const s = await this.snapshot();
+    const s = await this.head();
     const size = (f: string) => {
       try {
         return fs.statSync(path.join(this.location, f)).size;
@@ -59,7 +84,7 @@ export class FilesGallery implements Gallery {
       location: this.location,
       model: s.model,
       threshold: s.threshold,
-      identities: s.faceCount ? s.identities().length : 0,
+      identities: s.identityCount,
       faces: s.faceCount,
       generation: s.generation,
       details: Object.fromEntries(files.map((f) => [f, size(f)])),
@@ -70,18 +95,26 @@ export class FilesGallery implements Gallery {
     return readCommittedState(this.location);
   }
 
+  /** Each identity in order of first enrollment (the order of snapshot.identities()), from the rows alone: no vector. */
   async identities(): Promise<IdentitySummary[]> {
-    const s = await this.snapshot();
-    return s.identities().map((it) => ({
-      id: it.id,
-      name: it.name,
-      faceCount: it.faceCount,
-      lastAdded: it.rowIndexes.map((i) => s.rows[i]!.addedAt).sort().at(-1) ?? '',
-    }));
+    const s = await this.head();
+    const rows = s.rows;
+    const byId = new Map<string, IdentitySummary>();
+    s.index.ids.forEach((id, i) => {
+      const addedAt = rows[i]!.addedAt;
+      const it = byId.get(id);
+      if (!it) byId.set(id, { id, name: s.index.names[i]!, faceCount: 1, lastAdded: addedAt });
+      else {
+        it.name = s.index.names[i]!; // an identity's name is its last row's, as in snapshot.identities()
+        it.faceCount++;
+        if (addedAt > it.lastAdded) it.lastAdded = addedAt;
+      }
+    });
+    return [...byId.values()];
   }
 
   async rows(): Promise<readonly FaceRow[]> {
-    return (await this.snapshot()).rows;
+    return (await this.head()).rows;
   }
 
   async facesOf(id: string): Promise<IdentityFaces> {
@@ -128,6 +161,7 @@ export class FilesGallery implements Gallery {
       beforeCommit: dropStaleIndexes,
     });
     this.snap = r.snapshot;
+    this.headView = undefined;
     this.closeIndexes();
     return { result: r.result, committed: r.committed };
   }
@@ -157,6 +191,7 @@ export class FilesGallery implements Gallery {
         : 'refuse';
     const { actions, snapshot } = await repairStore(this.location, { lostEmbeddings });
     this.snap = snapshot;
+    this.headView = undefined;
     this.closeIndexes();
     dropStaleIndexes(snapshot);
     return actions;

@@ -32,8 +32,13 @@ export function deriveIdentities(index: RowIndex, vectors: Float32Array, dimensi
 /** Rows decoded up front, or an index plus a decoder that runs on first access of `rows`. */
 export type RowsSource = readonly Readonly<FaceRow>[] | { index: RowIndex; decode: () => readonly Readonly<FaceRow>[] };
 
-export class StoreSnapshot {
-  private identityCache?: { list: Identity[]; matrix: Float32Array; byId: Map<string, Identity> };
+/**
+ * What a committed generation says without its embeddings: manifest (model, threshold, counts), the row
+ * index (who each row is) and the rows. `GalleryStore.openHead` reads it without loading embeddings.f32
+ * (only its header and size are checked, as `open` checks them), for commands that need no vector:
+ * `info`, `list`, the model and threshold before an enroll.
+ */
+export class StoreHead {
   private decodedRows?: readonly Readonly<FaceRow>[];
   private decodeRows?: () => readonly Readonly<FaceRow>[];
   private idSet?: Set<string>;
@@ -45,8 +50,6 @@ export class StoreSnapshot {
     readonly dir: string,
     readonly manifest: Readonly<Manifest>,
     rows: RowsSource,
-    /** embeddings.f32 rows (dump order, row-major): use embeddingOf() rather than indexing it. */
-    readonly dumpVectors: Float32Array,
   ) {
     if (Array.isArray(rows)) {
       this.decodedRows = rows;
@@ -86,6 +89,14 @@ export class StoreSnapshot {
   }
 
   /**
+   * Number of enrolled identities: the manifest's count, which open checks against data.csv's ids and a
+   * commit computes from its rows, so no identity vector is derived for it.
+   */
+  get identityCount(): number {
+    return this.manifest.counts.identities;
+  }
+
+  /**
    * One row per enrolled face, in data.csv order. Decoded on first access (≈0.5 s for 1e5 rows), so
    * a login that only needs identities() never pays for it.
    */
@@ -95,6 +106,26 @@ export class StoreSnapshot {
       this.decodeRows = undefined;
     }
     return this.decodedRows;
+  }
+
+  hasIdentity(id: string): boolean {
+    this.idSet ??= new Set(this.index.ids);
+    return this.idSet.has(id);
+  }
+}
+
+/** A committed generation with its embeddings (`GalleryStore.open`): what a login or a commit needs. */
+export class StoreSnapshot extends StoreHead {
+  private identityCache?: { list: Identity[]; matrix: Float32Array; byId: Map<string, Identity> };
+
+  constructor(
+    dir: string,
+    manifest: Readonly<Manifest>,
+    rows: RowsSource,
+    /** embeddings.f32 rows (dump order, row-major): use embeddingOf() rather than indexing it. */
+    readonly dumpVectors: Float32Array,
+  ) {
+    super(dir, manifest, rows);
   }
 
   /** The L2-normalised embedding of a row, given as a row or as its position in `rows` (a view: do not modify). */
@@ -125,10 +156,5 @@ export class StoreSnapshot {
 
   identity(id: string): Identity | undefined {
     return this.cache().byId.get(id);
-  }
-
-  hasIdentity(id: string): boolean {
-    this.idSet ??= new Set(this.index.ids);
-    return this.idSet.has(id);
   }
 }

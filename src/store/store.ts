@@ -10,12 +10,12 @@ import { commitGeneration, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
 import { DIR_MODE, errnoCode, fsyncDir, makePrivateDirs, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
-import { readSnapshot, type OpenOptions } from './load.js';
+import { readHead, readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
 import { withLock } from './lock.js';
 import { inspectStoreDir, refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
 import { isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
-import type { StoreSnapshot } from './snapshot.js';
+import type { StoreHead, StoreSnapshot } from './snapshot.js';
 
 export interface MutateOptions extends OpenOptions {
   /** Create the store (directory 0700 and an empty generation) if it does not exist (default true). */
@@ -97,6 +97,17 @@ export const GalleryStore = {
     }
     requireStoreDir(root);
     return readSnapshot(root, options);
+  },
+
+  /**
+   * The latest committed generation without its embeddings (manifest, row index, rows on first access),
+   * checked as open() checks it (embeddings.f32 by its size and header), for readers that need no
+   * vector: counts, model, threshold, the list of people. NOT_FOUND / STORE_ERROR as open().
+   */
+  async openHead(dir: string, options: Omit<OpenOptions, 'verifyEmbeddings'> = {}): Promise<StoreHead> {
+    const root = path.resolve(dir);
+    requireStoreDir(root);
+    return readHead(root, options);
   },
 
   /**
