@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readableModel, readCommittedState, repairStore, storeDirKind,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, manifestState, readableModel, readCommittedState, repairStore, storeDirKind,
   verifyStore, type LostEmbeddings, type StoreDraft, type StoreHead, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -95,6 +95,11 @@ export class FilesGallery implements Gallery {
     return readCommittedState(this.location);
   }
 
+  viewState(): string | undefined {
+    const view = this.snap ?? this.headView;
+    return view && manifestState(view.manifest);
+  }
+
   /** Each identity in order of first enrollment (the order of snapshot.identities()), from the rows alone: no vector. */
   async identities(): Promise<IdentitySummary[]> {
     const s = await this.head();
@@ -155,10 +160,12 @@ export class FilesGallery implements Gallery {
     // A saved index of the faces before this commit would keep a removed person's vector on disk until
     // the next login rebuilt it: it goes under the lock, before the commit point, so not even a kill
     // right after the commit leaves it behind (a kill before the commit point costs only a rebuild).
+    // The snapshot held, when still the committed one, is the change's base: the store is not read again.
     const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), {
       expectGeneration: options.expectGeneration,
       create: options.create ?? true,
       beforeCommit: dropStaleIndexes,
+      base: this.snap,
     });
     this.snap = r.snapshot;
     this.headView = undefined;
@@ -214,8 +221,15 @@ export class FilesGallery implements Gallery {
     this.indexes.clear();
   }
 
-  async close(): Promise<void> {
+  async release(): Promise<void> {
     this.closeIndexes();
+    this.snap = undefined;
+    this.headView = undefined;
+  }
+
+  /** Closes the indexes and drops the snapshot (a later call reads the store again). */
+  async close(): Promise<void> {
+    await this.release();
   }
 }
 

@@ -11,6 +11,6 @@ export { storeDirKind, type StoreDirKind } from './dir-kind.js';
 export { defaultStoreDir, DATA_FILE, DUMP_FILE, MANIFEST_FILE } from './names.js';
 export { validateId, isValidId, validateDisplayName, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './validate.js';
 export type { Manifest, FileDigest } from './manifest.js';
-export { readCommittedGeneration, readCommittedState } from './manifest.js';
+export { manifestState, readCommittedGeneration, readCommittedState } from './manifest.js';
 export type { RowIndex } from './csv-index.js';
 export type { FaceRow, NewFace, Identity, ModelInfo, ThresholdInfo, ThresholdSource } from './types.js';
