@@ -122,10 +122,12 @@ export class FilesGallery implements Gallery {
     return (await this.head()).rows;
   }
 
+  /** Decodes only the rows of `id` (a login lists the matched person's photos from them). */
   async facesOf(id: string): Promise<IdentityFaces> {
     const s = await this.snapshot();
-    const rows = s.identity(id)?.rowIndexes.map((i) => s.rows[i]!) ?? [];
-    return { rows: rows.map((r) => ({ ...r })), embeddings: rows.map((r) => s.embeddingOf(r)) };
+    const positions = s.rowPositionsOf(id);
+    const rows = s.rowsAt(positions);
+    return { rows: rows.map((r) => ({ ...r })), embeddings: positions.map((i) => s.embeddingOf(i)) };
   }
 
   async search(queries: Float32Array, k: number, choice: IndexChoice): Promise<SearchResult> {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { journalPending, rollForward } from './commit.js';
-import { CsvFormatError, decodeDataCsv } from './csv.js';
+import { CSV_COLUMNS, CsvFormatError, decodeDataCsv } from './csv.js';
 import { type RowIndex, scanDataCsvIndex } from './csv-index.js';
 import { decodeDumpHeader, DumpFormatError, DUMP_HEADER_BYTES, type DumpHeader, dumpBytes, dumpVectors } from './dump.js';
 import { errnoCode, readIfExists, readIfExistsAsync, readSizeAndHeadIfExists, sleep, storeError, storeIoError } from './fsio.js';
@@ -61,6 +61,29 @@ function decodeIndexedRows(dir: string, text: string, index: RowIndex): FaceRow[
   return rows;
 }
 
+const CSV_HEADER_LINE = `${CSV_COLUMNS.join(',')}\r\n`;
+
+/**
+ * The rows at `positions` alone, decoded from where the index scan found them, with the full decode's
+ * checks; on any problem the full decode runs, to name the row at fault as it does.
+ */
+function decodeIndexedRowsAt(dir: string, text: string, index: RowIndex, positions: readonly number[]): FaceRow[] {
+  const starts = index.starts;
+  if (starts && starts.length === index.ids.length) {
+    let part = CSV_HEADER_LINE;
+    for (const i of positions) {
+      const slice = text.slice(starts[i]!, i + 1 < starts.length ? starts[i + 1]! : text.length);
+      part += slice.endsWith('\n') ? slice : `${slice}\r\n`;
+    }
+    const { rows, problems } = decodeDataCsv(part);
+    const agrees =
+      !problems.length && rows.length === positions.length && rows.every((r, k) => r.id === index.ids[positions[k]!] && r.embeddingIndex === index.embeddingRows[positions[k]!]);
+    if (agrees) return rows;
+  }
+  const all = decodeIndexedRows(dir, text, index);
+  return positions.map((i) => all[i]!);
+}
+
 /** data.csv against the manifest: size and sha256, then the index columns (full rows decode lazily). */
 async function checkData(dir: string, manifest: Manifest, data: Buffer | undefined): Promise<RowsSource & { index: RowIndex }> {
   const want = manifest.files[DATA_FILE];
@@ -80,7 +103,7 @@ async function checkData(dir: string, manifest: Manifest, data: Buffer | undefin
   // A checksum mismatch explains an unreadable file, so it is reported first.
   if ((await digest) !== want.sha256) bad(mismatch);
   if (unreadable) bad(unreadable.message);
-  return { index: index!, decode: () => decodeIndexedRows(dir, text, index!) };
+  return { index: index!, decode: () => decodeIndexedRows(dir, text, index!), decodeAt: (positions) => decodeIndexedRowsAt(dir, text, index!, positions) };
 }
 
 /** What was read of embeddings.f32: all of it, or (a reader that needs no embedding) its size and header. */

@@ -40,8 +40,13 @@ export function deriveIdentities(
 
 const withById = ({ list, matrix }: { list: Identity[]; matrix: Float32Array }) => ({ list, matrix, byId: new Map(list.map((it) => [it.id, it])) });
 
-/** Rows decoded up front, or an index plus a decoder that runs on first access of `rows`. */
-export type RowsSource = readonly Readonly<FaceRow>[] | { index: RowIndex; decode: () => readonly Readonly<FaceRow>[] };
+/**
+ * Rows decoded up front, or an index plus a decoder that runs on first access of `rows` (and `decodeAt`,
+ * which decodes only the rows at some positions, for a reader that needs a few rows, e.g. one person's).
+ */
+export type RowsSource =
+  | readonly Readonly<FaceRow>[]
+  | { index: RowIndex; decode: () => readonly Readonly<FaceRow>[]; decodeAt?: (positions: readonly number[]) => Readonly<FaceRow>[] };
 
 /**
  * What a committed generation says without its embeddings: manifest (model, threshold, counts), the row
@@ -52,6 +57,7 @@ export type RowsSource = readonly Readonly<FaceRow>[] | { index: RowIndex; decod
 export class StoreHead {
   private decodedRows?: readonly Readonly<FaceRow>[];
   private decodeRows?: () => readonly Readonly<FaceRow>[];
+  private decodeRowsAt?: (positions: readonly number[]) => Readonly<FaceRow>[];
   private idSet?: Set<string>;
   /** id, name, embedding row and model id of every row, in data.csv order. */
   readonly index: RowIndex;
@@ -69,6 +75,7 @@ export class StoreHead {
       const lazy = rows as Exclude<RowsSource, readonly unknown[]>;
       this.index = lazy.index;
       this.decodeRows = lazy.decode;
+      this.decodeRowsAt = lazy.decodeAt;
     }
   }
 
@@ -115,8 +122,29 @@ export class StoreHead {
     if (!this.decodedRows) {
       this.decodedRows = this.decodeRows!();
       this.decodeRows = undefined;
+      this.decodeRowsAt = undefined;
     }
     return this.decodedRows;
+  }
+
+  /**
+   * The rows at these positions (of `rows`), in the order given: only those are decoded when `rows` has not
+   * been (a login listing the matched person's photos), with the same checks as the full decode.
+   */
+  rowsAt(positions: readonly number[]): Readonly<FaceRow>[] {
+    for (const i of positions) if (!Number.isInteger(i) || i < 0 || i >= this.faceCount) throw new RangeError(`no row ${String(i)} in the store`);
+    if (!this.decodedRows && this.decodeRowsAt) return this.decodeRowsAt(positions);
+    return positions.map((i) => this.rows[i]!);
+  }
+
+  /** Positions in `rows` of the faces of `id`, in enrollment order (empty when not enrolled). */
+  rowPositionsOf(id: string): number[] {
+    const out: number[] = [];
+    if (!this.hasIdentity(id)) return out;
+    this.index.ids.forEach((rowId, i) => {
+      if (rowId === id) out.push(i);
+    });
+    return out;
   }
 
   hasIdentity(id: string): boolean {

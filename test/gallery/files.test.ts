@@ -281,4 +281,25 @@ describe('files gallery: what needs no embedding reads none', () => {
     fs.appendFileSync(path.join(dir, 'data.csv'), 'x');
     await expectFacectlError(() => FilesGallery.open(dir).info(), ExitCode.STORE_ERROR, /data\.csv does not match its checksum/);
   });
+
+  it("a login lists the matched person's photos decoding only that person's rows", async () => {
+    const { dir, v } = await store();
+    const full = await GalleryStore.open(dir);
+    const fullRows = full.rows; // decoded before the spy below
+    const g = FilesGallery.open(dir, { search: true });
+    expect((await g.search(v[1]!, 1, 'flat')).hits[0]![0]!.id).toBe('carol');
+    const decodeAll = vi.spyOn(StoreSnapshot.prototype, 'rows', 'get');
+    try {
+      for (const id of ['carol', 'alice', 'bob']) {
+        const faces = await g.facesOf(id);
+        const want = fullRows.filter((r) => r.id === id);
+        expect(faces.rows, id).toEqual(want);
+        expect(faces.embeddings.map((e) => Array.from(e))).toEqual(want.map((r) => Array.from(full.embeddingOf(r))));
+      }
+      expect(await g.facesOf('nobody')).toEqual({ rows: [], embeddings: [] });
+      expect(decodeAll).not.toHaveBeenCalled();
+    } finally {
+      decodeAll.mockRestore();
+    }
+  });
 });
