@@ -74,7 +74,7 @@ const variants: Variant[] = [];
 for (const variant of runtimeVariants(process.argv)) {
   configureRuntime(variant.options); // sessions are keyed on it: each variant runs its own
   const p = variant === DEFAULT_RUNTIME ? pipeline : await FacePipeline.load();
-  const ctx = await openLoginContext(p, await openGallery(store, { mustExist: true }), { index: 'auto' });
+  const ctx = await openLoginContext(p, await openGallery(store, { mustExist: true, search: true }), { index: 'auto' });
   for (const q of queries.slice(0, 3)) await identify(p, ctx, q, { top: 1, allFaces: false }); // warm-up
   p.timer.reset();
   variants.push({ label: variant.label, pipeline: p, ctx, times: [], accepted: 0, correct: 0 });

@@ -58,7 +58,7 @@ export async function runLfwLogin(pipeline: FacePipeline, lfwDir: string, storeD
   }
   await GalleryStore.mutate(storeDir, (draft) => void draft.addFaces(storeModelInfo(pipeline.embedderInfo!), faces));
 
-  const ctx = await openLoginContext(pipeline, await openGallery(storeDir, { mustExist: true }), { index: 'auto', threshold: options.threshold });
+  const ctx = await openLoginContext(pipeline, await openGallery(storeDir, { mustExist: true, search: true }), { index: 'auto', threshold: options.threshold });
   const enrolled = new Set(faces.map((f) => f.id));
   let rank1 = 0, correctAccepts = 0, wrongAccepts = 0, probeFailures = 0, strangerAccepts = 0, probes = 0;
   const login = async (file: string) => {

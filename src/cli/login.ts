@@ -40,7 +40,7 @@ export function registerLogin(program: Command): void {
   ), DETECTOR_DEFAULT.store).action(action(async (image: string, opts: LoginOpts) => {
     const top = numberOption('--top', opts.top, 1, 1000, { integer: true })!;
     if (opts.sheet !== undefined) (await import('./output-file.js')).checkOutputFile(opts.sheet, '--sheet'); // before the store opens
-    return withStore(opts, { mustExist: true }, (gallery) => loginCommand(gallery, image, top, opts));
+    return withStore(opts, { mustExist: true, search: true }, (gallery) => loginCommand(gallery, image, top, opts));
   }));
 }
 

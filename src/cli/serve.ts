@@ -43,7 +43,7 @@ export function registerServe(program: Command): void {
     const threshold = numberOption('--threshold', opts.threshold, -1, 1);
     // Reading a directory ends the input at once (serve < /tmp exited 0 having answered nothing).
     if (stdinIsDirectory()) throw usage('standard input is a directory: send one JSON request per line (facectl serve < requests.jsonl, or a pipe)');
-    const gallery = await openStore(opts, { mustExist: true });
+    const gallery = await openStore(opts, { mustExist: true, search: true });
     let service: LoginService;
     let pipeline: FacePipeline;
     try {
@@ -239,19 +239,23 @@ async function run(request: Request, service: LoginService, pipeline: FacePipeli
       const { enroll } = await import('../app/enroll.js');
       // Reconnects after a lost connection (a database restart), as a login does; recreates a deleted store, as `facectl enroll` does.
       await service.refresh({ create: true });
-      const r = await enroll(pipeline, service.gallery, identity, images as string[], {
-        name,
-        largest: flag(request, 'largest'),
-        skipBad: flag(request, 'skipBad'),
-        force: flag(request, 'force'),
-      });
+      // Through the service, so that the next login uses what this commit wrote instead of reading the store again.
+      const r = await service.write((gallery) =>
+        enroll(pipeline, gallery, identity, images as string[], {
+          name,
+          largest: flag(request, 'largest'),
+          skipBad: flag(request, 'skipBad'),
+          force: flag(request, 'force'),
+        }),
+      );
       return { enrolled: r.id, name: r.name, added: r.added.length, alreadyEnrolled: r.alreadyEnrolled, skipped: r.skipped, warnings: r.warnings };
     }
     case 'remove': {
       const { identity } = request;
       if (typeof identity !== 'string') throw usage('"identity" must be the id to remove');
       await service.refresh();
-      const faces = await (await import('../app/gallery-ops.js')).removeIdentity(service.gallery, identity);
+      const { removeIdentity } = await import('../app/gallery-ops.js');
+      const faces = await service.write((gallery) => removeIdentity(gallery, identity));
       return { removed: identity, faces };
     }
     case 'ping': {

@@ -33,7 +33,8 @@ export interface OpenedFilesIndex {
 
 export const indexFile = (storeDir: string, kind: IndexKind): string => path.join(storeDir, `index.${kind}`);
 
-const fingerprintOf = (snapshot: StoreSnapshot): string => `${snapshot.embeddingsSha256}:${snapshot.identities().length}`;
+/** The identity count from the manifest, so that checking a saved index (before a commit, too) derives no identity vector. */
+const fingerprintOf = (snapshot: StoreSnapshot): string => `${snapshot.embeddingsSha256}:${snapshot.identityCount}`;
 
 /** How long a login waits for a busy store lock before it skips saving the index (a cache). */
 const LOGIN_SAVE_WAIT_MS = 200;
@@ -106,7 +107,7 @@ const otherKind = (kind: IndexKind): IndexKind => (kind === 'flat' ? 'hnsw' : 'f
  * purpose stays in use), else the size rule's kind.
  */
 function searchKind(snapshot: StoreSnapshot, choice: IndexChoice): IndexKind {
-  const sized = chooseKind(snapshot.dimension, snapshot.identities().length, choice);
+  const sized = chooseKind(snapshot.dimension, snapshot.identityCount, choice);
   if (choice !== 'auto' || isCurrentIndex(snapshot, sized)) return sized;
   return isCurrentIndex(snapshot, otherKind(sized)) ? otherKind(sized) : sized;
 }

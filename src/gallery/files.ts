@@ -1,14 +1,16 @@
 /**
  * The flat-file store (src/store/) behind the Gallery interface. The snapshot is read once per command
- * and replaced by what each commit wrote, so a command never opens the store twice.
+ * and replaced by what each commit wrote, so a command never opens the store twice. What needs no
+ * embedding (info, list, rows) reads the store's head alone (GalleryStore.openHead: no embeddings.f32 but
+ * its header), unless the gallery was opened to search (`search`), which reads it all at first use.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, readableModel, readCommittedState, repairStore, storeDirKind,
-  verifyStore, type LostEmbeddings, type StoreDraft, type StoreSnapshot,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, manifestState, readableModel, readCommittedState, repairStore, storeDirKind,
+  verifyStore, type LostEmbeddings, type StoreDraft, type StoreHead, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
 import { topCandidates } from './rank.js';
@@ -20,19 +22,28 @@ import type {
 export class FilesGallery implements Gallery {
   readonly backend = 'files' as const;
   private snap?: StoreSnapshot;
+  /** The store without its embeddings, while `snap` is not read (info, list). */
+  private headView?: StoreHead;
   private indexes = new Map<string, OpenedFilesIndex>();
 
-  private constructor(readonly location: string) {}
+  private constructor(
+    readonly location: string,
+    /** Read the embeddings at first use (the caller searches): see `search` in OpenGalleryOptions. */
+    private readonly forSearch: boolean,
+  ) {}
 
-  /** `mustExist`: NOT_FOUND now when there is no store directory (reads); otherwise it is created on first write. */
-  static open(dir: string, options: { mustExist?: boolean } = {}): FilesGallery {
+  /**
+   * `mustExist`: NOT_FOUND now when there is no store directory (reads); otherwise it is created on first write.
+   * `search`: the caller searches, so the embeddings are read at first use, also by info().
+   */
+  static open(dir: string, options: { mustExist?: boolean; search?: boolean } = {}): FilesGallery {
     const root = path.resolve(dir);
     if (options.mustExist && !fs.existsSync(root)) throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', root);
-    return new FilesGallery(root);
+    return new FilesGallery(root, !!options.search);
   }
 
   async reopen(options: { mustExist?: boolean } = {}): Promise<FilesGallery> {
-    return FilesGallery.open(this.location, options);
+    return FilesGallery.open(this.location, { search: this.forSearch, ...options });
   }
 
   /** The committed snapshot (read on first use); an empty one while no store exists yet (the first write creates it). */
@@ -40,12 +51,26 @@ export class FilesGallery implements Gallery {
     if (!this.snap) {
       const kind = storeDirKind(this.location);
       this.snap = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.open(this.location);
+      this.headView = undefined;
     }
     return this.snap;
   }
 
+  /**
+   * The committed store without its embeddings: the snapshot when it is read (or when the gallery was
+   * opened to search), else the store's head, read on first use (no identity vector, no embeddings.f32).
+   */
+  async head(): Promise<StoreHead> {
+    if (this.snap || this.forSearch) return this.snapshot();
+    if (!this.headView) {
+      const kind = storeDirKind(this.location);
+      this.headView = kind === 'missing' || kind === 'blank' ? emptySnapshot(this.location) : await GalleryStore.openHead(this.location);
+    }
+    return this.headView;
+  }
+
   async info(): Promise<GalleryInfo> {
-    const s = await this.snapshot();
+    const s = await this.head();
     const size = (f: string) => {
       try {
         return fs.statSync(path.join(this.location, f)).size;
@@ -59,7 +84,7 @@ export class FilesGallery implements Gallery {
       location: this.location,
       model: s.model,
       threshold: s.threshold,
-      identities: s.faceCount ? s.identities().length : 0,
+      identities: s.identityCount,
       faces: s.faceCount,
       generation: s.generation,
       details: Object.fromEntries(files.map((f) => [f, size(f)])),
@@ -70,24 +95,39 @@ export class FilesGallery implements Gallery {
     return readCommittedState(this.location);
   }
 
+  viewState(): string | undefined {
+    const view = this.snap ?? this.headView;
+    return view && manifestState(view.manifest);
+  }
+
+  /** Each identity in order of first enrollment (the order of snapshot.identities()), from the rows alone: no vector. */
   async identities(): Promise<IdentitySummary[]> {
-    const s = await this.snapshot();
-    return s.identities().map((it) => ({
-      id: it.id,
-      name: it.name,
-      faceCount: it.faceCount,
-      lastAdded: it.rowIndexes.map((i) => s.rows[i]!.addedAt).sort().at(-1) ?? '',
-    }));
+    const s = await this.head();
+    const rows = s.rows;
+    const byId = new Map<string, IdentitySummary>();
+    s.index.ids.forEach((id, i) => {
+      const addedAt = rows[i]!.addedAt;
+      const it = byId.get(id);
+      if (!it) byId.set(id, { id, name: s.index.names[i]!, faceCount: 1, lastAdded: addedAt });
+      else {
+        it.name = s.index.names[i]!; // an identity's name is its last row's, as in snapshot.identities()
+        it.faceCount++;
+        if (addedAt > it.lastAdded) it.lastAdded = addedAt;
+      }
+    });
+    return [...byId.values()];
   }
 
   async rows(): Promise<readonly FaceRow[]> {
-    return (await this.snapshot()).rows;
+    return (await this.head()).rows;
   }
 
+  /** Decodes only the rows of `id` (a login lists the matched person's photos from them). */
   async facesOf(id: string): Promise<IdentityFaces> {
     const s = await this.snapshot();
-    const rows = s.identity(id)?.rowIndexes.map((i) => s.rows[i]!) ?? [];
-    return { rows: rows.map((r) => ({ ...r })), embeddings: rows.map((r) => s.embeddingOf(r)) };
+    const positions = s.rowPositionsOf(id);
+    const rows = s.rowsAt(positions);
+    return { rows: rows.map((r) => ({ ...r })), embeddings: positions.map((i) => s.embeddingOf(i)) };
   }
 
   async search(queries: Float32Array, k: number, choice: IndexChoice): Promise<SearchResult> {
@@ -122,12 +162,15 @@ export class FilesGallery implements Gallery {
     // A saved index of the faces before this commit would keep a removed person's vector on disk until
     // the next login rebuilt it: it goes under the lock, before the commit point, so not even a kill
     // right after the commit leaves it behind (a kill before the commit point costs only a rebuild).
+    // The snapshot held, when still the committed one, is the change's base: the store is not read again.
     const r = await GalleryStore.mutate(this.location, (draft) => change(new FilesDraft(draft)), {
       expectGeneration: options.expectGeneration,
       create: options.create ?? true,
       beforeCommit: dropStaleIndexes,
+      base: this.snap,
     });
     this.snap = r.snapshot;
+    this.headView = undefined;
     this.closeIndexes();
     return { result: r.result, committed: r.committed };
   }
@@ -157,6 +200,7 @@ export class FilesGallery implements Gallery {
         : 'refuse';
     const { actions, snapshot } = await repairStore(this.location, { lostEmbeddings });
     this.snap = snapshot;
+    this.headView = undefined;
     this.closeIndexes();
     dropStaleIndexes(snapshot);
     return actions;
@@ -179,8 +223,15 @@ export class FilesGallery implements Gallery {
     this.indexes.clear();
   }
 
-  async close(): Promise<void> {
+  async release(): Promise<void> {
     this.closeIndexes();
+    this.snap = undefined;
+    this.headView = undefined;
+  }
+
+  /** Closes the indexes and drops the snapshot (a later call reads the store again). */
+  async close(): Promise<void> {
+    await this.release();
   }
 }
 

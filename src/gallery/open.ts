@@ -8,6 +8,11 @@ import type { Gallery } from './types.js';
 export interface OpenGalleryOptions {
   /** Reads: refuse a location that holds no gallery (NOT_FOUND); writes create it on first commit. */
   mustExist?: boolean;
+  /**
+   * The caller searches the gallery (login, serve): a store directory is read with its embeddings at first
+   * use. Otherwise what needs none (info, list, rows) reads only the rest, and a search reads it all again.
+   */
+  search?: boolean;
 }
 
 export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location);

@@ -120,6 +120,19 @@ export interface Gallery {
    */
   committedState(): Promise<string>;
   /**
+   * The committed state (as committedState() gives it) that this object's own view of the gallery was read
+   * or committed at, when it keeps one in memory (a store directory's snapshot); undefined when it keeps
+   * none (PostgreSQL reads each time). A long-lived reader adopts it after a write of its own, which
+   * leaves the object holding what it committed, instead of reading the gallery again.
+   */
+  viewState?(): string | undefined;
+  /**
+   * Drops what this object keeps in memory (a store directory's snapshot and search indexes); it stays
+   * usable and reads again on demand. A long-lived reader calls it before opening the gallery afresh, so
+   * that it never holds two copies.
+   */
+  release?(): Promise<void>;
+  /**
    * The same gallery opened afresh (a new database connection), as the user gave it: for a long-lived
    * process after another's commit or a lost connection. `location` cannot serve, as it hides the password.
    */

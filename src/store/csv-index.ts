@@ -18,6 +18,11 @@ export interface RowIndex {
   /** Row of embeddings.f32 for each data.csv row. */
   embeddingRows: Uint32Array;
   modelIds: string[];
+  /**
+   * Where each row starts in the text scanned (data.csv as decoded, without its BOM), when the index was
+   * scanned from it: a reader decodes one person's rows from there without decoding the whole file.
+   */
+  starts?: Uint32Array;
 }
 
 export function indexOfRows(rows: readonly Readonly<FaceRow>[]): RowIndex {
@@ -53,6 +58,7 @@ export function scanDataCsvIndex(content: string): RowIndex {
   const names: string[] = [];
   const embeddingRows: number[] = [];
   const modelIds: string[] = [];
+  const starts: number[] = [];
   let row = 0;
   const fail = (what: string): never => {
     throw new CsvFormatError(`data.csv row ${row}: ${what}`);
@@ -71,6 +77,7 @@ export function scanDataCsvIndex(content: string): RowIndex {
     while (pos < n && (content.charCodeAt(pos) === CR || content.charCodeAt(pos) === LF)) pos++;
     if (pos >= n) break;
     row++;
+    starts.push(pos);
     for (let col = 0; col < COLUMNS; col++) {
       let start = pos;
       let end: number;
@@ -118,5 +125,5 @@ export function scanDataCsvIndex(content: string): RowIndex {
       }
     }
   }
-  return { ids, names, embeddingRows: Uint32Array.from(embeddingRows), modelIds };
+  return { ids, names, embeddingRows: Uint32Array.from(embeddingRows), modelIds, starts: Uint32Array.from(starts) };
 }

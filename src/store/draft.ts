@@ -251,6 +251,11 @@ export class StoreDraft {
     return { rows, model: this.modelInfo, threshold: this.thresholdInfo };
   }
 
+  /** Internal: for each row, the row of the base's embeddings.f32 its embedding is (-1: a new one). */
+  baseOrigins(): Int32Array {
+    return Int32Array.from(this.vectors, (v) => (typeof v === 'number' ? v : -1));
+  }
+
   /**
    * Internal: writes row i's embedding at i × dimension of `target`. Consecutive base rows are copied as
    * one block, so appending to a 1e5-row store is a single memcpy rather than 1e5 small ones.

@@ -143,6 +143,33 @@ async function readFully(handle: fs.promises.FileHandle, buf: Buffer, start: num
   return done;
 }
 
+/**
+ * The size of a file and its first `max` bytes (all of it when shorter), or undefined when it does not
+ * exist: what a reader checks of embeddings.f32 when it does not load the embeddings.
+ */
+export function readSizeAndHeadIfExists(file: string, max: number): { size: number; head: Buffer } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, max));
+    let offset = 0;
+    while (offset < head.length) {
+      const n = fs.readSync(fd, head, offset, head.length - offset, offset);
+      if (n === 0) break;
+      offset += n;
+    }
+    return { size, head: offset === head.length ? head : head.subarray(0, offset) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Contents, or undefined when the file does not exist. */
 export function readIfExists(file: string): Buffer | undefined {
   try {

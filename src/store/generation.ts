@@ -70,5 +70,7 @@ export function buildGeneration(draft: StoreDraft, now: Date, baseGeneration = d
     updatedAt: now.toISOString(),
   };
   files.push({ name: MANIFEST_FILE, content: Buffer.from(encodeManifest(manifest), 'utf8') });
-  return { generation, files, snapshot: new StoreSnapshot(base.dir, manifest, rows, dumpVectors) };
+  const snapshot = new StoreSnapshot(base.dir, manifest, rows, dumpVectors);
+  if (base.identitiesDerived) snapshot.inheritIdentities(base, draft.baseOrigins());
+  return { generation, files, snapshot };
 }

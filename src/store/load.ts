@@ -10,14 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { journalPending, rollForward } from './commit.js';
-import { CsvFormatError, decodeDataCsv } from './csv.js';
+import { CSV_COLUMNS, CsvFormatError, decodeDataCsv } from './csv.js';
 import { type RowIndex, scanDataCsvIndex } from './csv-index.js';
-import { decodeDumpHeader, DumpFormatError, type DumpHeader, dumpBytes, dumpVectors } from './dump.js';
-import { errnoCode, readIfExists, readIfExistsAsync, sleep, storeError, storeIoError } from './fsio.js';
+import { decodeDumpHeader, DumpFormatError, DUMP_HEADER_BYTES, type DumpHeader, dumpBytes, dumpVectors } from './dump.js';
+import { errnoCode, readIfExists, readIfExistsAsync, readSizeAndHeadIfExists, sleep, storeError, storeIoError } from './fsio.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, liveHolder, StoreLockedError, withLock } from './lock.js';
 import { type Manifest, ManifestFormatError, parseManifest } from './manifest.js';
 import { DATA_FILE, DUMP_FILE, LOCK_FILE, MANIFEST_FILE } from './names.js';
-import { type RowsSource, StoreSnapshot } from './snapshot.js';
+import { type RowsSource, StoreHead, StoreSnapshot } from './snapshot.js';
 import type { FaceRow } from './types.js';
 
 export interface OpenOptions {
@@ -61,6 +61,29 @@ function decodeIndexedRows(dir: string, text: string, index: RowIndex): FaceRow[
   return rows;
 }
 
+const CSV_HEADER_LINE = `${CSV_COLUMNS.join(',')}\r\n`;
+
+/**
+ * The rows at `positions` alone, decoded from where the index scan found them, with the full decode's
+ * checks; on any problem the full decode runs, to name the row at fault as it does.
+ */
+function decodeIndexedRowsAt(dir: string, text: string, index: RowIndex, positions: readonly number[]): FaceRow[] {
+  const starts = index.starts;
+  if (starts && starts.length === index.ids.length) {
+    let part = CSV_HEADER_LINE;
+    for (const i of positions) {
+      const slice = text.slice(starts[i]!, i + 1 < starts.length ? starts[i + 1]! : text.length);
+      part += slice.endsWith('\n') ? slice : `${slice}\r\n`;
+    }
+    const { rows, problems } = decodeDataCsv(part);
+    const agrees =
+      !problems.length && rows.length === positions.length && rows.every((r, k) => r.id === index.ids[positions[k]!] && r.embeddingIndex === index.embeddingRows[positions[k]!]);
+    if (agrees) return rows;
+  }
+  const all = decodeIndexedRows(dir, text, index);
+  return positions.map((i) => all[i]!);
+}
+
 /** data.csv against the manifest: size and sha256, then the index columns (full rows decode lazily). */
 async function checkData(dir: string, manifest: Manifest, data: Buffer | undefined): Promise<RowsSource & { index: RowIndex }> {
   const want = manifest.files[DATA_FILE];
@@ -80,17 +103,26 @@ async function checkData(dir: string, manifest: Manifest, data: Buffer | undefin
   // A checksum mismatch explains an unreadable file, so it is reported first.
   if ((await digest) !== want.sha256) bad(mismatch);
   if (unreadable) bad(unreadable.message);
-  return { index: index!, decode: () => decodeIndexedRows(dir, text, index!) };
+  return { index: index!, decode: () => decodeIndexedRows(dir, text, index!), decodeAt: (positions) => decodeIndexedRowsAt(dir, text, index!, positions) };
 }
 
-/** embeddings.f32 against the manifest and the rows: size, header model and generation stamp, row mapping. */
-function checkDump(manifest: Manifest, dump: Buffer | undefined, index: RowIndex, verifyEmbeddings: boolean): Float32Array {
+/** What was read of embeddings.f32: all of it, or (a reader that needs no embedding) its size and header. */
+export type DumpRead = { whole: Buffer } | { size: number; head: Buffer };
+
+/**
+ * embeddings.f32 against the manifest and the rows: size, header model and generation stamp, row mapping.
+ * The embeddings as one array when the whole file was read; undefined when only its size and header were
+ * (checked the same way: only `verifyEmbeddings`, the full sha256, needs the whole file).
+ */
+function checkDump(manifest: Manifest, dump: DumpRead | undefined, index: RowIndex, verifyEmbeddings: boolean): Float32Array | undefined {
   const want = manifest.files[DUMP_FILE];
   if (!dump) return bad(`${DUMP_FILE} is missing`);
-  if (dump.length !== want.bytes) bad(`${DUMP_FILE} is ${dump.length} bytes; ${MANIFEST_FILE} says ${want.bytes}`);
+  const whole = 'whole' in dump ? dump.whole : undefined;
+  const size = whole ? whole.length : (dump as { size: number }).size;
+  if (size !== want.bytes) bad(`${DUMP_FILE} is ${size} bytes; ${MANIFEST_FILE} says ${want.bytes}`);
   let header: DumpHeader | undefined;
   try {
-    header = decodeDumpHeader(dump);
+    header = decodeDumpHeader(whole ?? (dump as { head: Buffer }).head);
   } catch (err) {
     if (err instanceof DumpFormatError) bad(err.message);
     throw err;
@@ -99,13 +131,13 @@ function checkDump(manifest: Manifest, dump: Buffer | undefined, index: RowIndex
   if (h.generation !== manifest.embeddingsGeneration) {
     bad(`${DUMP_FILE} was written by commit ${h.generation}; ${MANIFEST_FILE} expects ${manifest.embeddingsGeneration}`);
   }
-  if (dumpBytes(h) !== dump.length) bad(`${DUMP_FILE} size does not match its header (truncated?)`);
+  if (dumpBytes(h) !== size) bad(`${DUMP_FILE} size does not match its header (truncated?)`);
   const model = manifest.model;
   const headerModel = `${h.modelId}|${h.modelHash}|${h.dimension}`;
   if (headerModel !== (model ? `${model.id}|${model.hash}|${model.dimension}` : '||0')) {
     bad(`${DUMP_FILE} header names model "${h.modelId}" (dim ${h.dimension}); ${MANIFEST_FILE} names "${model?.id ?? ''}"`);
   }
-  if (verifyEmbeddings && sha256Hex(dump) !== want.sha256) bad(`${DUMP_FILE} does not match its checksum in ${MANIFEST_FILE}`);
+  if (verifyEmbeddings && whole && sha256Hex(whole) !== want.sha256) bad(`${DUMP_FILE} does not match its checksum in ${MANIFEST_FILE}`);
   const faces = index.ids.length;
   if (faces !== h.rows) bad(`${DATA_FILE} has ${faces} rows but ${DUMP_FILE} has ${h.rows} embeddings`);
   if (faces !== manifest.counts.faces) bad(`${MANIFEST_FILE} counts ${manifest.counts.faces} faces; ${DATA_FILE} has ${faces}`);
@@ -119,24 +151,24 @@ function checkDump(manifest: Manifest, dump: Buffer | undefined, index: RowIndex
   }
   const identities = new Set(index.ids).size;
   if (identities !== manifest.counts.identities) bad(`${MANIFEST_FILE} counts ${manifest.counts.identities} identities; ${DATA_FILE} has ${identities}`);
-  return dumpVectors(dump, h);
+  return whole ? dumpVectors(whole, h) : undefined;
 }
 
 /**
- * Checks that the three files form one valid generation and builds its snapshot. `dump` may still be
- * loading: data.csv is checked and parsed meanwhile.
+ * Checks that the three files form one valid generation and builds its snapshot (a StoreHead when only
+ * the dump's size and header were read). `dump` may still be loading: data.csv is checked and parsed meanwhile.
  */
 export async function checkGeneration(
   dir: string,
   manifestText: string,
   data: Buffer | undefined,
-  dump: Buffer | undefined | Promise<Buffer | undefined>,
+  dump: DumpRead | undefined | Promise<DumpRead | undefined>,
   verifyEmbeddings: boolean,
-): Promise<StoreSnapshot> {
+): Promise<StoreHead> {
   const manifest = parseManifestOrBad(manifestText, dir);
   const rows = await checkData(dir, manifest, data);
   const vectors = checkDump(manifest, await dump, rows.index, verifyEmbeddings);
-  return new StoreSnapshot(dir, manifest, rows, vectors);
+  return vectors ? new StoreSnapshot(dir, manifest, rows, vectors) : new StoreHead(dir, manifest, rows);
 }
 
 const damaged = (dir: string, why: string): FacectlError =>
@@ -203,6 +235,19 @@ async function awaitPendingCommit(dir: string, started: number, deadline: number
  * inconsistency is damage, not a commit in flight.
  */
 export async function readSnapshot(dir: string, options: OpenOptions = {}, lockHeld = false): Promise<StoreSnapshot> {
+  return (await readGeneration(dir, options, lockHeld, true)) as StoreSnapshot;
+}
+
+/**
+ * What readSnapshot reads and checks, without loading the embeddings: embeddings.f32's size and header are
+ * checked as open checks them (its full sha256 is not, as open does not without `verifyEmbeddings`, which
+ * this ignores), so a damaged or mid-commit store is told as open tells it.
+ */
+export async function readHead(dir: string, options: OpenOptions = {}): Promise<StoreHead> {
+  return readGeneration(dir, { ...options, verifyEmbeddings: false }, false, false);
+}
+
+async function readGeneration(dir: string, options: OpenOptions, lockHeld: boolean, embeddings: boolean): Promise<StoreHead> {
   const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const started = Date.now();
   const deadline = started + timeoutMs;
@@ -216,7 +261,10 @@ export async function readSnapshot(dir: string, options: OpenOptions = {}, lockH
     }
     // Start the big read first; it completes on the thread pool while data.csv is checked and parsed.
     const dumpFile = path.join(dir, DUMP_FILE);
-    const dump = readIfExistsAsync(dumpFile).catch((err: unknown) => {
+    const read: Promise<DumpRead | undefined> = embeddings
+      ? readIfExistsAsync(dumpFile).then((whole) => (whole ? { whole } : undefined))
+      : Promise.resolve().then(() => readSizeAndHeadIfExists(dumpFile, DUMP_HEADER_BYTES));
+    const dump = read.catch((err: unknown) => {
       throw storeIoError(err, `read ${DUMP_FILE}`, dumpFile);
     });
     dump.catch(() => undefined); // handled below; avoids an unhandled rejection if data.csv fails first

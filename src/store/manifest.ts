@@ -119,7 +119,7 @@ export function parseManifest(text: string, dir?: string): Manifest {
  * deleted and created anew at the same path restarts at generation 1. The generation with the sha256 of
  * data.csv and embeddings.f32 and the commit's time; '' for a store with nothing committed (generation 0).
  */
-const manifestState = (m: Manifest): string =>
+export const manifestState = (m: Readonly<Manifest>): string =>
   m.generation === 0 ? '' : `${m.generation} ${m.files['data.csv'].sha256} ${m.files['embeddings.f32'].sha256} ${m.updatedAt}`;
 
 /**

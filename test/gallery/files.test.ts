@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FilesGallery } from '../../src/gallery/files.js';
 import { dot } from '../../src/pipeline/vector.js';
 import { storeTestHooks } from '../../src/store/fsio.js';
+import { GalleryStore, StoreSnapshot } from '../../src/store/index.js';
 import { processStartTime } from '../../src/store/lock.js';
 import { ExitCode } from '../../src/errors.js';
 import { expectFacectlError, tempDir } from '../store/helpers.js';
@@ -213,12 +214,92 @@ describe('files gallery: a removed person leaves nothing in the store', () => {
     const dir = path.join(tempDir(), 'store');
     const v = unitVectors(6, DIM, 22);
     await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, v.map((e, i) => newFace(`p${i}`, e))));
-    const before = FilesGallery.open(dir);
-    await before.info(); // its snapshot: p2 enrolled
+    const before = FilesGallery.open(dir, { search: true });
+    await before.info(); // opened to search: its snapshot, with p2 enrolled
     await FilesGallery.open(dir).mutate(async (d) => d.removeIdentity('p2'));
     const late = await before.search(v[3]!, 1, 'flat'); // builds from its old snapshot
     expect([late.hits[0]![0]!.id, late.index.origin]).toEqual(['p3', 'built']);
     expect(holding(dir, bytesOf(v[2]!))).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'index.flat'))).toBe(false);
+  });
+});
+
+describe('files gallery: what needs no embedding reads none', () => {
+  /** alice (3 faces over two commits, renamed by the second), bob, carol (2, a hostile name and paths). */
+  async function store(): Promise<{ dir: string; v: Float32Array[] }> {
+    const dir = path.join(tempDir(), 'store');
+    const v = unitVectors(6, DIM, 5);
+    const hostile = { name: '=Carol, "C"', sourcePath: '/p/"a,b"\n\r\nc.jpg' };
+    await FilesGallery.open(dir).mutate(async (d) =>
+      d.addFaces(MODEL, [newFace('alice', v[0]!), newFace('carol', v[1]!, hostile), newFace('bob', v[2]!), newFace('alice', v[3]!)]),
+    );
+    await new Promise((r) => setTimeout(r, 5)); // a later added_at
+    await FilesGallery.open(dir).mutate(async (d) => d.addFaces(MODEL, [newFace('alice', v[4]!, { name: 'Alice A' }), newFace('carol', v[5]!, hostile)]));
+    return { dir, v };
+  }
+
+  it('info and list: the same numbers, without deriving identity vectors or reading embeddings.f32 (only its header)', async () => {
+    const { dir } = await store();
+    const full = await GalleryStore.open(dir);
+    const lastAdded = (id: string) => full.rows.filter((r) => r.id === id).map((r) => r.addedAt).sort().at(-1);
+    const expected = full.identities().map((it) => ({ id: it.id, name: it.name, faceCount: it.faceCount, lastAdded: lastAdded(it.id) }));
+    expect(expected.map((it) => [it.id, it.name, it.faceCount])).toEqual([['alice', 'Alice A', 3], ['carol', '=Carol, "C"', 2], ['bob', 'Name of bob', 1]]);
+    expect(expected[0]!.lastAdded! > full.rows[0]!.addedAt).toBe(true);
+    const vectors = vi.spyOn(StoreSnapshot.prototype, 'identities');
+    const opens = vi.spyOn(GalleryStore, 'open');
+    try {
+      const info = await FilesGallery.open(dir).info();
+      expect(info).toMatchObject({ identities: 3, faces: 6, generation: 2, model: MODEL });
+      expect(await FilesGallery.open(dir).identities()).toEqual(expected);
+      expect((await FilesGallery.open(dir).rows()).map((r) => r.id)).toEqual(full.rows.map((r) => r.id));
+      expect(vectors).not.toHaveBeenCalled();
+      expect(opens).not.toHaveBeenCalled();
+      // Opened to search (login, serve), info reads the whole store once, which the search then uses.
+      const forLogin = FilesGallery.open(dir, { search: true });
+      expect(await forLogin.info()).toEqual(info);
+      expect(opens).toHaveBeenCalledTimes(1);
+      expect(vectors).not.toHaveBeenCalled();
+      expect((await forLogin.search(full.identity('bob')!.vector, 1, 'flat')).hits[0]![0]!.id).toBe('bob');
+      expect(opens).toHaveBeenCalledTimes(1);
+    } finally {
+      vectors.mockRestore();
+      opens.mockRestore();
+    }
+  });
+
+  it('info refuses a damaged store as every command does: embeddings.f32 checked by its size and header', async () => {
+    const { dir } = await store();
+    const dump = path.join(dir, 'embeddings.f32');
+    const bytes = fs.readFileSync(dump);
+    fs.writeFileSync(dump, bytes.subarray(0, bytes.length - 4));
+    await expectFacectlError(() => FilesGallery.open(dir).info(), ExitCode.STORE_ERROR, /embeddings\.f32 is \d+ bytes; manifest\.json says/);
+    const stamped = Buffer.from(bytes);
+    stamped.writeUInt32LE(7, 24); // another commit's dump
+    fs.writeFileSync(dump, stamped);
+    await expectFacectlError(() => FilesGallery.open(dir).identities(), ExitCode.STORE_ERROR, /was written by commit 7/);
+    fs.writeFileSync(dump, bytes);
+    fs.appendFileSync(path.join(dir, 'data.csv'), 'x');
+    await expectFacectlError(() => FilesGallery.open(dir).info(), ExitCode.STORE_ERROR, /data\.csv does not match its checksum/);
+  });
+
+  it("a login lists the matched person's photos decoding only that person's rows", async () => {
+    const { dir, v } = await store();
+    const full = await GalleryStore.open(dir);
+    const fullRows = full.rows; // decoded before the spy below
+    const g = FilesGallery.open(dir, { search: true });
+    expect((await g.search(v[1]!, 1, 'flat')).hits[0]![0]!.id).toBe('carol');
+    const decodeAll = vi.spyOn(StoreSnapshot.prototype, 'rows', 'get');
+    try {
+      for (const id of ['carol', 'alice', 'bob']) {
+        const faces = await g.facesOf(id);
+        const want = fullRows.filter((r) => r.id === id);
+        expect(faces.rows, id).toEqual(want);
+        expect(faces.embeddings.map((e) => Array.from(e))).toEqual(want.map((r) => Array.from(full.embeddingOf(r))));
+      }
+      expect(await g.facesOf('nobody')).toEqual({ rows: [], embeddings: [] });
+      expect(decodeAll).not.toHaveBeenCalled();
+    } finally {
+      decodeAll.mockRestore();
+    }
   });
 });

@@ -142,7 +142,15 @@ describe('data.csv index scan (what open() reads before full rows are needed)', 
     const full = decodeDataCsv(text);
     expect(full.problems).toEqual([]);
     expect(full.rows).toEqual(rows);
-    expect(scanDataCsvIndex(text)).toEqual(indexOfRows(rows));
+    const { starts, ...scanned } = scanDataCsvIndex(text);
+    expect(scanned).toEqual(indexOfRows(rows));
+    // Each row decodes alone from where the scan says it starts (what a login reads of one person's rows).
+    const header = `${text.slice(1, text.indexOf('\r\n'))}\r\n`;
+    expect(starts!.length).toBe(rows.length);
+    rows.forEach((r, i) => {
+      const alone = decodeDataCsv(header + text.slice(starts![i]!, i + 1 < rows.length ? starts![i + 1]! : text.length));
+      expect(alone.rows, `row ${i}`).toEqual([r]);
+    });
   });
 
   it('refuses what the full decode refuses structurally', () => {

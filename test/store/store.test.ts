@@ -284,6 +284,64 @@ describe('generations and caching keys', () => {
   });
 });
 
+describe("a commit on the caller's own snapshot (a long-lived reader: facectl serve)", () => {
+  const fourPeople = (dir: string) =>
+    GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('alice', 0), face('bob', 1), face('alice', 2, {}, 0.5), face('carol', 3), face('dave', 4), face('carol', 5, {}, 0.2)]));
+
+  it('is the base of the change while it is the committed generation; otherwise the store is read under the lock', async () => {
+    const dir = storeDir();
+    const held = (await fourPeople(dir)).snapshot;
+    const next = await GalleryStore.mutate(dir, (d) => (expect(d.base).toBe(held), void d.removeIdentity('dave')), { base: held });
+    // Another writer commits meanwhile: the snapshot held is no longer the committed one, and is not used.
+    await GalleryStore.mutate(dir, (d) => d.setThreshold(threshold(0.3)));
+    await GalleryStore.mutate(
+      dir,
+      (d) => {
+        expect(d.base).not.toBe(next.snapshot);
+        expect(d.base.threshold?.value).toBe(0.3);
+      },
+      { base: next.snapshot },
+    );
+    // Nor is a snapshot of another store, nor one read before the store was deleted and made anew (same generation).
+    fs.rmSync(dir, { recursive: true });
+    const anew = (await fourPeople(dir)).snapshot;
+    expect(anew.generation).toBe(held.generation);
+    await GalleryStore.mutate(dir, (d) => expect(d.base).not.toBe(held), { base: held });
+    await GalleryStore.mutate(dir, (d) => expect(d.base).not.toBe(anew), { base: (await fourPeople(storeDir())).snapshot });
+  });
+
+  it("keeps the vector of every identity whose embeddings it did not change, derived as a fresh open derives them", async () => {
+    const dir = storeDir();
+    const held = (await fourPeople(dir)).snapshot;
+    const before = new Map(held.identities().map((it) => [it.id, Array.from(it.vector)]));
+    const fresh = async () => (await GalleryStore.open(dir)).identities().map((it) => ({ ...it, vector: Array.from(it.vector) }));
+    const derived = (s: typeof held) => s.identities().map((it) => ({ ...it, vector: Array.from(it.vector) }));
+    const changed = await GalleryStore.mutate(
+      dir,
+      (d) => {
+        d.addFaces(MODEL, [face('bob', 6, {}, 0.3), face('eve', 7)]);
+        d.removeIdentity('alice');
+        d.renameIdentity('dave', 'Dave D');
+      },
+      { base: held },
+    );
+    expect(changed.snapshot.identitiesDerived).toBe(true); // at the commit, while the base was at hand
+    expect(derived(changed.snapshot)).toEqual(await fresh());
+    const after = new Map(changed.snapshot.identities().map((it) => [it.id, Array.from(it.vector)]));
+    expect(after.get('carol')).toEqual(before.get('carol'));
+    expect(after.get('bob')).not.toEqual(before.get('bob'));
+    expect([...after.keys()]).toEqual(['bob', 'carol', 'dave', 'eve']);
+    // A commit that keeps the embeddings (a threshold) keeps every vector.
+    const kept = await GalleryStore.mutate(dir, (d) => d.setThreshold(threshold(0.4)), { base: changed.snapshot });
+    expect(kept.snapshot.identitiesDerived).toBe(true);
+    expect(derived(kept.snapshot)).toEqual(await fresh());
+    // A base whose identities were never derived: left to the first identities() call, as before.
+    const plain = await GalleryStore.mutate(dir, (d) => void d.addFaces(MODEL, [face('frank', 0, {}, 0.7)]));
+    expect(plain.snapshot.identitiesDerived).toBe(false);
+    expect(derived(plain.snapshot)).toEqual(await fresh());
+  });
+});
+
 describe('side files', () => {
   it('writes, replaces, reads and removes a side file atomically', async () => {
     const dir = storeDir();
