@@ -49,10 +49,15 @@ describe('gallery commands without datasets', () => {
 
   it('an empty --store (an unset variable) is a usage error, not the default store', async () => {
     const dir = await storeOf({ id: 'm', hash: 'sha256:aa', dimension: 4 });
-    for (const argv of [['remove', 'alice', '--store', ''], ['list', '--store', ''], ['store', 'copy', '', path.join(tmp, 'copy')]]) {
+    const cases: [string[], string][] = [
+      [['remove', 'alice', '--store', ''], 'the store location'],
+      [['list', '--store', ''], 'the store location'],
+      [['store', 'copy', '', path.join(tmp, 'copy')], '<from>'],
+    ];
+    for (const [argv, what] of cases) {
       const r = runCli(argv, { FACECTL_STORE: dir });
       expect(r.code, argv.join(' ')).toBe(ExitCode.USAGE);
-      expect(r.stderr.trim()).toBe('facectl: the store location is empty: give a folder or a postgres:// URL');
+      expect(r.stderr.trim()).toBe(`facectl: ${what} is empty: give a folder or a postgres:// URL`);
     }
     expect((await GalleryStore.open(dir)).identities().map((i) => i.id)).toEqual(['alice']);
   });
