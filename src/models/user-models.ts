@@ -10,87 +10,28 @@
  * Detectors (SCRFD, YOLOv5-face) are recognised by their outputs (model-router.ts) and kept as given.
  */
 import { constants, type Stats } from 'node:fs';
-import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { describeIoError, errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
+import { errnoCode, errorLine, ExitCode, FacectlError, ModelError } from '../errors.js';
 import { fileKind } from '../file-kind.js';
 import { onnxruntimeReason } from '../pipeline/runtime.js';
 import { proveBatchRewrite, quietSession, tryRunOutputs } from './batch-check.js';
-import { BUILTIN_MODEL_IDS } from './builtin.js';
-import { derivedDirs } from './cache.js';
-import { isTempName, sha256, writeFileAtomic } from './file-record.js';
-import { withUserModelsLock } from './user-models-lock.js';
-import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
-import { USER_MODEL_LIMITS, userModelsProblem } from './user-models-validate.js';
+import { sha256 } from './file-record.js';
+import { register, requireFreeId } from './user-models-registration.js';
+import { MODEL_ID, modelCopyPath, readUserModels, type UserDetectorSpec } from './user-models-registry.js';
+import { USER_MODEL_LIMITS } from './user-models-validate.js';
 import { detectorSignature, isTfliteFile, type DetectorSignature } from './model-router.js';
 import { externalDataProblem } from './onnx/external-data.js';
-import { forgetOptimized } from './onnx/optimized-cache.js';
-import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import type { freeBatch } from './onnx/free-batch.js';
-import { BUILTIN_EMBEDDERS, type EmbedderSpec, type Layout } from './registry.js';
+import { type EmbedderSpec, type Layout } from './registry.js';
 import { arcfaceTemplate } from './templates.js';
 
+export { removeUserModel } from './user-models-registration.js';
 export { listUserDetectors, listUserModels, readUserModels, userModelsDir, userModelsNotUsed, verifyUserModelFile, type UserDetectorSpec } from './user-models-registry.js';
 
 /** The fewest numbers per face taken as an embedding: face embedders give 64 to 4096; a 1- or 2-number output is a classifier. */
 const MIN_EMBEDDING_DIM = 32;
-
-/**
- * What ships with facectl (model files, landmarker and detector stages included; embedders, ensembles;
- * detectors): no user model may take one of these ids. The detector registry is imported when asked for:
- * it imports this module.
- */
-async function builtinIds(): Promise<string[]> {
-  const { BUILTIN_DETECTORS } = await import('../pipeline/detectors/registry.js');
-  return [...BUILTIN_MODEL_IDS, ...BUILTIN_EMBEDDERS.map((s) => s.id), ...BUILTIN_DETECTORS.map((d) => d.id)];
-}
-
-/** The id is free: not a built-in's (which cannot be removed, so `models remove` is not suggested), nor a registered model's. */
-async function requireFreeId(id: string, existing: UserModelsFile): Promise<void> {
-  if ((await builtinIds()).includes(id)) throw new FacectlError(ExitCode.USAGE, `"${id}" is a built-in model's id: choose another with --id`);
-  if ([...existing.embedders, ...existing.detectors].some((s) => s.id === id))
-    throw new FacectlError(ExitCode.USAGE, `a model named "${id}" already exists (choose another with --id, or \`facectl models remove ${id}\`)`);
-}
-
-/**
- * Records `spec` and its private copy (0600 in a 0700 folder, `<user models dir>/<id>.onnx`) under the
- * folder's lock: read, check the id is free, write the copy under a temporary name and rename it, save.
- * The new registry is checked as every command reads it first (user-models-validate.ts): an entry it
- * refuses, saved, would stop every command, built-in ones too, until user-models.json was hand-edited.
- */
-async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile, from: string): Promise<S> {
-  return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
-    const existing = await readUserModels();
-    await removeLeftovers(existing);
-    await requireFreeId(spec.id, existing);
-    const next = { ...existing, [list]: [...existing[list], spec] };
-    const problem = userModelsProblem(JSON.parse(JSON.stringify(next)), MODEL_ID);
-    if (problem) throw new FacectlError(ExitCode.MODEL_ERROR, `not registered: user-models.json would be refused with it (${problem})`, from);
-    const file = modelCopyPath(spec.id);
-    await writeFileAtomic(file, bytes, 0o600);
-    try {
-      await saveUserModels(next);
-    } catch (err) {
-      await rm(file, { force: true });
-      throw err;
-    }
-    return spec;
-  }));
-}
-
-/**
- * A user models folder that cannot be written (permissions, a read-only or full disk, /proc) is one line
- * naming it, exit 11, as every output facectl cannot write; not an internal error.
- */
-async function writing<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof FacectlError || !errnoCode(err)) throw err;
-    throw new FacectlError(ExitCode.STORE_ERROR, `cannot write the user models folder: ${describeIoError(err)}`, userModelsDir());
-  }
-}
 
 export type InspectedModel =
   | {
@@ -338,56 +279,4 @@ async function addUserDetector(file: string, id: string, bytes: Uint8Array, d: D
     inputHeight: d.inputHeight,
   };
   return register(spec, bytes, 'detectors', file);
-}
-
-/**
- * Unregister a user model and delete its copy. The registry is searched before the built-in ids, so a model added before a built-in of its name
- * shipped can still be removed; returns whether such a built-in remains.
- */
-export async function removeUserModel(id: string): Promise<{ builtinRemains: boolean }> {
-  // No folder: nothing registered, and nothing to lock (nor a folder to make for it).
-  if ((await trustedUserModelsDir()) === 'missing') return unregister(id);
-  return writing(async () => withUserModelsLock(await writableUserModelsDir(), () => unregister(id)));
-}
-
-/**
- * What a `models add` killed mid-way left in the folder (under its lock, so no add is in flight): a copy's
- * temporary file (`<id>.onnx.tmp-<pid>-…`, the whole model) and a copy renamed into place whose
- * registration was never saved (`<id>.onnx` of no entry: `models remove` did not know it). Cleaning only.
- */
-async function removeLeftovers(registered: UserModelsFile): Promise<void> {
-  const dir = userModelsDir();
-  const ids = new Set([...registered.embedders, ...registered.detectors].map((s) => s.id));
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const orphan = name.endsWith('.onnx') && MODEL_ID.test(name.slice(0, -5)) && !ids.has(name.slice(0, -5));
-    if (orphan || isTempName(name)) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
-  }
-}
-
-async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
-  const existing = await readUserModels();
-  await removeLeftovers(existing);
-  const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
-  const builtin = (await builtinIds()).includes(id);
-  if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
-  if (!spec) throw new FacectlError(ExitCode.MODEL_ERROR, `no user model named "${id}"`);
-  const rest = { embedders: existing.embedders.filter((s) => s.id !== id), detectors: existing.detectors.filter((s) => s.id !== id) };
-  await saveUserModels(rest);
-  if ('file' in spec.source) {
-    await rm(modelCopyPath(spec.id), { force: true }); // inside this folder only, whatever the entry recorded
-    const sha = spec.source.sha256;
-    if (![...rest.embedders, ...rest.detectors].some((s) => 'sha256' in s.source && s.source.sha256 === sha)) await forgetDerivedFiles(sha);
-  }
-  return { builtinRemains: builtin };
-}
-
-/**
- * What facectl derived from a removed model's file in the models cache: its PRelu rewrites and
- * onnxruntime's optimized graphs of it and of them. Only a cache (the model is gone), but made from the
- * user's file, so it goes with it.
- */
-async function forgetDerivedFiles(sha256: string): Promise<void> {
-  const dirs = derivedDirs();
-  const rewrites = await forgetPreluRewrites(dirs.prelu, sha256, dirs.root);
-  await forgetOptimized(dirs.ort, [sha256, ...rewrites], dirs.root);
 }
