@@ -20,7 +20,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chooseThreshold, embedPlan, measure, planEval, type EvalRequest } from '../src/app/eval.js';
+import { embedPlan, measure, planEval, type EvalRequest } from '../src/app/eval.js';
+import { chooseThreshold } from '../src/app/eval-calibration.js';
 import type { EmbeddingLookup, EmbeddingResult } from '../src/eval/index.js';
 import { combineEnsemble } from '../src/pipeline/ensemble.js';
 import { FacePipeline } from '../src/pipeline/pipeline.js';

@@ -4,7 +4,8 @@
  */
 import { DEFAULT_EMBEDDER } from '../models/registry.js';
 import type { Command } from 'commander';
-import type { CalibrationOutcome, EvalRequest, IdentificationScope } from '../app/eval.js';
+import type { EvalRequest, IdentificationScope } from '../app/eval.js';
+import type { CalibrationOutcome } from '../app/eval-calibration.js';
 import { ExitCode, FacectlError, printable } from '../errors.js';
 import type { EvalMetrics } from '../eval/index.js';
 import type { Gallery } from '../gallery/types.js';

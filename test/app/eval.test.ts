@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { chooseThreshold, measure, planEval, runEval, type EvalMeasurement, type EvalRequest } from '../../src/app/eval.js';
+import { measure, planEval, runEval, type EvalMeasurement, type EvalRequest } from '../../src/app/eval.js';
+import { chooseThreshold } from '../../src/app/eval-calibration.js';
 import { ExitCode, FacectlError, ModelError } from '../../src/errors.js';
 import type { EmbeddingResult } from '../../src/eval/index.js';
 import type { FacePipeline } from '../../src/pipeline/pipeline.js';
