@@ -310,6 +310,30 @@ describe("a commit on the caller's own snapshot (a long-lived reader: facectl se
     await GalleryStore.mutate(dir, (d) => expect(d.base).not.toBe(anew), { base: (await fourPeople(storeDir())).snapshot });
   });
 
+  it('is not used once the files were changed outside facectl: a hand edit is refused or carried forward as without it, never written over', async () => {
+    // data.csv edited by hand (what `index rebuild` is there to accept): refused (exit 11) as a fresh read refuses it.
+    const dir = storeDir();
+    const held = (await fourPeople(dir)).snapshot;
+    const data = path.join(dir, 'data.csv');
+    fs.writeFileSync(data, fs.readFileSync(data, 'utf8').replace('Name of bob', 'Robert, edited'));
+    await expectFacectlError(() => GalleryStore.mutate(dir, (d) => void d.removeIdentity('dave'), { base: held }), ExitCode.STORE_ERROR, /data\.csv does not match its checksum/);
+    expect(fs.readFileSync(data, 'utf8')).toContain('Robert, edited');
+    // manifest.json edited by hand (a threshold): the change starts from what is on disk.
+    const other = storeDir();
+    await fourPeople(other);
+    await GalleryStore.mutate(other, (d) => d.setThreshold(threshold(0.3)));
+    const kept = (await GalleryStore.mutate(other, (d) => void d.removeIdentity('dave'))).snapshot;
+    const manifest = path.join(other, 'manifest.json');
+    fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace('"value": 0.3', '"value": 0.8'));
+    const after = await GalleryStore.mutate(other, (d) => (expect(d.base).not.toBe(kept), void d.removeIdentity('carol')), { base: kept });
+    expect(after.snapshot.threshold?.value).toBe(0.8);
+    // The embeddings file cut short: refused, as without a base.
+    const third = storeDir();
+    const held3 = (await fourPeople(third)).snapshot;
+    fs.truncateSync(path.join(third, 'embeddings.f32'), fs.statSync(path.join(third, 'embeddings.f32')).size - 4);
+    await expectFacectlError(() => GalleryStore.mutate(third, (d) => void d.removeIdentity('dave'), { base: held3 }), ExitCode.STORE_ERROR, /embeddings\.f32 is \d+ bytes/);
+  });
+
   it("keeps the vector of every identity whose embeddings it did not change, derived as a fresh open derives them", async () => {
     const dir = storeDir();
     const held = (await fourPeople(dir)).snapshot;
