@@ -137,10 +137,63 @@ describe('externalDataProblem finds a tensor in an external file wherever ONNX a
     expect(externalDataProblem(encode(m))).toMatch(/^subgraphs \(If, Loop, Scan\) nested more than 64 deep/);
   });
 
-  it('a model with its weights inside, and bytes that are no model, have none', () => {
+  it('a model with its weights inside has none; bytes the walk cannot read as protobuf are refused (fail closed)', () => {
     expect(externalDataProblem(buildToyEmbedderOnnx({ inputSize: 112, dim: 64 }))).toBeUndefined();
-    expect(externalDataProblem(new TextEncoder().encode('not a model at all'))).toBeUndefined();
-    expect(externalDataProblem(new Uint8Array(0))).toBeUndefined();
+    expect(externalDataProblem(new Uint8Array(0))).toBeUndefined(); // no field at all: onnxruntime says "no graph"
+    for (const bytes of [new TextEncoder().encode('not a model at all'), buildToyEmbedderOnnx({ inputSize: 112, dim: 64 }).subarray(0, 100)])
+      expect(externalDataProblem(bytes)).toMatch(/^not an ONNX model this check can read \(its protobuf encoding is malformed\)/);
+  });
+
+  it('a file of a million empty fields is refused after a bounded walk (48 MB of them took a minute and ran out of memory)', () => {
+    const n = 1_000_000;
+    const node = new Uint8Array(2 * n);
+    for (let i = 0; i < n; i++) node.set([0x2a, 0x00], 2 * i); // empty attributes
+    const wrap = (tag: number, body: Uint8Array) => Uint8Array.from([tag, ...[body.length % 128 | 0x80, (body.length >> 7) % 128 | 0x80, body.length >> 14], ...body]);
+    expect(externalDataProblem(wrap(0x3a, wrap(0x0a, node)))).toMatch(/^more than 500,000 protobuf fields outside the weights/);
+  });
+
+  it('a tag written in 5 bytes with bits past 32 (protobuf drops them) or a data_location of 1 + 2^32 does not hide the tensor', () => {
+    const varint = (n: number): number[] => {
+      const out: number[] = [];
+      for (;;) {
+        const low = n % 128;
+        n = Math.floor(n / 128);
+        if (n === 0) return [...out, low];
+        out.push(low | 0x80);
+      }
+    };
+    /** The message's top-level fields again, field `no`'s tag as 5 bytes with bit 32 set: to protobuf, the same tag. */
+    const widenTag = (bytes: Uint8Array, no: number): Uint8Array => {
+      const out: number[] = [];
+      let pos = 0;
+      const read = (): number => {
+        let v = 0, scale = 1;
+        for (;;) {
+          const b = bytes[pos++]!;
+          v += (b & 0x7f) * scale;
+          if (b < 0x80) return v;
+          scale *= 128;
+        }
+      };
+      while (pos < bytes.length) {
+        const tag = read();
+        const tagBytes = tag >>> 3 === no ? [0, 1, 2, 3].map((i) => ((tag >>> (7 * i)) & 0x7f) | 0x80).concat([((tag >>> 28) & 0x0f) | 0x10]) : varint(tag);
+        if ((tag & 7) === 0) out.push(...tagBytes, ...varint(read()));
+        else if ((tag & 7) === 2) {
+          const length = read();
+          out.push(...tagBytes, ...varint(length), ...bytes.subarray(pos, pos + length));
+          pos += length;
+        } else throw new Error('only varint and length-delimited fields here');
+      }
+      return Uint8Array.from(out);
+    };
+    const model = toyWithExternalWeights('.ssh/id_rsa');
+    expect(externalDataProblem(widenTag(model, 7))).toMatch(/^weights in external data files are not supported: initializer "fc\/weight" is stored in \.ssh\/id_rsa/);
+    // data_location only (no external_data entry), as 1 + 2^32: an int32 enum to protobuf, so EXTERNAL.
+    const tensor = onnx.TensorProto.encode(onnx.TensorProto.create({ name: 'w', dims: [4], dataType: onnx.TensorProto.DataType.FLOAT })).finish();
+    const wide = Uint8Array.from([...tensor, (14 << 3) | 0, ...varint(1 + 2 ** 32)]);
+    const graph = Uint8Array.from([(5 << 3) | 2, ...varint(wide.length), ...wide]);
+    expect(externalDataProblem(Uint8Array.from([(7 << 3) | 2, ...varint(graph.length), ...graph]))).toMatch(/initializer "w" is stored in \(no location given\)/);
   });
 });
 

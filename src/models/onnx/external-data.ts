@@ -34,11 +34,19 @@ const MAX_GROUP_DEPTH = 100;
 
 class Malformed extends Error {}
 class TooDeep extends Error {}
+class TooMany extends Error {}
+
+/**
+ * Fields one check may visit. The models facectl knows visit 400 to 9,400 (fr_expression.onnx); a
+ * 48 MB file of empty attributes made the walk take a minute. Past this, the file is refused (fail closed).
+ */
+const MAX_FIELDS = 500_000;
+let fieldsLeft = MAX_FIELDS;
 
 interface Field {
   no: number;
   wire: number;
-  /** Varint value (numbers beyond 2^53 lose precision: only small enums are read). */
+  /** Varint value, its low 32 bits as protobuf gives an int32 or enum field (data_location 1 + 2^32 is EXTERNAL to it). */
   value: number;
   /** Length-delimited payload. */
   bytes: Uint8Array;
@@ -47,19 +55,32 @@ interface Field {
 /** The fields of one message, in order; throws Malformed where the bytes are no protobuf message. */
 function* fields(buf: Uint8Array): Generator<Field> {
   let pos = 0;
-  const varint = (): number => {
-    let result = 0, scale = 1;
+  /**
+   * A varint as protobuf reads it: at most 10 bytes. `low32`: the low 32 bits exactly (what an int32, an enum,
+   * a tag or a length is to protobuf's C++ parser, which drops the rest); else the whole value, which is only
+   * compared with the file's length (beyond 2^53 it is larger than any file).
+   */
+  const varint = (low32 = false): number => {
+    let result = 0, low = 0, scale = 1;
     for (let i = 0; i < 10; i++) {
       if (pos >= buf.length) throw new Malformed();
       const b = buf[pos++]!;
       result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
+      if (i < 5) low += (b & 0x7f) * scale; // bits 0–34: exact in a double
+      if (b < 0x80) return low32 ? low % 2 ** 32 : result;
       scale *= 128;
     }
     throw new Malformed();
   };
+  /**
+   * A tag as protobuf reads it: a 32-bit varint of at most 5 bytes, the bits past 32 dropped. Read as a
+   * longer number, `BA 80 80 80 10` was an unknown field 536870919 here and field 7 (ModelProto.graph) to
+   * onnxruntime: a graph with external weights went unseen.
+   */
   const tag = (): [no: number, wire: number] => {
-    const t = varint();
+    const start = pos;
+    const t = varint(true);
+    if (pos - start > 5) throw new Malformed();
     const no = Math.floor(t / 8), wire = t % 8;
     if (no === 0 || wire > WIRE_FIXED32) throw new Malformed();
     return [no, wire];
@@ -84,8 +105,9 @@ function* fields(buf: Uint8Array): Generator<Field> {
   };
   const empty = new Uint8Array(0);
   while (pos < buf.length) {
+    if (--fieldsLeft < 0) throw new TooMany();
     const [no, wire] = tag();
-    if (wire === WIRE_VARINT) yield { no, wire, value: varint(), bytes: empty };
+    if (wire === WIRE_VARINT) yield { no, wire, value: varint(true), bytes: empty };
     else if (wire === WIRE_BYTES) {
       const length = varint();
       if (pos + length > buf.length) throw new Malformed();
@@ -95,11 +117,19 @@ function* fields(buf: Uint8Array): Generator<Field> {
   }
 }
 
-/** Length-delimited fields numbered `no` of a message. */
-const messages = (buf: Uint8Array, no: number): Uint8Array[] => [...fields(buf)].filter((f) => f.no === no && f.wire === WIRE_BYTES).map((f) => f.bytes);
+/** Length-delimited fields numbered `no` of a message, as they come (no list of every field is built: a file of 48 MB of empty fields ran out of memory). */
+function* messages(buf: Uint8Array, no: number): Generator<Uint8Array> {
+  for (const f of fields(buf)) if (f.no === no && f.wire === WIRE_BYTES) yield f.bytes;
+}
+/** A string field: its last occurrence, as protobuf keeps. */
 const text = (buf: Uint8Array, no: number): string => {
-  const all = messages(buf, no);
-  return all.length ? new TextDecoder().decode(all[all.length - 1]) : '';
+  let last: Uint8Array | undefined;
+  for (const m of messages(buf, no)) last = m;
+  return last ? new TextDecoder().decode(last) : '';
+};
+const first = <T>(items: Iterable<T>): T | undefined => {
+  for (const item of items) return item;
+  return undefined;
 };
 const named = (name: string): string => (name ? `"${name}"` : '(unnamed)');
 
@@ -154,7 +184,8 @@ class Walk {
 
   node(bytes: Uint8Array, depth: number): void {
     const label = () => {
-      const name = text(bytes, Node.name) || messages(bytes, Node.output).map((o) => new TextDecoder().decode(o))[0] || '';
+      const output = first(messages(bytes, Node.output));
+      const name = text(bytes, Node.name) || (output ? new TextDecoder().decode(output) : '');
       return `${text(bytes, Node.opType) || 'node'} ${named(name)}`;
     };
     for (const a of messages(bytes, Node.attribute)) this.attribute(a, depth, label);
@@ -184,11 +215,13 @@ class Walk {
 
 /**
  * Why an ONNX model (its serialised ModelProto) cannot be used as it is: the first tensor whose values are
- * in an external file, in one line; undefined when there is none. Bytes that are no protobuf message give
- * undefined too: onnxruntime refuses them in its own words.
+ * in an external file, in one line; undefined when there is none. Bytes this walk cannot read as protobuf
+ * are refused too (fail closed): any way the walk and protobuf's parser could read a file differently would
+ * otherwise be a way past the check, and onnxruntime refuses a truly malformed file anyway.
  */
 export function externalDataProblem(model: Uint8Array): string | undefined {
   const walk = new Walk();
+  fieldsLeft = MAX_FIELDS;
   try {
     for (const f of fields(model)) {
       if (walk.found) break;
@@ -199,7 +232,9 @@ export function externalDataProblem(model: Uint8Array): string | undefined {
     }
   } catch (err) {
     if (err instanceof TooDeep) return `subgraphs (If, Loop, Scan) nested more than ${MAX_DEPTH} deep: not checked for weights in external data files, not supported`;
-    if (!(err instanceof Malformed)) throw err;
+    if (err instanceof TooMany) return `more than ${MAX_FIELDS.toLocaleString('en-US')} protobuf fields outside the weights (face models have thousands): not checked for weights in external data files, not supported`;
+    if (err instanceof Malformed) return 'not an ONNX model this check can read (its protobuf encoding is malformed), so not checked for weights in external data files';
+    throw err;
   }
   const t = walk.found;
   return t && `weights in external data files are not supported: ${t.what} is stored in ${t.location}; save the model with its weights inside the .onnx`;
