@@ -144,6 +144,14 @@ describe('externalDataProblem finds a tensor in an external file wherever ONNX a
       expect(externalDataProblem(bytes)).toMatch(/^not an ONNX model this check can read \(its protobuf encoding is malformed\)/);
   });
 
+  it('a Loop node is refused (it may run without end, and a model run cannot be stopped: models add hung), also inside a subgraph', () => {
+    const loop = { opType: 'Loop', name: 'forever', input: ['', ''], output: ['y'] };
+    expect(externalDataProblem(withNode(loop))).toBe('a Loop node (Loop "forever") may run without end, and a model run cannot be stopped: face models have none, not supported');
+    const inIf = { opType: 'If', name: 'branch', input: ['c'], output: ['z'], attribute: [attr({ name: 'then_branch', type: AT.GRAPH, g: graphWith([], [onnx.NodeProto.create(loop as never)]) })] };
+    expect(externalDataProblem(withNode(inIf))).toMatch(/^a Loop node \(Loop "forever"\)/);
+    expect(externalDataProblem(withNode({ opType: 'Scan', name: 'bounded', output: ['s'] }))).toBeUndefined(); // as long as its input
+  });
+
   it('a file of a million empty fields is refused after a bounded walk (48 MB of them took a minute and ran out of memory)', () => {
     const n = 1_000_000;
     const node = new Uint8Array(2 * n);
@@ -153,15 +161,6 @@ describe('externalDataProblem finds a tensor in an external file wherever ONNX a
   });
 
   it('a tag written in 5 bytes with bits past 32 (protobuf drops them) or a data_location of 1 + 2^32 does not hide the tensor', () => {
-    const varint = (n: number): number[] => {
-      const out: number[] = [];
-      for (;;) {
-        const low = n % 128;
-        n = Math.floor(n / 128);
-        if (n === 0) return [...out, low];
-        out.push(low | 0x80);
-      }
-    };
     /** The message's top-level fields again, field `no`'s tag as 5 bytes with bit 32 set: to protobuf, the same tag. */
     const widenTag = (bytes: Uint8Array, no: number): Uint8Array => {
       const out: number[] = [];

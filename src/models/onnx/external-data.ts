@@ -160,6 +160,8 @@ function externalLocation(tensor: Uint8Array): string | undefined {
 
 class Walk {
   found: ExternalTensor | undefined;
+  /** The first Loop node met (see externalDataProblem). */
+  loop: string | undefined;
 
   tensor(bytes: Uint8Array, what: (name: string) => string): void {
     if (this.found) return;
@@ -188,6 +190,7 @@ class Walk {
       const name = text(bytes, Node.name) || (output ? new TextDecoder().decode(output) : '');
       return `${text(bytes, Node.opType) || 'node'} ${named(name)}`;
     };
+    if (!this.loop && text(bytes, Node.opType) === 'Loop') this.loop = label();
     for (const a of messages(bytes, Node.attribute)) this.attribute(a, depth, label);
   }
 
@@ -215,7 +218,7 @@ class Walk {
 
 /**
  * Why an ONNX model (its serialised ModelProto) cannot be used as it is: the first tensor whose values are
- * in an external file, in one line; undefined when there is none. Bytes this walk cannot read as protobuf
+ * in an external file, else its first Loop node, in one line; undefined when there is none. Bytes this walk cannot read as protobuf
  * are refused too (fail closed): any way the walk and protobuf's parser could read a file differently would
  * otherwise be a way past the check, and onnxruntime refuses a truly malformed file anyway.
  */
@@ -237,5 +240,9 @@ export function externalDataProblem(model: Uint8Array): string | undefined {
     throw err;
   }
   const t = walk.found;
-  return t && `weights in external data files are not supported: ${t.what} is stored in ${t.location}; save the model with its weights inside the .onnx`;
+  if (t) return `weights in external data files are not supported: ${t.what} is stored in ${t.location}; save the model with its weights inside the .onnx`;
+  // A Loop may run for ever (a trip count of 1e12, or one that depends on the photo), and onnxruntime-node
+  // cannot stop a run once it has started: `models add` or a later `verify` hung. Face models have none.
+  if (walk.loop) return `a Loop node (${walk.loop}) may run without end, and a model run cannot be stopped: face models have none, not supported`;
+  return undefined;
 }
