@@ -56,9 +56,6 @@ export async function readIntact(file: string, record: ContentRecord): Promise<B
 export const tempNameFor = (file: string, suffix = ''): string => `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
 const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}/;
 
-/** A name writeFileAtomic gives its temporary files (tempNameFor). */
-export const isTempName = (name: string): boolean => TEMP_NAME.test(name);
-
 /**
  * The temporary files (tempNameFor) in `dir` that a writer killed mid-write left, once nobody has touched
  * them for `maxAgeMs` (a write takes well under a second; an hour leaves any live writer alone, on this

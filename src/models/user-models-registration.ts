@@ -8,10 +8,11 @@ import path from 'node:path';
 import { describeIoError, errnoCode, ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
-import { isTempName, writeFileAtomic } from './file-record.js';
+import { writeFileAtomic } from './file-record.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec } from './registry.js';
+import { pidAlive } from '../store/lock.js';
 import { withUserModelsLock } from './user-models-lock.js';
 import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { userModelsProblem } from './user-models-validate.js';
@@ -42,7 +43,7 @@ export async function requireFreeId(id: string, existing: UserModelsFile): Promi
 export async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile, from: string): Promise<S> {
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
-    await removeLeftovers(existing);
+    await removeLeftovers();
     await requireFreeId(spec.id, existing);
     const next = { ...existing, [list]: [...existing[list], spec] };
     const problem = userModelsProblem(JSON.parse(JSON.stringify(next)), MODEL_ID);
@@ -83,22 +84,23 @@ export async function removeUserModel(id: string): Promise<{ builtinRemains: boo
 }
 
 /**
- * What a `models add` killed mid-way left in the folder (under its lock, so no add is in flight): a copy's
- * temporary file (`<id>.onnx.tmp-<pid>-…`, the whole model) and a copy renamed into place whose
- * registration was never saved (`<id>.onnx` of no entry: `models remove` did not know it). Cleaning only.
+ * What a `models add` or `remove` killed mid-way left in the folder: the temporary file of a copy or of
+ * user-models.json (`<id>.onnx.tmp-<pid>-<hex>`, a whole model), once its process is gone. Only names
+ * facectl writes: the folder may be one the user keeps other files in (FACECTL_USER_MODELS_DIR), so an
+ * `<id>.onnx` no entry names (a kill between the copy's rename and the registry's save) is left alone (an
+ * add of that id replaces it). Cleaning only: errors are ignored.
  */
-async function removeLeftovers(registered: UserModelsFile): Promise<void> {
+async function removeLeftovers(): Promise<void> {
   const dir = userModelsDir();
-  const ids = new Set([...registered.embedders, ...registered.detectors].map((s) => s.id));
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const orphan = name.endsWith('.onnx') && MODEL_ID.test(name.slice(0, -5)) && !ids.has(name.slice(0, -5));
-    if (orphan || isTempName(name)) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
+    const m = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.onnx|user-models\.json)\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
   }
 }
 
 async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
-  await removeLeftovers(existing);
+  await removeLeftovers();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   const builtin = (await builtinIds()).includes(id);
   if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);

@@ -66,20 +66,22 @@ describe.skipIf(!hasModel)(`models remove and the models cache${hasModel ? '' : 
     expect(files(ort)).toEqual([]);
   });
 
-  it('what a killed `models add` left (a copy\'s temporary file, a copy never registered) goes at the next add or remove', async () => {
+  it('what a killed `models add` left (a copy\'s temporary file) goes at the next add or remove; files that are not facectl\'s stay', async () => {
     const userDir = path.join(tmp, 'user');
     const toyFile = path.join(tmp, 'toy2.onnx');
     writeFileSync(toyFile, buildToyEmbedderOnnx({ inputSize: 112, dim: 64, layout: 'NCHW' }));
     await addUserModel(toyFile, { id: 'kept' });
-    const leftovers = ['ghost.onnx', 'half.onnx.tmp-2147483646-0123abcd'];
-    const plant = () => { for (const f of leftovers) writeFileSync(path.join(userDir, f), 'model bytes'); };
+    const dead = ['half.onnx.tmp-2147483646-0123abcd', 'user-models.json.tmp-2147483646-89abcdef'];
+    // The folder may be one the user keeps models in (FACECTL_USER_MODELS_DIR): their files stay, and so does a
+    // temporary file of a live process or a name facectl does not write.
+    const theirs = ['mine.onnx', 'notes.txt', `live.onnx.tmp-${process.ppid}-0123abcd`, 'my.tmp-2147483646-0123abcd-notes.onnx'];
+    const plant = () => { for (const f of [...dead, ...theirs]) writeFileSync(path.join(userDir, f), 'bytes'); };
     plant();
-    writeFileSync(path.join(userDir, 'notes.txt'), 'mine'); // not facectl's: stays
     await addUserModel(toyFile, { id: 'other' });
-    expect(files(userDir)).toEqual(['kept.onnx', 'notes.txt', 'other.onnx', 'user-models.json']);
+    expect(files(userDir)).toEqual(['kept.onnx', 'other.onnx', 'user-models.json', ...theirs].sort());
     plant();
     await removeUserModel('other');
-    expect(files(userDir)).toEqual(['kept.onnx', 'notes.txt', 'user-models.json']);
+    expect(files(userDir)).toEqual(['kept.onnx', 'user-models.json', ...theirs].sort());
     await removeUserModel('kept');
   });
 });
