@@ -29,6 +29,15 @@ export const SAMPLE_NAMES = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
  * is a development dependency (its weights are converted ahead of time for the published package), so
  * an install from the registry has no samples: say so and how to proceed rather than fail obscurely.
  */
+/** A regular file (links followed); a link loop, a dangling link or one that cannot be looked at is not. */
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => string = createRequire(import.meta.url).resolve): string[] {
   if (dir !== undefined) {
     let names: string[];
@@ -36,7 +45,7 @@ export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => str
       // Photos are recognised by their bytes, as everywhere (a photo that does not decode is skipped with the
       // reason): every regular file but documents and dotfiles, not those with a photo's extension only.
       names = readdirSync(dir)
-        .filter((n) => !isObviousNonImage(n) && statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile())
+        .filter((n) => !isObviousNonImage(n) && isRegularFile(path.join(dir, n)))
         .sort();
     } catch (err) {
       // A photo given where the folder goes is a usage error, not a missing folder.

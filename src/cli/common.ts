@@ -177,7 +177,8 @@ export const TABLE_CHUNK_ROWS = 200;
  */
 export function table(head: string[], rows: (string | number | string[])[][]): string {
   const cells = rows.map((r) => r.map((cell) => (Array.isArray(cell) ? cell.map(printable).join('\n') : printable(String(cell)))));
-  if (cells.length <= TABLE_CHUNK_ROWS) {
+  // cli-table3 merges the cells a short row lacks into one: drawn here only when every row is whole.
+  if (cells.length <= TABLE_CHUNK_ROWS || cells.some((r) => r.length !== head.length)) {
     const t = new Table({ head, style: { head: [], border: [] } });
     for (const r of cells) t.push(r);
     return t.toString();

@@ -6,7 +6,7 @@
  * folder is not found (14), and a path that cannot be written (permissions, read-only, full) is exit 11,
  * as for eval's reports.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { writeFileAtomic } from '../models/file-record.js';
@@ -93,6 +93,12 @@ function removeKilledWrites(file: string): void {
   }
   for (const name of names) {
     const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(path.join(dir, name), { force: true });
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    try {
+      // A file only (a folder of that name is someone's), and one this user may remove: another user's in /tmp stays.
+      if (lstatSync(path.join(dir, name)).isFile()) rmSync(path.join(dir, name), { force: true });
+    } catch {
+      /* left where it is */
+    }
   }
 }

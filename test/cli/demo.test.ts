@@ -4,7 +4,7 @@
  * photo it cannot use is skipped with the reason. Needs no ../shared.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -159,6 +159,11 @@ describe('facectl demo without photos', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'facectl-demo-names-'));
     for (const name of ['a.jpg', 'c_noext', 'd.jfif', 'e.heic', 'README.md', '.hidden.jpg']) writeFileSync(path.join(dir, name), 'bytes decided later');
     mkdirSync(path.join(dir, 'sub'));
+    expect(findDemoPhotos(dir).map((f) => path.basename(f))).toEqual(['a.jpg', 'c_noext', 'd.jfif', 'e.heic']);
+    // A link loop or a dangling link among them is no photo (a loop made the folder "no such folder", exit 14).
+    symlinkSync('loop2', path.join(dir, 'loop'));
+    symlinkSync('loop', path.join(dir, 'loop2'));
+    symlinkSync('gone.jpg', path.join(dir, 'dangling.jpg'));
     expect(findDemoPhotos(dir).map((f) => path.basename(f))).toEqual(['a.jpg', 'c_noext', 'd.jfif', 'e.heic']);
   });
 

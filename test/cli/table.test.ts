@@ -27,5 +27,8 @@ describe('table', () => {
     expect(chunked.split('\n')).toHaveLength(3 + 2 * rows.length + rows.filter((r) => Array.isArray(r[2])).length);
     // Exactly at the chunk size and one over, too.
     for (const n of [TABLE_CHUNK_ROWS, TABLE_CHUNK_ROWS + 1]) expect(table(head, rows.slice(0, n))).toBe(oneTable(head, rows.slice(0, n)));
+    // A short row (cli-table3 merges what it lacks into one cell) or an empty one: still cli-table3's text.
+    const ragged = [...rows.slice(0, TABLE_CHUNK_ROWS), ['p-short', 'only two'], []];
+    expect(table(head, ragged)).toBe(oneTable(head, ragged));
   });
 });
