@@ -19,7 +19,7 @@ import type { FacePipeline } from '../pipeline/pipeline.js';
 import { ENROLL_QUALITY, qualityProblem } from '../pipeline/quality.js';
 import type { Box } from '../pipeline/types.js';
 import type { PhotoProblem } from './enroll.js';
-import { DIR_MODE, makePrivateDirs, outputPathError } from '../store/fsio.js';
+import { bestEffort, DIR_MODE, makePrivateDirs, missingFolders, outputPathError, removeMadeFolders } from '../store/fsio.js';
 import { uniqueName } from './unique-name.js';
 
 export interface ClusteredFace {
@@ -189,12 +189,11 @@ export function requireNewOrEmptyFolder(dir: string): string[] {
   try {
     const own = lstatSync(dir, { throwIfNoEntry: false });
     if (!own) {
-      const missing: string[] = [];
-      for (let d = path.resolve(dir); !lstatSync(d, { throwIfNoEntry: false }) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
+      const missing = missingFolders(dir);
       try {
         makePrivateDirs(dir);
       } catch (err) {
-        for (const d of [...missing].reverse()) attempt(() => rmdirSync(d)); // those made before the one that failed
+        removeMadeFolders(missing); // those made before the one that failed
         throw err;
       }
       return missing;
@@ -250,17 +249,9 @@ export function linkGroups(groups: readonly ClusteredFace[][], dir: string, minS
   } catch (err) {
     // Best effort, each on its own (one that fails must not keep the others): the error being reported matters more.
     // Only what this run made, and folders only when empty: a folder someone else wrote into meanwhile stays.
-    for (const u of [...undo].reverse()) attempt(() => (u.folder ? rmdirSync(u.path) : unlinkSync(u.path)));
-    for (const d of [...madeAbove].reverse()) attempt(() => rmdirSync(d));
+    for (const u of [...undo].reverse()) bestEffort(() => (u.folder ? rmdirSync(u.path) : unlinkSync(u.path)));
+    removeMadeFolders(madeAbove);
     throw err;
   }
   return made;
-}
-
-function attempt(remove: () => void): void {
-  try {
-    remove();
-  } catch {
-    /* left as it is */
-  }
 }

@@ -3,12 +3,12 @@
  * metrics.json, report.md, failures.csv and the chart PNGs, written whole in a hidden folder first and
  * renamed into place (stageReport, publishReport), so that it appears complete or not at all.
  */
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { ExitCode, FacectlError } from '../errors.js';
-import { DIR_MODE, fsyncDir, makePrivateDirs, writeFileDurable } from '../store/fsio.js';
+import { bestEffort, DIR_MODE, fsyncDir, makePrivateDirs, missingFolders, removeMadeFolders, writeFileDurable } from '../store/fsio.js';
 import { pidAlive } from '../store/lock.js';
 import { renderReportMarkdown, type ChartImage, type ReportContext } from './report-markdown.js';
 
@@ -129,28 +129,13 @@ function moveIntoPlace(partial: string, root: string, base: string): string {
   throw new FacectlError(ExitCode.STORE_ERROR, 'too many reports with the same name', path.join(root, base));
 }
 
-/** The folders of `dir`'s path that do not exist yet, outermost first (what makePrivateDirs will make). */
-function missingFolders(dir: string): string[] {
-  const missing: string[] = [];
-  for (let d = path.resolve(dir); !existsSync(d) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
-  return missing;
-}
-
 /**
  * After a failed write (a full disk): the report folder this run made goes, with what it holds, and so do the
  * folders above it that this run made, if still empty (another run may have put its report there meanwhile).
  */
 function removeUnfinished(dir: string | undefined, madeAbove: readonly string[]): void {
-  // Best effort, each on its own (one that fails must not leave the others): the error being reported matters more.
-  const attempt = (remove: () => void) => {
-    try {
-      remove();
-    } catch {
-      /* left as it is */
-    }
-  };
-  if (dir) attempt(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of [...madeAbove].reverse()) attempt(() => rmdirSync(d));
+  if (dir) bestEffort(() => rmSync(dir, { recursive: true, force: true }));
+  removeMadeFolders(madeAbove);
 }
 
 /** The folder report folders go in, made (and checked writable) before an evaluation starts. */

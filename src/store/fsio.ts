@@ -199,6 +199,41 @@ export function writeNewPrivateFile(file: string, data: string | Uint8Array): vo
 }
 
 /**
+ * The folders of `dir`'s path that are not there yet, outermost first: what makePrivateDirs(dir) will make.
+ * A path that cannot be looked at (a file on the way: ENOTDIR) is no folder this run makes.
+ */
+export function missingFolders(dir: string): string[] {
+  const absent = (d: string) => {
+    try {
+      return !fs.lstatSync(d, { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+  };
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); absent(d) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
+  return missing;
+}
+
+/**
+ * Undoes makePrivateDirs after a later step failed: the folders `made` (outermost first, as missingFolders
+ * gives them) are removed innermost first, each only while empty (another run may have written into one
+ * meanwhile). Best effort: the error being reported matters more.
+ */
+export function removeMadeFolders(made: readonly string[]): void {
+  for (const d of [...made].reverse()) bestEffort(() => fs.rmdirSync(d));
+}
+
+/** Runs a clean-up step whose failure must not hide the error being reported, nor stop the other steps. */
+export function bestEffort(step: () => void): void {
+  try {
+    step();
+  } catch {
+    /* left as it is */
+  }
+}
+
+/**
  * Makes `dir` and any missing parents 0700, one level at a time: Node's `mkdirSync(…, { recursive })`
  * spins forever on a path where mkdir says ENOENT although the parent exists (`/proc/x`). An existing
  * folder is accepted; a file in the way is EEXIST.
