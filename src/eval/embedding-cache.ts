@@ -20,7 +20,6 @@ import {
   closeSync,
   createReadStream,
   fchmodSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -33,7 +32,7 @@ import {
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { fsyncDir, writeAll } from '../store/fsio.js';
+import { fsyncDir, writeAll, writeFileDurable } from '../store/fsio.js';
 import { untrustedBecause } from '../file-trust.js';
 import { writableCacheDir, type CacheRoot } from '../models/cache-safety.js';
 import { xdgDir } from '../xdg.js';
@@ -241,17 +240,10 @@ export class EmbeddingCache {
     for (const f of abandoned) readCacheFile(path.join(this.directory, f), this.modelKey, this.dim, merged);
     const target = path.join(this.directory, `${HOST}-${process.pid}-${randomBytes(4).toString('hex')}-merged.fec`);
     const tmp = `${target}.tmp`;
+    const parts = [fileHeader(this.modelKey, this.dim)];
+    for (const [sha, r] of merged) parts.push(encodeRecord(Buffer.from(sha, 'hex'), r));
     try {
-      const fd = openSync(tmp, 'wx', 0o600);
-      try {
-        fchmodSync(fd, 0o600);
-        const parts = [fileHeader(this.modelKey, this.dim)];
-        for (const [sha, r] of merged) parts.push(encodeRecord(Buffer.from(sha, 'hex'), r));
-        writeAll(fd, Buffer.concat(parts));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeFileDurable(this.directory, path.basename(tmp), Buffer.concat(parts)); // 0600, whole and synced, never through a link
       renameSync(tmp, target);
       fsyncDir(this.directory);
     } catch {

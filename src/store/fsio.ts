@@ -92,18 +92,23 @@ export function readWhole(file: string): Buffer {
 export function readHead(file: string, max: number): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
-    const size = Math.min(fs.fstatSync(fd).size, max);
-    const buf = Buffer.alloc(size);
-    let offset = 0;
-    while (offset < size) {
-      const n = fs.readSync(fd, buf, offset, size - offset, offset);
-      if (n === 0) break;
-      offset += n;
-    }
-    return offset === size ? buf : buf.subarray(0, offset);
+    return sizeAndHead(fd, max).head;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** An open file's size and its first `max` bytes (fewer when it is shorter, or shrank meanwhile). */
+function sizeAndHead(fd: number, max: number): { size: number; head: Buffer } {
+  const size = fs.fstatSync(fd).size;
+  const head = Buffer.alloc(Math.min(size, max));
+  let offset = 0;
+  while (offset < head.length) {
+    const n = fs.readSync(fd, head, offset, head.length - offset, offset);
+    if (n === 0) break;
+    offset += n;
+  }
+  return { size, head: offset === head.length ? head : head.subarray(0, offset) };
 }
 
 /**
@@ -156,15 +161,7 @@ export function readSizeAndHeadIfExists(file: string, max: number): { size: numb
     throw err;
   }
   try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(Math.min(size, max));
-    let offset = 0;
-    while (offset < head.length) {
-      const n = fs.readSync(fd, head, offset, head.length - offset, offset);
-      if (n === 0) break;
-      offset += n;
-    }
-    return { size, head: offset === head.length ? head : head.subarray(0, offset) };
+    return sizeAndHead(fd, max);
   } finally {
     fs.closeSync(fd);
   }
