@@ -6,12 +6,11 @@
  * folder is not found (14), and a path that cannot be written (permissions, read-only, full) is exit 11,
  * as for eval's reports.
  */
-import { lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
-import { writeFileAtomic } from '../models/file-record.js';
+import { removeKilledTemps, writeFileAtomic } from '../models/file-record.js';
 import { FILE_MODE, errnoCode, makePrivateDirs, outputPathError } from '../store/fsio.js';
-import { pidAlive } from '../store/lock.js';
 
 /** An output path's failure as a FacectlError naming the option; FacectlErrors pass through. */
 const outputError = (err: unknown, target: string, option: string): FacectlError =>
@@ -69,36 +68,11 @@ const isFolder = (p: string): boolean => {
  * instead of writing where it points.
  */
 export async function writePrivateFile(file: string, bytes: Uint8Array, option: string): Promise<void> {
-  removeKilledWrites(file);
+  // What killed writes of this picture left beside it (`faces.png.tmp-<pid>-<hex>`, a picture of faces each).
+  removeKilledTemps(path.dirname(path.resolve(file)), (target) => target === path.basename(file));
   try {
     await writeFileAtomic(file, bytes, FILE_MODE);
   } catch (err) {
     throw outputError(err, file, option);
-  }
-}
-
-/**
- * The temporary files of earlier writes of `file` whose process was killed before the rename
- * (`faces.png.tmp-<pid>-<hex>`, a whole picture of faces): nothing else would ever remove them from the
- * user's folder. Only this file's, only of processes that are gone. Cleaning only: errors are ignored.
- */
-function removeKilledWrites(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length)) : null;
-    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
-    try {
-      // A file only (a folder of that name is someone's), and one this user may remove: another user's in /tmp stays.
-      if (lstatSync(path.join(dir, name)).isFile()) rmSync(path.join(dir, name), { force: true });
-    } catch {
-      /* left where it is */
-    }
   }
 }

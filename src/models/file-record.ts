@@ -2,7 +2,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../store/fsio.js';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { bestEffort, fsyncDir } from '../store/fsio.js';
+import { pidAlive } from '../store/lock.js';
 import { readCacheFile } from './cache-safety.js';
 
 export interface FileRecord {
@@ -77,6 +79,27 @@ export async function removeAbandonedTemps(dir: string, maxAgeMs = 3_600_000): P
   let removed = 0;
   for (const { file } of await findAbandonedTemps(dir, maxAgeMs)) await rm(file, { force: true }).then(() => removed++, () => undefined);
   return removed;
+}
+
+/**
+ * The temporary files (tempNameFor) in `dir` of writes of a file `target` accepts whose process is gone
+ * (killed before its rename): removed at once, whatever their age, unlike removeAbandonedTemps, because the
+ * pid says the writer is dead. Only regular files, only names tempNameFor gives (the folder may hold the
+ * user's own files: `--draw` beside their photos, FACECTL_USER_MODELS_DIR). Cleaning only: errors are ignored.
+ */
+export function removeKilledTemps(dir: string, target: (name: string) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^(.+)\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (!m || !target(m[1]!) || Number(m[2]) === process.pid || pidAlive(Number(m[2]))) continue;
+    // A file only (a folder of that name is someone's), and one this user may remove: another user's in /tmp stays.
+    bestEffort(() => lstatSync(path.join(dir, name)).isFile() && rmSync(path.join(dir, name), { force: true }));
+  }
 }
 
 /**

@@ -3,18 +3,17 @@
  * has inspected it) and unregistering one (`models remove`), with the cleaning both do (what a killed add
  * left, the models cache's files derived from a removed model).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describeIoError, errnoCode, ExitCode, FacectlError } from '../errors.js';
 import { BUILTIN_MODEL_IDS } from './builtin.js';
 import { derivedDirs } from './cache.js';
-import { writeFileAtomic } from './file-record.js';
+import { removeKilledTemps, writeFileAtomic } from './file-record.js';
 import { forgetOptimized } from './onnx/optimized-cache.js';
 import { forgetPreluRewrites } from './onnx/prelu-cache.js';
 import { BUILTIN_EMBEDDERS, type EmbedderSpec } from './registry.js';
-import { pidAlive } from '../store/lock.js';
 import { withUserModelsLock } from './user-models-lock.js';
-import { MODEL_ID, modelCopyPath, readUserModels, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
+import { MODEL_ID, modelCopyPath, readUserModels, registryFile, saveUserModels, trustedUserModelsDir, userModelsDir, writableUserModelsDir, type UserDetectorSpec, type UserModelsFile } from './user-models-registry.js';
 import { userModelsProblem } from './user-models-validate.js';
 
 /**
@@ -43,7 +42,7 @@ export async function requireFreeId(id: string, existing: UserModelsFile): Promi
 export async function register<S extends EmbedderSpec | UserDetectorSpec>(spec: S, bytes: Uint8Array, list: keyof UserModelsFile, from: string): Promise<S> {
   return writing(async () => withUserModelsLock(await writableUserModelsDir(), async () => {
     const existing = await readUserModels();
-    await removeLeftovers();
+    removeLeftovers();
     await requireFreeId(spec.id, existing);
     const next = { ...existing, [list]: [...existing[list], spec] };
     const problem = userModelsProblem(JSON.parse(JSON.stringify(next)), MODEL_ID);
@@ -90,17 +89,13 @@ export async function removeUserModel(id: string): Promise<{ builtinRemains: boo
  * `<id>.onnx` no entry names (a kill between the copy's rename and the registry's save) is left alone (an
  * add of that id replaces it). Cleaning only: errors are ignored.
  */
-async function removeLeftovers(): Promise<void> {
-  const dir = userModelsDir();
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const m = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.onnx|user-models\.json)\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
-  }
+function removeLeftovers(): void {
+  removeKilledTemps(userModelsDir(), (target) => target === path.basename(registryFile()) || (target.endsWith('.onnx') && MODEL_ID.test(target.slice(0, -5))));
 }
 
 async function unregister(id: string): Promise<{ builtinRemains: boolean }> {
   const existing = await readUserModels();
-  await removeLeftovers();
+  removeLeftovers();
   const spec = existing.embedders.find((s) => s.id === id) ?? existing.detectors.find((s) => s.id === id);
   const builtin = (await builtinIds()).includes(id);
   if (!spec && builtin) throw new FacectlError(ExitCode.USAGE, `${id} is built in and cannot be removed`);
