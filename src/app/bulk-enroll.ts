@@ -106,8 +106,8 @@ export async function bulkEnroll(
   // import into a store of 1e5 faces rewrote it once per 100 photos (≈17 s each). Unless --batch says
   // otherwise, a commit waits for a tenth of what the store holds, so the rewriting stays linear in the
   // import; a crash loses at most that much (the import resumes).
-  const batchSize = () => options.batch ?? Math.max(DEFAULT_BATCH, Math.floor((rows.length + committed) / 10));
   let committed = 0; // faces this import has committed so far
+  const batchSize = () => options.batch ?? Math.max(DEFAULT_BATCH, Math.floor((rows.length + committed) / 10));
   const result: BulkResult = {
     identities: dataset.identities.length, identitiesEnrolled: 0, photos: dataset.imageCount, added: 0, alreadyEnrolled: 0,
     duplicatePhotos: 0, pathsUpdated: 0, storeFolder, rejected: [], rejectedByReason: {}, renamedFolders: [], notRead: leftOutOfScan(dataset), commits: 0, seconds: 0,

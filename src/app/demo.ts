@@ -24,11 +24,6 @@ import { effectiveThreshold } from './threshold.js';
 /** The six group photos (3–5 faces each) in `@vladmandic/face-api`'s demo/ folder. */
 export const SAMPLE_NAMES = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
 
-/**
- * The demo's photos: those in `dir`, or face-api's samples found through package resolution. face-api
- * is a development dependency (its weights are converted ahead of time for the published package), so
- * an install from the registry has no samples: say so and how to proceed rather than fail obscurely.
- */
 /** A regular file (links followed); a link loop, a dangling link or one that cannot be looked at is not. */
 function isRegularFile(file: string): boolean {
   try {
@@ -38,6 +33,11 @@ function isRegularFile(file: string): boolean {
   }
 }
 
+/**
+ * The demo's photos: those in `dir`, or face-api's samples found through package resolution. face-api
+ * is a development dependency (its weights are converted ahead of time for the published package), so
+ * an install from the registry has no samples: say so and how to proceed rather than fail obscurely.
+ */
 export function findDemoPhotos(dir?: string, resolvePackage: (id: string) => string = createRequire(import.meta.url).resolve): string[] {
   if (dir !== undefined) {
     let names: string[];

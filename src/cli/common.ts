@@ -183,12 +183,11 @@ export function table(head: string[], rows: (string | number | string[])[][]): s
     for (const r of cells) t.push(r);
     return t.toString();
   }
-  const columns = cells.reduce((n, r) => Math.max(n, r.length), head.length);
-  const widths = Array.from({ length: columns }, (_, i) => stringWidth(head[i] ?? ''));
+  const widths = head.map((h) => stringWidth(h));
   for (const r of cells) r.forEach((c, i) => { for (const line of c.split('\n')) widths[i] = Math.max(widths[i]!, stringWidth(line)); });
   const rule = (left: string, mid: string, right: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + right;
   const lines = (row: string[]) => {
-    const split = widths.map((_, i) => (row[i] ?? '').split('\n'));
+    const split = row.map((cell) => cell.split('\n'));
     const height = Math.max(...split.map((l) => l.length));
     return Array.from({ length: height }, (_, k) => `│${split.map((l, i) => ` ${l[k] ?? ''}${' '.repeat(widths[i]! - stringWidth(l[k] ?? ''))} `).join('│')}│`);
   };

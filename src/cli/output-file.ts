@@ -10,7 +10,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { removeKilledTemps, writeFileAtomic } from '../models/file-record.js';
-import { FILE_MODE, errnoCode, makePrivateDirs, outputPathError } from '../store/fsio.js';
+import { FILE_MODE, errnoCode, isFolder, makePrivateDirs, outputPathError } from '../store/fsio.js';
 
 /** An output path's failure as a FacectlError naming the option; FacectlErrors pass through. */
 const outputError = (err: unknown, target: string, option: string): FacectlError =>
@@ -53,14 +53,6 @@ export function makeOutputFolder(dir: string, option: string): void {
     throw outputError(err, dir, option);
   }
 }
-
-const isFolder = (p: string): boolean => {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false; // missing or unreadable: makePrivateDirs says which
-  }
-};
 
 /**
  * Writes (or replaces) `file` with `bytes`, 0600: into a new temporary file beside it (O_EXCL: never

@@ -78,7 +78,8 @@ export function ensureChartFont(options: { preferBundled?: boolean; env?: NodeJS
 
   let font: ChartFont | null = null;
   const asked = env.FACECTL_CHART_FONT;
-  if (asked) font = existsSync(asked) ? register(asked, 'env') : null;
+  const askedExists = !!asked && existsSync(asked);
+  if (askedExists) font = register(asked, 'env');
   if (!font && !options.preferBundled) {
     const known = new Set(GlobalFonts.families.map((f) => f.family));
     const system = SYSTEM_FAMILIES.find((f) => known.has(f));
@@ -91,6 +92,6 @@ export function ensureChartFont(options: { preferBundled?: boolean; env?: NodeJS
   chosen = font ?? { family: 'sans-serif', source: 'none' };
   // The user asked for a font and gets another: say so once (a typo would otherwise go unnoticed in every chart).
   if (asked && chosen.source !== 'env')
-    process.stderr.write(`warning: FACECTL_CHART_FONT ${quoted(asked)} not used (${existsSync(asked) ? 'not a font file the chart renderer reads' : 'no such file'}); charts use ${chosen.file ? printable(chosen.file) : chosen.family}\n`);
+    process.stderr.write(`warning: FACECTL_CHART_FONT ${quoted(asked)} not used (${askedExists ? 'not a font file the chart renderer reads' : 'no such file'}); charts use ${chosen.file ? printable(chosen.file) : chosen.family}\n`);
   return chosen;
 }

@@ -211,7 +211,8 @@ export function stageReport(reportsRoot: string | ReportsFolder, input: ReportIn
   try {
     removeAbandonedPartials(root);
     partial = createPartialDir(root, base);
-    const charts = input.charts.map((c) => path.basename(c.file));
+    const chartRefs = input.charts.map((c) => ({ file: path.basename(c.file), title: c.title }));
+    const charts = chartRefs.map((c) => c.file);
     // Every file is new: two of one name (two charts, a chart called report.md) would silently lose one.
     const names = [...charts, METRICS_JSON, FAILURES_CSV, REPORT_MD];
     const twice = names.find((n, i) => names.indexOf(n) !== i);
@@ -228,14 +229,14 @@ export function stageReport(reportsRoot: string | ReportsFolder, input: ReportIn
         model: input.model,
         timingsMs: input.timings,
         metrics: input.metrics,
-        charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })),
+        charts: chartRefs,
       }) + '\n',
     );
     writeFileDurable(partial, FAILURES_CSV, Papa.unparse({ fields: ['image', 'reason'], data: input.failures.map((f) => [f.image, f.reason]) }, { newline: '\n' }) + '\n');
     writeFileDurable(
       partial,
       REPORT_MD,
-      renderReportMarkdown({ ...input, createdAt, charts: input.charts.map((c) => ({ file: path.basename(c.file), title: c.title })) }),
+      renderReportMarkdown({ ...input, createdAt, charts: chartRefs }),
     );
     fsyncDir(partial);
     return { partial, root, base, charts, madeAbove };

@@ -195,6 +195,15 @@ export function writeNewPrivateFile(file: string, data: string | Uint8Array): vo
   fs.chmodSync(file, FILE_MODE); // a umask can take owner bits away too
 }
 
+/** Whether `p` is a folder (links followed); missing or unreadable is not. */
+export function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The folders of `dir`'s path that are not there yet, outermost first: what makePrivateDirs(dir) will make.
  * A path that cannot be looked at (a file on the way: ENOTDIR) is no folder this run makes.
@@ -265,15 +274,9 @@ export function outputPathError(err: unknown, target: string, option: string, us
   if (err instanceof FacectlError) return err;
   const code = errnoCode(err);
   if ((code === 'EEXIST' || code === 'EISDIR') && usage[code]) return new FacectlError(ExitCode.USAGE, usage[code], target);
-  switch (code) {
-    case 'ENOTDIR':
-      return new FacectlError(ExitCode.USAGE, `${option}: part of this path is a file, not a folder`, target);
-    case 'ENOENT':
-      // A folder that is there but takes no new file (/proc) is no missing folder: it cannot be written.
-      if (!fs.statSync(path.dirname(path.resolve(target)), { throwIfNoEntry: false })?.isDirectory())
-        return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
-      return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
-    default:
-      return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
-  }
+  if (code === 'ENOTDIR') return new FacectlError(ExitCode.USAGE, `${option}: part of this path is a file, not a folder`, target);
+  // A folder that is there but takes no new file (/proc) is no missing folder: it cannot be written.
+  if (code === 'ENOENT' && !isFolder(path.dirname(path.resolve(target))))
+    return new FacectlError(ExitCode.NOT_FOUND, `${option}: folder ${path.dirname(target)} not found`, target);
+  return new FacectlError(ExitCode.STORE_ERROR, `${option}: cannot write: ${describeIoError(err)}`, target);
 }
