@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { dot } from '../pipeline/vector.js';
 import {
-  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, identityMean, MANIFEST_FILE, manifestState, readableModel, readCommittedState, repairStore, storeDirKind,
+  DATA_FILE, DUMP_FILE, emptySnapshot, GalleryStore, rowsById, identityMean, MANIFEST_FILE, manifestState, readableModel, readCommittedState, repairStore, storeDirKind,
   verifyStore, type LostEmbeddings, type StoreDraft, type StoreHead, type StoreSnapshot,
 } from '../store/index.js';
 import { dropStaleIndexes, indexFile, openFilesIndex, type OpenedFilesIndex } from './files-index.js';
@@ -104,18 +104,12 @@ export class FilesGallery implements Gallery {
   async identities(): Promise<IdentitySummary[]> {
     const s = await this.head();
     const rows = s.rows;
-    const byId = new Map<string, IdentitySummary>();
-    s.index.ids.forEach((id, i) => {
-      const addedAt = rows[i]!.addedAt;
-      const it = byId.get(id);
-      if (!it) byId.set(id, { id, name: s.index.names[i]!, faceCount: 1, lastAdded: addedAt });
-      else {
-        it.name = s.index.names[i]!; // an identity's name is its last row's, as in snapshot.identities()
-        it.faceCount++;
-        if (addedAt > it.lastAdded) it.lastAdded = addedAt;
-      }
-    });
-    return [...byId.values()];
+    return rowsById(s.index.ids).map(({ id, rowIndexes }) => ({
+      id,
+      name: s.index.names[rowIndexes[rowIndexes.length - 1]!]!, // its last row's, as in snapshot.identities()
+      faceCount: rowIndexes.length,
+      lastAdded: rowIndexes.reduce((last, i) => (rows[i]!.addedAt > last ? rows[i]!.addedAt : last), ''),
+    }));
   }
 
   async rows(): Promise<readonly FaceRow[]> {

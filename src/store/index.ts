@@ -1,6 +1,6 @@
 /** The gallery store: a directory holding data.csv, embeddings.f32 and manifest.json (see README.md). */
 export { GalleryStore, type MutateOptions, type MutateResult } from './store.js';
-export { StoreHead, StoreSnapshot } from './snapshot.js';
+export { rowsById, StoreHead, StoreSnapshot } from './snapshot.js';
 export { StoreDraft } from './draft.js';
 export { emptySnapshot } from './generation.js';
 export { identityMean } from './identity-mean.js';

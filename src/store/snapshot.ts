@@ -5,6 +5,20 @@ import { identityMean } from './identity-mean.js';
 import type { FaceRow, Identity, ModelInfo, ThresholdInfo } from './types.js';
 
 /**
+ * Each identity's row positions, identities in order of first enrollment and each one's rows in enrollment
+ * order: what identities() groups by, also for readers that need no vector (the list of people).
+ */
+export function rowsById(ids: readonly string[]): { id: string; rowIndexes: number[] }[] {
+  const groups = new Map<string, number[]>();
+  ids.forEach((id, i) => {
+    const rows = groups.get(id);
+    if (rows) rows.push(i);
+    else groups.set(id, [i]);
+  });
+  return [...groups].map(([id, rowIndexes]) => ({ id, rowIndexes }));
+}
+
+/**
  * Each identity's vector (identityMean of its rows), in order of first enrollment. `known` may give an
  * identity's vector already computed from the very same embeddings, in the same order (copied, not derived).
  */
@@ -14,20 +28,9 @@ export function deriveIdentities(
   dimension: number,
   known?: (id: string, rowIndexes: readonly number[]) => Float32Array | undefined,
 ): { list: Identity[]; matrix: Float32Array } {
-  const order: string[] = [];
-  const byId = new Map<string, number[]>();
-  index.ids.forEach((id, i) => {
-    let list = byId.get(id);
-    if (!list) {
-      list = [];
-      byId.set(id, list);
-      order.push(id);
-    }
-    list.push(i);
-  });
-  const matrix = new Float32Array(order.length * dimension);
-  const list = order.map((id, k): Identity => {
-    const rowIndexes = byId.get(id)!;
+  const groups = rowsById(index.ids);
+  const matrix = new Float32Array(groups.length * dimension);
+  const list = groups.map(({ id, rowIndexes }, k): Identity => {
     const vector = matrix.subarray(k * dimension, (k + 1) * dimension);
     const same = known?.(id, rowIndexes);
     if (same) vector.set(same);
