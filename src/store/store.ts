@@ -8,15 +8,13 @@ import path from 'node:path';
 import { ExitCode, FacectlError } from '../errors.js';
 import { commitGeneration, removeLeftovers, rollForward } from './commit.js';
 import { StoreDraft } from './draft.js';
-import { decodeDumpHeader, DUMP_HEADER_BYTES } from './dump.js';
-import { DIR_MODE, errnoCode, fsyncDir, makePrivateDirs, readIfExists, readSizeAndHeadIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
+import { DIR_MODE, errnoCode, fsyncDir, makePrivateDirs, readIfExists, storeError, storeIoError, unlinkIfExists, writeFileDurable } from './fsio.js';
 import { buildGeneration, emptySnapshot } from './generation.js';
-import { readHead, readSnapshot, sha256HexOffThread, type OpenOptions } from './load.js';
-import { encodeManifest } from './manifest.js';
+import { filesUnchanged, readHead, readSnapshot, type OpenOptions } from './load.js';
 import { repairStore, verifyStore } from './maintenance.js';
 import { withLock } from './lock.js';
 import { inspectStoreDir, refuseUnlessStoreDir, storeDirKind } from './dir-kind.js';
-import { DATA_FILE, DUMP_FILE, isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
+import { isTempLeftover, MANIFEST_FILE, RESERVED_NAMES, sideTempName } from './names.js';
 import type { StoreHead, StoreSnapshot } from './snapshot.js';
 
 export interface MutateOptions extends OpenOptions {
@@ -85,28 +83,10 @@ function requireStoreDir(dir: string): void {
   if (refuseUnlessStoreDir(dir) === 'missing') throw new FacectlError(ExitCode.NOT_FOUND, 'no store here: enroll someone first, or pass --store', dir);
 }
 
-/**
- * `snapshot` when it is the generation committed in `root` now (under the lock), and the files there are
- * still the ones it holds: manifest.json byte for byte as the snapshot's (a hand-edited threshold or count
- * is not written back over), data.csv by its size and sha256 (a hand edit, which `index rebuild` is there
- * to accept, is not overwritten from memory), embeddings.f32 by its size and header. Anything else, or any
- * doubt: undefined, and the store is read again, which reports what is wrong as before. At 1e5 faces this
- * costs a hash of data.csv (≈70 MB) against a full read of both files.
- */
+/** `snapshot` when it is the generation committed in `root` now (under the lock), its files untouched (filesUnchanged). */
 async function stillCommitted(root: string, snapshot: StoreSnapshot | undefined): Promise<StoreSnapshot | undefined> {
   if (!snapshot || snapshot.dir !== root || snapshot.generation === 0) return undefined;
-  try {
-    const manifest = readIfExists(path.join(root, MANIFEST_FILE));
-    if (!manifest || manifest.toString('utf8') !== encodeManifest(snapshot.manifest)) return undefined;
-    const data = readIfExists(path.join(root, DATA_FILE));
-    const want = snapshot.manifest.files;
-    if (!data || data.length !== want[DATA_FILE].bytes || (await sha256HexOffThread(data)) !== want[DATA_FILE].sha256) return undefined;
-    const dump = readSizeAndHeadIfExists(path.join(root, DUMP_FILE), DUMP_HEADER_BYTES);
-    if (!dump || dump.size !== want[DUMP_FILE].bytes || decodeDumpHeader(dump.head).generation !== snapshot.manifest.embeddingsGeneration) return undefined;
-    return snapshot;
-  } catch {
-    return undefined; // read again below, which reports what is wrong
-  }
+  return (await filesUnchanged(snapshot)) ? snapshot : undefined; // else read again below, which reports what is wrong
 }
 
 const SIDE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
